@@ -1,0 +1,157 @@
+//! Command-line interface (clap). Flags keep devpi-builder's names where they exist
+//! (`--batch`, `--blacklist`, `--pure-index`, `--junit-xml`, `--run-id`, `--client-cert`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::plan::PresentIn;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wheelwright",
+    version,
+    about = "Keeps a Python package index filled with wheels for requirements files",
+    long_about = "Keeps a Python package index (devpi, any index with the standard upload API, or a \
+                  directory) filled with wheels: reads requirements files, checks what the target \
+                  already has, fetches what upstream publishes and builds the rest.\n\n\
+                  Exit codes: 0 everything requested is on the target (plan: the plan could be made); \
+                  1 some jobs failed; 2 bad input or configuration, nothing changed; 3 the target or \
+                  an upstream index could not be used."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Dry run: report what is present and what would be fetched or built. Never builds,
+    /// never uploads, never writes to the target.
+    Plan(PlanArgs),
+    /// Make the target hold every requested wheel: fetch, build, upload.
+    Fill(FillArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Requirements files (pip's format: -r/-c includes, options, hashes, markers).
+    #[arg(required = true, value_name = "REQUIREMENTS")]
+    pub requirements: Vec<PathBuf>,
+    /// The target: a devpi index URL (http://host/USER/INDEX), a simple index URL ending in
+    /// /simple/ (with --upload-url for other servers), or a directory.
+    #[arg(long, env = "WHEELWRIGHT_TARGET", default_value = "./wheelhouse", value_name = "URL|DIR")]
+    pub target: String,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FillArgs {
+    /// Requirements files, optionally followed by the target (devpi-builder's form:
+    /// `fill requirements.txt http://host/user/index`).
+    #[arg(required = true, value_name = "REQUIREMENTS... [TARGET]")]
+    pub positional: Vec<String>,
+    /// The target (instead of the last positional argument).
+    #[arg(long, env = "WHEELWRIGHT_TARGET", value_name = "URL|DIR")]
+    pub target: Option<String>,
+    /// Everything but the upload: fetch and build into the cache only.
+    #[arg(long)]
+    pub no_upload: bool,
+    /// Write a JUnit XML report (one test case per job) for Jenkins.
+    #[arg(long, value_name = "FILE")]
+    pub junit_xml: Option<PathBuf>,
+    /// Suffix for JUnit test names, so runs for several platforms can be merged.
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Upload URL of a non-devpi target, when it differs from the simple URL's parent.
+    #[arg(long, value_name = "URL")]
+    pub upload_url: Option<String>,
+    /// Parallel builds (default: number of cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Uploads and downloads at once per host.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub transfer_concurrency: usize,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Versions {
+    /// The newest version a range allows.
+    Newest,
+    /// Every version a range allows (backfills).
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Target interpreter (repeatable): markers and wheel tags are evaluated for each.
+    #[arg(long = "python", value_name = "PATH", default_value = "python3")]
+    pub pythons: Vec<PathBuf>,
+    /// Upstream index (replaces PIP_INDEX_URL and any -i in the requirements files).
+    #[arg(long, short = 'i', value_name = "URL")]
+    pub index_url: Option<String>,
+    /// Further upstream indexes (repeatable; PIP_EXTRA_INDEX_URL is honoured too).
+    #[arg(long, value_name = "URL")]
+    pub extra_index_url: Vec<String>,
+    /// A directory or page of dists used as upstream (repeatable; PIP_FIND_LINKS too).
+    #[arg(long, short = 'f', value_name = "DIR|URL")]
+    pub find_links: Vec<String>,
+    /// Ignore index URLs (from flags, files and environment); use only --find-links.
+    #[arg(long)]
+    pub no_index: bool,
+    /// Consider pre-releases for every requirement.
+    #[arg(long)]
+    pub pre: bool,
+    /// Which versions a range resolves to.
+    #[arg(long, value_enum, default_value = "newest")]
+    pub versions: Versions,
+    /// Whether wheels inherited from devpi bases count as present.
+    #[arg(long, value_enum, default_value = "inherited")]
+    pub present_in: PresentIn,
+    /// Requirements-style file of projects (and versions) never to touch.
+    #[arg(long, alias = "blacklist", value_name = "FILE")]
+    pub exclude: Vec<PathBuf>,
+    /// devpi index for pure (py3-none-any) wheels; presence is checked on both indexes.
+    #[arg(long, value_name = "URL")]
+    pub pure_index: Option<String>,
+    /// Write the report as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// User for the target (devpi login or HTTP basic).
+    #[arg(long, env = "WHEELWRIGHT_USER", value_name = "USER")]
+    pub user: Option<String>,
+    /// Password or token. Prefer --password-file or WHEELWRIGHT_PASSWORD / DEVPI_PASSWORD:
+    /// arguments are visible to every user of the machine.
+    #[arg(long, env = "WHEELWRIGHT_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// Read the password or token from this file (first line).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// PEM bundle of extra CA certificates (PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE too).
+    #[arg(long, value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
+    /// PEM file with client certificate and key, for mutual TLS.
+    #[arg(long, value_name = "FILE")]
+    pub client_cert: Option<PathBuf>,
+    /// Retries of transient network failures (connection errors, timeouts, 5xx, 429).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub retries: u32,
+    /// Index queries at once.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub index_concurrency: usize,
+    /// Cache directory (downloads, builds, logs).
+    #[arg(long, env = "WHEELWRIGHT_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Never prompt (devpi-builder's flag; wheelwright never prompts without a terminal either).
+    #[arg(long)]
+    pub batch: bool,
+    /// Less output.
+    #[arg(long, short = 'q', action = clap::ArgAction::Count)]
+    pub quiet: u8,
+    /// More output.
+    #[arg(long, short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}

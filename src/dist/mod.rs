@@ -1,0 +1,14 @@
+//! Distributions: wheel and sdist filenames (PEP 427 / 625), compatibility tags (PEP 425,
+//! 600, 656), wheel METADATA / WHEEL / RECORD reading, and checks on built wheels.
+
+mod filename;
+pub mod hash;
+mod metadata;
+mod tags;
+mod validate;
+
+pub use filename::{DistFilename, FilenameError, SdistExtension, SdistFilename, WheelFilename};
+pub use hash::sha256_file;
+pub use metadata::{CoreMetadata, MetadataError, WheelError, WheelInfo, read_wheel};
+pub use tags::{Compatibility, IncompatibleTag, ParseTagError, Tag, TagSet};
+pub use validate::{ValidationError, WheelLimits, validate_built_wheel};

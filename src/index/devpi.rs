@@ -1,0 +1,422 @@
+//! devpi-server's JSON API (verified against devpi-server 6.20.3, protocols.md §1).
+//!
+//! A devpi index is addressed as `http://host[:port][/prefix]/{user}/{index}`. Listings come
+//! from `GET /{user}/{index}/{project}` with `Accept: application/json`: one request per
+//! project holds every version and file, inherited ones included (`?ignore_bases` for the
+//! index's own). Version keys are the raw uploaded strings (`1.0` and `1.0.0` are two keys),
+//! so callers compare versions with PEP 440 equality and files by filename.
+
+use pep508_rs::PackageName;
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+use super::IndexFile;
+use super::error::IndexError;
+use super::http::{Credentials, HttpClient, status_error, transport_error};
+use super::redact::redact;
+use super::simple::{devpi_stage, take_sha256_fragment};
+
+const JSON: &str = "application/json";
+
+/// A devpi stage (`user/index`) on a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevpiIndex {
+    /// The server root including any path prefix, with a trailing slash.
+    pub root: Url,
+    pub user: String,
+    pub index: String,
+}
+
+/// What `GET /{user}/{index}/+api` says.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiInfo {
+    pub login: Option<String>,
+    #[serde(default)]
+    pub authstatus: Vec<Value>,
+    pub index: Option<String>,
+    pub simpleindex: Option<String>,
+    pub pypisubmit: Option<String>,
+}
+
+/// The parts of an index configuration wheelwright acts on.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IndexConfig {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, deserialize_with = "list_or_csv")]
+    pub bases: Vec<String>,
+    #[serde(default, deserialize_with = "list_or_csv")]
+    pub acl_upload: Vec<String>,
+    #[serde(default, deserialize_with = "list_or_csv")]
+    pub mirror_whitelist: Vec<String>,
+    #[serde(default)]
+    pub mirror_whitelist_inheritance: Option<String>,
+    #[serde(default)]
+    pub volatile: Option<Value>,
+}
+
+fn list_or_csv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => items
+            .into_iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect(),
+        Value::String(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+impl DevpiIndex {
+    /// Reads `http://host/[prefix/]user/index[/]`. `+simple` URLs are refused with the URL
+    /// to use instead: devpi answers 200 to uploads there and stores nothing (devpi#1097).
+    pub fn from_url(url: &Url) -> Result<DevpiIndex, IndexError> {
+        let segments: Vec<&str> = url
+            .path_segments()
+            .map(|s| s.filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default();
+        if let Some(pos) = segments.iter().position(|s| *s == "+simple") {
+            let mut fixed = url.clone();
+            fixed.set_path(&format!("/{}", segments[..pos].join("/")));
+            return Err(IndexError::Config(format!(
+                "{} is devpi's simple page, not an index: uploads there answer 200 and store nothing; use {} instead",
+                redact(url),
+                redact(&fixed)
+            )));
+        }
+        if segments.len() < 2 {
+            return Err(IndexError::Config(format!(
+                "{} does not name a devpi index: expected http://host/USER/INDEX",
+                redact(url)
+            )));
+        }
+        let (user, index) = (segments[segments.len() - 2], segments[segments.len() - 1]);
+        let mut root = url.clone();
+        root.set_path(&format!(
+            "/{}",
+            segments[..segments.len() - 2]
+                .iter()
+                .map(|s| format!("{s}/"))
+                .collect::<String>()
+        ));
+        root.set_query(None);
+        root.set_fragment(None);
+        Ok(DevpiIndex {
+            root,
+            user: user.to_string(),
+            index: index.to_string(),
+        })
+    }
+
+    pub fn stage(&self) -> String {
+        format!("{}/{}", self.user, self.index)
+    }
+
+    /// `http://host/user/index` (no trailing slash).
+    pub fn url(&self) -> Url {
+        self.root
+            .join(&format!("{}/{}", self.user, self.index))
+            .expect("valid index path")
+    }
+
+    /// The upload endpoint: `POST /{user}/{index}/`.
+    pub fn upload_url(&self) -> Url {
+        self.root
+            .join(&format!("{}/{}/", self.user, self.index))
+            .expect("valid index path")
+    }
+
+    pub fn simple_url(&self) -> Url {
+        self.root
+            .join(&format!("{}/{}/+simple/", self.user, self.index))
+            .expect("valid index path")
+    }
+
+    fn project_url(&self, name: &PackageName, own_only: bool) -> Url {
+        let mut url = self
+            .root
+            .join(&format!("{}/{}/{}", self.user, self.index, name))
+            .expect("valid project path");
+        if own_only {
+            url.set_query(Some("ignore_bases"));
+        }
+        url
+    }
+
+    /// Probes `+api`: tells a devpi index from anything else and, with credentials set,
+    /// whether they are accepted (`authstatus[0] == "ok"`).
+    pub async fn api(&self, client: &HttpClient) -> Result<ApiInfo, IndexError> {
+        let url = self
+            .root
+            .join(&format!("{}/{}/+api", self.user, self.index))
+            .expect("valid api path");
+        let response = client.get(&url, JSON).await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Err(IndexError::NotAnIndex {
+                url: redact(&self.url()),
+                expected: "a devpi index",
+                detail: "no such index (404)".into(),
+            });
+        }
+        if !response.status().is_success() {
+            return Err(status_error(&url, response).await);
+        }
+        let body = response.text().await.map_err(|e| transport_error(&url, &e))?;
+        let value: Value = serde_json::from_str(&body).map_err(|_| IndexError::NotAnIndex {
+            url: redact(&self.url()),
+            expected: "a devpi index",
+            detail: "its +api answer is not JSON".into(),
+        })?;
+        serde_json::from_value(value.get("result").cloned().unwrap_or(value)).map_err(|e| {
+            IndexError::NotAnIndex {
+                url: redact(&self.url()),
+                expected: "a devpi index",
+                detail: format!("unexpected +api answer: {e}"),
+            }
+        })
+    }
+
+    /// `GET /{user}/{index}?no_projects`: type, bases, acl_upload, mirror_whitelist.
+    pub async fn config(&self, client: &HttpClient) -> Result<IndexConfig, IndexError> {
+        let mut url = self.url();
+        url.set_query(Some("no_projects"));
+        let response = client.get(&url, JSON).await?;
+        if !response.status().is_success() {
+            return Err(status_error(&url, response).await);
+        }
+        let value: Value = response.json().await.map_err(|e| IndexError::BadResponse {
+            url: redact(&url),
+            detail: e.to_string(),
+        })?;
+        serde_json::from_value(value.get("result").cloned().unwrap_or(Value::Null)).map_err(|e| {
+            IndexError::BadResponse {
+                url: redact(&url),
+                detail: format!("unexpected index configuration: {e}"),
+            }
+        })
+    }
+
+    /// `POST /+login`; on success the token is used for every later request to this server.
+    pub async fn login(
+        &self,
+        client: &HttpClient,
+        user: &str,
+        password: &str,
+        proxy_basic: Option<(String, String)>,
+    ) -> Result<(), IndexError> {
+        let url = self.root.join("+login").expect("valid login path");
+        let response = client
+            .reqwest()
+            .post(url.clone())
+            .header(reqwest::header::ACCEPT, JSON)
+            .json(&serde_json::json!({"user": user, "password": password}))
+            .send()
+            .await
+            .map_err(|e| transport_error(&url, &e))?;
+        if !response.status().is_success() {
+            return Err(match status_error(&url, response).await {
+                IndexError::Unauthorized { url, status, .. } | IndexError::Status { url, status, .. }
+                    if status == 401 || status == 403 =>
+                {
+                    IndexError::Unauthorized {
+                        url,
+                        status,
+                        hint: format!(": devpi login as `{user}` failed"),
+                    }
+                }
+                other => other,
+            });
+        }
+        let value: Value = response.json().await.map_err(|e| IndexError::BadResponse {
+            url: redact(&url),
+            detail: e.to_string(),
+        })?;
+        let token = value
+            .pointer("/result/password")
+            .and_then(Value::as_str)
+            .ok_or_else(|| IndexError::BadResponse {
+                url: redact(&url),
+                detail: "login answer has no token".into(),
+            })?;
+        client.set_credentials(
+            &self.root,
+            Credentials::Devpi {
+                user: user.to_string(),
+                token: token.to_string(),
+                proxy_basic,
+            },
+        );
+        Ok(())
+    }
+
+    /// Every release file of a project, one request. `Ok(None)` if devpi does not know the
+    /// project (404). With `own_only`, only the index's own files (`?ignore_bases`).
+    pub async fn project_files(
+        &self,
+        client: &HttpClient,
+        name: &PackageName,
+        own_only: bool,
+    ) -> Result<Option<Vec<IndexFile>>, IndexError> {
+        let url = self.project_url(name, own_only);
+        let response = client.get(&url, JSON).await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            return Err(status_error(&url, response).await);
+        }
+        let final_url = response.url().clone();
+        let body = response.text().await.map_err(|e| transport_error(&url, &e))?;
+        parse_project(&body, &final_url)
+            .map(Some)
+            .map_err(|detail| IndexError::BadResponse {
+                url: redact(&url),
+                detail,
+            })
+    }
+}
+
+/// Reads a `projectconfig` answer: `result` maps raw version strings to versiondata whose
+/// `+links` (and those of `+shadowing` entries from other stages) are the files. A version
+/// without `+links` has no files. Files are deduplicated by filename, first stage wins, as
+/// devpi's own simple page does.
+pub fn parse_project(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, String> {
+    let value: Value = serde_json::from_str(body).map_err(|e| format!("invalid JSON: {e}"))?;
+    let result = value
+        .get("result")
+        .and_then(Value::as_object)
+        .ok_or("the answer has no `result` object (is this a devpi project URL?)")?;
+    let mut files: Vec<IndexFile> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for versiondata in result.values() {
+        let shadowing = versiondata
+            .get("+shadowing")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for data in std::iter::once(versiondata).chain(shadowing.iter()) {
+            let requires_python = data
+                .get("requires_python")
+                .and_then(Value::as_str)
+                .filter(|r| !r.trim().is_empty())
+                .map(String::from);
+            let yanked = match data.get("yanked") {
+                Some(Value::String(reason)) => Some(reason.clone()),
+                Some(Value::Bool(true)) => Some(String::new()),
+                _ => None,
+            };
+            for link in data.get("+links").and_then(Value::as_array).into_iter().flatten() {
+                if link.get("rel").and_then(Value::as_str) != Some("releasefile") {
+                    continue;
+                }
+                let Some(href) = link.get("href").and_then(Value::as_str) else {
+                    continue;
+                };
+                let mut url = page_url
+                    .join(href)
+                    .map_err(|e| format!("bad href `{href}`: {e}"))?;
+                let fragment_hash = take_sha256_fragment(&mut url);
+                let Some(filename) = url
+                    .path_segments()
+                    .and_then(|mut s| s.next_back())
+                    .map(|s| s.to_string())
+                else {
+                    continue;
+                };
+                if !seen.insert(filename.clone()) {
+                    continue;
+                }
+                let sha256 = link
+                    .pointer("/hashes/sha256")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+                    .or_else(|| {
+                        link.get("hash_spec")
+                            .and_then(Value::as_str)
+                            .and_then(|spec| spec.strip_prefix("sha256="))
+                            .map(String::from)
+                    })
+                    .or(fragment_hash)
+                    .map(|h| h.to_ascii_lowercase());
+                files.push(IndexFile {
+                    stage: devpi_stage(&url),
+                    filename: percent_decoded(&filename),
+                    url,
+                    sha256,
+                    requires_python: requires_python.clone(),
+                    yanked: yanked.clone(),
+                });
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn percent_decoded(segment: &str) -> String {
+    url::form_urlencoded::parse(format!("x={segment}").replace('+', "%2B").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| segment.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_index_urls_with_prefix() {
+        let idx = DevpiIndex::from_url(&Url::parse("https://h:8443/devpi/alice/team/").unwrap()).unwrap();
+        assert_eq!(idx.root.as_str(), "https://h:8443/devpi/");
+        assert_eq!(idx.stage(), "alice/team");
+        assert_eq!(idx.upload_url().as_str(), "https://h:8443/devpi/alice/team/");
+        let name = PackageName::new("Foo_Bar".into()).unwrap();
+        assert_eq!(idx.project_url(&name, true).as_str(), "https://h:8443/devpi/alice/team/foo-bar?ignore_bases");
+    }
+
+    #[test]
+    fn refuses_simple_urls_with_the_right_one() {
+        let err = DevpiIndex::from_url(&Url::parse("http://u:pw@h/alice/team/+simple/").unwrap()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("use http://h/alice/team instead"), "{text}");
+        assert!(!text.contains("pw"));
+    }
+
+    #[test]
+    fn reads_versions_links_and_shadowing() {
+        let body = r#"{"result": {
+  "1.0": {"name": "Foo-Bar", "version": "1.0", "requires_python": "",
+    "+links": [
+      {"rel": "releasefile", "hashes": {"sha256": "75C1"},
+       "href": "http://127.0.0.1:3199/alice/team/+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl"},
+      {"rel": "doczip", "href": "http://127.0.0.1:3199/alice/team/+f/aaa/bbb/foo-bar-1.0.doc.zip"}],
+    "+shadowing": [{"name": "Foo-Bar", "version": "1.0", "+links": [
+      {"rel": "releasefile", "hash_spec": "sha256=75c1", "href": "http://127.0.0.1:3199/alice/shared/+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl"},
+      {"rel": "releasefile", "hash_spec": "sha256=99", "href": "http://127.0.0.1:3199/alice/shared/+f/999/15aa840767e74/Foo_Bar-1.0-cp311-cp311-linux_x86_64.whl"}]}]},
+  "2.0rc1": {"name": "foo_bar", "version": "2.0rc1", "requires_python": ">=3.8",
+    "+links": [{"rel": "releasefile", "hashes": {"sha256": "e9"}, "href": "http://127.0.0.1:3199/alice/shared/+f/e98/7f78a932882b6/Foo_Bar-2.0rc1-py3-none-any.whl"}]},
+  "3.0": {"name": "foo_bar", "version": "3.0"}
+ }, "type": "projectconfig"}"#;
+        let page = Url::parse("http://127.0.0.1:3199/alice/team/foo-bar").unwrap();
+        let mut files = parse_project(body, &page).unwrap();
+        files.sort_by(|a, b| a.filename.cmp(&b.filename));
+        let names: Vec<_> = files.iter().map(|f| f.filename.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Foo_Bar-1.0-cp311-cp311-linux_x86_64.whl",
+                "Foo_Bar-1.0-py3-none-any.whl",
+                "Foo_Bar-2.0rc1-py3-none-any.whl"
+            ]
+        );
+        assert_eq!(files[1].stage.as_deref(), Some("alice/team"));
+        assert_eq!(files[1].sha256.as_deref(), Some("75c1"));
+        assert_eq!(files[0].stage.as_deref(), Some("alice/shared"));
+        assert_eq!(files[0].sha256.as_deref(), Some("99"));
+        assert_eq!(files[2].requires_python.as_deref(), Some(">=3.8"));
+    }
+}

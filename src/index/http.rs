@@ -1,0 +1,304 @@
+//! The one HTTP client of a run: shared connection pool (keep-alive, HTTP/2 where offered),
+//! per-origin credentials, TLS settings, and retry of idempotent reads.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Response, StatusCode};
+use url::Url;
+
+use super::error::IndexError;
+use super::redact::{redact, split_credentials};
+
+/// TLS and retry settings of the client (flags and environment are merged by the caller).
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// PEM bundle added to the system roots (`--ca-bundle`, `PIP_CERT`, ...).
+    pub ca_bundle: Option<std::path::PathBuf>,
+    /// PEM file holding certificate and key (`--client-cert`).
+    pub client_cert: Option<std::path::PathBuf>,
+    /// Retries after the first attempt for transient failures.
+    pub retries: u32,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    /// First backoff delay; doubles per attempt, with jitter.
+    pub backoff: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            ca_bundle: None,
+            client_cert: None,
+            retries: 5,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+/// How to authenticate against one origin (`scheme://host:port`).
+#[derive(Clone)]
+pub enum Credentials {
+    /// HTTP basic, for the standard upload API and reverse proxies.
+    Basic { user: String, password: String },
+    /// devpi: `X-Devpi-Auth: base64(user:token)`; an optional basic pair for a proxy in front.
+    Devpi {
+        user: String,
+        token: String,
+        proxy_basic: Option<(String, String)>,
+    },
+}
+
+impl std::fmt::Debug for Credentials {
+    // Never print a secret, not even in debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Basic { user, .. } => write!(f, "Basic({user}, ***)"),
+            Credentials::Devpi { user, .. } => write!(f, "Devpi({user}, ***)"),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    config: Arc<ClientConfig>,
+    credentials: Arc<RwLock<HashMap<String, Credentials>>>,
+}
+
+/// The origin key under which credentials are stored.
+pub fn origin_of(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+impl HttpClient {
+    pub fn new(config: ClientConfig) -> Result<Self, IndexError> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("wheelwright/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .pool_max_idle_per_host(32)
+            .redirect(reqwest::redirect::Policy::limited(5));
+        if let Some(path) = &config.ca_bundle {
+            let pem = std::fs::read(path).map_err(|e| {
+                IndexError::Config(format!("cannot read CA bundle {}: {e}", path.display()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                IndexError::Config(format!("CA bundle {} is not PEM: {e}", path.display()))
+            })?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        if let Some(path) = &config.client_cert {
+            let pem = std::fs::read(path).map_err(|e| {
+                IndexError::Config(format!("cannot read client certificate {}: {e}", path.display()))
+            })?;
+            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                IndexError::Config(format!(
+                    "client certificate {} must be one PEM file with certificate and private key: {e}",
+                    path.display()
+                ))
+            })?;
+            builder = builder.identity(identity);
+        }
+        let inner = builder
+            .build()
+            .map_err(|e| IndexError::Config(format!("cannot set up the HTTP client: {e}")))?;
+        Ok(HttpClient {
+            inner,
+            config: Arc::new(config),
+            credentials: Arc::new(RwLock::new(HashMap::new())),
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.inner
+    }
+
+    pub fn set_credentials(&self, url: &Url, credentials: Credentials) {
+        self.credentials
+            .write()
+            .expect("credentials lock")
+            .insert(origin_of(url), credentials);
+    }
+
+    pub fn credentials(&self, url: &Url) -> Option<Credentials> {
+        self.credentials
+            .read()
+            .expect("credentials lock")
+            .get(&origin_of(url))
+            .cloned()
+    }
+
+    /// Takes credentials out of a URL (`https://user:pw@host/...`) and remembers them for
+    /// that origin unless some are already set; returns the clean URL.
+    pub fn adopt_url_credentials(&self, url: &Url) -> Url {
+        let (clean, creds) = split_credentials(url);
+        if let Some((user, password)) = creds {
+            let mut map = self.credentials.write().expect("credentials lock");
+            map.entry(origin_of(&clean))
+                .or_insert(Credentials::Basic { user, password });
+        }
+        clean
+    }
+
+    /// Authentication headers for a request to `url`.
+    pub fn auth_headers(&self, url: &Url) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let b64 = |u: &str, p: &str| base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+        match self.credentials(url) {
+            Some(Credentials::Basic { user, password }) => {
+                if let Ok(v) = HeaderValue::from_str(&format!("Basic {}", b64(&user, &password))) {
+                    headers.insert(AUTHORIZATION, v);
+                }
+            }
+            Some(Credentials::Devpi {
+                user,
+                token,
+                proxy_basic,
+            }) => {
+                if let Ok(v) = HeaderValue::from_str(&b64(&user, &token)) {
+                    headers.insert("X-Devpi-Auth", v);
+                }
+                if let Some((u, p)) = proxy_basic {
+                    if let Ok(v) = HeaderValue::from_str(&format!("Basic {}", b64(&u, &p))) {
+                        headers.insert(AUTHORIZATION, v);
+                    }
+                }
+            }
+            None => {}
+        }
+        headers
+    }
+
+    /// GET with retry of transient failures (connection errors, timeouts, 5xx, 429 with
+    /// `Retry-After`). Non-success answers that are not transient are returned as they are,
+    /// so the caller can tell 404 ("no such project") from a failure.
+    pub async fn get(&self, url: &Url, accept: &str) -> Result<Response, IndexError> {
+        let mut attempt = 0u32;
+        loop {
+            let request = self
+                .inner
+                .get(url.clone())
+                .header(ACCEPT, accept)
+                .headers(self.auth_headers(url));
+            let outcome = request.send().await;
+            let retry_after = match &outcome {
+                Ok(response) if is_transient_status(response.status()) => {
+                    Some(retry_after(response))
+                }
+                Ok(_) => None,
+                Err(_) => Some(None),
+            };
+            match (retry_after, attempt < self.config.retries) {
+                (Some(hint), true) => {
+                    tokio::time::sleep(hint.unwrap_or_else(|| self.backoff(attempt))).await;
+                    attempt += 1;
+                }
+                _ => {
+                    return match outcome {
+                        Ok(response) => Ok(response),
+                        Err(error) => Err(transport_error(url, &error)),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Exponential backoff with full jitter, capped at 30 s.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.config.backoff.saturating_mul(1u32 << attempt.min(16));
+        let capped = base.min(Duration::from_secs(30));
+        let jitter: f64 = rand::random::<f64>() * 0.5 + 0.5;
+        capped.mul_f64(jitter)
+    }
+}
+
+pub fn is_transient_status(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare for indexes; it falls back to backoff).
+pub fn retry_after(response: &Response) -> Option<Duration> {
+    let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?;
+    let secs: u64 = value.trim().parse().ok()?;
+    Some(Duration::from_secs(secs.min(120)))
+}
+
+/// Turns a reqwest error into the index error that says what went wrong, without the
+/// credentials reqwest may have kept in the URL.
+pub fn transport_error(url: &Url, error: &reqwest::Error) -> IndexError {
+    let mut detail = if error.is_timeout() {
+        "timed out".to_string()
+    } else if error.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    // The source chain carries the useful part (refused, reset, certificate unknown).
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !text.is_empty() && !detail.contains(&text) {
+            detail.push_str(": ");
+            detail.push_str(&text);
+        }
+        source = inner.source();
+    }
+    IndexError::Unreachable {
+        url: redact(url),
+        detail,
+    }
+}
+
+/// Reads a non-success answer into an [`IndexError`], with devpi's message where it has one
+/// (JSON `message`/`title`, or the reason phrase).
+pub async fn status_error(url: &Url, response: Response) -> IndexError {
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    let message = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| {
+            ["title", "message", "code"].iter().find_map(|k| {
+                v.get(*k)
+                    .and_then(|m| m.as_str())
+                    .map(str::trim)
+                    .filter(|m| !m.is_empty())
+                    .map(String::from)
+            })
+        })
+        .unwrap_or_else(|| {
+            let text: String = body.chars().take(200).collect();
+            if text.trim().is_empty() {
+                status.canonical_reason().unwrap_or("").to_string()
+            } else {
+                text.trim().to_string()
+            }
+        });
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        return IndexError::Unauthorized {
+            url: redact(url),
+            status: status.as_u16(),
+            hint: if message.is_empty() {
+                String::new()
+            } else {
+                format!(": {message}")
+            },
+        };
+    }
+    IndexError::Status {
+        url: redact(url),
+        status: status.as_u16(),
+        message,
+    }
+}

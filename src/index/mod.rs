@@ -1,0 +1,22 @@
+//! Reading indexes: PEP 503/691 simple pages, devpi's JSON API, local directories.
+//!
+//! The index layer fetches and parses; it decides nothing. What counts as present, which
+//! file to fetch, is the planner's business.
+pub mod devpi;
+mod error;
+mod file;
+pub mod http;
+mod redact;
+pub mod simple;
+mod source;
+mod target;
+pub mod upload;
+pub mod directory;
+
+pub use devpi::DevpiIndex;
+pub use error::IndexError;
+pub use file::IndexFile;
+pub use http::{ClientConfig, Credentials, HttpClient};
+pub use redact::{redact, redact_str, split_credentials};
+pub use source::{Source, Upstream};
+pub use target::Target;

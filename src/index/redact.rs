@@ -1,0 +1,75 @@
+//! URLs are printed without their userinfo, ever: credentials given as
+//! `https://user:secret@host/...` must not reach logs, reports or error messages.
+
+use url::Url;
+
+/// The URL as text with user name and password removed.
+pub fn redact(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    clean.to_string()
+}
+
+/// Like [`redact`] for a string that may or may not parse as a URL; unparsable text is
+/// cut at the last `@` before the host part so a malformed `user:pw@host` is still hidden.
+pub fn redact_str(text: &str) -> String {
+    match Url::parse(text) {
+        Ok(url) => redact(&url),
+        Err(_) => match (text.find("://"), text.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => {
+                format!("{}{}", &text[..scheme_end + 3], &text[at + 1..])
+            }
+            _ => text.to_string(),
+        },
+    }
+}
+
+/// Splits the userinfo off a URL: the clean URL plus `(user, password)` if any was given.
+pub fn split_credentials(url: &Url) -> (Url, Option<(String, String)>) {
+    if url.username().is_empty() && url.password().is_none() {
+        return (url.clone(), None);
+    }
+    let user = percent_decode(url.username());
+    let password = url.password().map(percent_decode).unwrap_or_default();
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    (clean, Some((user, password)))
+}
+
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(format!("x={text}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_userinfo() {
+        let url = Url::parse("https://alice:s3cret@devpi.example/alice/dev/").unwrap();
+        assert_eq!(redact(&url), "https://devpi.example/alice/dev/");
+        assert_eq!(
+            redact_str("https://alice:s3cret@devpi.example/x"),
+            "https://devpi.example/x"
+        );
+        assert_eq!(redact_str("htt://a:b@[bad"), "htt://[bad");
+        let (clean, creds) = split_credentials(&url);
+        assert_eq!(clean.as_str(), "https://devpi.example/alice/dev/");
+        assert_eq!(creds, Some(("alice".into(), "s3cret".into())));
+    }
+
+    #[test]
+    fn decodes_percent_escapes_in_credentials() {
+        let url = Url::parse("https://a%40b:p%2Fw@h/").unwrap();
+        let (_, creds) = split_credentials(&url);
+        assert_eq!(creds, Some(("a@b".into(), "p/w".into())));
+    }
+}

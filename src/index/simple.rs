@@ -1,0 +1,337 @@
+//! The simple repository API: PEP 691 JSON, falling back to PEP 503 HTML.
+//!
+//! One GET per project (`<base>/<normalized-name>/`, trailing slash as PEP 503 asks).
+//! The response is dispatched on its `Content-Type`, not on what was asked for: devpi
+//! answers some requests with HTML labelled `text_html` (protocols.md §1.6).
+
+use pep508_rs::PackageName;
+use serde::Deserialize;
+use url::Url;
+
+use super::IndexFile;
+use super::error::IndexError;
+use super::http::{HttpClient, status_error, transport_error};
+use super::redact::redact;
+
+/// PEP 691 §"Content negotiation": JSON preferred, HTML as fallback.
+pub const SIMPLE_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+
+/// Project page URL under a simple index base.
+pub fn project_url(base: &Url, name: &PackageName) -> Url {
+    let mut base = base.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    base.join(&format!("{name}/")).expect("a normalized name is a valid path segment")
+}
+
+/// Fetches one project page. `Ok(None)` when the index does not know the project: a 404,
+/// or a redirect to another origin (pypiserver's fallback to a public index is not an
+/// answer about *this* index).
+pub async fn fetch_project(
+    client: &HttpClient,
+    base: &Url,
+    name: &PackageName,
+) -> Result<Option<Vec<IndexFile>>, IndexError> {
+    let url = project_url(base, name);
+    let response = client.get(&url, SIMPLE_ACCEPT).await?;
+    if response.url().origin() != url.origin() {
+        return Ok(None);
+    }
+    if response.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !response.status().is_success() {
+        return Err(status_error(&url, response).await);
+    }
+    let final_url = response.url().clone();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let body = response
+        .text()
+        .await
+        .map_err(|e| transport_error(&url, &e))?;
+    let files = if content_type.starts_with("application/vnd.pypi.simple.v1+json") {
+        parse_json(&body, &final_url)
+    } else {
+        parse_html(&body, &final_url)
+    };
+    files.map(Some).map_err(|detail| IndexError::BadResponse {
+        url: redact(&url),
+        detail,
+    })
+}
+
+#[derive(Deserialize)]
+struct JsonPage {
+    meta: JsonMeta,
+    files: Vec<JsonFile>,
+}
+
+#[derive(Deserialize)]
+struct JsonMeta {
+    #[serde(rename = "api-version")]
+    api_version: String,
+}
+
+#[derive(Deserialize)]
+struct JsonFile {
+    filename: String,
+    url: String,
+    #[serde(default)]
+    hashes: std::collections::HashMap<String, String>,
+    #[serde(rename = "requires-python", default)]
+    requires_python: Option<String>,
+    #[serde(default)]
+    yanked: Option<serde_json::Value>,
+}
+
+/// PEP 691 project detail.
+pub fn parse_json(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, String> {
+    let page: JsonPage = serde_json::from_str(body).map_err(|e| format!("invalid PEP 691 JSON: {e}"))?;
+    check_api_version(&page.meta.api_version)?;
+    page.files
+        .into_iter()
+        .map(|file| {
+            let mut url = page_url
+                .join(&file.url)
+                .map_err(|e| format!("bad URL `{}` for {}: {e}", file.url, file.filename))?;
+            let fragment_hash = take_sha256_fragment(&mut url);
+            let yanked = match file.yanked {
+                None | Some(serde_json::Value::Bool(false)) | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(reason)) => Some(reason),
+                Some(_) => Some(String::new()),
+            };
+            Ok(IndexFile {
+                stage: devpi_stage(&url),
+                sha256: file.hashes.get("sha256").map(|h| h.to_ascii_lowercase()).or(fragment_hash),
+                requires_python: file.requires_python.filter(|r| !r.trim().is_empty()),
+                filename: file.filename,
+                url,
+                yanked,
+            })
+        })
+        .collect()
+}
+
+/// PEP 629: a major version above 1 is a hard failure.
+fn check_api_version(version: &str) -> Result<(), String> {
+    let major = version.split('.').next().unwrap_or("1");
+    match major.parse::<u32>() {
+        Ok(1) => Ok(()),
+        _ => Err(format!("unsupported repository API version {version}")),
+    }
+}
+
+/// PEP 503 project detail: every `<a>` is a file; the anchor text is the filename,
+/// `href` resolves against the page URL or `<base href>`.
+pub fn parse_html(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, String> {
+    let dom = tl::parse(body, tl::ParserOptions::default()).map_err(|e| format!("invalid HTML: {e}"))?;
+    let parser = dom.parser();
+    let attr = |tag: &tl::HTMLTag, key: &str| -> Option<Option<String>> {
+        tag.attributes()
+            .get(key)
+            .map(|value| value.map(|bytes| unescape(&bytes.as_utf8_str())))
+    };
+    let mut base = page_url.clone();
+    for handle in dom.query_selector("base").into_iter().flatten() {
+        if let Some(tag) = handle.get(parser).and_then(|n| n.as_tag()) {
+            if let Some(Some(href)) = attr(tag, "href") {
+                if let Ok(url) = page_url.join(&href) {
+                    base = url;
+                }
+            }
+        }
+    }
+    for handle in dom.query_selector("meta").into_iter().flatten() {
+        if let Some(tag) = handle.get(parser).and_then(|n| n.as_tag()) {
+            if attr(tag, "name").flatten().as_deref() == Some("pypi:repository-version") {
+                if let Some(Some(version)) = attr(tag, "content") {
+                    check_api_version(&version)?;
+                }
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for handle in dom.query_selector("a").into_iter().flatten() {
+        let Some(tag) = handle.get(parser).and_then(|n| n.as_tag()) else {
+            continue;
+        };
+        let Some(Some(href)) = attr(tag, "href") else {
+            continue;
+        };
+        let Ok(mut url) = base.join(&href) else {
+            continue;
+        };
+        let fragment_hash = take_sha256_fragment(&mut url);
+        let text = unescape(tag.inner_text(parser).trim());
+        let filename = if text.is_empty() {
+            url.path_segments()
+                .and_then(|mut s| s.next_back().map(String::from))
+                .unwrap_or_default()
+        } else {
+            text
+        };
+        if filename.is_empty() {
+            continue;
+        }
+        files.push(IndexFile {
+            stage: devpi_stage(&url),
+            filename,
+            sha256: fragment_hash,
+            requires_python: attr(tag, "data-requires-python")
+                .flatten()
+                .filter(|r| !r.trim().is_empty()),
+            yanked: attr(tag, "data-yanked").map(|reason| reason.unwrap_or_default()),
+            url,
+        });
+    }
+    Ok(files)
+}
+
+/// Removes a `#sha256=<hex>` fragment (PEP 503) and returns the hash; other fragments are
+/// dropped too, since a download URL never needs them.
+pub fn take_sha256_fragment(url: &mut Url) -> Option<String> {
+    let hash = url.fragment().and_then(|fragment| {
+        fragment
+            .split('&')
+            .find_map(|part| part.strip_prefix("sha256="))
+            .map(|h| h.to_ascii_lowercase())
+    });
+    url.set_fragment(None);
+    hash
+}
+
+/// devpi file URLs are `/{user}/{index}/+f/...` (or `+e` for mirror files); the stage a file
+/// lives in can only be told from that path (protocols.md §1.5).
+pub fn devpi_stage(url: &Url) -> Option<String> {
+    let segments: Vec<&str> = url.path_segments()?.collect();
+    let marker = segments.iter().position(|s| *s == "+f" || *s == "+e")?;
+    (marker >= 2).then(|| format!("{}/{}", segments[marker - 2], segments[marker - 1]))
+}
+
+/// HTML character references used in attribute values and anchor texts.
+pub fn unescape(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let Some(semi) = rest[..rest.len().min(12)].find(';') else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let entity = &rest[1..semi];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .or_else(|| entity.strip_prefix("#X"))
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page() -> Url {
+        Url::parse("http://127.0.0.1:3141/alice/team/+simple/foo-bar/").unwrap()
+    }
+
+    #[test]
+    fn reads_devpi_html_with_relative_links_and_entities() {
+        let html = r#"<!DOCTYPE html><html lang="en"><head><title>alice/team: links for foo-bar</title></head><body><h1>alice/team: links for foo-bar</h1>
+alice/shared <a href="../../../shared/+f/e98/7f78a932882b6/Foo_Bar-2.0rc1-py3-none-any.whl#sha256=E987" data-requires-python="&gt;=3.8">Foo_Bar-2.0rc1-py3-none-any.whl</a><br>
+alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha256=75c1" data-requires-python="">Foo_Bar-1.0-py3-none-any.whl</a><br>
+<a href="../../+f/aaa/bbb/foo_bar-0.9.tar.gz" data-yanked="">foo_bar-0.9.tar.gz</a>
+</body></html>"#;
+        let files = parse_html(html, &page()).unwrap();
+        assert_eq!(files.len(), 3);
+        assert_eq!(files[0].filename, "Foo_Bar-2.0rc1-py3-none-any.whl");
+        assert_eq!(
+            files[0].url.as_str(),
+            "http://127.0.0.1:3141/alice/shared/+f/e98/7f78a932882b6/Foo_Bar-2.0rc1-py3-none-any.whl"
+        );
+        assert_eq!(files[0].sha256.as_deref(), Some("e987"));
+        assert_eq!(files[0].requires_python.as_deref(), Some(">=3.8"));
+        assert_eq!(files[0].stage.as_deref(), Some("alice/shared"));
+        assert_eq!(files[1].requires_python, None);
+        assert_eq!(files[1].stage.as_deref(), Some("alice/team"));
+        assert_eq!(files[2].yanked.as_deref(), Some(""));
+        assert_eq!(files[0].yanked, None);
+    }
+
+    #[test]
+    fn honours_base_href_and_unnamed_anchor_text() {
+        let html = r#"<html><head><base href="http://files.local/pkgs/"></head><body>
+<a href="x-1.0.tar.gz#sha256=ab"></a></body></html>"#;
+        let files = parse_html(html, &page()).unwrap();
+        assert_eq!(files[0].url.as_str(), "http://files.local/pkgs/x-1.0.tar.gz");
+        assert_eq!(files[0].filename, "x-1.0.tar.gz");
+    }
+
+    #[test]
+    fn rejects_unknown_major_api_version() {
+        let html = r#"<html><head><meta name="pypi:repository-version" content="2.0"></head></html>"#;
+        assert!(parse_html(html, &page()).unwrap_err().contains("2.0"));
+        let json = r#"{"meta":{"api-version":"2.1"},"name":"x","files":[]}"#;
+        assert!(parse_json(json, &page()).is_err());
+    }
+
+    #[test]
+    fn reads_pep691_json() {
+        let json = r#"{"meta":{"api-version":"1.0"},"name":"foo-bar","files":[
+ {"filename": "Foo_Bar-1.0.0-py3-none-any.whl", "url": "../../+f/4c2/59a131df18f26/Foo_Bar-1.0.0-py3-none-any.whl",
+  "hashes": {"sha256": "4C25"}, "requires-python": ""},
+ {"filename": "foo_bar-0.1.tar.gz", "url": "https://mirror.local/f/foo_bar-0.1.tar.gz#sha256=ff", "hashes": {},
+  "yanked": "broken", "requires-python": "<3"}]}"#;
+        let files = parse_json(json, &page()).unwrap();
+        assert_eq!(files[0].sha256.as_deref(), Some("4c25"));
+        assert_eq!(files[0].requires_python, None);
+        assert_eq!(files[0].stage.as_deref(), Some("alice/team"));
+        assert_eq!(files[1].sha256.as_deref(), Some("ff"));
+        assert_eq!(files[1].url.as_str(), "https://mirror.local/f/foo_bar-0.1.tar.gz");
+        assert_eq!(files[1].yanked.as_deref(), Some("broken"));
+        assert_eq!(files[1].stage, None);
+    }
+
+    #[test]
+    fn unescapes_references() {
+        assert_eq!(unescape("&gt;=3.8,&lt;4 &amp; &#x41;&#66; &bogus"), ">=3.8,<4 & AB &bogus");
+    }
+
+    #[test]
+    fn project_url_adds_slashes() {
+        let base = Url::parse("http://h/root/pypi/+simple").unwrap();
+        let name = PackageName::new("Foo_Bar".to_string()).unwrap();
+        assert_eq!(project_url(&base, &name).as_str(), "http://h/root/pypi/+simple/foo-bar/");
+    }
+}

@@ -1,0 +1,208 @@
+//! Where listings come from: simple indexes, devpi indexes, find-links directories and pages.
+//! Upstream is an ordered set of sources whose answers are merged per project.
+
+use std::path::{Path, PathBuf};
+
+use futures::future::try_join_all;
+use pep508_rs::PackageName;
+use tokio::sync::OnceCell;
+use url::Url;
+
+use super::devpi::DevpiIndex;
+use super::error::IndexError;
+use super::http::{HttpClient, status_error, transport_error};
+use super::redact::redact;
+use super::simple::{SIMPLE_ACCEPT, fetch_project, parse_html};
+use super::IndexFile;
+use crate::dist::DistFilename;
+
+/// One place that lists distribution files.
+pub enum Source {
+    /// A PEP 503/691 index base (`.../simple/`, devpi `.../+simple/`).
+    Simple { base: Url },
+    /// A devpi index read through its JSON API.
+    Devpi { index: DevpiIndex, own_only: bool },
+    /// A local directory of dists (pip `--find-links DIR`), read once.
+    Directory {
+        path: PathBuf,
+        listing: OnceCell<Vec<IndexFile>>,
+    },
+    /// An HTML page linking dists (pip `--find-links URL`), fetched once.
+    Page {
+        url: Url,
+        listing: OnceCell<Vec<IndexFile>>,
+    },
+}
+
+impl Source {
+    pub fn directory(path: impl Into<PathBuf>) -> Source {
+        Source::Directory {
+            path: path.into(),
+            listing: OnceCell::new(),
+        }
+    }
+
+    /// pip's `--find-links`: a path, a `file:` URL, or an http(s) page.
+    pub fn find_links(spec: &str, client: &HttpClient) -> Result<Source, IndexError> {
+        if let Ok(url) = Url::parse(spec) {
+            match url.scheme() {
+                "http" | "https" => {
+                    return Ok(Source::Page {
+                        url: client.adopt_url_credentials(&url),
+                        listing: OnceCell::new(),
+                    });
+                }
+                "file" => {
+                    let path = url.to_file_path().map_err(|_| {
+                        IndexError::Config(format!("find-links `{spec}` is not a usable file URL"))
+                    })?;
+                    return Ok(Source::directory(path));
+                }
+                _ if spec.len() > 2 => {
+                    return Err(IndexError::Config(format!(
+                        "find-links `{}`: unsupported URL scheme `{}`",
+                        redact(&url),
+                        url.scheme()
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(Source::directory(spec))
+    }
+
+    /// An index URL (`--index-url`): a devpi `+simple` base or any simple index.
+    pub fn index_url(spec: &str, client: &HttpClient) -> Result<Source, IndexError> {
+        let url = Url::parse(spec).map_err(|e| {
+            IndexError::Config(format!("index URL `{}` is not a URL: {e}", super::redact_str(spec)))
+        })?;
+        Ok(Source::Simple {
+            base: client.adopt_url_credentials(&url),
+        })
+    }
+
+    /// Human description, credentials stripped.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Simple { base } => redact(base),
+            Source::Devpi { index, .. } => redact(&index.url()),
+            Source::Directory { path, .. } => path.display().to_string(),
+            Source::Page { url, .. } => redact(url),
+        }
+    }
+
+    /// The files this source lists for `name`; `None` when it does not know the project.
+    pub async fn project_files(
+        &self,
+        client: &HttpClient,
+        name: &PackageName,
+    ) -> Result<Option<Vec<IndexFile>>, IndexError> {
+        match self {
+            Source::Simple { base } => fetch_project(client, base, name).await,
+            Source::Devpi { index, own_only } => index.project_files(client, name, *own_only).await,
+            Source::Directory { path, listing } => {
+                let all = listing.get_or_try_init(|| read_directory(path)).await?;
+                Ok(filter_project(all, name))
+            }
+            Source::Page { url, listing } => {
+                let all = listing.get_or_try_init(|| fetch_page(client, url)).await?;
+                Ok(filter_project(all, name))
+            }
+        }
+    }
+}
+
+fn filter_project(all: &[IndexFile], name: &PackageName) -> Option<Vec<IndexFile>> {
+    let files: Vec<IndexFile> = all
+        .iter()
+        .filter(|f| DistFilename::parse(&f.filename, name).is_some())
+        .cloned()
+        .collect();
+    (!files.is_empty()).then_some(files)
+}
+
+async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
+    let dir_error = |source| IndexError::Directory {
+        path: path.display().to_string(),
+        source,
+    };
+    let absolute = std::path::absolute(path).map_err(dir_error)?;
+    let mut entries = tokio::fs::read_dir(&absolute).await.map_err(dir_error)?;
+    let mut files = Vec::new();
+    while let Some(entry) = entries.next_entry().await.map_err(dir_error)? {
+        let Ok(filename) = entry.file_name().into_string() else {
+            continue;
+        };
+        if !entry.file_type().await.map(|t| t.is_file()).unwrap_or(false) {
+            continue;
+        }
+        let Ok(url) = Url::from_file_path(absolute.join(&filename)) else {
+            continue;
+        };
+        files.push(IndexFile {
+            filename,
+            url,
+            // Hashed on demand: a directory may be large and only chosen files matter.
+            sha256: None,
+            requires_python: None,
+            yanked: None,
+            stage: None,
+        });
+    }
+    files.sort_by(|a, b| a.filename.cmp(&b.filename));
+    Ok(files)
+}
+
+async fn fetch_page(client: &HttpClient, url: &Url) -> Result<Vec<IndexFile>, IndexError> {
+    let response = client.get(url, SIMPLE_ACCEPT).await?;
+    if !response.status().is_success() {
+        return Err(status_error(url, response).await);
+    }
+    let final_url = response.url().clone();
+    let body = response.text().await.map_err(|e| transport_error(url, &e))?;
+    parse_html(&body, &final_url).map_err(|detail| IndexError::BadResponse {
+        url: redact(url),
+        detail,
+    })
+}
+
+/// The upstream: sources in priority order (index URL, extra index URLs, find-links).
+#[derive(Default)]
+pub struct Upstream {
+    pub sources: Vec<Source>,
+}
+
+impl Upstream {
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    /// Every source is asked at once; files are merged by filename, the earlier source wins.
+    /// `None` when no source knows the project.
+    pub async fn project_files(
+        &self,
+        client: &HttpClient,
+        name: &PackageName,
+    ) -> Result<Option<Vec<IndexFile>>, IndexError> {
+        let answers = try_join_all(self.sources.iter().map(|s| s.project_files(client, name))).await?;
+        let mut merged: Vec<IndexFile> = Vec::new();
+        let mut known = false;
+        for files in answers.into_iter().flatten() {
+            known = true;
+            for file in files {
+                if !merged.iter().any(|f| f.filename == file.filename) {
+                    merged.push(file);
+                }
+            }
+        }
+        Ok(known.then_some(merged))
+    }
+
+    pub fn describe(&self) -> String {
+        self.sources
+            .iter()
+            .map(Source::describe)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -1,0 +1,15 @@
+//! wheelwright: keeps a Python package index filled with wheels.
+//!
+//! Modules follow the pipeline: `requirements` → `plan` (with `index`, `interpreter`,
+//! `dist`) → acquisition (`store`, `build`) → upload (`index`) → `report`.
+pub mod cli;
+pub mod commands;
+pub mod dist;
+pub mod exit;
+pub mod index;
+pub mod interpreter;
+pub mod plan;
+pub mod report;
+pub mod requirements;
+pub mod setup;
+pub mod store;

@@ -1,0 +1,368 @@
+//! Resolution: requirements × interpreters × target state → jobs with actions.
+//!
+//! The planner does no I/O of its own beyond the index listings it asks for: one request
+//! per project on the target (and the pure index), and one per project and upstream source
+//! only when a job is not already present or a range has to be resolved. Projects are
+//! planned concurrently, bounded by `concurrency`.
+
+mod job;
+mod select;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+use pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{PackageName, VersionOrUrl};
+
+pub use job::{Action, Job, JobFile, Plan, UnsupportedLine};
+pub use select::VersionPolicy;
+use select::{Dist, Interp, UpstreamChoice, choose_upstream, dists, pinned_version, present_wheel, resolve_range};
+
+use crate::index::{HttpClient, IndexError, IndexFile, Target, Upstream, redact};
+use crate::interpreter::Interpreter;
+use crate::requirements::{AllowedFormats, ParsedRequirements, RequirementEntry};
+
+/// Whether inherited files count as present (devpi bases), or only the target's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PresentIn {
+    Own,
+    Inherited,
+}
+
+pub struct Policy {
+    pub versions: VersionPolicy,
+    pub pre: bool,
+    pub present_in: PresentIn,
+}
+
+pub struct Planner<'a> {
+    pub client: &'a HttpClient,
+    pub target: &'a Target,
+    pub pure_index: Option<&'a Target>,
+    pub upstream: &'a Upstream,
+    pub interpreters: &'a [Interpreter],
+    pub policy: &'a Policy,
+    pub concurrency: usize,
+}
+
+impl Planner<'_> {
+    pub async fn plan(
+        &self,
+        requirements: &ParsedRequirements,
+        exclusions: &[RequirementEntry],
+    ) -> Result<Plan, IndexError> {
+        // Group requirement lines by project, keeping the first appearance order.
+        let mut order: Vec<PackageName> = Vec::new();
+        let mut by_project: HashMap<PackageName, Vec<(usize, &RequirementEntry)>> = HashMap::new();
+        for (index, entry) in requirements.requirements.iter().enumerate() {
+            let name = entry.requirement.name.clone();
+            by_project
+                .entry(name.clone())
+                .or_insert_with(|| {
+                    order.push(name.clone());
+                    Vec::new()
+                })
+                .push((index, entry));
+        }
+        let mut constraints: HashMap<&PackageName, Vec<&VersionSpecifiers>> = HashMap::new();
+        for entry in &requirements.constraints {
+            if let Some(VersionOrUrl::VersionSpecifier(specs)) = &entry.requirement.version_or_url {
+                constraints.entry(&entry.requirement.name).or_default().push(specs);
+            }
+        }
+        let no_constraints = Vec::new();
+        let planned: Vec<Vec<(usize, Job)>> = stream::iter(order.iter())
+            .map(|name| {
+                let entries = &by_project[name];
+                let constraints = constraints.get(name).unwrap_or(&no_constraints);
+                let formats = requirements.options.allowed_formats(name);
+                self.plan_project(name, entries, constraints, exclusions, formats)
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .try_collect()
+            .await?;
+        let mut indexed: Vec<(usize, Job)> = planned.into_iter().flatten().collect();
+        // Requirement order first, then interpreter order (stable sort keeps the latter).
+        indexed.sort_by_key(|(index, _)| *index);
+        let mut jobs: Vec<Job> = indexed.into_iter().map(|(_, job)| job).collect();
+        fill_local_hashes(&mut jobs).await;
+        Ok(Plan {
+            target: self.target.describe(),
+            jobs,
+            unsupported: requirements
+                .unsupported
+                .iter()
+                .map(|u| UnsupportedLine {
+                    origin: u.origin.to_string(),
+                    requirement: u.text.clone(),
+                    reason: u.kind.reason().to_string(),
+                })
+                .collect(),
+        })
+    }
+
+    async fn plan_project(
+        &self,
+        name: &PackageName,
+        entries: &[(usize, &RequirementEntry)],
+        constraints: &[&VersionSpecifiers],
+        exclusions: &[RequirementEntry],
+        formats: AllowedFormats,
+    ) -> Result<Vec<(usize, Job)>, IndexError> {
+        let own_only = self.policy.present_in == PresentIn::Own;
+        let mut jobs = Vec::new();
+        // Lines whose marker holds for at least one interpreter need the target listing.
+        let live: Vec<(usize, &RequirementEntry, Vec<&Interpreter>)> = entries
+            .iter()
+            .map(|(index, entry)| {
+                let interps = self
+                    .interpreters
+                    .iter()
+                    .filter(|i| entry.requirement.evaluate_markers(&i.markers, &[]))
+                    .collect();
+                (*index, *entry, interps)
+            })
+            .collect();
+        for (index, entry, interps) in &live {
+            for interp in self.interpreters {
+                if !interps.iter().any(|i| std::ptr::eq(*i, interp)) {
+                    // The marker as written (pep508_rs would print its normalised form).
+                    let marker = entry
+                        .text
+                        .split_once(';')
+                        .map(|(_, m)| m.trim().to_string())
+                        .or_else(|| entry.requirement.marker.try_to_string())
+                        .unwrap_or_default();
+                    let mut job = new_job(entry, interp, pinned(entry).map(|v| v.to_string()));
+                    job.action = Action::Skipped;
+                    job.reason = format!("marker `{marker}` is false for {}", interp.label);
+                    jobs.push((*index, job));
+                }
+            }
+        }
+        if live.iter().all(|(_, _, interps)| interps.is_empty()) {
+            return Ok(jobs);
+        }
+
+        let target_files = self.target.project_files(self.client, name, own_only).await?.unwrap_or_default();
+        let pure_files = match self.pure_index {
+            Some(pure) => pure.project_files(self.client, name, own_only).await?.unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let target_dists = dists(&target_files, name);
+        let pure_dists = dists(&pure_files, name);
+
+        // Upstream is needed for ranges, and for pins not yet present everywhere.
+        let needs_upstream = live.iter().any(|(_, entry, interps)| match pinned(entry) {
+            None => !interps.is_empty(),
+            Some(version) => interps.iter().any(|i| {
+                present_wheel(&target_dists, &version, &i.tags).is_none()
+                    && present_wheel(&pure_dists, &version, &i.tags).is_none()
+            }),
+        });
+        let upstream_files = if needs_upstream && !self.upstream.is_empty() {
+            self.upstream.project_files(self.client, name).await?.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let upstream_dists = dists(&upstream_files, name);
+
+        for (index, entry, interps) in &live {
+            if interps.is_empty() {
+                continue;
+            }
+            let specifiers = specifiers(entry);
+            let exact = pinned(entry);
+            let versions: Vec<Version> = match &exact {
+                Some(v) => vec![v.clone()],
+                None => resolve_range(&upstream_dists, &specifiers, constraints, self.policy.pre, &self.policy.versions),
+            };
+            if versions.is_empty() {
+                for interp in interps {
+                    let mut job = new_job(entry, interp, None);
+                    job.action = Action::Unavailable;
+                    job.reason = if self.upstream.is_empty() {
+                        "no upstream index is configured to resolve the range".into()
+                    } else {
+                        no_match_reason(&upstream_dists, &specifiers, constraints)
+                    };
+                    jobs.push((*index, job));
+                }
+                continue;
+            }
+            for version in &versions {
+                for interp in interps {
+                    let mut job = new_job(entry, interp, Some(version.to_string()));
+                    if let Some(exclusion) = excluded_by(exclusions, name, version) {
+                        job.action = Action::Excluded;
+                        job.reason = format!("excluded by {} (`{}`)", exclusion.origin, exclusion.text);
+                    } else if let Some(d) = present_wheel(&target_dists, version, &interp.tags) {
+                        job.action = Action::Present;
+                        job.reason = match (&d.file.stage, self.target_stage()) {
+                            (Some(stage), Some(own)) if *stage != own => format!("on the target, inherited from {stage}"),
+                            _ => "on the target".into(),
+                        };
+                        job.file = Some(job_file(d.file));
+                    } else if let Some(d) = present_wheel(&pure_dists, version, &interp.tags) {
+                        job.action = Action::Present;
+                        job.reason = "on the pure index".into();
+                        job.file = Some(job_file(d.file));
+                    } else {
+                        self.decide_acquisition(&mut job, &upstream_dists, version, interp, exact.is_some(), formats);
+                    }
+                    jobs.push((*index, job));
+                }
+            }
+        }
+        Ok(jobs)
+    }
+
+    fn decide_acquisition(
+        &self,
+        job: &mut Job,
+        upstream: &[Dist<'_>],
+        version: &Version,
+        interp: &Interpreter,
+        exact_pin: bool,
+        formats: AllowedFormats,
+    ) {
+        if self.upstream.is_empty() {
+            job.action = Action::Unavailable;
+            job.reason = "not on the target, and no upstream index is configured".into();
+            return;
+        }
+        let interp_view = Interp {
+            label: &interp.label,
+            tags: &interp.tags,
+            python_full_version: &interp.markers.python_full_version().version,
+        };
+        let choice = choose_upstream(
+            upstream,
+            version,
+            &interp_view,
+            exact_pin,
+            formats.binary,
+            formats.source,
+        );
+        match choice {
+            UpstreamChoice::Wheel(d) => {
+                job.action = Action::Fetch;
+                job.reason = "upstream publishes a compatible wheel".into();
+                job.file = Some(job_file(d.file));
+            }
+            UpstreamChoice::Sdist(d) => {
+                job.action = Action::Build;
+                let incompatible = upstream
+                    .iter()
+                    .any(|x| x.version() == version && matches!(x.dist, crate::dist::DistFilename::Wheel(_)));
+                job.reason = if incompatible {
+                    format!("upstream has only wheels {} cannot use; build from the sdist", interp.label)
+                } else {
+                    "upstream has only an sdist".into()
+                };
+                job.file = Some(job_file(d.file));
+            }
+            UpstreamChoice::Nothing(reason) => {
+                job.action = Action::Unavailable;
+                job.reason = reason;
+            }
+        }
+    }
+
+    fn target_stage(&self) -> Option<String> {
+        match self.target {
+            Target::Devpi(index) => Some(index.stage()),
+            _ => None,
+        }
+    }
+}
+
+fn specifiers(entry: &RequirementEntry) -> VersionSpecifiers {
+    match &entry.requirement.version_or_url {
+        Some(VersionOrUrl::VersionSpecifier(specs)) => specs.clone(),
+        _ => VersionSpecifiers::empty(),
+    }
+}
+
+fn pinned(entry: &RequirementEntry) -> Option<Version> {
+    pinned_version(&specifiers(entry))
+}
+
+fn new_job(entry: &RequirementEntry, interp: &Interpreter, version: Option<String>) -> Job {
+    Job {
+        project: entry.requirement.name.to_string(),
+        version,
+        requirement: entry.text.clone(),
+        origin: entry.origin.to_string(),
+        interpreter: interp.label.clone(),
+        action: Action::Unavailable,
+        reason: String::new(),
+        file: None,
+    }
+}
+
+fn job_file(file: &IndexFile) -> JobFile {
+    JobFile {
+        filename: file.filename.clone(),
+        url: redact(&file.url),
+        sha256: file.sha256.clone(),
+    }
+}
+
+fn excluded_by<'a>(exclusions: &'a [RequirementEntry], name: &PackageName, version: &Version) -> Option<&'a RequirementEntry> {
+    exclusions.iter().find(|e| {
+        e.requirement.name == *name
+            && match &e.requirement.version_or_url {
+                Some(VersionOrUrl::VersionSpecifier(specs)) => specs.contains(version),
+                _ => true,
+            }
+    })
+}
+
+fn no_match_reason(upstream: &[Dist<'_>], specifiers: &VersionSpecifiers, constraints: &[&VersionSpecifiers]) -> String {
+    let mut known: Vec<&Version> = upstream.iter().map(Dist::version).collect();
+    known.sort();
+    known.dedup();
+    if known.is_empty() {
+        return "the project is not on upstream".into();
+    }
+    let listed: Vec<String> = known.iter().rev().take(8).map(|v| v.to_string()).collect();
+    let constraint_text = if constraints.is_empty() {
+        String::new()
+    } else {
+        let c: Vec<String> = constraints.iter().map(|c| c.to_string()).collect();
+        format!(" and constraints `{}`", c.join(", "))
+    };
+    format!(
+        "no version matching `{specifiers}`{constraint_text} on upstream (it has {}{})",
+        listed.join(", "),
+        if known.len() > 8 { ", ..." } else { "" }
+    )
+}
+
+/// Files from local directories carry no hash in their listing; the chosen ones get theirs
+/// here, so the report names exact bytes.
+async fn fill_local_hashes(jobs: &mut [Job]) {
+    let mut cache: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for job in jobs.iter_mut() {
+        let Some(file) = job.file.as_mut() else { continue };
+        if file.sha256.is_some() || !file.url.starts_with("file:") {
+            continue;
+        }
+        let url = file.url.clone();
+        if !cache.contains_key(&url) {
+            let hash = match url::Url::parse(&url).ok().and_then(|u| u.to_file_path().ok()) {
+                Some(path) => tokio::task::spawn_blocking(move || hash_path(&path)).await.ok().flatten(),
+                None => None,
+            };
+            cache.insert(url.clone(), hash);
+        }
+        file.sha256 = cache[&url].clone();
+    }
+}
+
+fn hash_path(path: &Path) -> Option<String> {
+    crate::dist::sha256_file(path).ok()
+}

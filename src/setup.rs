@@ -1,0 +1,239 @@
+//! Turns settings into the things a run works with: parsed requirements, probed
+//! interpreters, the HTTP client, the target, the pure index and the upstream.
+//!
+//! Order matters for "bad input changes nothing": everything local (requirements, exclude
+//! files, interpreters, certificates) is read and checked before any index is contacted.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use futures::future::try_join_all;
+
+use crate::cli::{CommonArgs, Versions};
+use crate::exit::Failure;
+use crate::index::{ClientConfig, Credentials, DevpiIndex, HttpClient, Source, Target, Upstream, redact_str};
+use crate::interpreter::{self, Interpreter};
+use crate::plan::{Policy, VersionPolicy};
+use crate::requirements::{self, ParsedRequirements, RequirementEntry};
+
+pub struct Context {
+    pub requirements: ParsedRequirements,
+    pub exclusions: Vec<RequirementEntry>,
+    pub interpreters: Vec<Interpreter>,
+    pub client: HttpClient,
+    pub target: Target,
+    pub pure_index: Option<Target>,
+    pub upstream: Upstream,
+    pub policy: Policy,
+    pub concurrency: usize,
+    pub credentials: Option<(String, String)>,
+}
+
+fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.is_empty())
+}
+
+/// The local half: requirements, exclusions, interpreters. No network.
+pub async fn read_inputs(
+    paths: &[PathBuf],
+    common: &CommonArgs,
+) -> Result<(ParsedRequirements, Vec<RequirementEntry>, Vec<Interpreter>), Failure> {
+    let lookup = |key: &str| std::env::var(key).ok();
+    let requirements = requirements::parse_files(paths, &lookup).map_err(Failure::input)?;
+    for warning in &requirements.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let exclusions = if common.exclude.is_empty() {
+        Vec::new()
+    } else {
+        requirements::parse_files(&common.exclude, &lookup)
+            .map_err(Failure::input)?
+            .requirements
+    };
+    let interpreters = try_join_all(common.pythons.iter().map(|p| interpreter::probe(p)))
+        .await
+        .map_err(Failure::input)?;
+    Ok((requirements, exclusions, interpreters))
+}
+
+/// Credentials from flags, files and environment (devpi-builder's DEVPI_USER/DEVPI_PASSWORD
+/// included). The password never comes back in any message.
+pub fn credentials(common: &CommonArgs) -> Result<Option<(String, String)>, Failure> {
+    let user = common.user.clone().or_else(|| env("DEVPI_USER"));
+    let password = match &common.password_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the password file {}", path.display()))
+                .map_err(Failure::input)?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        None => common.password.clone().or_else(|| env("DEVPI_PASSWORD")),
+    };
+    match (user, password) {
+        (Some(user), Some(password)) => Ok(Some((user, password))),
+        (Some(user), None) => Err(Failure::input(anyhow::anyhow!(
+            "a user (`{user}`) is given but no password: use --password-file, WHEELWRIGHT_PASSWORD or DEVPI_PASSWORD"
+        ))),
+        (None, Some(_)) => Err(Failure::input(anyhow::anyhow!(
+            "a password is given but no user: use --user, WHEELWRIGHT_USER or DEVPI_USER"
+        ))),
+        (None, None) => Ok(None),
+    }
+}
+
+pub fn client(common: &CommonArgs) -> Result<HttpClient, Failure> {
+    let ca_bundle = common
+        .ca_bundle
+        .clone()
+        .or_else(|| ["PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"].iter().find_map(|k| env(k)).map(PathBuf::from));
+    let config = ClientConfig {
+        ca_bundle,
+        client_cert: common.client_cert.clone(),
+        retries: common.retries,
+        ..ClientConfig::default()
+    };
+    Ok(HttpClient::new(config)?)
+}
+
+/// Upstream sources, pip's precedence: flags, then the requirements files' options, then
+/// PIP_INDEX_URL / PIP_EXTRA_INDEX_URL / PIP_FIND_LINKS. With nothing configured and a devpi
+/// target, the server's `root/pypi` mirror.
+pub fn upstream(
+    common: &CommonArgs,
+    requirements: &ParsedRequirements,
+    target: &Target,
+    client: &HttpClient,
+) -> Result<Upstream, Failure> {
+    let options = &requirements.options;
+    let split = |v: Option<String>| -> Vec<String> {
+        v.map(|s| s.split_whitespace().map(String::from).collect()).unwrap_or_default()
+    };
+    let no_index = common.no_index || options.no_index || env("PIP_NO_INDEX").is_some_and(|v| v != "0" && v != "false");
+    let index_url = common.index_url.clone().or_else(|| options.index_url.clone()).or_else(|| env("PIP_INDEX_URL"));
+    let mut extra: Vec<String> = common.extra_index_url.clone();
+    extra.extend(options.extra_index_urls.iter().cloned());
+    extra.extend(split(env("PIP_EXTRA_INDEX_URL")));
+    let mut find_links: Vec<String> = common.find_links.clone();
+    find_links.extend(options.find_links.iter().cloned());
+    find_links.extend(split(env("PIP_FIND_LINKS")));
+
+    let mut sources = Vec::new();
+    if !no_index {
+        match (&index_url, target) {
+            (Some(url), _) => sources.push(Source::index_url(url, client)?),
+            (None, Target::Devpi(index)) if extra.is_empty() && find_links.is_empty() => {
+                sources.push(Source::Simple { base: index.root.join("root/pypi/+simple/").expect("valid path") });
+            }
+            _ => {}
+        }
+        for url in &extra {
+            sources.push(Source::index_url(url, client)?);
+        }
+    }
+    for link in &find_links {
+        sources.push(Source::find_links(link, client)?);
+    }
+    Ok(Upstream { sources })
+}
+
+/// Detects the target (and the pure index) and logs in where credentials are given.
+pub async fn target(
+    spec: &str,
+    upload_url: Option<&str>,
+    credentials: &Option<(String, String)>,
+    client: &HttpClient,
+) -> Result<Target, Failure> {
+    let target = Target::detect(spec, upload_url, client).await?;
+    authenticate(&target, credentials, client).await?;
+    Ok(target)
+}
+
+async fn authenticate(target: &Target, credentials: &Option<(String, String)>, client: &HttpClient) -> Result<(), Failure> {
+    let Some((user, password)) = credentials else { return Ok(()) };
+    match target {
+        Target::Devpi(index) => {
+            // Basic credentials in the URL are for a proxy in front of devpi (devpi-builder#94).
+            let proxy_basic = match client.credentials(&index.root) {
+                Some(Credentials::Basic { user, password }) => Some((user, password)),
+                _ => None,
+            };
+            index.login(client, user, password, proxy_basic).await?;
+        }
+        Target::Simple { simple, upload } => {
+            for url in [simple, upload] {
+                client.set_credentials(url, Credentials::Basic { user: user.clone(), password: password.clone() });
+            }
+        }
+        Target::Directory { .. } => {}
+    }
+    Ok(())
+}
+
+pub async fn pure_index(
+    spec: Option<&str>,
+    credentials: &Option<(String, String)>,
+    client: &HttpClient,
+) -> Result<Option<Target>, Failure> {
+    let Some(spec) = spec else { return Ok(None) };
+    let target = Target::detect(spec, None, client)
+        .await
+        .map_err(|e| Failure::from(e))
+        .map_err(|f| Failure { code: f.code, error: f.error.context(format!("--pure-index {}", redact_str(spec))) })?;
+    if let (Target::Devpi(index), Some(_)) = (&target, credentials) {
+        // Same server as the target: the login token is shared per origin.
+        if client.credentials(&index.root).is_none() {
+            authenticate(&target, credentials, client).await?;
+        }
+    }
+    Ok(Some(target))
+}
+
+pub fn policy(common: &CommonArgs, requirements: &ParsedRequirements) -> Policy {
+    Policy {
+        versions: match common.versions {
+            Versions::Newest => VersionPolicy::Newest,
+            Versions::All => VersionPolicy::All,
+        },
+        pre: common.pre || requirements.options.pre,
+        present_in: common.present_in,
+    }
+}
+
+/// Everything for a run, in the safe order (local checks first).
+pub async fn context(
+    paths: &[PathBuf],
+    target_spec: &str,
+    upload_url: Option<&str>,
+    common: &CommonArgs,
+) -> Result<Context, Failure> {
+    let credentials = credentials(common)?;
+    let client = client(common)?;
+    let (requirements, exclusions, interpreters) = read_inputs(paths, common).await?;
+    let target = target(target_spec, upload_url, &credentials, &client).await?;
+    let pure_index = pure_index(common.pure_index.as_deref(), &credentials, &client).await?;
+    let upstream = upstream(common, &requirements, &target, &client)?;
+    let policy = policy(common, &requirements);
+    Ok(Context {
+        requirements,
+        exclusions,
+        interpreters,
+        client,
+        target,
+        pure_index,
+        upstream,
+        policy,
+        concurrency: common.index_concurrency,
+        credentials,
+    })
+}
+
+/// A devpi index URL for messages and the mirror default.
+pub fn devpi_of(target: &Target) -> Option<&DevpiIndex> {
+    match target {
+        Target::Devpi(index) => Some(index),
+        _ => None,
+    }
+}

@@ -1,0 +1,276 @@
+//! The content-addressed store: every downloaded or built file lives under its sha256, so a
+//! retry re-sends the exact same bytes and a re-run reuses what an earlier run fetched.
+//!
+//! Layout: `<cache>/store/sha256/<hh>/<sha256>/<filename>`. A file enters the store only
+//! complete and verified: it is streamed into `<cache>/store/tmp/`, hashed on the way, checked
+//! against every expected digest, then renamed into place (atomic on one filesystem).
+
+use std::path::{Path, PathBuf};
+
+use futures::StreamExt;
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use thiserror::Error;
+use tokio::io::AsyncWriteExt;
+use url::Url;
+
+use crate::index::{HttpClient, redact};
+use crate::index::http::{status_error, transport_error};
+use crate::requirements::{HashAlgorithm, HashDigest};
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("cannot download {url}: {detail}")]
+    Download { url: String, detail: String, transient: bool },
+    #[error("{filename}: sha256 {actual} does not match {expected_from} ({expected})")]
+    HashMismatch {
+        filename: String,
+        actual: String,
+        expected: String,
+        expected_from: String,
+    },
+    #[error("store I/O at {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Download { transient: true, .. })
+    }
+}
+
+/// A verified file in the store.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub path: PathBuf,
+    pub filename: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// What a download must hash to: the index's sha256 and the requirement's `--hash`es.
+#[derive(Debug, Default, Clone)]
+pub struct Expected {
+    pub index_sha256: Option<String>,
+    /// pip's hash-checking semantics: the file must match one of these (any algorithm).
+    pub requirement_hashes: Vec<HashDigest>,
+    /// Where the requirement hashes come from (`file:line`), for the error message.
+    pub requirement_origin: String,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io { path: path.display().to_string(), source }
+}
+
+impl Store {
+    pub fn new(cache_dir: &Path) -> Store {
+        Store { root: cache_dir.join("store") }
+    }
+
+    pub fn path_for(&self, sha256: &str, filename: &str) -> PathBuf {
+        self.root.join("sha256").join(&sha256[..2]).join(sha256).join(filename)
+    }
+
+    /// The stored file with that hash and name, if an earlier run left it.
+    pub fn lookup(&self, sha256: &str, filename: &str) -> Option<StoredFile> {
+        let path = self.path_for(sha256, filename);
+        let size = std::fs::metadata(&path).ok()?.len();
+        Some(StoredFile { path, filename: filename.to_string(), sha256: sha256.to_string(), size })
+    }
+
+    /// Downloads (or copies, for `file:` URLs) into the store, unless it is there already.
+    /// Streams to disk: memory use does not depend on the file's size.
+    pub async fn fetch(
+        &self,
+        client: &HttpClient,
+        url: &Url,
+        filename: &str,
+        expected: &Expected,
+    ) -> Result<StoredFile, StoreError> {
+        if let Some(sha) = &expected.index_sha256 {
+            if let Some(found) = self.lookup(sha, filename) {
+                // Verified on entry; the requirement's hashes may still differ.
+                check_requirement_hashes(&found.path, filename, expected).await?;
+                return Ok(found);
+            }
+        }
+        if url.scheme() == "file" {
+            let source = url.to_file_path().map_err(|_| StoreError::Download {
+                url: url.to_string(),
+                detail: "not a local path".into(),
+                transient: false,
+            })?;
+            return self.copy_in(&source, filename, expected).await;
+        }
+        let response = client
+            .reqwest()
+            .get(url.clone())
+            .headers(client.auth_headers(url))
+            .send()
+            .await
+            .map_err(|e| download_error(url, &e))?;
+        if !response.status().is_success() {
+            let transient = crate::index::http::is_transient_status(response.status());
+            let detail = status_error(url, response).await.to_string();
+            return Err(StoreError::Download { url: redact(url), detail, transient });
+        }
+        let mut incoming = self.incoming(expected).await?;
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| download_error(url, &e))?;
+            incoming.write(&chunk).await?;
+        }
+        incoming.finish(self, filename, expected).await
+    }
+
+    /// Puts a local file (a built wheel, a find-links file) into the store by content.
+    pub async fn copy_in(&self, source: &Path, filename: &str, expected: &Expected) -> Result<StoredFile, StoreError> {
+        let mut input = tokio::fs::File::open(source).await.map_err(io_err(source))?;
+        let mut incoming = self.incoming(expected).await?;
+        let mut buffer = vec![0u8; 256 * 1024];
+        loop {
+            let n = tokio::io::AsyncReadExt::read(&mut input, &mut buffer).await.map_err(io_err(source))?;
+            if n == 0 {
+                break;
+            }
+            incoming.write(&buffer[..n]).await?;
+        }
+        incoming.finish(self, filename, expected).await
+    }
+
+    async fn incoming(&self, expected: &Expected) -> Result<Incoming, StoreError> {
+        let tmp_dir = self.root.join("tmp");
+        tokio::fs::create_dir_all(&tmp_dir).await.map_err(io_err(&tmp_dir))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".download-")
+            .tempfile_in(&tmp_dir)
+            .map_err(io_err(&tmp_dir))?;
+        let (std_file, path) = tmp.into_parts();
+        Ok(Incoming { file: tokio::fs::File::from_std(std_file), path, hashers: Hashers::new(expected), size: 0 })
+    }
+}
+
+/// A file on its way into the store: written to a temp file and hashed as it streams.
+struct Incoming {
+    file: tokio::fs::File,
+    path: tempfile::TempPath,
+    hashers: Hashers,
+    size: u64,
+}
+
+impl Incoming {
+    async fn write(&mut self, data: &[u8]) -> Result<(), StoreError> {
+        self.hashers.update(data);
+        self.size += data.len() as u64;
+        self.file.write_all(data).await.map_err(io_err(&self.path))
+    }
+
+    async fn finish(mut self, store: &Store, filename: &str, expected: &Expected) -> Result<StoredFile, StoreError> {
+        self.file.flush().await.map_err(io_err(&self.path))?;
+        self.file.sync_all().await.map_err(io_err(&self.path))?;
+        drop(self.file);
+        let sha256 = self.hashers.verify(filename, expected)?;
+        let dest = store.path_for(&sha256, filename);
+        let parent = dest.parent().expect("store paths have parents");
+        tokio::fs::create_dir_all(parent).await.map_err(io_err(parent))?;
+        self.path
+            .persist(&dest)
+            .map_err(|e| StoreError::Io { path: dest.display().to_string(), source: e.error })?;
+        Ok(StoredFile { path: dest, filename: filename.to_string(), sha256, size: self.size })
+    }
+}
+
+fn download_error(url: &Url, error: &reqwest::Error) -> StoreError {
+    StoreError::Download { url: redact(url), detail: transport_error(url, error).to_string(), transient: true }
+}
+
+async fn check_requirement_hashes(path: &Path, filename: &str, expected: &Expected) -> Result<(), StoreError> {
+    if expected.requirement_hashes.is_empty() {
+        return Ok(());
+    }
+    let mut hashers = Hashers::new(expected);
+    let mut input = tokio::fs::File::open(path).await.map_err(io_err(path))?;
+    let mut buffer = vec![0u8; 256 * 1024];
+    loop {
+        let n = tokio::io::AsyncReadExt::read(&mut input, &mut buffer).await.map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        hashers.update(&buffer[..n]);
+    }
+    hashers.verify(filename, expected).map(|_| ())
+}
+
+/// sha256 always; sha384/sha512 only when a requirement's `--hash` asks for them.
+struct Hashers {
+    sha256: Sha256,
+    sha384: Option<Sha384>,
+    sha512: Option<Sha512>,
+}
+
+impl Hashers {
+    fn new(expected: &Expected) -> Hashers {
+        let wants = |algo: HashAlgorithm| expected.requirement_hashes.iter().any(|h| h.algorithm == algo);
+        Hashers {
+            sha256: Sha256::new(),
+            sha384: wants(HashAlgorithm::Sha384).then(Sha384::new),
+            sha512: wants(HashAlgorithm::Sha512).then(Sha512::new),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        self.sha256.update(data);
+        if let Some(h) = &mut self.sha384 {
+            h.update(data);
+        }
+        if let Some(h) = &mut self.sha512 {
+            h.update(data);
+        }
+    }
+
+    /// Returns the sha256 if every expectation holds.
+    fn verify(self, filename: &str, expected: &Expected) -> Result<String, StoreError> {
+        let sha256 = hex::encode(self.sha256.finalize());
+        let sha384 = self.sha384.map(|h| hex::encode(h.finalize()));
+        let sha512 = self.sha512.map(|h| hex::encode(h.finalize()));
+        if let Some(index) = &expected.index_sha256 {
+            if !index.eq_ignore_ascii_case(&sha256) {
+                return Err(StoreError::HashMismatch {
+                    filename: filename.to_string(),
+                    actual: sha256,
+                    expected: index.clone(),
+                    expected_from: "the index's sha256".into(),
+                });
+            }
+        }
+        if !expected.requirement_hashes.is_empty() {
+            // pip: the archive must match one of the listed hashes.
+            let matches = expected.requirement_hashes.iter().any(|h| {
+                let actual = match h.algorithm {
+                    HashAlgorithm::Sha256 => Some(&sha256),
+                    HashAlgorithm::Sha384 => sha384.as_ref(),
+                    HashAlgorithm::Sha512 => sha512.as_ref(),
+                };
+                actual.is_some_and(|a| a.eq_ignore_ascii_case(&h.hex))
+            });
+            if !matches {
+                let listed: Vec<String> = expected.requirement_hashes.iter().map(|h| h.to_string()).collect();
+                return Err(StoreError::HashMismatch {
+                    filename: filename.to_string(),
+                    actual: sha256,
+                    expected: listed.join(", "),
+                    expected_from: format!("--hash in {}", expected.requirement_origin),
+                });
+            }
+        }
+        Ok(sha256)
+    }
+}

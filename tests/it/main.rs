@@ -1,0 +1,7 @@
+//! All integration tests compile into this one binary (as uv does), so that one real
+//! devpi-server per test process serves every test; each test works on its own user and
+//! indexes.
+
+mod support;
+
+mod harness;
