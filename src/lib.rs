@@ -8,6 +8,7 @@ pub mod dist;
 pub mod exit;
 pub mod index;
 pub mod interpreter;
+pub mod pipeline;
 pub mod plan;
 pub mod report;
 pub mod requirements;

@@ -192,7 +192,7 @@ fn download_error(url: &Url, error: &reqwest::Error) -> StoreError {
     StoreError::Download { url: redact(url), detail: transport_error(url, error).to_string(), transient: true }
 }
 
-async fn check_requirement_hashes(path: &Path, filename: &str, expected: &Expected) -> Result<(), StoreError> {
+pub async fn check_requirement_hashes(path: &Path, filename: &str, expected: &Expected) -> Result<(), StoreError> {
     if expected.requirement_hashes.is_empty() {
         return Ok(());
     }

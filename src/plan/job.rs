@@ -72,6 +72,10 @@ pub struct Job {
     pub action: Action,
     pub reason: String,
     pub file: Option<JobFile>,
+    /// Index of the requirement line in `ParsedRequirements::requirements` (its hashes and
+    /// config settings travel with it).
+    #[serde(skip)]
+    pub entry: usize,
 }
 
 /// A plan: every job, plus requirement lines wheelwright cannot act on.

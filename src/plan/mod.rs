@@ -135,7 +135,7 @@ impl Planner<'_> {
                         .map(|(_, m)| m.trim().to_string())
                         .or_else(|| entry.requirement.marker.try_to_string())
                         .unwrap_or_default();
-                    let mut job = new_job(entry, interp, pinned(entry).map(|v| v.to_string()));
+                    let mut job = new_job(*index, entry, interp, pinned(entry).map(|v| v.to_string()));
                     job.action = Action::Skipped;
                     job.reason = format!("marker `{marker}` is false for {}", interp.label);
                     jobs.push((*index, job));
@@ -181,7 +181,7 @@ impl Planner<'_> {
             };
             if versions.is_empty() {
                 for interp in interps {
-                    let mut job = new_job(entry, interp, None);
+                    let mut job = new_job(*index, entry, interp, None);
                     job.action = Action::Unavailable;
                     job.reason = if self.upstream.is_empty() {
                         "no upstream index is configured to resolve the range".into()
@@ -194,7 +194,7 @@ impl Planner<'_> {
             }
             for version in &versions {
                 for interp in interps {
-                    let mut job = new_job(entry, interp, Some(version.to_string()));
+                    let mut job = new_job(*index, entry, interp, Some(version.to_string()));
                     if let Some(exclusion) = excluded_by(exclusions, name, version) {
                         job.action = Action::Excluded;
                         job.reason = format!("excluded by {} (`{}`)", exclusion.origin, exclusion.text);
@@ -290,8 +290,9 @@ fn pinned(entry: &RequirementEntry) -> Option<Version> {
     pinned_version(&specifiers(entry))
 }
 
-fn new_job(entry: &RequirementEntry, interp: &Interpreter, version: Option<String>) -> Job {
+fn new_job(index: usize, entry: &RequirementEntry, interp: &Interpreter, version: Option<String>) -> Job {
     Job {
+        entry: index,
         project: entry.requirement.name.to_string(),
         version,
         requirement: entry.text.clone(),

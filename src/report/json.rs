@@ -6,7 +6,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::plan::Plan;
+use super::outcome::{JobResult, Outcome};
+use crate::plan::{Plan, UnsupportedLine};
 
 pub fn plan_json(plan: &Plan) -> Value {
     let summary: serde_json::Map<String, Value> = plan
@@ -23,12 +24,34 @@ pub fn plan_json(plan: &Plan) -> Value {
     })
 }
 
-/// Writes next to the destination and renames, so a reader never sees half a report.
+/// The fill report: the plan's schema plus, per job, `outcome`, `detail`, `sha256`,
+/// `attempts`, `retries` and `duration` (seconds).
+pub fn fill_json(target: &str, results: &[JobResult], unsupported: &[UnsupportedLine], stopped: Option<&str>) -> Value {
+    let summary: serde_json::Map<String, Value> = Outcome::ALL
+        .iter()
+        .map(|o| (o.to_string(), json!(results.iter().filter(|r| r.outcome == *o).count())))
+        .collect();
+    json!({
+        "schema": 1,
+        "target": target,
+        "jobs": results,
+        "unsupported": unsupported,
+        "summary": summary,
+        "stopped": stopped,
+    })
+}
+
 pub fn write_json_atomically(path: &Path, value: &Value) -> std::io::Result<()> {
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    write_atomically(path, &text)
+}
+
+/// Writes next to the destination and renames, so a reader never sees half a report.
+pub fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer_pretty(&mut tmp, value)?;
-    tmp.write_all(b"\n")?;
+    tmp.write_all(content)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

@@ -1,7 +1,10 @@
-//! Reports: the human table and summary, and the JSON report (schema 1).
+//! Reports: the human table and summary, the JSON report (schema 1) and JUnit XML.
 
 mod json;
+pub mod junit;
+mod outcome;
 mod table;
 
-pub use json::{write_json_atomically, plan_json};
-pub use table::{render_table, summary_line};
+pub use json::{fill_json, plan_json, write_atomically, write_json_atomically};
+pub use outcome::{JobResult, Outcome};
+pub use table::{fill_summary, render_table, summary_line};

@@ -1,5 +1,6 @@
 //! The human-readable table: one row per job, then a one-line summary.
 
+use super::outcome::{JobResult, Outcome};
 use crate::plan::{Action, Plan};
 
 /// Columns: project, version, interpreter, action, reason. Widths fit the content; the
@@ -59,4 +60,27 @@ pub fn summary_line(plan: &Plan) -> String {
         line.push_str(&format!("; {} unsupported lines", plan.unsupported.len()));
     }
     line
+}
+
+/// The fill summary: counts per outcome, then one line per failed job with its reason.
+pub fn fill_summary(results: &[JobResult]) -> String {
+    let parts: Vec<String> = Outcome::ALL
+        .iter()
+        .map(|o| (o, results.iter().filter(|r| r.outcome == *o).count()))
+        .filter(|(o, n)| *n > 0 || !matches!(o, Outcome::NotRun | Outcome::Fetched))
+        .map(|(o, n)| format!("{n} {o}"))
+        .collect();
+    let mut out = format!("{} jobs: {}\n", results.len(), parts.join(", "));
+    for r in results.iter().filter(|r| !r.outcome.is_ok()) {
+        out.push_str(&format!(
+            "  {} {}=={} ({}) [{}]: {}\n",
+            r.outcome,
+            r.job.project,
+            r.job.version.as_deref().unwrap_or("-"),
+            r.job.interpreter,
+            r.job.origin,
+            r.detail
+        ));
+    }
+    out
 }

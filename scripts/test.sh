@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The project's whole test command (also what CI runs, via .ci/run).
+#
+# Idempotent; works on a fresh Debian machine with only the Rust toolchain and python3, from
+# any working directory. Steps:
+#   1. system packages (bubblewrap, nginx-light, openssl) when root and missing
+#   2. .venv-test with devpi-server and pypiserver (pinned; re-run pip only when pins change)
+#   3. build-backend wheels downloaded once into .cache/upstream-wheels (local upstream)
+#   4. fixtures/dist/ reproducibility check
+#   5. cargo fmt --check, clippy -D warnings, cargo test; then no test server may be left running
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+VENV="$ROOT/.venv-test"
+UPSTREAM="$ROOT/.cache/upstream-wheels"
+
+# Pins verified to work together (devpi-server version: see /work/shared/protocols.md §1).
+VENV_PACKAGES=(
+  "devpi-server==6.20.3"
+  "pypiserver==2.4.2"
+  "passlib==1.7.4" # pypiserver's htpasswd support (its `passlib` extra)
+  "packaging==26.4"
+)
+# Build backends for build tests, as wheels. The second set serves the oldest interpreter we
+# build for (3.8), which the newest releases dropped. ww-flit needs flit_core<4.
+UPSTREAM_PACKAGES=("setuptools==84.2.1" "wheel==0.48.0" "flit_core==3.12.0" "hatchling==1.33.0")
+UPSTREAM_PACKAGES_PY38=("setuptools==75.3.4" "wheel==0.45.1" "flit_core==3.12.0" "hatchling==1.27.0" "tomli==2.5.0")
+
+section() {
+  printf '\n\033[1m==> %s\033[0m\n' "$*"
+}
+
+section "1/5 system packages"
+missing=()
+for pkg in bubblewrap nginx-light openssl; do
+  if ! dpkg -s "$pkg" >/dev/null 2>&1; then
+    missing+=("$pkg")
+  fi
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "bubblewrap, nginx-light, openssl: installed"
+elif [ "$(id -u)" -eq 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+else
+  echo "error: missing system packages: ${missing[*]} (run as root, or: apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+
+section "2/5 test virtualenv ($VENV)"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+stamp="$VENV/.wheelwright-packages"
+wanted="$(printf '%s\n' "${VENV_PACKAGES[@]}")"
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
+  "$VENV/bin/python" -m pip install --disable-pip-version-check "${VENV_PACKAGES[@]}"
+  printf '%s\n' "$wanted" >"$stamp"
+else
+  echo "up to date: ${VENV_PACKAGES[*]}"
+fi
+
+section "3/5 upstream wheels ($UPSTREAM)"
+stamp="$UPSTREAM/.wheelwright-packages"
+wanted="$(printf '%s\n' "${UPSTREAM_PACKAGES[@]}" -- "${UPSTREAM_PACKAGES_PY38[@]}")"
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
+  mkdir -p "$UPSTREAM"
+  "$VENV/bin/python" -m pip download --disable-pip-version-check --only-binary=:all: \
+    --dest "$UPSTREAM" "${UPSTREAM_PACKAGES[@]}"
+  "$VENV/bin/python" -m pip download --disable-pip-version-check --only-binary=:all: \
+    --python-version 3.8 --dest "$UPSTREAM" "${UPSTREAM_PACKAGES_PY38[@]}"
+  printf '%s\n' "$wanted" >"$stamp"
+else
+  echo "up to date: $(find "$UPSTREAM" -name '*.whl' | wc -l) wheels"
+fi
+
+section "4/5 fixtures reproducibility"
+python3 fixtures/build_fixtures.py --check
+
+section "5/5 cargo fmt, clippy, test"
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+
+# Every server the harness starts has this run id in its command line (temp dir names), so
+# we can tell our leftovers from servers of other runs on the same machine.
+WHEELWRIGHT_TEST_RUN_ID="run$$x$(date +%s)"
+export WHEELWRIGHT_TEST_RUN_ID
+export WHEELWRIGHT_TEST_VENV="$VENV"
+status=0
+cargo test || status=$?
+
+section "leftover test servers"
+# The watchdogs stop their servers when the test process exits; give them a moment.
+leftover=""
+for _ in $(seq 1 30); do
+  leftover="$(pgrep -af "wheelwright-it-$WHEELWRIGHT_TEST_RUN_ID" || true)"
+  [ -z "$leftover" ] && break
+  sleep 0.5
+done
+if [ -n "$leftover" ]; then
+  echo "error: test servers still running after cargo test:" >&2
+  echo "$leftover" >&2
+  exit 1
+fi
+echo "none"
+
+if [ "$status" -ne 0 ]; then
+  echo "cargo test failed (exit $status)" >&2
+  exit "$status"
+fi
+section "all checks passed"

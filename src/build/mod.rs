@@ -1,0 +1,805 @@
+//! wheelwright's own PEP 517 front end: sdist → validated wheel, in a sandbox.
+//!
+//! Steps (each named in errors, [`BuildStep`]): unpack the sdist into a fresh build dir, read
+//! `[build-system]`, resolve and provision `requires` as wheels into a cached environment,
+//! `get_requires_for_build_wheel` in the sandbox, provision the extra requirements (a second
+//! environment over the union), `build_wheel` in the sandbox, an optional repair command, and
+//! validation outside the sandbox (exactly one wheel; name, version, RECORD and tags).
+//!
+//! Build dir layout (`<cache>/builds/<random>/`): `src/` (unpacked sdist), `out/` (wheel
+//! directory), `home/`, `tmp/`, `control/` (shim and its JSON). Only this dir is writable inside
+//! the sandbox; environments and the interpreter are bound read-only.
+
+mod env;
+mod hooks;
+mod log;
+mod pyproject;
+mod resolve;
+mod sandbox;
+mod unpack;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pep440_rs::Version;
+use pep508_rs::{PackageName, Requirement};
+
+pub use env::{BuildEnv, EnvError, EnvWheel, env_key, provision_env};
+pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};
+pub use log::{LogLimits, LogSummary};
+pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
+pub use resolve::{
+    BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource, resolve,
+};
+pub use sandbox::{
+    BUILD_UID, Sandbox, SandboxError, SandboxLimits, SandboxMode, Termination,
+};
+pub use unpack::{UnpackError, UnpackLimits, Unpacked, unpack_sdist};
+
+use crate::dist::{ValidationError, WheelLimits, validate_built_wheel};
+use crate::interpreter::Interpreter;
+use hooks::{HookContext, call_hook, describe};
+use sandbox::SandboxCommand;
+
+/// 1980-01-01: the oldest time a zip (and so a wheel) can record.
+pub const DEFAULT_SOURCE_DATE_EPOCH: u64 = 315_532_800;
+
+/// Settings shared by every build.
+#[derive(Debug, Clone)]
+pub struct BuilderOptions {
+    pub cache_dir: PathBuf,
+    pub sandbox: SandboxMode,
+    pub limits: SandboxLimits,
+    pub unpack: UnpackLimits,
+    pub wheel_limits: WheelLimits,
+    /// `--repair-command 'auditwheel repair {wheel} -w {dest_dir}'`.
+    pub repair_command: Option<String>,
+    pub build_constraints: Vec<BuildConstraint>,
+    /// `--build-env KEY=VAL`: the only variables besides the fixed allow-list.
+    pub extra_env: Vec<(String, String)>,
+    /// Keep `<cache>/builds/<id>/` after the build (debugging).
+    pub keep_build_dir: bool,
+}
+
+impl BuilderOptions {
+    pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            cache_dir: cache_dir.into(),
+            sandbox: SandboxMode::Auto,
+            limits: SandboxLimits::default(),
+            unpack: UnpackLimits::default(),
+            wheel_limits: WheelLimits::default(),
+            repair_command: None,
+            build_constraints: Vec::new(),
+            extra_env: Vec::new(),
+            keep_build_dir: false,
+        }
+    }
+}
+
+/// One sdist to build for one interpreter.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    pub sdist: PathBuf,
+    pub name: PackageName,
+    pub version: Version,
+    pub interpreter: Arc<Interpreter>,
+    pub config_settings: ConfigSettings,
+    /// Overrides the sdist's newest mtime.
+    pub source_date_epoch: Option<u64>,
+}
+
+/// A validated wheel.
+#[derive(Debug, Clone)]
+pub struct BuiltWheel {
+    /// `<cache>/built/<id>/<wheel>`.
+    pub path: PathBuf,
+    pub log_path: PathBuf,
+    pub log_tail: String,
+    /// CPU time of the backend hooks (self and waited-for children), as the shim measured it.
+    pub backend_cpu: Duration,
+    /// Wall time inside the backend hooks themselves.
+    pub backend_wall: Duration,
+    /// Wall time of the whole `build()`.
+    pub duration: Duration,
+    /// The environment `build_wheel` ran in.
+    pub env: PathBuf,
+}
+
+/// The step a build failed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildStep {
+    Unpack,
+    ReadPyproject,
+    ResolveRequires,
+    Provision,
+    GetRequires,
+    ResolveExtraRequires,
+    BuildWheel,
+    Repair,
+    Validate,
+}
+
+impl std::fmt::Display for BuildStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Unpack => "unpack sdist",
+            Self::ReadPyproject => "read pyproject.toml",
+            Self::ResolveRequires => "resolve build requirements",
+            Self::Provision => "provision build environment",
+            Self::GetRequires => "get_requires_for_build_wheel",
+            Self::ResolveExtraRequires => "resolve extra build requirements",
+            Self::BuildWheel => "build_wheel",
+            Self::Repair => "repair command",
+            Self::Validate => "validate wheel",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{project} {version}: {step}: {source}")]
+    Unpack {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: UnpackError,
+    },
+    #[error("{project} {version}: {step}: {source}")]
+    Pyproject {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: PyprojectError,
+    },
+    #[error("{project} {version}: {step}: {source}")]
+    Requirements {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: ResolveError,
+    },
+    #[error("{project} {version}: {step}: {source}")]
+    Env {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: EnvError,
+    },
+    #[error("{project} {version}: {step}: {source}")]
+    Sandbox {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: SandboxError,
+    },
+    #[error("{project} {version}: {step} failed ({}){}\n{log_tail}", describe(termination), traceback_line(traceback))]
+    HookFailed {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        termination: Termination,
+        traceback: Option<String>,
+        log_tail: String,
+        log_path: PathBuf,
+    },
+    #[error("{project} {version}: {step} killed after the build timeout of {timeout:?}\n{log_tail}")]
+    TimedOut {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        timeout: Duration,
+        log_tail: String,
+        log_path: PathBuf,
+    },
+    #[error("{project} {version}: {step} killed: build directory grew past {limit} bytes\n{log_tail}")]
+    DiskQuota {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        limit: u64,
+        log_tail: String,
+        log_path: PathBuf,
+    },
+    #[error("{project} {version}: {step}: the backend produced no wheel\n{log_tail}")]
+    NoWheel {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        log_tail: String,
+    },
+    #[error("{project} {version}: {step}: the backend produced more than one wheel: {}", files.join(", "))]
+    ExtraWheels {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        files: Vec<String>,
+        log_tail: String,
+    },
+    #[error("{project} {version}: {step}: {source}")]
+    Invalid {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: ValidationError,
+        log_tail: String,
+    },
+    #[error("{project} {version}: {step}: {message}")]
+    Protocol {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        message: String,
+        log_tail: String,
+    },
+    #[error("{project} {version}: {step}: {what}: {source}")]
+    Io {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+fn traceback_line(traceback: &Option<String>) -> String {
+    traceback
+        .as_deref()
+        .and_then(|t| t.lines().rev().find(|l| !l.trim().is_empty()))
+        .map(|l| format!(": {}", l.trim()))
+        .unwrap_or_default()
+}
+
+impl BuildError {
+    pub fn step(&self) -> BuildStep {
+        match self {
+            Self::Unpack { step, .. }
+            | Self::Pyproject { step, .. }
+            | Self::Requirements { step, .. }
+            | Self::Env { step, .. }
+            | Self::Sandbox { step, .. }
+            | Self::HookFailed { step, .. }
+            | Self::TimedOut { step, .. }
+            | Self::DiskQuota { step, .. }
+            | Self::NoWheel { step, .. }
+            | Self::ExtraWheels { step, .. }
+            | Self::Invalid { step, .. }
+            | Self::Protocol { step, .. }
+            | Self::Io { step, .. } => *step,
+        }
+    }
+
+    /// The end of the build log, when the failure came from running something.
+    pub fn log_tail(&self) -> Option<&str> {
+        match self {
+            Self::HookFailed { log_tail, .. }
+            | Self::TimedOut { log_tail, .. }
+            | Self::DiskQuota { log_tail, .. }
+            | Self::NoWheel { log_tail, .. }
+            | Self::ExtraWheels { log_tail, .. }
+            | Self::Invalid { log_tail, .. }
+            | Self::Protocol { log_tail, .. } => Some(log_tail),
+            _ => None,
+        }
+    }
+}
+
+/// Builds sdists into wheels. Cheap to share (`Arc`) between concurrent builds.
+pub struct Builder {
+    options: BuilderOptions,
+    sandbox: Sandbox,
+    source: Arc<dyn WheelSource>,
+}
+
+impl Builder {
+    pub fn new(options: BuilderOptions, source: Arc<dyn WheelSource>) -> Result<Self, SandboxError> {
+        let sandbox = Sandbox::new(options.sandbox, options.limits.clone())?;
+        Ok(Self {
+            options,
+            sandbox,
+            source,
+        })
+    }
+
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    pub async fn build(&self, request: BuildRequest) -> Result<BuiltWheel, BuildError> {
+        let started = Instant::now();
+        let mut job = Job::new(&self.options, &request)?;
+        let result = self.build_in(&mut job, &request, started).await;
+        if !self.options.keep_build_dir {
+            let _ = std::fs::remove_dir_all(&job.dir);
+        }
+        result
+    }
+
+    async fn build_in(
+        &self,
+        job: &mut Job,
+        request: &BuildRequest,
+        started: Instant,
+    ) -> Result<BuiltWheel, BuildError> {
+        let interpreter = &request.interpreter;
+        // 1. Unpack.
+        let unpacked = unpack_sdist(&request.sdist, &job.dir.join("src"), self.options.unpack)
+            .map_err(|source| job.err_unpack(source))?;
+        // 2. [build-system].
+        let system = read_build_system(&unpacked.root).map_err(|source| BuildError::Pyproject {
+            project: job.project.clone(),
+            version: job.version.clone(),
+            step: BuildStep::ReadPyproject,
+            source,
+        })?;
+        // 3. Resolve and provision `requires`.
+        let origin = format!("{} {}", request.name, request.version);
+        let mut wheels = self
+            .resolve(job, &system.requires, &origin, BuildStep::ResolveRequires)
+            .await?;
+        let env = self.provision(job, interpreter, &wheels)?;
+        let epoch = request
+            .source_date_epoch
+            .or(unpacked.newest_mtime)
+            .unwrap_or(DEFAULT_SOURCE_DATE_EPOCH)
+            .max(DEFAULT_SOURCE_DATE_EPOCH);
+        let backend_path = system
+            .backend_path
+            .iter()
+            .map(|p| unpacked.root.join(p))
+            .collect::<Vec<_>>();
+        let config = serde_json::to_value(&request.config_settings).expect("serializable");
+        // 4. get_requires_for_build_wheel.
+        let ctx = self.context(job, interpreter, &env, &unpacked.root, &system, &backend_path, epoch);
+        let result = self
+            .hook(job, &ctx, BuildStep::GetRequires, serde_json::json!({ "config_settings": config }))
+            .await?;
+        let mut backend_cpu = result.hook_cpu;
+        let mut backend_wall = result.hook_wall;
+        let extra: Vec<Requirement> = match result.value {
+            None => Vec::new(),
+            Some(value) => {
+                let list: Vec<String> = serde_json::from_value(value).map_err(|e| job.protocol(
+                    BuildStep::GetRequires,
+                    format!("get_requires_for_build_wheel must return a list of strings: {e}"),
+                    &result.log,
+                ))?;
+                list.iter()
+                    .map(|s| {
+                        s.parse::<Requirement>().map_err(|e| job.protocol(
+                            BuildStep::GetRequires,
+                            format!("get_requires_for_build_wheel returned `{s}`: {}", e.message),
+                            &result.log,
+                        ))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        // 5. Extra requirements: a second environment over the union.
+        let env = if extra.is_empty() {
+            env
+        } else {
+            let mut all = system.requires.clone();
+            all.extend(extra);
+            wheels = self
+                .resolve(job, &all, &origin, BuildStep::ResolveExtraRequires)
+                .await?;
+            self.provision(job, interpreter, &wheels)?
+        };
+        // 6. build_wheel.
+        let ctx = self.context(job, interpreter, &env, &unpacked.root, &system, &backend_path, epoch);
+        let out = job.dir.join("out");
+        let result = self
+            .hook(
+                job,
+                &ctx,
+                BuildStep::BuildWheel,
+                serde_json::json!({ "wheel_directory": out, "config_settings": config }),
+            )
+            .await?;
+        backend_cpu += result.hook_cpu;
+        backend_wall += result.hook_wall;
+        let log_tail = result.log.report_tail();
+        let returned = result.value.as_ref().and_then(|v| v.as_str()).map(str::to_string);
+        let mut wheel = job.single_wheel(&out, &log_tail)?;
+        if returned.as_deref() != wheel.file_name().and_then(|n| n.to_str()) {
+            return Err(job.protocol(
+                BuildStep::BuildWheel,
+                format!(
+                    "build_wheel returned {returned:?} but wrote {}",
+                    wheel.display()
+                ),
+                &result.log,
+            ));
+        }
+        // 7. Repair.
+        if let Some(command) = &self.options.repair_command {
+            wheel = self.repair(job, command, &wheel, &log_tail).await?;
+        }
+        // 8. Validate, then move out of the build dir.
+        validate_built_wheel(
+            &wheel,
+            &request.name,
+            &request.version,
+            &interpreter.tags,
+            &self.options.wheel_limits,
+        )
+        .map_err(|source| BuildError::Invalid {
+            project: job.project.clone(),
+            version: job.version.clone(),
+            step: BuildStep::Validate,
+            source,
+            log_tail: log_tail.clone(),
+        })?;
+        let dest_dir = self.options.cache_dir.join("built").join(&job.id);
+        let dest = dest_dir.join(wheel.file_name().expect("wheel has a name"));
+        std::fs::create_dir_all(&dest_dir)
+            .and_then(|()| std::fs::rename(&wheel, &dest).or_else(|_| std::fs::copy(&wheel, &dest).map(|_| ())))
+            .map_err(|source| job.io(BuildStep::Validate, "move wheel out of the build dir", source))?;
+        Ok(BuiltWheel {
+            path: dest,
+            log_path: job.log_path.clone(),
+            log_tail,
+            backend_cpu,
+            backend_wall,
+            duration: started.elapsed(),
+            env: env.root,
+        })
+    }
+
+    async fn resolve(
+        &self,
+        job: &Job,
+        requirements: &[Requirement],
+        origin: &str,
+        step: BuildStep,
+    ) -> Result<Vec<ResolvedWheel>, BuildError> {
+        resolve(
+            self.source.as_ref(),
+            &job.interpreter,
+            &self.options.build_constraints,
+            requirements,
+            origin,
+        )
+        .await
+        .map_err(|source| BuildError::Requirements {
+            project: job.project.clone(),
+            version: job.version.clone(),
+            step,
+            source,
+        })
+    }
+
+    fn provision(
+        &self,
+        job: &Job,
+        interpreter: &Interpreter,
+        wheels: &[ResolvedWheel],
+    ) -> Result<BuildEnv, BuildError> {
+        let wheels: Vec<EnvWheel> = wheels
+            .iter()
+            .map(|w| EnvWheel {
+                path: w.path.clone(),
+                sha256: w.sha256.clone(),
+            })
+            .collect();
+        provision_env(&self.options.cache_dir, interpreter, &wheels).map_err(|source| {
+            BuildError::Env {
+                project: job.project.clone(),
+                version: job.version.clone(),
+                step: BuildStep::Provision,
+                source,
+            }
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn context(
+        &self,
+        job: &Job,
+        interpreter: &Interpreter,
+        env: &BuildEnv,
+        source_dir: &Path,
+        system: &BuildSystem,
+        backend_path: &[PathBuf],
+        epoch: u64,
+    ) -> HookContext {
+        let home = job.dir.join("home");
+        let tmp = job.dir.join("tmp");
+        let mut vars: Vec<(String, String)> = vec![
+            ("PATH".into(), format!("{}:/usr/bin:/bin", env.bin.display())),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("LC_ALL".into(), "C.UTF-8".into()),
+            ("SOURCE_DATE_EPOCH".into(), epoch.to_string()),
+            ("HOME".into(), home.display().to_string()),
+            ("TMPDIR".into(), tmp.display().to_string()),
+            ("PYTHONHASHSEED".into(), "0".into()),
+            ("PIP_NO_INDEX".into(), "1".into()),
+            ("PIP_NO_INPUT".into(), "1".into()),
+            ("PIP_CONFIG_FILE".into(), "/dev/null".into()),
+            ("PIP_DISABLE_PIP_VERSION_CHECK".into(), "1".into()),
+            ("GIT_ALLOW_PROTOCOL".into(), "file".into()),
+            ("CARGO_NET_OFFLINE".into(), "true".into()),
+        ];
+        vars.extend(self.options.extra_env.iter().cloned());
+        HookContext {
+            python: env.python.clone(),
+            source_dir: source_dir.to_path_buf(),
+            control_dir: job.dir.join("control"),
+            backend: system.backend.clone(),
+            backend_path: backend_path.to_vec(),
+            site_dirs: vec![env.site_packages.clone()],
+            env: vars,
+            ro_paths: interpreter_paths(interpreter)
+                .into_iter()
+                .chain([env.root.clone()])
+                .collect(),
+            rw_paths: vec![job.dir.clone()],
+            watch_dir: job.dir.clone(),
+        }
+    }
+
+    async fn hook(
+        &self,
+        job: &Job,
+        ctx: &HookContext,
+        step: BuildStep,
+        kwargs: serde_json::Value,
+    ) -> Result<hooks::HookResult, BuildError> {
+        let name = match step {
+            BuildStep::GetRequires => "get_requires_for_build_wheel",
+            _ => "build_wheel",
+        };
+        call_hook(&self.sandbox, ctx, name, kwargs, &job.log_path)
+            .await
+            .map_err(|e| job.hook_error(step, e, &self.sandbox))
+    }
+
+    /// The repair tool (auditwheel, delocate) is trusted code of the user's choosing, installed
+    /// on the host: it runs with the limits and a cleared environment, but outside the
+    /// namespaces, so it can be found wherever it is installed.
+    async fn repair(
+        &self,
+        job: &Job,
+        command: &str,
+        wheel: &Path,
+        log_tail: &str,
+    ) -> Result<PathBuf, BuildError> {
+        let dest_dir = job.dir.join("repaired");
+        std::fs::create_dir_all(&dest_dir)
+            .map_err(|source| job.io(BuildStep::Repair, "create repair dir", source))?;
+        let script = command
+            .replace("{wheel}", &shell_quote(&wheel.display().to_string()))
+            .replace("{dest_dir}", &shell_quote(&dest_dir.display().to_string()));
+        let plain = Sandbox::new(SandboxMode::Off, self.options.limits.clone())
+            .map_err(|source| job.sandbox(BuildStep::Repair, source))?;
+        let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+        let cmd = SandboxCommand {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            cwd: job.dir.clone(),
+            env: vec![
+                ("PATH".into(), path),
+                ("LC_ALL".into(), "C.UTF-8".into()),
+                ("HOME".into(), job.dir.join("home").display().to_string()),
+                ("TMPDIR".into(), job.dir.join("tmp").display().to_string()),
+            ],
+            ro_paths: Vec::new(),
+            rw_paths: Vec::new(),
+            watch_dir: job.dir.clone(),
+            log_path: job.log_path.clone(),
+        };
+        let outcome = plain
+            .run(&cmd)
+            .await
+            .map_err(|source| job.sandbox(BuildStep::Repair, source))?;
+        if outcome.termination != Termination::Exited(0) {
+            return Err(BuildError::HookFailed {
+                project: job.project.clone(),
+                version: job.version.clone(),
+                step: BuildStep::Repair,
+                termination: outcome.termination,
+                traceback: None,
+                log_tail: outcome.log.report_tail(),
+                log_path: job.log_path.clone(),
+            });
+        }
+        job.single_wheel(&dest_dir, &format!("{log_tail}\n{}", outcome.log.report_tail()))
+    }
+}
+
+/// Interpreter directories the sandbox must see (read-only); `/usr` is bound anyway.
+fn interpreter_paths(interpreter: &Interpreter) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let exe_prefix = std::fs::canonicalize(&interpreter.executable)
+        .ok()
+        .and_then(|p| p.parent().and_then(Path::parent).map(Path::to_path_buf));
+    for p in [
+        Some(interpreter.base_prefix.clone()),
+        Some(interpreter.sys_prefix.clone()),
+        exe_prefix,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let p = std::fs::canonicalize(&p).unwrap_or(p);
+        if p.starts_with("/usr") || p == Path::new("/") || !p.exists() {
+            continue;
+        }
+        if paths.iter().any(|q| p.starts_with(q)) {
+            continue;
+        }
+        paths.retain(|q| !q.starts_with(&p));
+        paths.push(p);
+    }
+    paths
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Per-build state: the build dir and what errors need to name.
+struct Job {
+    id: String,
+    dir: PathBuf,
+    log_path: PathBuf,
+    project: PackageName,
+    version: Version,
+    interpreter: Arc<Interpreter>,
+}
+
+impl Job {
+    fn new(options: &BuilderOptions, request: &BuildRequest) -> Result<Self, BuildError> {
+        let project = request.name.clone();
+        let version = request.version.clone();
+        let io = |what: &str| {
+            let (project, version, what) = (project.clone(), version.clone(), what.to_string());
+            move |source| BuildError::Io {
+                project,
+                version,
+                step: BuildStep::Unpack,
+                what,
+                source,
+            }
+        };
+        let builds = options.cache_dir.join("builds");
+        let logs = options.cache_dir.join("logs");
+        std::fs::create_dir_all(&builds).map_err(io("create builds dir"))?;
+        std::fs::create_dir_all(&logs).map_err(io("create logs dir"))?;
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{}-{}-", request.name, request.version))
+            .tempdir_in(&builds)
+            .map_err(io("create build dir"))?
+            .keep();
+        for sub in ["src", "out", "home", "tmp", "control"] {
+            std::fs::create_dir_all(dir.join(sub)).map_err(io("create build dir"))?;
+        }
+        let id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let log_path = logs.join(format!("{id}-{}.log", request.interpreter.label));
+        let _ = std::fs::remove_file(&log_path);
+        Ok(Self {
+            id,
+            dir,
+            log_path,
+            project,
+            version,
+            interpreter: request.interpreter.clone(),
+        })
+    }
+
+    fn err_unpack(&self, source: UnpackError) -> BuildError {
+        BuildError::Unpack {
+            project: self.project.clone(),
+            version: self.version.clone(),
+            step: BuildStep::Unpack,
+            source,
+        }
+    }
+
+    fn io(&self, step: BuildStep, what: &str, source: std::io::Error) -> BuildError {
+        BuildError::Io {
+            project: self.project.clone(),
+            version: self.version.clone(),
+            step,
+            what: what.to_string(),
+            source,
+        }
+    }
+
+    fn sandbox(&self, step: BuildStep, source: SandboxError) -> BuildError {
+        BuildError::Sandbox {
+            project: self.project.clone(),
+            version: self.version.clone(),
+            step,
+            source,
+        }
+    }
+
+    fn protocol(&self, step: BuildStep, message: String, log: &LogSummary) -> BuildError {
+        BuildError::Protocol {
+            project: self.project.clone(),
+            version: self.version.clone(),
+            step,
+            message,
+            log_tail: log.report_tail(),
+        }
+    }
+
+    fn hook_error(&self, step: BuildStep, error: HookError, sandbox: &Sandbox) -> BuildError {
+        match error {
+            HookError::Setup(source) => self.io(step, "prepare hook call", source),
+            HookError::Sandbox(source) => self.sandbox(step, source),
+            HookError::BadOutput { message, log, .. } => self.protocol(step, message, &log),
+            HookError::Failed {
+                termination,
+                traceback,
+                log,
+                ..
+            } => match termination {
+                Termination::TimedOut => BuildError::TimedOut {
+                    project: self.project.clone(),
+                    version: self.version.clone(),
+                    step,
+                    timeout: sandbox.limits().timeout,
+                    log_tail: log.report_tail(),
+                    log_path: self.log_path.clone(),
+                },
+                Termination::DiskQuota(_) => BuildError::DiskQuota {
+                    project: self.project.clone(),
+                    version: self.version.clone(),
+                    step,
+                    limit: sandbox.limits().disk,
+                    log_tail: log.report_tail(),
+                    log_path: self.log_path.clone(),
+                },
+                termination => BuildError::HookFailed {
+                    project: self.project.clone(),
+                    version: self.version.clone(),
+                    step,
+                    termination,
+                    traceback,
+                    log_tail: log.report_tail(),
+                    log_path: self.log_path.clone(),
+                },
+            },
+        }
+    }
+
+    /// Exactly one `.whl` in `dir`.
+    fn single_wheel(&self, dir: &Path, log_tail: &str) -> Result<PathBuf, BuildError> {
+        let mut wheels: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|source| self.io(BuildStep::Validate, "list wheel directory", source))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "whl"))
+            .collect();
+        wheels.sort();
+        match wheels.len() {
+            0 => Err(BuildError::NoWheel {
+                project: self.project.clone(),
+                version: self.version.clone(),
+                step: BuildStep::Validate,
+                log_tail: log_tail.to_string(),
+            }),
+            1 => Ok(wheels.remove(0)),
+            _ => Err(BuildError::ExtraWheels {
+                project: self.project.clone(),
+                version: self.version.clone(),
+                step: BuildStep::Validate,
+                files: wheels
+                    .iter()
+                    .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .collect(),
+                log_tail: log_tail.to_string(),
+            }),
+        }
+    }
+}
