@@ -179,7 +179,7 @@ fn install_wheel(path: &Path, staging: &Layout, final_layout: &Layout) -> Result
         if entry.is_dir() {
             continue;
         }
-        let member = entry.name().to_string();
+        let member = entry.name().map_err(|e| bad(e.to_string()))?.into_owned();
         let rel = safe_path(&member).ok_or_else(|| bad(format!("unsafe member path `{member}`")))?;
         let mut parts = rel.iter();
         let first = parts.next().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();

@@ -138,14 +138,17 @@ pub async fn call_hook(
     kwargs: serde_json::Value,
     log_path: &Path,
 ) -> Result<HookResult, HookError> {
-    std::fs::create_dir_all(&ctx.control_dir)?;
-    let shim = ctx.control_dir.join("shim.py");
-    std::fs::write(&shim, SHIM)?;
-    let output_path = ctx.control_dir.join("output.json");
-    match std::fs::remove_file(&output_path) {
+    // The previous hook ran with write access to the build dir and may have left symlinks in
+    // the control dir: start from a fresh directory and create files exclusively, so nothing we
+    // write (possibly as root) follows a link planted by the build.
+    match std::fs::remove_dir_all(&ctx.control_dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
         _ => {}
     }
+    std::fs::create_dir(&ctx.control_dir)?;
+    let shim = ctx.control_dir.join("shim.py");
+    write_new(&shim, SHIM.as_bytes())?;
+    let output_path = ctx.control_dir.join("output.json");
     let input = Input {
         backend: &ctx.backend,
         backend_path: &ctx.backend_path,
@@ -153,9 +156,9 @@ pub async fn call_hook(
         kwargs,
         nproc: sandbox.nproc_limit(),
     };
-    std::fs::write(
-        ctx.control_dir.join("input.json"),
-        serde_json::to_vec(&input).map_err(std::io::Error::other)?,
+    write_new(
+        &ctx.control_dir.join("input.json"),
+        &serde_json::to_vec(&input).map_err(std::io::Error::other)?,
     )?;
     let command = SandboxCommand {
         program: ctx.python.clone(),
@@ -176,8 +179,7 @@ pub async fn call_hook(
         log_path: log_path.to_path_buf(),
     };
     let outcome = sandbox.run(&command).await?;
-    let output: Option<Output> = std::fs::read(&output_path)
-        .ok()
+    let output: Option<Output> = read_regular(&output_path)
         .map(|bytes| serde_json::from_slice(&bytes))
         .transpose()
         .map_err(|e| HookError::BadOutput {
@@ -218,6 +220,31 @@ pub async fn call_hook(
         hook_cpu: Duration::from_secs_f64(output.cpu.max(0.0)),
         process_wall: outcome.duration,
     })
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    // O_CREAT|O_EXCL never follows a symlink.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+/// Read a file the build wrote, refusing symlinks (`O_NOFOLLOW`) and anything but a regular file.
+fn read_regular(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let mut file = std::fs::File::from(fd);
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    // output.json is small; a huge one is not an answer.
+    (&mut file).take(16 << 20).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
 }
 
 #[cfg(test)]

@@ -775,9 +775,20 @@ impl Job {
 
     /// Exactly one `.whl` in `dir`.
     fn single_wheel(&self, dir: &Path, log_tail: &str) -> Result<PathBuf, BuildError> {
-        let mut wheels: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|source| self.io(BuildStep::Validate, "list wheel directory", source))?
-            .flatten()
+        // The build could have replaced the directory or the wheel with a symlink to something
+        // of ours: only a real directory and regular files count.
+        let real_dir = std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
+        let entries = if real_dir {
+            std::fs::read_dir(dir)
+                .map_err(|source| self.io(BuildStep::Validate, "list wheel directory", source))?
+                .flatten()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut wheels: Vec<PathBuf> = entries
+            .into_iter()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "whl"))
             .collect();

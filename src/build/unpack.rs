@@ -192,8 +192,11 @@ impl State {
                 .by_index(i)
                 .map_err(|e| self.read_err(io::Error::other(e)))?;
             // The raw name, not `enclosed_name()`: we want to *report* `..` and absolute paths.
-            let raw = PathBuf::from(entry.name().to_string());
-            let member = entry.name().to_string();
+            let member = entry
+                .name()
+                .map_err(|e| self.read_err(io::Error::other(e)))?
+                .into_owned();
+            let raw = PathBuf::from(&member);
             let mode = entry.unix_mode().unwrap_or(0);
             let kind = match mode & 0o170000 {
                 0o120000 => {

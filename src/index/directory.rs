@@ -5,7 +5,6 @@
 //! (fails instead of overwriting, so a conflict is seen, never hidden), and the simple pages
 //! are regenerated under an exclusive lock, each written to a temp file and renamed.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -67,19 +66,16 @@ pub fn regenerate_simple(dir: &Path, project: &PackageName) -> Result<(), Upload
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|e| io(&lock_path)(std::io::Error::from(e)))?;
 
-    let mut projects: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut files: Vec<(String, String)> = Vec::new();
     for entry in fs::read_dir(dir).map_err(io(dir))? {
         let entry = entry.map_err(io(dir))?;
         let Ok(name) = entry.file_name().into_string() else { continue };
-        if name.starts_with('.') || !entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
-            continue;
-        }
-        if DistFilename::parse(&name, project).is_some() {
+        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+        if is_file && !name.starts_with('.') && DistFilename::parse(&name, project).is_some() {
             let hash = sha256_file(entry.path()).map_err(io(&entry.path()))?;
-            projects.entry(project.to_string()).or_default().push((name, hash));
+            files.push((name, hash));
         }
     }
-    let mut files = projects.remove(project.as_ref()).unwrap_or_default();
     files.sort();
     let mut page = format!(
         "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.0\"><title>Links for {project}</title></head><body>\n<h1>Links for {project}</h1>\n"
