@@ -139,6 +139,9 @@ pub struct CommonArgs {
     /// Retries of transient network failures (connection errors, timeouts, 5xx, 429).
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub retries: u32,
+    /// Seconds without progress before a request counts as failed (and is retried).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub timeout: u64,
     /// Index queries at once.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub index_concurrency: usize,

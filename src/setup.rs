@@ -93,6 +93,7 @@ pub fn client(common: &CommonArgs) -> Result<HttpClient, Failure> {
         ca_bundle,
         client_cert: common.client_cert.clone(),
         retries: common.retries,
+        read_timeout: std::time::Duration::from_secs(common.timeout.max(1)),
         ..ClientConfig::default()
     };
     Ok(HttpClient::new(config)?)
