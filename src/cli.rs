@@ -40,7 +40,12 @@ pub struct PlanArgs {
     pub requirements: Vec<PathBuf>,
     /// The target: a devpi index URL (http://host/USER/INDEX), a simple index URL ending in
     /// /simple/ (with --upload-url for other servers), or a directory.
-    #[arg(long, env = "WHEELWRIGHT_TARGET", default_value = "./wheelhouse", value_name = "URL|DIR")]
+    #[arg(
+        long,
+        env = "WHEELWRIGHT_TARGET",
+        default_value = "./wheelhouse",
+        value_name = "URL|DIR"
+    )]
     pub target: String,
     #[command(flatten)]
     pub common: CommonArgs,
@@ -125,7 +130,12 @@ pub struct CommonArgs {
     pub user: Option<String>,
     /// Password or token. Prefer --password-file or WHEELWRIGHT_PASSWORD / DEVPI_PASSWORD:
     /// arguments are visible to every user of the machine.
-    #[arg(long, env = "WHEELWRIGHT_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    #[arg(
+        long,
+        env = "WHEELWRIGHT_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
     pub password: Option<String>,
     /// Read the password or token from this file (first line).
     #[arg(long, value_name = "FILE")]

@@ -19,10 +19,16 @@ pub struct Failure {
 
 impl Failure {
     pub fn input(error: impl Into<anyhow::Error>) -> Failure {
-        Failure { code: BAD_INPUT, error: error.into() }
+        Failure {
+            code: BAD_INPUT,
+            error: error.into(),
+        }
     }
     pub fn unusable(error: impl Into<anyhow::Error>) -> Failure {
-        Failure { code: INDEX_UNUSABLE, error: error.into() }
+        Failure {
+            code: INDEX_UNUSABLE,
+            error: error.into(),
+        }
     }
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.code)

@@ -63,14 +63,33 @@ impl Pipeline<'_> {
         let mut units: BTreeMap<String, Unit> = BTreeMap::new();
         for (i, job) in plan.jobs.iter().enumerate() {
             let immediate = match job.action {
-                Action::Present => Some(JobResult::new(job.clone(), Outcome::Present, job.reason.clone())),
-                Action::Skipped => Some(JobResult::new(job.clone(), Outcome::Skipped, job.reason.clone())),
-                Action::Excluded => Some(JobResult::new(job.clone(), Outcome::Excluded, job.reason.clone())),
-                Action::Unavailable => Some(JobResult::new(job.clone(), Outcome::Failed, job.reason.clone())),
+                Action::Present => Some(JobResult::new(
+                    job.clone(),
+                    Outcome::Present,
+                    job.reason.clone(),
+                )),
+                Action::Skipped => Some(JobResult::new(
+                    job.clone(),
+                    Outcome::Skipped,
+                    job.reason.clone(),
+                )),
+                Action::Excluded => Some(JobResult::new(
+                    job.clone(),
+                    Outcome::Excluded,
+                    job.reason.clone(),
+                )),
+                Action::Unavailable => Some(JobResult::new(
+                    job.clone(),
+                    Outcome::Failed,
+                    job.reason.clone(),
+                )),
                 Action::Build => Some(JobResult::new(
                     job.clone(),
                     Outcome::Failed,
-                    format!("{}; building wheels from sdists is not available in this version", job.reason),
+                    format!(
+                        "{}; building wheels from sdists is not available in this version",
+                        job.reason
+                    ),
                 )),
                 Action::Fetch => None,
             };
@@ -78,7 +97,14 @@ impl Pipeline<'_> {
                 Some(result) => results[i] = Some(result),
                 None => {
                     let url = job.file.as_ref().map(|f| f.url.clone()).unwrap_or_default();
-                    units.entry(url.clone()).or_insert_with(|| Unit { url, jobs: Vec::new() }).jobs.push(i);
+                    units
+                        .entry(url.clone())
+                        .or_insert_with(|| Unit {
+                            url,
+                            jobs: Vec::new(),
+                        })
+                        .jobs
+                        .push(i);
                 }
             }
         }
@@ -91,12 +117,20 @@ impl Pipeline<'_> {
             results[i] = Some(result);
         }
         FillResult {
-            results: results.into_iter().map(|r| r.expect("every job has a result")).collect(),
+            results: results
+                .into_iter()
+                .map(|r| r.expect("every job has a result"))
+                .collect(),
             target_failure: target_failure.into_inner(),
         }
     }
 
-    async fn fetch_unit(&self, plan: &Plan, unit: Unit, target_failure: &Mutex<Option<String>>) -> Vec<(usize, JobResult)> {
+    async fn fetch_unit(
+        &self,
+        plan: &Plan,
+        unit: Unit,
+        target_failure: &Mutex<Option<String>>,
+    ) -> Vec<(usize, JobResult)> {
         let started = Instant::now();
         let first = &plan.jobs[unit.jobs[0]];
         let all = |outcome: Outcome, detail: String| -> Vec<(usize, JobResult)> {
@@ -113,7 +147,10 @@ impl Pipeline<'_> {
             return all(Outcome::NotRun, reason);
         }
         let file = first.file.as_ref().expect("fetch jobs name a file");
-        let stored = match self.download(first, &unit.url, &file.filename, file.sha256.clone()).await {
+        let stored = match self
+            .download(first, &unit.url, &file.filename, file.sha256.clone())
+            .await
+        {
             Ok(stored) => stored,
             Err(e) => {
                 self.log(&format!("failed   {}: {e}", file.filename));
@@ -129,21 +166,37 @@ impl Pipeline<'_> {
                 requirement_hashes: entry.hashes.clone(),
                 requirement_origin: entry.origin.to_string(),
             };
-            verdicts.insert(i, check_requirement_hashes(&stored.path, &stored.filename, &expected).await.map_err(|e| e.to_string()));
+            verdicts.insert(
+                i,
+                check_requirement_hashes(&stored.path, &stored.filename, &expected)
+                    .await
+                    .map_err(|e| e.to_string()),
+            );
         }
         let wheel = {
             let path = stored.path.clone();
-            tokio::task::spawn_blocking(move || read_wheel(&path)).await.expect("wheel reading does not panic")
+            tokio::task::spawn_blocking(move || read_wheel(&path))
+                .await
+                .expect("wheel reading does not panic")
         };
         let wheel = match wheel {
             Ok(w) => w,
-            Err(e) => return all(Outcome::Failed, format!("the downloaded wheel is invalid: {e}")),
+            Err(e) => {
+                return all(
+                    Outcome::Failed,
+                    format!("the downloaded wheel is invalid: {e}"),
+                );
+            }
         };
         let any_ok = verdicts.values().any(|v| v.is_ok());
         let upload = if !any_ok {
             None
         } else if self.settings.no_upload {
-            Some(Ok((UploadOutcome::AlreadyPresent, Attempts::default(), "kept in the store (--no-upload)".to_string())))
+            Some(Ok((
+                UploadOutcome::AlreadyPresent,
+                Attempts::default(),
+                "kept in the store (--no-upload)".to_string(),
+            )))
         } else if let Some(reason) = self.stop_reason() {
             Some(Err(reason))
         } else {
@@ -167,14 +220,17 @@ impl Pipeline<'_> {
                     result.retries = attempts.retries.clone();
                 }
                 (Ok(()), Some(Err(error))) => {
-                    result.outcome = if self.stop_reason().is_some() && error.starts_with("not attempted") {
-                        Outcome::NotRun
-                    } else {
-                        Outcome::Failed
-                    };
+                    result.outcome =
+                        if self.stop_reason().is_some() && error.starts_with("not attempted") {
+                            Outcome::NotRun
+                        } else {
+                            Outcome::Failed
+                        };
                     result.detail = error.clone();
                 }
-                (Ok(()), None) => unreachable!("no upload happens only when every hash check failed"),
+                (Ok(()), None) => {
+                    unreachable!("no upload happens only when every hash check failed")
+                }
             }
             out.push((i, result));
         }
@@ -182,7 +238,13 @@ impl Pipeline<'_> {
     }
 
     /// Downloads into the store, retrying transient failures with backoff.
-    async fn download(&self, job: &Job, url: &str, filename: &str, sha256: Option<String>) -> Result<StoredFile, StoreError> {
+    async fn download(
+        &self,
+        job: &Job,
+        url: &str,
+        filename: &str,
+        sha256: Option<String>,
+    ) -> Result<StoredFile, StoreError> {
         let url = url::Url::parse(url).map_err(|e| StoreError::Download {
             url: url.to_string(),
             detail: e.to_string(),
@@ -196,7 +258,11 @@ impl Pipeline<'_> {
         };
         let mut attempt = 0;
         loop {
-            match self.store.fetch(&self.ctx.client, &url, filename, &expected).await {
+            match self
+                .store
+                .fetch(&self.ctx.client, &url, filename, &expected)
+                .await
+            {
                 Err(e) if e.is_transient() && attempt < self.settings.retries => {
                     tokio::time::sleep(self.ctx.client.backoff(attempt)).await;
                     attempt += 1;
@@ -234,7 +300,9 @@ impl Pipeline<'_> {
                     retries: self.settings.retries,
                 };
                 let pyversion = wheel.filename.python_tag_field();
-                uploader.upload(&project, stored, &wheel.metadata, &pyversion, &mut attempts).await
+                uploader
+                    .upload(&project, stored, &wheel.metadata, &pyversion, &mut attempts)
+                    .await
             }
         };
         match outcome {
@@ -246,9 +314,17 @@ impl Pipeline<'_> {
                 let retries = if attempts.retries.is_empty() {
                     String::new()
                 } else {
-                    format!(" after {} retries ({})", attempts.retries.len(), attempts.retries.join(", "))
+                    format!(
+                        " after {} retries ({})",
+                        attempts.retries.len(),
+                        attempts.retries.join(", ")
+                    )
                 };
-                self.log(&format!("{verb} {} -> {}{retries}", stored.filename, destination.describe()));
+                self.log(&format!(
+                    "{verb} {} -> {}{retries}",
+                    stored.filename,
+                    destination.describe()
+                ));
                 let detail = match outcome {
                     UploadOutcome::Uploaded => format!("uploaded to {}", destination.describe()),
                     UploadOutcome::AlreadyPresent => {
@@ -263,7 +339,14 @@ impl Pipeline<'_> {
                 if error.target_unusable() {
                     let mut failure = target_failure.lock().await;
                     failure.get_or_insert_with(|| message.clone());
-                    self.stop.compare_exchange(STOP_NONE, STOP_TARGET, Ordering::SeqCst, Ordering::SeqCst).ok();
+                    self.stop
+                        .compare_exchange(
+                            STOP_NONE,
+                            STOP_TARGET,
+                            Ordering::SeqCst,
+                            Ordering::SeqCst,
+                        )
+                        .ok();
                 }
                 if matches!(error, UploadError::Conflict { .. }) {
                     eprintln!("CONFLICT: {message}");
@@ -295,5 +378,10 @@ pub fn timestamp() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    format!("{:02}:{:02}:{:02}", (secs / 3600) % 24, (secs / 60) % 60, secs % 60)
+    format!(
+        "{:02}:{:02}:{:02}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60
+    )
 }

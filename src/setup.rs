@@ -11,7 +11,9 @@ use futures::future::try_join_all;
 
 use crate::cli::{CommonArgs, Versions};
 use crate::exit::Failure;
-use crate::index::{ClientConfig, Credentials, DevpiIndex, HttpClient, Source, Target, Upstream, redact_str};
+use crate::index::{
+    ClientConfig, Credentials, DevpiIndex, HttpClient, Source, Target, Upstream, redact_str,
+};
 use crate::interpreter::{self, Interpreter};
 use crate::plan::{Policy, VersionPolicy};
 use crate::requirements::{self, ParsedRequirements, RequirementEntry};
@@ -85,10 +87,12 @@ pub fn credentials(common: &CommonArgs) -> Result<Option<(String, String)>, Fail
 }
 
 pub fn client(common: &CommonArgs) -> Result<HttpClient, Failure> {
-    let ca_bundle = common
-        .ca_bundle
-        .clone()
-        .or_else(|| ["PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"].iter().find_map(|k| env(k)).map(PathBuf::from));
+    let ca_bundle = common.ca_bundle.clone().or_else(|| {
+        ["PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"]
+            .iter()
+            .find_map(|k| env(k))
+            .map(PathBuf::from)
+    });
     let config = ClientConfig {
         ca_bundle,
         client_cert: common.client_cert.clone(),
@@ -110,10 +114,17 @@ pub fn upstream(
 ) -> Result<Upstream, Failure> {
     let options = &requirements.options;
     let split = |v: Option<String>| -> Vec<String> {
-        v.map(|s| s.split_whitespace().map(String::from).collect()).unwrap_or_default()
+        v.map(|s| s.split_whitespace().map(String::from).collect())
+            .unwrap_or_default()
     };
-    let no_index = common.no_index || options.no_index || env("PIP_NO_INDEX").is_some_and(|v| v != "0" && v != "false");
-    let index_url = common.index_url.clone().or_else(|| options.index_url.clone()).or_else(|| env("PIP_INDEX_URL"));
+    let no_index = common.no_index
+        || options.no_index
+        || env("PIP_NO_INDEX").is_some_and(|v| v != "0" && v != "false");
+    let index_url = common
+        .index_url
+        .clone()
+        .or_else(|| options.index_url.clone())
+        .or_else(|| env("PIP_INDEX_URL"));
     let mut extra: Vec<String> = common.extra_index_url.clone();
     extra.extend(options.extra_index_urls.iter().cloned());
     extra.extend(split(env("PIP_EXTRA_INDEX_URL")));
@@ -126,7 +137,9 @@ pub fn upstream(
         match (&index_url, target) {
             (Some(url), _) => sources.push(Source::index_url(url, client)?),
             (None, Target::Devpi(index)) if extra.is_empty() && find_links.is_empty() => {
-                sources.push(Source::Simple { base: index.root.join("root/pypi/+simple/").expect("valid path") });
+                sources.push(Source::Simple {
+                    base: index.root.join("root/pypi/+simple/").expect("valid path"),
+                });
             }
             _ => {}
         }
@@ -152,8 +165,14 @@ pub async fn target(
     Ok(target)
 }
 
-async fn authenticate(target: &Target, credentials: &Option<(String, String)>, client: &HttpClient) -> Result<(), Failure> {
-    let Some((user, password)) = credentials else { return Ok(()) };
+async fn authenticate(
+    target: &Target,
+    credentials: &Option<(String, String)>,
+    client: &HttpClient,
+) -> Result<(), Failure> {
+    let Some((user, password)) = credentials else {
+        return Ok(());
+    };
     match target {
         Target::Devpi(index) => {
             // Basic credentials in the URL are for a proxy in front of devpi (devpi-builder#94).
@@ -165,7 +184,13 @@ async fn authenticate(target: &Target, credentials: &Option<(String, String)>, c
         }
         Target::Simple { simple, upload } => {
             for url in [simple, upload] {
-                client.set_credentials(url, Credentials::Basic { user: user.clone(), password: password.clone() });
+                client.set_credentials(
+                    url,
+                    Credentials::Basic {
+                        user: user.clone(),
+                        password: password.clone(),
+                    },
+                );
             }
         }
         Target::Directory { .. } => {}
@@ -181,8 +206,13 @@ pub async fn pure_index(
     let Some(spec) = spec else { return Ok(None) };
     let target = Target::detect(spec, None, client)
         .await
-        .map_err(|e| Failure::from(e))
-        .map_err(|f| Failure { code: f.code, error: f.error.context(format!("--pure-index {}", redact_str(spec))) })?;
+        .map_err(Failure::from)
+        .map_err(|f| Failure {
+            code: f.code,
+            error: f
+                .error
+                .context(format!("--pure-index {}", redact_str(spec))),
+        })?;
     if let (Target::Devpi(index), Some(_)) = (&target, credentials) {
         // Same server as the target: the login token is shared per origin.
         if client.credentials(&index.root).is_none() {

@@ -13,14 +13,18 @@ use thiserror::Error;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use crate::index::{HttpClient, redact};
 use crate::index::http::{status_error, transport_error};
+use crate::index::{HttpClient, redact};
 use crate::requirements::{HashAlgorithm, HashDigest};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("cannot download {url}: {detail}")]
-    Download { url: String, detail: String, transient: bool },
+    Download {
+        url: String,
+        detail: String,
+        transient: bool,
+    },
     #[error("{filename}: sha256 {actual} does not match {expected_from} ({expected})")]
     HashMismatch {
         filename: String,
@@ -38,7 +42,13 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Download { transient: true, .. })
+        matches!(
+            self,
+            StoreError::Download {
+                transient: true,
+                ..
+            }
+        )
     }
 }
 
@@ -67,23 +77,37 @@ pub struct Expected {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.display().to_string(), source }
+    move |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 impl Store {
     pub fn new(cache_dir: &Path) -> Store {
-        Store { root: cache_dir.join("store") }
+        Store {
+            root: cache_dir.join("store"),
+        }
     }
 
     pub fn path_for(&self, sha256: &str, filename: &str) -> PathBuf {
-        self.root.join("sha256").join(&sha256[..2]).join(sha256).join(filename)
+        self.root
+            .join("sha256")
+            .join(&sha256[..2])
+            .join(sha256)
+            .join(filename)
     }
 
     /// The stored file with that hash and name, if an earlier run left it.
     pub fn lookup(&self, sha256: &str, filename: &str) -> Option<StoredFile> {
         let path = self.path_for(sha256, filename);
         let size = std::fs::metadata(&path).ok()?.len();
-        Some(StoredFile { path, filename: filename.to_string(), sha256: sha256.to_string(), size })
+        Some(StoredFile {
+            path,
+            filename: filename.to_string(),
+            sha256: sha256.to_string(),
+            size,
+        })
     }
 
     /// Downloads (or copies, for `file:` URLs) into the store, unless it is there already.
@@ -95,12 +119,12 @@ impl Store {
         filename: &str,
         expected: &Expected,
     ) -> Result<StoredFile, StoreError> {
-        if let Some(sha) = &expected.index_sha256 {
-            if let Some(found) = self.lookup(sha, filename) {
-                // Verified on entry; the requirement's hashes may still differ.
-                check_requirement_hashes(&found.path, filename, expected).await?;
-                return Ok(found);
-            }
+        if let Some(sha) = &expected.index_sha256
+            && let Some(found) = self.lookup(sha, filename)
+        {
+            // Verified on entry; the requirement's hashes may still differ.
+            check_requirement_hashes(&found.path, filename, expected).await?;
+            return Ok(found);
         }
         if url.scheme() == "file" {
             let source = url.to_file_path().map_err(|_| StoreError::Download {
@@ -120,7 +144,11 @@ impl Store {
         if !response.status().is_success() {
             let transient = crate::index::http::is_transient_status(response.status());
             let detail = status_error(url, response).await.to_string();
-            return Err(StoreError::Download { url: redact(url), detail, transient });
+            return Err(StoreError::Download {
+                url: redact(url),
+                detail,
+                transient,
+            });
         }
         let mut incoming = self.incoming(expected).await?;
         let mut body = response.bytes_stream();
@@ -132,12 +160,21 @@ impl Store {
     }
 
     /// Puts a local file (a built wheel, a find-links file) into the store by content.
-    pub async fn copy_in(&self, source: &Path, filename: &str, expected: &Expected) -> Result<StoredFile, StoreError> {
-        let mut input = tokio::fs::File::open(source).await.map_err(io_err(source))?;
+    pub async fn copy_in(
+        &self,
+        source: &Path,
+        filename: &str,
+        expected: &Expected,
+    ) -> Result<StoredFile, StoreError> {
+        let mut input = tokio::fs::File::open(source)
+            .await
+            .map_err(io_err(source))?;
         let mut incoming = self.incoming(expected).await?;
         let mut buffer = vec![0u8; 256 * 1024];
         loop {
-            let n = tokio::io::AsyncReadExt::read(&mut input, &mut buffer).await.map_err(io_err(source))?;
+            let n = tokio::io::AsyncReadExt::read(&mut input, &mut buffer)
+                .await
+                .map_err(io_err(source))?;
             if n == 0 {
                 break;
             }
@@ -148,13 +185,20 @@ impl Store {
 
     async fn incoming(&self, expected: &Expected) -> Result<Incoming, StoreError> {
         let tmp_dir = self.root.join("tmp");
-        tokio::fs::create_dir_all(&tmp_dir).await.map_err(io_err(&tmp_dir))?;
+        tokio::fs::create_dir_all(&tmp_dir)
+            .await
+            .map_err(io_err(&tmp_dir))?;
         let tmp = tempfile::Builder::new()
             .prefix(".download-")
             .tempfile_in(&tmp_dir)
             .map_err(io_err(&tmp_dir))?;
         let (std_file, path) = tmp.into_parts();
-        Ok(Incoming { file: tokio::fs::File::from_std(std_file), path, hashers: Hashers::new(expected), size: 0 })
+        Ok(Incoming {
+            file: tokio::fs::File::from_std(std_file),
+            path,
+            hashers: Hashers::new(expected),
+            size: 0,
+        })
     }
 }
 
@@ -173,26 +217,47 @@ impl Incoming {
         self.file.write_all(data).await.map_err(io_err(&self.path))
     }
 
-    async fn finish(mut self, store: &Store, filename: &str, expected: &Expected) -> Result<StoredFile, StoreError> {
+    async fn finish(
+        mut self,
+        store: &Store,
+        filename: &str,
+        expected: &Expected,
+    ) -> Result<StoredFile, StoreError> {
         self.file.flush().await.map_err(io_err(&self.path))?;
         self.file.sync_all().await.map_err(io_err(&self.path))?;
         drop(self.file);
         let sha256 = self.hashers.verify(filename, expected)?;
         let dest = store.path_for(&sha256, filename);
         let parent = dest.parent().expect("store paths have parents");
-        tokio::fs::create_dir_all(parent).await.map_err(io_err(parent))?;
-        self.path
-            .persist(&dest)
-            .map_err(|e| StoreError::Io { path: dest.display().to_string(), source: e.error })?;
-        Ok(StoredFile { path: dest, filename: filename.to_string(), sha256, size: self.size })
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(io_err(parent))?;
+        self.path.persist(&dest).map_err(|e| StoreError::Io {
+            path: dest.display().to_string(),
+            source: e.error,
+        })?;
+        Ok(StoredFile {
+            path: dest,
+            filename: filename.to_string(),
+            sha256,
+            size: self.size,
+        })
     }
 }
 
 fn download_error(url: &Url, error: &reqwest::Error) -> StoreError {
-    StoreError::Download { url: redact(url), detail: transport_error(url, error).to_string(), transient: true }
+    StoreError::Download {
+        url: redact(url),
+        detail: transport_error(url, error).to_string(),
+        transient: true,
+    }
 }
 
-pub async fn check_requirement_hashes(path: &Path, filename: &str, expected: &Expected) -> Result<(), StoreError> {
+pub async fn check_requirement_hashes(
+    path: &Path,
+    filename: &str,
+    expected: &Expected,
+) -> Result<(), StoreError> {
     if expected.requirement_hashes.is_empty() {
         return Ok(());
     }
@@ -200,7 +265,9 @@ pub async fn check_requirement_hashes(path: &Path, filename: &str, expected: &Ex
     let mut input = tokio::fs::File::open(path).await.map_err(io_err(path))?;
     let mut buffer = vec![0u8; 256 * 1024];
     loop {
-        let n = tokio::io::AsyncReadExt::read(&mut input, &mut buffer).await.map_err(io_err(path))?;
+        let n = tokio::io::AsyncReadExt::read(&mut input, &mut buffer)
+            .await
+            .map_err(io_err(path))?;
         if n == 0 {
             break;
         }
@@ -218,7 +285,12 @@ struct Hashers {
 
 impl Hashers {
     fn new(expected: &Expected) -> Hashers {
-        let wants = |algo: HashAlgorithm| expected.requirement_hashes.iter().any(|h| h.algorithm == algo);
+        let wants = |algo: HashAlgorithm| {
+            expected
+                .requirement_hashes
+                .iter()
+                .any(|h| h.algorithm == algo)
+        };
         Hashers {
             sha256: Sha256::new(),
             sha384: wants(HashAlgorithm::Sha384).then(Sha384::new),
@@ -241,15 +313,15 @@ impl Hashers {
         let sha256 = hex::encode(self.sha256.finalize());
         let sha384 = self.sha384.map(|h| hex::encode(h.finalize()));
         let sha512 = self.sha512.map(|h| hex::encode(h.finalize()));
-        if let Some(index) = &expected.index_sha256 {
-            if !index.eq_ignore_ascii_case(&sha256) {
-                return Err(StoreError::HashMismatch {
-                    filename: filename.to_string(),
-                    actual: sha256,
-                    expected: index.clone(),
-                    expected_from: "the index's sha256".into(),
-                });
-            }
+        if let Some(index) = &expected.index_sha256
+            && !index.eq_ignore_ascii_case(&sha256)
+        {
+            return Err(StoreError::HashMismatch {
+                filename: filename.to_string(),
+                actual: sha256,
+                expected: index.clone(),
+                expected_from: "the index's sha256".into(),
+            });
         }
         if !expected.requirement_hashes.is_empty() {
             // pip: the archive must match one of the listed hashes.
@@ -262,7 +334,11 @@ impl Hashers {
                 actual.is_some_and(|a| a.eq_ignore_ascii_case(&h.hex))
             });
             if !matches {
-                let listed: Vec<String> = expected.requirement_hashes.iter().map(|h| h.to_string()).collect();
+                let listed: Vec<String> = expected
+                    .requirement_hashes
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect();
                 return Err(StoreError::HashMismatch {
                     filename: filename.to_string(),
                     actual: sha256,

@@ -104,6 +104,8 @@ pub struct BuiltWheel {
     pub backend_cpu: Duration,
     /// Wall time inside the backend hooks themselves.
     pub backend_wall: Duration,
+    /// Wall time of the sandboxed hook processes (start-up and teardown included).
+    pub sandbox_wall: Duration,
     /// Wall time of the whole `build()`.
     pub duration: Duration,
     /// The environment `build_wheel` ran in.
@@ -360,6 +362,7 @@ impl Builder {
             .await?;
         let mut backend_cpu = result.hook_cpu;
         let mut backend_wall = result.hook_wall;
+        let mut sandbox_wall = result.process_wall;
         let extra: Vec<Requirement> = match result.value {
             None => Vec::new(),
             Some(value) => {
@@ -403,6 +406,7 @@ impl Builder {
             .await?;
         backend_cpu += result.hook_cpu;
         backend_wall += result.hook_wall;
+        sandbox_wall += result.process_wall;
         let log_tail = result.log.report_tail();
         let returned = result.value.as_ref().and_then(|v| v.as_str()).map(str::to_string);
         let mut wheel = job.single_wheel(&out, &log_tail)?;
@@ -446,6 +450,7 @@ impl Builder {
             log_tail,
             backend_cpu,
             backend_wall,
+            sandbox_wall,
             duration: started.elapsed(),
             env: env.root,
         })

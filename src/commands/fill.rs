@@ -19,18 +19,27 @@ use crate::store::Store;
 /// neither an existing file nor named like a requirements file (`.txt`, `.in`) is the target.
 pub fn split_positional(positional: &[String], target: Option<&str>) -> (Vec<PathBuf>, String) {
     if let Some(target) = target {
-        return (positional.iter().map(PathBuf::from).collect(), target.to_string());
+        return (
+            positional.iter().map(PathBuf::from).collect(),
+            target.to_string(),
+        );
     }
     if positional.len() >= 2 {
         let last = positional.last().expect("len >= 2");
         let path = Path::new(last);
         let looks_like_requirements = last.ends_with(".txt") || last.ends_with(".in");
         if last.contains("://") || path.is_dir() || (!path.is_file() && !looks_like_requirements) {
-            let files = positional[..positional.len() - 1].iter().map(PathBuf::from).collect();
+            let files = positional[..positional.len() - 1]
+                .iter()
+                .map(PathBuf::from)
+                .collect();
             return (files, last.clone());
         }
     }
-    (positional.iter().map(PathBuf::from).collect(), "./wheelhouse".to_string())
+    (
+        positional.iter().map(PathBuf::from).collect(),
+        "./wheelhouse".to_string(),
+    )
 }
 
 pub fn cache_dir(flag: Option<&Path>) -> PathBuf {
@@ -41,10 +50,20 @@ pub fn cache_dir(flag: Option<&Path>) -> PathBuf {
 
 pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     let (requirements, target_spec) = split_positional(&args.positional, args.target.as_deref());
-    let ctx = setup::context(&requirements, &target_spec, args.upload_url.as_deref(), &args.common).await?;
+    let ctx = setup::context(
+        &requirements,
+        &target_spec,
+        args.upload_url.as_deref(),
+        &args.common,
+    )
+    .await?;
     let cache = cache_dir(args.common.cache_dir.as_deref());
-    std::fs::create_dir_all(&cache)
-        .map_err(|e| Failure::input(anyhow::anyhow!("cannot create the cache directory {}: {e}", cache.display())))?;
+    std::fs::create_dir_all(&cache).map_err(|e| {
+        Failure::input(anyhow::anyhow!(
+            "cannot create the cache directory {}: {e}",
+            cache.display()
+        ))
+    })?;
 
     let stop = Arc::new(AtomicU8::new(STOP_NONE));
     watch_signals(stop.clone());
@@ -60,7 +79,10 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     };
     let plan = planner.plan(&ctx.requirements, &ctx.exclusions).await?;
     for line in &plan.unsupported {
-        eprintln!("warning: {}: `{}`: {}", line.origin, line.requirement, line.reason);
+        eprintln!(
+            "warning: {}: `{}`: {}",
+            line.origin, line.requirement, line.reason
+        );
     }
     let pipeline = Pipeline {
         ctx: &ctx,
@@ -79,13 +101,22 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         STOP_SIGTERM => Some("interrupted (SIGTERM)".to_string()),
         _ => outcome.target_failure.clone(),
     };
-    write_reports(&args, &plan.target, &outcome.results, &plan.unsupported, stopped.as_deref())?;
+    write_reports(
+        &args,
+        &plan.target,
+        &outcome.results,
+        &plan.unsupported,
+        stopped.as_deref(),
+    )?;
     print!("{}", report::fill_summary(&outcome.results));
     let code = match stop.load(Ordering::SeqCst) {
         STOP_SIGINT => exit::INTERRUPTED_SIGINT,
         STOP_SIGTERM => exit::INTERRUPTED_SIGTERM,
         _ if outcome.target_failure.is_some() => {
-            eprintln!("error: the target became unusable: {}", outcome.target_failure.as_deref().unwrap_or_default());
+            eprintln!(
+                "error: the target became unusable: {}",
+                outcome.target_failure.as_deref().unwrap_or_default()
+            );
             exit::INDEX_UNUSABLE
         }
         _ if outcome.results.iter().all(|r| r.outcome.is_ok()) => 0,
@@ -102,12 +133,24 @@ fn write_reports(
     stopped: Option<&str>,
 ) -> Result<(), Failure> {
     if let Some(path) = &args.common.report_json {
-        report::write_json_atomically(path, &report::fill_json(target, results, unsupported, stopped))
-            .map_err(|e| Failure::input(anyhow::anyhow!("cannot write the JSON report {}: {e}", path.display())))?;
+        report::write_json_atomically(
+            path,
+            &report::fill_json(target, results, unsupported, stopped),
+        )
+        .map_err(|e| {
+            Failure::input(anyhow::anyhow!(
+                "cannot write the JSON report {}: {e}",
+                path.display()
+            ))
+        })?;
     }
     if let Some(path) = &args.junit_xml {
-        report::junit::write(path, results, args.run_id.as_deref())
-            .map_err(|e| Failure::input(anyhow::anyhow!("cannot write the JUnit report {}: {e}", path.display())))?;
+        report::junit::write(path, results, args.run_id.as_deref()).map_err(|e| {
+            Failure::input(anyhow::anyhow!(
+                "cannot write the JUnit report {}: {e}",
+                path.display()
+            ))
+        })?;
     }
     Ok(())
 }
@@ -123,10 +166,11 @@ fn watch_signals(stop: Arc<AtomicU8>) {
         }
     });
     tokio::spawn(async move {
-        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            if term.recv().await.is_some() {
-                stop.store(STOP_SIGTERM, Ordering::SeqCst);
-            }
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            && term.recv().await.is_some()
+        {
+            stop.store(STOP_SIGTERM, Ordering::SeqCst);
         }
     });
 }
@@ -139,7 +183,10 @@ mod tests {
     fn last_positional_is_the_target_when_it_looks_like_one() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         let (files, target) = split_positional(&s(&["r.txt", "http://h/u/i"]), None);
-        assert_eq!((files, target.as_str()), (vec![PathBuf::from("r.txt")], "http://h/u/i"));
+        assert_eq!(
+            (files, target.as_str()),
+            (vec![PathBuf::from("r.txt")], "http://h/u/i")
+        );
         let (files, target) = split_positional(&s(&["a.txt", "b.txt"]), None);
         assert_eq!((files.len(), target.as_str()), (2, "./wheelhouse"));
         let (files, target) = split_positional(&s(&["a.txt", "out-dir"]), None);

@@ -1,3 +1,3 @@
 //! One module per subcommand.
-pub mod plan;
 pub mod fill;
+pub mod plan;

@@ -25,8 +25,12 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
     }
     println!("{}", report::summary_line(&plan));
     if let Some(path) = &args.common.report_json {
-        report::write_json_atomically(path, &report::plan_json(&plan))
-            .map_err(|e| Failure::input(anyhow::anyhow!("cannot write the JSON report {}: {e}", path.display())))?;
+        report::write_json_atomically(path, &report::plan_json(&plan)).map_err(|e| {
+            Failure::input(anyhow::anyhow!(
+                "cannot write the JSON report {}: {e}",
+                path.display()
+            ))
+        })?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -166,7 +166,10 @@ impl DevpiIndex {
         if !response.status().is_success() {
             return Err(status_error(&url, response).await);
         }
-        let body = response.text().await.map_err(|e| transport_error(&url, &e))?;
+        let body = response
+            .text()
+            .await
+            .map_err(|e| transport_error(&url, &e))?;
         let value: Value = serde_json::from_str(&body).map_err(|_| IndexError::NotAnIndex {
             url: redact(&self.url()),
             expected: "a devpi index",
@@ -220,7 +223,8 @@ impl DevpiIndex {
             .map_err(|e| transport_error(&url, &e))?;
         if !response.status().is_success() {
             return Err(match status_error(&url, response).await {
-                IndexError::Unauthorized { url, status, .. } | IndexError::Status { url, status, .. }
+                IndexError::Unauthorized { url, status, .. }
+                | IndexError::Status { url, status, .. }
                     if status == 401 || status == 403 =>
                 {
                     IndexError::Unauthorized {
@@ -271,7 +275,10 @@ impl DevpiIndex {
             return Err(status_error(&url, response).await);
         }
         let final_url = response.url().clone();
-        let body = response.text().await.map_err(|e| transport_error(&url, &e))?;
+        let body = response
+            .text()
+            .await
+            .map_err(|e| transport_error(&url, &e))?;
         parse_project(&body, &final_url)
             .map(Some)
             .map_err(|detail| IndexError::BadResponse {
@@ -310,7 +317,12 @@ pub fn parse_project(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, Strin
                 Some(Value::Bool(true)) => Some(String::new()),
                 _ => None,
             };
-            for link in data.get("+links").and_then(Value::as_array).into_iter().flatten() {
+            for link in data
+                .get("+links")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if link.get("rel").and_then(Value::as_str) != Some("releasefile") {
                     continue;
                 }
@@ -370,17 +382,25 @@ mod tests {
 
     #[test]
     fn parses_index_urls_with_prefix() {
-        let idx = DevpiIndex::from_url(&Url::parse("https://h:8443/devpi/alice/team/").unwrap()).unwrap();
+        let idx =
+            DevpiIndex::from_url(&Url::parse("https://h:8443/devpi/alice/team/").unwrap()).unwrap();
         assert_eq!(idx.root.as_str(), "https://h:8443/devpi/");
         assert_eq!(idx.stage(), "alice/team");
-        assert_eq!(idx.upload_url().as_str(), "https://h:8443/devpi/alice/team/");
+        assert_eq!(
+            idx.upload_url().as_str(),
+            "https://h:8443/devpi/alice/team/"
+        );
         let name = PackageName::new("Foo_Bar".into()).unwrap();
-        assert_eq!(idx.project_url(&name, true).as_str(), "https://h:8443/devpi/alice/team/foo-bar?ignore_bases");
+        assert_eq!(
+            idx.project_url(&name, true).as_str(),
+            "https://h:8443/devpi/alice/team/foo-bar?ignore_bases"
+        );
     }
 
     #[test]
     fn refuses_simple_urls_with_the_right_one() {
-        let err = DevpiIndex::from_url(&Url::parse("http://u:pw@h/alice/team/+simple/").unwrap()).unwrap_err();
+        let err = DevpiIndex::from_url(&Url::parse("http://u:pw@h/alice/team/+simple/").unwrap())
+            .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("use http://h/alice/team instead"), "{text}");
         assert!(!text.contains("pw"));

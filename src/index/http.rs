@@ -95,7 +95,10 @@ impl HttpClient {
         }
         if let Some(path) = &config.client_cert {
             let pem = std::fs::read(path).map_err(|e| {
-                IndexError::Config(format!("cannot read client certificate {}: {e}", path.display()))
+                IndexError::Config(format!(
+                    "cannot read client certificate {}: {e}",
+                    path.display()
+                ))
             })?;
             let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
                 IndexError::Config(format!(
@@ -153,7 +156,8 @@ impl HttpClient {
     /// Authentication headers for a request to `url`.
     pub fn auth_headers(&self, url: &Url) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        let b64 = |u: &str, p: &str| base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+        let b64 =
+            |u: &str, p: &str| base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
         match self.credentials(url) {
             Some(Credentials::Basic { user, password }) => {
                 if let Ok(v) = HeaderValue::from_str(&format!("Basic {}", b64(&user, &password))) {
@@ -168,10 +172,10 @@ impl HttpClient {
                 if let Ok(v) = HeaderValue::from_str(&b64(&user, &token)) {
                     headers.insert("X-Devpi-Auth", v);
                 }
-                if let Some((u, p)) = proxy_basic {
-                    if let Ok(v) = HeaderValue::from_str(&format!("Basic {}", b64(&u, &p))) {
-                        headers.insert(AUTHORIZATION, v);
-                    }
+                if let Some((u, p)) = proxy_basic
+                    && let Ok(v) = HeaderValue::from_str(&format!("Basic {}", b64(&u, &p)))
+                {
+                    headers.insert(AUTHORIZATION, v);
                 }
             }
             None => {}

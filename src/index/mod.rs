@@ -3,6 +3,7 @@
 //! The index layer fetches and parses; it decides nothing. What counts as present, which
 //! file to fetch, is the planner's business.
 pub mod devpi;
+pub mod directory;
 mod error;
 mod file;
 pub mod http;
@@ -11,7 +12,6 @@ pub mod simple;
 mod source;
 mod target;
 pub mod upload;
-pub mod directory;
 
 pub use devpi::DevpiIndex;
 pub use error::IndexError;

@@ -22,7 +22,8 @@ pub fn project_url(base: &Url, name: &PackageName) -> Url {
     if !base.path().ends_with('/') {
         base.set_path(&format!("{}/", base.path()));
     }
-    base.join(&format!("{name}/")).expect("a normalized name is a valid path segment")
+    base.join(&format!("{name}/"))
+        .expect("a normalized name is a valid path segment")
 }
 
 /// Fetches one project page. `Ok(None)` when the index does not know the project: a 404,
@@ -92,7 +93,8 @@ struct JsonFile {
 
 /// PEP 691 project detail.
 pub fn parse_json(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, String> {
-    let page: JsonPage = serde_json::from_str(body).map_err(|e| format!("invalid PEP 691 JSON: {e}"))?;
+    let page: JsonPage =
+        serde_json::from_str(body).map_err(|e| format!("invalid PEP 691 JSON: {e}"))?;
     check_api_version(&page.meta.api_version)?;
     page.files
         .into_iter()
@@ -108,7 +110,11 @@ pub fn parse_json(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, String> 
             };
             Ok(IndexFile {
                 stage: devpi_stage(&url),
-                sha256: file.hashes.get("sha256").map(|h| h.to_ascii_lowercase()).or(fragment_hash),
+                sha256: file
+                    .hashes
+                    .get("sha256")
+                    .map(|h| h.to_ascii_lowercase())
+                    .or(fragment_hash),
                 requires_python: file.requires_python.filter(|r| !r.trim().is_empty()),
                 filename: file.filename,
                 url,
@@ -130,7 +136,8 @@ fn check_api_version(version: &str) -> Result<(), String> {
 /// PEP 503 project detail: every `<a>` is a file; the anchor text is the filename,
 /// `href` resolves against the page URL or `<base href>`.
 pub fn parse_html(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, String> {
-    let dom = tl::parse(body, tl::ParserOptions::default()).map_err(|e| format!("invalid HTML: {e}"))?;
+    let dom =
+        tl::parse(body, tl::ParserOptions::default()).map_err(|e| format!("invalid HTML: {e}"))?;
     let parser = dom.parser();
     let attr = |tag: &tl::HTMLTag, key: &str| -> Option<Option<String>> {
         tag.attributes()
@@ -139,21 +146,19 @@ pub fn parse_html(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, String> 
     };
     let mut base = page_url.clone();
     for handle in dom.query_selector("base").into_iter().flatten() {
-        if let Some(tag) = handle.get(parser).and_then(|n| n.as_tag()) {
-            if let Some(Some(href)) = attr(tag, "href") {
-                if let Ok(url) = page_url.join(&href) {
-                    base = url;
-                }
-            }
+        if let Some(tag) = handle.get(parser).and_then(|n| n.as_tag())
+            && let Some(Some(href)) = attr(tag, "href")
+            && let Ok(url) = page_url.join(&href)
+        {
+            base = url;
         }
     }
     for handle in dom.query_selector("meta").into_iter().flatten() {
-        if let Some(tag) = handle.get(parser).and_then(|n| n.as_tag()) {
-            if attr(tag, "name").flatten().as_deref() == Some("pypi:repository-version") {
-                if let Some(Some(version)) = attr(tag, "content") {
-                    check_api_version(&version)?;
-                }
-            }
+        if let Some(tag) = handle.get(parser).and_then(|n| n.as_tag())
+            && attr(tag, "name").flatten().as_deref() == Some("pypi:repository-version")
+            && let Some(Some(version)) = attr(tag, "content")
+        {
+            check_api_version(&version)?;
         }
     }
     let mut files = Vec::new();
@@ -294,13 +299,17 @@ alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha2
         let html = r#"<html><head><base href="http://files.local/pkgs/"></head><body>
 <a href="x-1.0.tar.gz#sha256=ab"></a></body></html>"#;
         let files = parse_html(html, &page()).unwrap();
-        assert_eq!(files[0].url.as_str(), "http://files.local/pkgs/x-1.0.tar.gz");
+        assert_eq!(
+            files[0].url.as_str(),
+            "http://files.local/pkgs/x-1.0.tar.gz"
+        );
         assert_eq!(files[0].filename, "x-1.0.tar.gz");
     }
 
     #[test]
     fn rejects_unknown_major_api_version() {
-        let html = r#"<html><head><meta name="pypi:repository-version" content="2.0"></head></html>"#;
+        let html =
+            r#"<html><head><meta name="pypi:repository-version" content="2.0"></head></html>"#;
         assert!(parse_html(html, &page()).unwrap_err().contains("2.0"));
         let json = r#"{"meta":{"api-version":"2.1"},"name":"x","files":[]}"#;
         assert!(parse_json(json, &page()).is_err());
@@ -318,20 +327,29 @@ alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha2
         assert_eq!(files[0].requires_python, None);
         assert_eq!(files[0].stage.as_deref(), Some("alice/team"));
         assert_eq!(files[1].sha256.as_deref(), Some("ff"));
-        assert_eq!(files[1].url.as_str(), "https://mirror.local/f/foo_bar-0.1.tar.gz");
+        assert_eq!(
+            files[1].url.as_str(),
+            "https://mirror.local/f/foo_bar-0.1.tar.gz"
+        );
         assert_eq!(files[1].yanked.as_deref(), Some("broken"));
         assert_eq!(files[1].stage, None);
     }
 
     #[test]
     fn unescapes_references() {
-        assert_eq!(unescape("&gt;=3.8,&lt;4 &amp; &#x41;&#66; &bogus"), ">=3.8,<4 & AB &bogus");
+        assert_eq!(
+            unescape("&gt;=3.8,&lt;4 &amp; &#x41;&#66; &bogus"),
+            ">=3.8,<4 & AB &bogus"
+        );
     }
 
     #[test]
     fn project_url_adds_slashes() {
         let base = Url::parse("http://h/root/pypi/+simple").unwrap();
         let name = PackageName::new("Foo_Bar".to_string()).unwrap();
-        assert_eq!(project_url(&base, &name).as_str(), "http://h/root/pypi/+simple/foo-bar/");
+        assert_eq!(
+            project_url(&base, &name).as_str(),
+            "http://h/root/pypi/+simple/foo-bar/"
+        );
     }
 }

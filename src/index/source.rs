@@ -8,12 +8,12 @@ use pep508_rs::PackageName;
 use tokio::sync::OnceCell;
 use url::Url;
 
+use super::IndexFile;
 use super::devpi::DevpiIndex;
 use super::error::IndexError;
 use super::http::{HttpClient, status_error, transport_error};
 use super::redact::redact;
 use super::simple::{SIMPLE_ACCEPT, fetch_project, parse_html};
-use super::IndexFile;
 use crate::dist::DistFilename;
 
 /// One place that lists distribution files.
@@ -74,7 +74,10 @@ impl Source {
     /// An index URL (`--index-url`): a devpi `+simple` base or any simple index.
     pub fn index_url(spec: &str, client: &HttpClient) -> Result<Source, IndexError> {
         let url = Url::parse(spec).map_err(|e| {
-            IndexError::Config(format!("index URL `{}` is not a URL: {e}", super::redact_str(spec)))
+            IndexError::Config(format!(
+                "index URL `{}` is not a URL: {e}",
+                super::redact_str(spec)
+            ))
         })?;
         Ok(Source::Simple {
             base: client.adopt_url_credentials(&url),
@@ -133,7 +136,12 @@ async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
         let Ok(filename) = entry.file_name().into_string() else {
             continue;
         };
-        if !entry.file_type().await.map(|t| t.is_file()).unwrap_or(false) {
+        if !entry
+            .file_type()
+            .await
+            .map(|t| t.is_file())
+            .unwrap_or(false)
+        {
             continue;
         }
         let Ok(url) = Url::from_file_path(absolute.join(&filename)) else {
@@ -159,7 +167,10 @@ async fn fetch_page(client: &HttpClient, url: &Url) -> Result<Vec<IndexFile>, In
         return Err(status_error(url, response).await);
     }
     let final_url = response.url().clone();
-    let body = response.text().await.map_err(|e| transport_error(url, &e))?;
+    let body = response
+        .text()
+        .await
+        .map_err(|e| transport_error(url, &e))?;
     parse_html(&body, &final_url).map_err(|detail| IndexError::BadResponse {
         url: redact(url),
         detail,
@@ -184,7 +195,8 @@ impl Upstream {
         client: &HttpClient,
         name: &PackageName,
     ) -> Result<Option<Vec<IndexFile>>, IndexError> {
-        let answers = try_join_all(self.sources.iter().map(|s| s.project_files(client, name))).await?;
+        let answers =
+            try_join_all(self.sources.iter().map(|s| s.project_files(client, name))).await?;
         let mut merged: Vec<IndexFile> = Vec::new();
         let mut known = false;
         for files in answers.into_iter().flatten() {

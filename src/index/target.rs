@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use pep508_rs::PackageName;
 use url::Url;
 
+use super::IndexFile;
 use super::devpi::DevpiIndex;
 use super::error::IndexError;
 use super::http::HttpClient;
 use super::redact::redact;
 use super::simple::fetch_project;
 use super::source::Source;
-use super::IndexFile;
 
 pub enum Target {
     /// `http://host/user/index`: checked and uploaded through devpi's own API.
@@ -34,12 +34,14 @@ impl Target {
     ) -> Result<Target, IndexError> {
         let url = match Url::parse(spec) {
             Ok(url) if url.scheme() == "file" => {
-                let path = url
-                    .to_file_path()
-                    .map_err(|_| IndexError::Config(format!("target `{spec}` is not a usable file URL")))?;
+                let path = url.to_file_path().map_err(|_| {
+                    IndexError::Config(format!("target `{spec}` is not a usable file URL"))
+                })?;
                 return Ok(Target::directory(path));
             }
-            Ok(url) if matches!(url.scheme(), "http" | "https") => client.adopt_url_credentials(&url),
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                client.adopt_url_credentials(&url)
+            }
             Ok(url) if spec.len() > 2 => {
                 return Err(IndexError::Config(format!(
                     "target `{}`: unsupported URL scheme `{}`; expected http(s)://, file:// or a directory",
@@ -51,24 +53,35 @@ impl Target {
         };
         let last = url
             .path_segments()
-            .and_then(|s| s.filter(|p| !p.is_empty()).next_back().map(String::from))
+            .and_then(|mut s| s.rfind(|p| !p.is_empty()).map(String::from))
             .unwrap_or_default();
-        if url.path_segments().is_some_and(|mut s| s.any(|p| p == "+simple")) {
+        if url
+            .path_segments()
+            .is_some_and(|mut s| s.any(|p| p == "+simple"))
+        {
             // Refused with the URL to use (devpi answers 200 to uploads there, storing nothing).
             return Err(DevpiIndex::from_url(&url).unwrap_err());
         }
         if last == "simple" || upload_url.is_some() {
             let upload = match upload_url {
                 Some(u) => client.adopt_url_credentials(&Url::parse(u).map_err(|e| {
-                    IndexError::Config(format!("--upload-url `{}` is not a URL: {e}", super::redact_str(u)))
+                    IndexError::Config(format!(
+                        "--upload-url `{}` is not a URL: {e}",
+                        super::redact_str(u)
+                    ))
                 })?),
                 None => default_upload_url(&url),
             };
-            return Ok(Target::Simple { simple: url, upload });
+            return Ok(Target::Simple {
+                simple: url,
+                upload,
+            });
         }
         let index = DevpiIndex::from_url(&url)?;
         match index.api(client).await {
-            Ok(info) if info.pypisubmit.is_some() || info.simpleindex.is_some() => Ok(Target::Devpi(index)),
+            Ok(info) if info.pypisubmit.is_some() || info.simpleindex.is_some() => {
+                Ok(Target::Devpi(index))
+            }
             Ok(_) => Err(IndexError::NotAnIndex {
                 url: redact(&url),
                 expected: "an index that accepts uploads",
@@ -139,6 +152,9 @@ mod tests {
         let simple = Url::parse("http://h:8080/simple/").unwrap();
         assert_eq!(default_upload_url(&simple).as_str(), "http://h:8080/");
         let nexus = Url::parse("https://n/repository/py/simple").unwrap();
-        assert_eq!(default_upload_url(&nexus).as_str(), "https://n/repository/py/");
+        assert_eq!(
+            default_upload_url(&nexus).as_str(),
+            "https://n/repository/py/"
+        );
     }
 }

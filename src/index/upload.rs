@@ -39,18 +39,44 @@ pub struct Attempts {
 
 #[derive(Debug, Error)]
 pub enum UploadError {
-    #[error("conflict: {url} already holds {filename} with sha256 {existing}, ours is {ours}; not overwritten")]
-    Conflict { url: String, filename: String, existing: String, ours: String },
+    #[error(
+        "conflict: {url} already holds {filename} with sha256 {existing}, ours is {ours}; not overwritten"
+    )]
+    Conflict {
+        url: String,
+        filename: String,
+        existing: String,
+        ours: String,
+    },
     #[error("{url} refused {filename}: HTTP {status} {message}")]
-    Refused { url: String, filename: String, status: u16, message: String },
-    #[error("{url} answered HTTP {status} to the upload of {filename}, but does not list it afterwards")]
-    NotListed { url: String, filename: String, status: u16 },
+    Refused {
+        url: String,
+        filename: String,
+        status: u16,
+        message: String,
+    },
+    #[error(
+        "{url} answered HTTP {status} to the upload of {filename}, but does not list it afterwards"
+    )]
+    NotListed {
+        url: String,
+        filename: String,
+        status: u16,
+    },
     #[error("upload of {filename} failed after {attempts} attempts: {last}")]
-    GaveUp { filename: String, attempts: u32, last: String },
+    GaveUp {
+        filename: String,
+        attempts: u32,
+        last: String,
+    },
     #[error(transparent)]
     Index(#[from] IndexError),
     #[error("cannot read {path}: {source}")]
-    Io { path: String, #[source] source: std::io::Error },
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl UploadError {
@@ -58,7 +84,9 @@ impl UploadError {
     /// with this one file.
     pub fn target_unusable(&self) -> bool {
         match self {
-            UploadError::Refused { status, .. } => *status == 401 || *status == 403 || *status == 404,
+            UploadError::Refused { status, .. } => {
+                *status == 401 || *status == 403 || *status == 404
+            }
             UploadError::GaveUp { .. } => true,
             UploadError::Index(e) => !matches!(e, IndexError::BadResponse { .. }),
             _ => false,
@@ -114,13 +142,15 @@ impl Uploader<'_> {
                             }),
                         };
                     }
-                    if status == StatusCode::UNAUTHORIZED && !relogged {
-                        if let (Target::Devpi(index), Some((user, password))) = (self.target, self.credentials) {
-                            relogged = true;
-                            relogin(self.client, index, user, password).await?;
-                            attempts.retries.push("HTTP 401: logged in again".into());
-                            continue;
-                        }
+                    if status == StatusCode::UNAUTHORIZED
+                        && !relogged
+                        && let (Target::Devpi(index), Some((user, password))) =
+                            (self.target, self.credentials)
+                    {
+                        relogged = true;
+                        relogin(self.client, index, user, password).await?;
+                        attempts.retries.push("HTTP 401: logged in again".into());
+                        continue;
                     }
                     if is_transient_status(status) {
                         let wait = retry_after(&response);
@@ -142,9 +172,15 @@ impl Uploader<'_> {
                 }
                 Err(error) => Some((error, None)),
             };
-            let Some((reason, wait)) = retry_reason else { continue };
+            let Some((reason, wait)) = retry_reason else {
+                continue;
+            };
             if attempts.retries.len() as u32 >= self.retries {
-                return Err(UploadError::GaveUp { filename: file.filename.clone(), attempts: attempts.sent, last: reason });
+                return Err(UploadError::GaveUp {
+                    filename: file.filename.clone(),
+                    attempts: attempts.sent,
+                    last: reason,
+                });
             }
             let attempt = attempts.retries.len() as u32;
             attempts.retries.push(reason);
@@ -180,7 +216,11 @@ impl Uploader<'_> {
     /// The target's own listing for the project (devpi: `?ignore_bases`, since we upload to
     /// the stage itself), searched for the filename. Reads retry transient failures.
     async fn listed(&self, project: &PackageName, file: &StoredFile) -> Result<Listed, IndexError> {
-        let files = self.target.project_files(self.client, project, true).await?.unwrap_or_default();
+        let files = self
+            .target
+            .project_files(self.client, project, true)
+            .await?
+            .unwrap_or_default();
         Ok(match files.iter().find(|f| f.filename == file.filename) {
             None => Listed::Absent,
             Some(f) => match &f.sha256 {
@@ -203,7 +243,10 @@ impl Uploader<'_> {
     ) -> Result<Result<reqwest::Response, String>, UploadError> {
         let handle = tokio::fs::File::open(&file.path)
             .await
-            .map_err(|source| UploadError::Io { path: file.path.display().to_string(), source })?;
+            .map_err(|source| UploadError::Io {
+                path: file.path.display().to_string(),
+                source,
+            })?;
         let body = reqwest::Body::wrap_stream(ReaderStream::with_capacity(handle, 256 * 1024));
         let part = Part::stream_with_length(body, file.size)
             .file_name(file.filename.clone())
@@ -224,7 +267,10 @@ impl Uploader<'_> {
             .reqwest()
             .post(url.clone())
             .headers(self.client.auth_headers(url))
-            .header(reqwest::header::ACCEPT, "application/json;q=0.9, text/plain;q=0.8, text/html;q=0.7")
+            .header(
+                reqwest::header::ACCEPT,
+                "application/json;q=0.9, text/plain;q=0.8, text/html;q=0.7",
+            )
             .multipart(form);
         match request.send().await {
             Ok(response) => Ok(Ok(response)),
@@ -233,7 +279,12 @@ impl Uploader<'_> {
     }
 }
 
-async fn relogin(client: &HttpClient, index: &DevpiIndex, user: &str, password: &str) -> Result<(), IndexError> {
+async fn relogin(
+    client: &HttpClient,
+    index: &DevpiIndex,
+    user: &str,
+    password: &str,
+) -> Result<(), IndexError> {
     let proxy_basic = match client.credentials(&index.root) {
         Some(super::Credentials::Devpi { proxy_basic, .. }) => proxy_basic,
         _ => None,

@@ -17,14 +17,19 @@ use pep508_rs::{PackageName, VersionOrUrl};
 
 pub use job::{Action, Job, JobFile, Plan, UnsupportedLine};
 pub use select::VersionPolicy;
-use select::{Dist, Interp, UpstreamChoice, choose_upstream, dists, pinned_version, present_wheel, resolve_range};
+use select::{
+    Dist, Interp, UpstreamChoice, choose_upstream, dists, pinned_version, present_wheel,
+    resolve_range,
+};
 
 use crate::index::{HttpClient, IndexError, IndexFile, Target, Upstream, redact};
 use crate::interpreter::Interpreter;
 use crate::requirements::{AllowedFormats, ParsedRequirements, RequirementEntry};
 
 /// Whether inherited files count as present (devpi bases), or only the target's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PresentIn {
     Own,
@@ -69,7 +74,10 @@ impl Planner<'_> {
         let mut constraints: HashMap<&PackageName, Vec<&VersionSpecifiers>> = HashMap::new();
         for entry in &requirements.constraints {
             if let Some(VersionOrUrl::VersionSpecifier(specs)) = &entry.requirement.version_or_url {
-                constraints.entry(&entry.requirement.name).or_default().push(specs);
+                constraints
+                    .entry(&entry.requirement.name)
+                    .or_default()
+                    .push(specs);
             }
         }
         let no_constraints = Vec::new();
@@ -135,7 +143,8 @@ impl Planner<'_> {
                         .map(|(_, m)| m.trim().to_string())
                         .or_else(|| entry.requirement.marker.try_to_string())
                         .unwrap_or_default();
-                    let mut job = new_job(*index, entry, interp, pinned(entry).map(|v| v.to_string()));
+                    let mut job =
+                        new_job(*index, entry, interp, pinned(entry).map(|v| v.to_string()));
                     job.action = Action::Skipped;
                     job.reason = format!("marker `{marker}` is false for {}", interp.label);
                     jobs.push((*index, job));
@@ -146,9 +155,16 @@ impl Planner<'_> {
             return Ok(jobs);
         }
 
-        let target_files = self.target.project_files(self.client, name, own_only).await?.unwrap_or_default();
+        let target_files = self
+            .target
+            .project_files(self.client, name, own_only)
+            .await?
+            .unwrap_or_default();
         let pure_files = match self.pure_index {
-            Some(pure) => pure.project_files(self.client, name, own_only).await?.unwrap_or_default(),
+            Some(pure) => pure
+                .project_files(self.client, name, own_only)
+                .await?
+                .unwrap_or_default(),
             None => Vec::new(),
         };
         let target_dists = dists(&target_files, name);
@@ -163,7 +179,10 @@ impl Planner<'_> {
             }),
         });
         let upstream_files = if needs_upstream && !self.upstream.is_empty() {
-            self.upstream.project_files(self.client, name).await?.unwrap_or_default()
+            self.upstream
+                .project_files(self.client, name)
+                .await?
+                .unwrap_or_default()
         } else {
             Vec::new()
         };
@@ -177,7 +196,13 @@ impl Planner<'_> {
             let exact = pinned(entry);
             let versions: Vec<Version> = match &exact {
                 Some(v) => vec![v.clone()],
-                None => resolve_range(&upstream_dists, &specifiers, constraints, self.policy.pre, &self.policy.versions),
+                None => resolve_range(
+                    &upstream_dists,
+                    &specifiers,
+                    constraints,
+                    self.policy.pre,
+                    &self.policy.versions,
+                ),
             };
             if versions.is_empty() {
                 for interp in interps {
@@ -197,11 +222,14 @@ impl Planner<'_> {
                     let mut job = new_job(*index, entry, interp, Some(version.to_string()));
                     if let Some(exclusion) = excluded_by(exclusions, name, version) {
                         job.action = Action::Excluded;
-                        job.reason = format!("excluded by {} (`{}`)", exclusion.origin, exclusion.text);
+                        job.reason =
+                            format!("excluded by {} (`{}`)", exclusion.origin, exclusion.text);
                     } else if let Some(d) = present_wheel(&target_dists, version, &interp.tags) {
                         job.action = Action::Present;
                         job.reason = match (&d.file.stage, self.target_stage()) {
-                            (Some(stage), Some(own)) if *stage != own => format!("on the target, inherited from {stage}"),
+                            (Some(stage), Some(own)) if *stage != own => {
+                                format!("on the target, inherited from {stage}")
+                            }
                             _ => "on the target".into(),
                         };
                         job.file = Some(job_file(d.file));
@@ -210,7 +238,14 @@ impl Planner<'_> {
                         job.reason = "on the pure index".into();
                         job.file = Some(job_file(d.file));
                     } else {
-                        self.decide_acquisition(&mut job, &upstream_dists, version, interp, exact.is_some(), formats);
+                        self.decide_acquisition(
+                            &mut job,
+                            &upstream_dists,
+                            version,
+                            interp,
+                            exact.is_some(),
+                            formats,
+                        );
                     }
                     jobs.push((*index, job));
                 }
@@ -254,11 +289,14 @@ impl Planner<'_> {
             }
             UpstreamChoice::Sdist(d) => {
                 job.action = Action::Build;
-                let incompatible = upstream
-                    .iter()
-                    .any(|x| x.version() == version && matches!(x.dist, crate::dist::DistFilename::Wheel(_)));
+                let incompatible = upstream.iter().any(|x| {
+                    x.version() == version && matches!(x.dist, crate::dist::DistFilename::Wheel(_))
+                });
                 job.reason = if incompatible {
-                    format!("upstream has only wheels {} cannot use; build from the sdist", interp.label)
+                    format!(
+                        "upstream has only wheels {} cannot use; build from the sdist",
+                        interp.label
+                    )
                 } else {
                     "upstream has only an sdist".into()
                 };
@@ -290,7 +328,12 @@ fn pinned(entry: &RequirementEntry) -> Option<Version> {
     pinned_version(&specifiers(entry))
 }
 
-fn new_job(index: usize, entry: &RequirementEntry, interp: &Interpreter, version: Option<String>) -> Job {
+fn new_job(
+    index: usize,
+    entry: &RequirementEntry,
+    interp: &Interpreter,
+    version: Option<String>,
+) -> Job {
     Job {
         entry: index,
         project: entry.requirement.name.to_string(),
@@ -312,7 +355,11 @@ fn job_file(file: &IndexFile) -> JobFile {
     }
 }
 
-fn excluded_by<'a>(exclusions: &'a [RequirementEntry], name: &PackageName, version: &Version) -> Option<&'a RequirementEntry> {
+fn excluded_by<'a>(
+    exclusions: &'a [RequirementEntry],
+    name: &PackageName,
+    version: &Version,
+) -> Option<&'a RequirementEntry> {
     exclusions.iter().find(|e| {
         e.requirement.name == *name
             && match &e.requirement.version_or_url {
@@ -322,7 +369,11 @@ fn excluded_by<'a>(exclusions: &'a [RequirementEntry], name: &PackageName, versi
     })
 }
 
-fn no_match_reason(upstream: &[Dist<'_>], specifiers: &VersionSpecifiers, constraints: &[&VersionSpecifiers]) -> String {
+fn no_match_reason(
+    upstream: &[Dist<'_>],
+    specifiers: &VersionSpecifiers,
+    constraints: &[&VersionSpecifiers],
+) -> String {
     let mut known: Vec<&Version> = upstream.iter().map(Dist::version).collect();
     known.sort();
     known.dedup();
@@ -348,14 +399,22 @@ fn no_match_reason(upstream: &[Dist<'_>], specifiers: &VersionSpecifiers, constr
 async fn fill_local_hashes(jobs: &mut [Job]) {
     let mut cache: BTreeMap<String, Option<String>> = BTreeMap::new();
     for job in jobs.iter_mut() {
-        let Some(file) = job.file.as_mut() else { continue };
+        let Some(file) = job.file.as_mut() else {
+            continue;
+        };
         if file.sha256.is_some() || !file.url.starts_with("file:") {
             continue;
         }
         let url = file.url.clone();
         if !cache.contains_key(&url) {
-            let hash = match url::Url::parse(&url).ok().and_then(|u| u.to_file_path().ok()) {
-                Some(path) => tokio::task::spawn_blocking(move || hash_path(&path)).await.ok().flatten(),
+            let hash = match url::Url::parse(&url)
+                .ok()
+                .and_then(|u| u.to_file_path().ok())
+            {
+                Some(path) => tokio::task::spawn_blocking(move || hash_path(&path))
+                    .await
+                    .ok()
+                    .flatten(),
                 None => None,
             };
             cache.insert(url.clone(), hash);

@@ -29,7 +29,9 @@ impl Dist<'_> {
 pub fn dists<'a>(files: &'a [IndexFile], name: &PackageName) -> Vec<Dist<'a>> {
     files
         .iter()
-        .filter_map(|file| DistFilename::parse(&file.filename, name).map(|dist| Dist { file, dist }))
+        .filter_map(|file| {
+            DistFilename::parse(&file.filename, name).map(|dist| Dist { file, dist })
+        })
         .collect()
 }
 
@@ -40,7 +42,8 @@ pub fn pinned_version(specifiers: &VersionSpecifiers) -> Option<Version> {
     if iter.next().is_some() {
         return None;
     }
-    matches!(first.operator(), Operator::Equal | Operator::ExactEqual).then(|| first.version().clone())
+    matches!(first.operator(), Operator::Equal | Operator::ExactEqual)
+        .then(|| first.version().clone())
 }
 
 /// Pre-releases are considered only with `--pre` or when a specifier names one (PEP 440
@@ -63,7 +66,8 @@ pub fn resolve_range(
     pre: bool,
     policy: &VersionPolicy,
 ) -> Vec<Version> {
-    let allow_pre = allows_prereleases(specifiers, pre) || constraints.iter().any(|c| allows_prereleases(c, false));
+    let allow_pre = allows_prereleases(specifiers, pre)
+        || constraints.iter().any(|c| allows_prereleases(c, false));
     let mut versions: Vec<Version> = dists
         .iter()
         .filter(|d| d.file.yanked.is_none())
@@ -82,7 +86,11 @@ pub fn resolve_range(
 }
 
 /// The target file that makes a job present: a wheel of `version` whose tags `tags` accept.
-pub fn present_wheel<'a>(dists: &'a [Dist<'a>], version: &Version, tags: &TagSet) -> Option<&'a Dist<'a>> {
+pub fn present_wheel<'a>(
+    dists: &'a [Dist<'a>],
+    version: &Version,
+    tags: &TagSet,
+) -> Option<&'a Dist<'a>> {
     dists
         .iter()
         .filter(|d| d.version() == version)
@@ -133,12 +141,17 @@ pub fn choose_upstream<'a>(
     }
     let python_ok = |d: &Dist| {
         d.file.requires_python.as_deref().is_none_or(|rp| {
-            VersionSpecifiers::from_str(rp).map_or(true, |specs| specs.contains(interp.python_full_version))
+            VersionSpecifiers::from_str(rp)
+                .map_or(true, |specs| specs.contains(interp.python_full_version))
         })
     };
     let fitting: Vec<&Dist> = usable.iter().copied().filter(|d| python_ok(d)).collect();
     if fitting.is_empty() {
-        let rp = usable[0].file.requires_python.as_deref().unwrap_or_default();
+        let rp = usable[0]
+            .file
+            .requires_python
+            .as_deref()
+            .unwrap_or_default();
         return UpstreamChoice::Nothing(format!(
             "requires-python `{rp}` excludes {} (Python {})",
             interp.label, interp.python_full_version
@@ -149,18 +162,23 @@ pub fn choose_upstream<'a>(
     for d in &fitting {
         if let DistFilename::Wheel(w) = &d.dist {
             match interp.tags.compatibility(w) {
-                Compatibility::Compatible(p) if best.is_none_or(|(bp, _)| p < bp) => best = Some((p, d)),
+                Compatibility::Compatible(p) if best.is_none_or(|(bp, _)| p < bp) => {
+                    best = Some((p, d))
+                }
                 Compatibility::Compatible(_) => {}
-                Compatibility::Incompatible(why) => incompatible.push(format!("{} ({why})", d.file.filename)),
+                Compatibility::Incompatible(why) => {
+                    incompatible.push(format!("{} ({why})", d.file.filename))
+                }
             }
         }
     }
-    if binary_allowed {
-        if let Some((_, d)) = best {
-            return UpstreamChoice::Wheel(d);
-        }
+    if binary_allowed && let Some((_, d)) = best {
+        return UpstreamChoice::Wheel(d);
     }
-    let sdist = fitting.iter().copied().find(|d| matches!(d.dist, DistFilename::Sdist(_)));
+    let sdist = fitting
+        .iter()
+        .copied()
+        .find(|d| matches!(d.dist, DistFilename::Sdist(_)));
     match sdist {
         Some(d) if source_allowed => UpstreamChoice::Sdist(d),
         Some(_) => UpstreamChoice::Nothing(format!(
@@ -175,6 +193,8 @@ pub fn choose_upstream<'a>(
             interp.label,
             incompatible.join(", ")
         )),
-        None => UpstreamChoice::Nothing(format!("version {version} has neither a wheel nor an sdist on upstream")),
+        None => UpstreamChoice::Nothing(format!(
+            "version {version} has neither a wheel nor an sdist on upstream"
+        )),
     }
 }

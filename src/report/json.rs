@@ -26,10 +26,20 @@ pub fn plan_json(plan: &Plan) -> Value {
 
 /// The fill report: the plan's schema plus, per job, `outcome`, `detail`, `sha256`,
 /// `attempts`, `retries` and `duration` (seconds).
-pub fn fill_json(target: &str, results: &[JobResult], unsupported: &[UnsupportedLine], stopped: Option<&str>) -> Value {
+pub fn fill_json(
+    target: &str,
+    results: &[JobResult],
+    unsupported: &[UnsupportedLine],
+    stopped: Option<&str>,
+) -> Value {
     let summary: serde_json::Map<String, Value> = Outcome::ALL
         .iter()
-        .map(|o| (o.to_string(), json!(results.iter().filter(|r| r.outcome == *o).count())))
+        .map(|o| {
+            (
+                o.to_string(),
+                json!(results.iter().filter(|r| r.outcome == *o).count()),
+            )
+        })
         .collect();
     json!({
         "schema": 1,
@@ -49,7 +59,10 @@ pub fn write_json_atomically(path: &Path, value: &Value) -> std::io::Result<()> 
 
 /// Writes next to the destination and renames, so a reader never sees half a report.
 pub fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(content)?;
     tmp.persist(path).map_err(|e| e.error)?;

@@ -8,7 +8,10 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::outcome::{JobResult, Outcome};
 
-pub fn render(results: &[JobResult], run_id: Option<&str>) -> Result<String, quick_junit::SerializeError> {
+pub fn render(
+    results: &[JobResult],
+    run_id: Option<&str>,
+) -> Result<String, quick_junit::SerializeError> {
     let suite_name = match run_id {
         Some(id) => format!("wheelwright.{id}"),
         None => "wheelwright".to_string(),

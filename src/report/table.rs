@@ -17,7 +17,9 @@ pub fn render_table(plan: &Plan) -> String {
                 job.interpreter.clone(),
                 job.action.to_string(),
                 match &job.file {
-                    Some(file) if job.action != Action::Present => format!("{} ({})", job.reason, file.filename),
+                    Some(file) if job.action != Action::Present => {
+                        format!("{} ({})", job.reason, file.filename)
+                    }
                     Some(file) => format!("{}: {}", job.reason, file.filename),
                     None => job.reason.clone(),
                 },
@@ -47,14 +49,21 @@ pub fn render_table(plan: &Plan) -> String {
         push_row([&row[0], &row[1], &row[2], &row[3], &row[4]]);
     }
     for line in &plan.unsupported {
-        out.push_str(&format!("unsupported: {}: `{}`: {}\n", line.origin, line.requirement, line.reason));
+        out.push_str(&format!(
+            "unsupported: {}: `{}`: {}\n",
+            line.origin, line.requirement, line.reason
+        ));
     }
     out
 }
 
 /// `12 jobs: 3 present, 2 fetch, 4 build, 1 skipped, 1 excluded, 1 unavailable`.
 pub fn summary_line(plan: &Plan) -> String {
-    let parts: Vec<String> = plan.counts().iter().map(|(action, n)| format!("{n} {action}")).collect();
+    let parts: Vec<String> = plan
+        .counts()
+        .iter()
+        .map(|(action, n)| format!("{n} {action}"))
+        .collect();
     let mut line = format!("{} jobs: {}", plan.jobs.len(), parts.join(", "));
     if !plan.unsupported.is_empty() {
         line.push_str(&format!("; {} unsupported lines", plan.unsupported.len()));

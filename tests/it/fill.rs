@@ -8,7 +8,9 @@ use std::process::Output;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::support::{DevpiUser, Pypiserver, devpi, fixture_dist, fixtures_dir, wheelwright_with_home};
+use crate::support::{
+    DevpiUser, Pypiserver, devpi, fixture_dist, fixtures_dir, wheelwright_with_home,
+};
 
 pub fn sha256_of(path: &Path) -> String {
     hex::encode(Sha256::digest(std::fs::read(path).expect("read file")))
@@ -66,7 +68,11 @@ pub fn fill(home: &Path, requirements: &str, args: &[&str], env: &[(&str, &str)]
     let report = home.join("report.json");
     let _ = std::fs::remove_file(&report);
     let mut cmd = wheelwright_with_home(home);
-    cmd.arg("fill").arg(&reqs).args(args).arg("--report-json").arg(&report);
+    cmd.arg("fill")
+        .arg(&reqs)
+        .args(args)
+        .arg("--report-json")
+        .arg(&report);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -80,8 +86,10 @@ pub fn fill(home: &Path, requirements: &str, args: &[&str], env: &[(&str, &str)]
 const FETCHABLE: &str = "ww-alpha==1.0\nww-alpha==2.0\nww-bravo==1.0\nWW_ECHO.PKG==1.0\n";
 
 fn fixture_files(names: &[&str]) -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> =
-        names.iter().map(|n| (n.to_string(), sha256_of(&fixture_dist(n)))).collect();
+    let mut files: Vec<(String, String)> = names
+        .iter()
+        .map(|n| (n.to_string(), sha256_of(&fixture_dist(n))))
+        .collect();
     files.sort();
     files
 }
@@ -91,7 +99,10 @@ fn fill_uploads_into_an_empty_devpi_index_and_refill_uploads_nothing() {
     let (user, upstream) = user_with_upstream("fill");
     let target = user.create_index("target", &[], false);
     let home = tempfile::tempdir().unwrap();
-    let creds = [("DEVPI_USER", user.name.as_str()), ("DEVPI_PASSWORD", user.password.as_str())];
+    let creds = [
+        ("DEVPI_USER", user.name.as_str()),
+        ("DEVPI_PASSWORD", user.password.as_str()),
+    ];
     let args = ["--index-url", upstream.as_str(), target.as_str(), "--batch"];
 
     let first = fill(home.path(), FETCHABLE, &args, &creds);
@@ -99,9 +110,15 @@ fn fill_uploads_into_an_empty_devpi_index_and_refill_uploads_nothing() {
     assert_eq!(first.count("uploaded"), 4, "{:?}", first.outcomes());
     assert_eq!(
         user.files("target", "ww-alpha", true),
-        fixture_files(&["ww_alpha-1.0-py3-none-any.whl", "ww_alpha-2.0-py3-none-any.whl"])
+        fixture_files(&[
+            "ww_alpha-1.0-py3-none-any.whl",
+            "ww_alpha-2.0-py3-none-any.whl"
+        ])
     );
-    assert_eq!(user.files("target", "ww-echo-pkg", true), fixture_files(&["ww_echo_pkg-1.0-py3-none-any.whl"]));
+    assert_eq!(
+        user.files("target", "ww-echo-pkg", true),
+        fixture_files(&["ww_echo_pkg-1.0-py3-none-any.whl"])
+    );
     // Name and version exactly as in METADATA.
     let json: Value = reqwest::blocking::Client::new()
         .get(format!("{target}/ww-echo-pkg/1.0"))
@@ -112,14 +129,23 @@ fn fill_uploads_into_an_empty_devpi_index_and_refill_uploads_nothing() {
         .unwrap();
     assert_eq!(json["result"]["name"], "Ww_Echo.Pkg");
     let job = &first.report["jobs"][0];
-    assert_eq!(job["sha256"], sha256_of(&fixture_dist("ww_alpha-1.0-py3-none-any.whl")));
+    assert_eq!(
+        job["sha256"],
+        sha256_of(&fixture_dist("ww_alpha-1.0-py3-none-any.whl"))
+    );
     assert_eq!(job["attempts"], 1);
 
     let second = fill(home.path(), FETCHABLE, &args, &creds);
     assert_eq!(second.code(), 0, "{}", second.stderr());
     assert_eq!(second.count("present"), 4);
     assert_eq!(second.count("uploaded"), 0);
-    assert!(second.report["jobs"].as_array().unwrap().iter().all(|j| j["attempts"] == 0));
+    assert!(
+        second.report["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["attempts"] == 0)
+    );
     devpi().assert_no_tracebacks();
 }
 
@@ -129,15 +155,29 @@ fn fill_with_pure_index_routes_pure_wheels_there_and_checks_both() {
     let target = user.create_index("target", &[], false);
     let pure = user.create_index("pure", &[], false);
     let home = tempfile::tempdir().unwrap();
-    let creds = [("DEVPI_USER", user.name.as_str()), ("DEVPI_PASSWORD", user.password.as_str())];
-    let args = ["--index-url", upstream.as_str(), target.as_str(), "--pure-index", pure.as_str()];
+    let creds = [
+        ("DEVPI_USER", user.name.as_str()),
+        ("DEVPI_PASSWORD", user.password.as_str()),
+    ];
+    let args = [
+        "--index-url",
+        upstream.as_str(),
+        target.as_str(),
+        "--pure-index",
+        pure.as_str(),
+    ];
     let run = fill(home.path(), "ww-alpha==1.0\n", &args, &creds);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(user.files("pure", "ww-alpha", true).len(), 1);
     assert!(user.files("target", "ww-alpha", true).is_empty());
     let again = fill(home.path(), "ww-alpha==1.0\n", &args, &creds);
     assert_eq!(again.outcomes()[0].2, "present");
-    assert!(again.report["jobs"][0]["reason"].as_str().unwrap().contains("pure index"));
+    assert!(
+        again.report["jobs"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("pure index")
+    );
 }
 
 #[test]
@@ -147,11 +187,22 @@ fn fill_does_not_upload_what_the_target_inherits() {
     let target = user.create_index("target", &["base"], false);
     user.upload("base", &fixture_dist("ww_alpha-1.0-py3-none-any.whl"));
     let home = tempfile::tempdir().unwrap();
-    let creds = [("DEVPI_USER", user.name.as_str()), ("DEVPI_PASSWORD", user.password.as_str())];
-    let run = fill(home.path(), "ww-alpha==1.0\n", &["--index-url", &upstream, &target], &creds);
+    let creds = [
+        ("DEVPI_USER", user.name.as_str()),
+        ("DEVPI_PASSWORD", user.password.as_str()),
+    ];
+    let run = fill(
+        home.path(),
+        "ww-alpha==1.0\n",
+        &["--index-url", &upstream, &target],
+        &creds,
+    );
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(run.outcomes()[0].2, "present");
-    assert!(user.files("target", "ww-alpha", true).is_empty(), "nothing uploaded to the target itself");
+    assert!(
+        user.files("target", "ww-alpha", true).is_empty(),
+        "nothing uploaded to the target itself"
+    );
 }
 
 #[test]
@@ -159,18 +210,33 @@ fn a_hash_mismatch_in_the_requirements_fails_the_job_and_uploads_nothing() {
     let (user, upstream) = user_with_upstream("fillhash");
     let target = user.create_index("target", &[], false);
     let home = tempfile::tempdir().unwrap();
-    let creds = [("DEVPI_USER", user.name.as_str()), ("DEVPI_PASSWORD", user.password.as_str())];
+    let creds = [
+        ("DEVPI_USER", user.name.as_str()),
+        ("DEVPI_PASSWORD", user.password.as_str()),
+    ];
     let good = sha256_of(&fixture_dist("ww_alpha-1.0-py3-none-any.whl"));
     let wrong = "0".repeat(64);
     let reqs = format!("ww-alpha==1.0 --hash=sha256:{good}\nww-alpha==2.0 --hash=sha256:{wrong}\n");
-    let run = fill(home.path(), &reqs, &["--index-url", &upstream, &target], &creds);
+    let run = fill(
+        home.path(),
+        &reqs,
+        &["--index-url", &upstream, &target],
+        &creds,
+    );
     assert_eq!(run.code(), 1, "{}", run.stderr());
     let outcomes = run.outcomes();
     assert_eq!(outcomes[0].2, "uploaded");
     assert_eq!(outcomes[1].2, "failed");
     let detail = run.report["jobs"][1]["detail"].as_str().unwrap();
-    assert!(detail.contains("--hash in") && detail.contains(":2"), "{detail}");
-    let files: Vec<String> = user.files("target", "ww-alpha", true).into_iter().map(|f| f.0).collect();
+    assert!(
+        detail.contains("--hash in") && detail.contains(":2"),
+        "{detail}"
+    );
+    let files: Vec<String> = user
+        .files("target", "ww-alpha", true)
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
     assert_eq!(files, ["ww_alpha-1.0-py3-none-any.whl"]);
 }
 
@@ -181,7 +247,13 @@ fn fill_into_pypiserver_with_basic_auth_and_refill() {
     let simple = format!("{}/simple/", server.url());
     let home = tempfile::tempdir().unwrap();
     let find_links = fixtures_dir().join("dist");
-    let args = ["--find-links", find_links.to_str().unwrap(), simple.as_str(), "--user", "uploader"];
+    let args = [
+        "--find-links",
+        find_links.to_str().unwrap(),
+        simple.as_str(),
+        "--user",
+        "uploader",
+    ];
     let env = [("WHEELWRIGHT_PASSWORD", "pypi-secret")];
     let first = fill(home.path(), FETCHABLE, &args, &env);
     assert_eq!(first.code(), 0, "{}\n{}", first.stdout(), first.stderr());
@@ -198,7 +270,11 @@ fn fill_into_pypiserver_with_basic_auth_and_refill() {
         ]
     );
     for name in &names {
-        assert_eq!(sha256_of(&packages.path().join(name)), sha256_of(&fixture_dist(name)), "{name} byte-identical");
+        assert_eq!(
+            sha256_of(&packages.path().join(name)),
+            sha256_of(&fixture_dist(name)),
+            "{name} byte-identical"
+        );
     }
     let second = fill(home.path(), FETCHABLE, &args, &env);
     assert_eq!(second.code(), 0, "{}", second.stderr());
@@ -212,35 +288,72 @@ fn fill_a_directory_target_that_pip_installs_from() {
     let home = tempfile::tempdir().unwrap();
     let wheelhouse = home.path().join("wheelhouse");
     let find_links = fixtures_dir().join("dist");
-    let args = ["--find-links", find_links.to_str().unwrap(), wheelhouse.to_str().unwrap()];
+    let args = [
+        "--find-links",
+        find_links.to_str().unwrap(),
+        wheelhouse.to_str().unwrap(),
+    ];
     let first = fill(home.path(), FETCHABLE, &args, &[]);
     assert_eq!(first.code(), 0, "{}", first.stderr());
     assert_eq!(first.count("uploaded"), 4);
     let second = fill(home.path(), FETCHABLE, &args, &[]);
     assert_eq!(second.count("present"), 4, "{:?}", second.outcomes());
-    for name in ["ww_alpha-2.0-py3-none-any.whl", "ww_echo_pkg-1.0-py3-none-any.whl"] {
-        assert_eq!(sha256_of(&wheelhouse.join(name)), sha256_of(&fixture_dist(name)));
+    for name in [
+        "ww_alpha-2.0-py3-none-any.whl",
+        "ww_echo_pkg-1.0-py3-none-any.whl",
+    ] {
+        assert_eq!(
+            sha256_of(&wheelhouse.join(name)),
+            sha256_of(&fixture_dist(name))
+        );
     }
     // pip installs from the simple tree and from the flat directory.
     let venv = home.path().join("venv");
-    let status = std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status().unwrap();
+    let status = std::process::Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .unwrap();
     assert!(status.success());
     let pip = venv.join("bin/pip");
     let simple_url = url::Url::from_directory_path(wheelhouse.join("simple")).unwrap();
     let out = std::process::Command::new(&pip)
-        .args(["install", "--disable-pip-version-check", "--index-url", simple_url.as_str(), "ww-alpha==2.0", "ww-echo-pkg==1.0"])
+        .args([
+            "install",
+            "--disable-pip-version-check",
+            "--index-url",
+            simple_url.as_str(),
+            "ww-alpha==2.0",
+            "ww-echo-pkg==1.0",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = std::process::Command::new(&pip)
-        .args(["install", "--disable-pip-version-check", "--no-index", "--find-links"])
+        .args([
+            "install",
+            "--disable-pip-version-check",
+            "--no-index",
+            "--find-links",
+        ])
         .arg(&wheelhouse)
         .arg("ww-bravo==1.0")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = std::process::Command::new(venv.join("bin/python"))
-        .args(["-c", "import importlib.metadata as m; print(m.version('ww-alpha'), m.version('ww-bravo'))"])
+        .args([
+            "-c",
+            "import importlib.metadata as m; print(m.version('ww-alpha'), m.version('ww-bravo'))",
+        ])
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2.0 1.0.0");
@@ -269,7 +382,10 @@ fn junit_report_has_one_case_per_job_with_run_id() {
     assert_eq!(run.code(), 1, "foxtrot is unavailable: {}", run.stderr());
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<testcase ").count(), 2, "{xml}");
-    assert!(xml.contains("ww-alpha==1.0 (cp311) [linux-cp311]") || xml.contains("[linux-cp311]"), "{xml}");
+    assert!(
+        xml.contains("ww-alpha==1.0 (cp311) [linux-cp311]") || xml.contains("[linux-cp311]"),
+        "{xml}"
+    );
     assert!(xml.contains("<failure"), "{xml}");
     assert!(xml.contains("no sdist"), "{xml}");
 }

@@ -4,6 +4,6 @@
 
 mod support;
 
+mod fill;
 mod harness;
 mod plan;
-mod fill;

@@ -34,7 +34,12 @@ fn layout() -> Layout {
     user.upload("base", &fixture_dist("ww_bravo-1.0.0-py3-none-any.whl"));
     user.upload("base", &fixture_dist("ww_echo_pkg-1.0-py3-none-any.whl"));
     user.upload("target", &fixture_dist("ww_delta-1.0-cp27-cp27m-win32.whl"));
-    Layout { upstream_simple: format!("{upstream}/+simple/"), target, user, dir: tempfile::tempdir().unwrap() }
+    Layout {
+        upstream_simple: format!("{upstream}/+simple/"),
+        target,
+        user,
+        dir: tempfile::tempdir().unwrap(),
+    }
 }
 
 const REQUIREMENTS: &str = "\
@@ -60,13 +65,22 @@ fn write(dir: &Path, name: &str, content: &str) -> std::path::PathBuf {
 /// Runs plan and returns (exit code, stdout, stderr, report).
 fn plan(layout: &Layout, extra: &[&str]) -> (i32, String, String, Value) {
     let reqs = write(layout.dir.path(), "requirements.txt", REQUIREMENTS);
-    let exclude = write(layout.dir.path(), "exclude.txt", "# never build this one\nww-hotel\n");
+    let exclude = write(
+        layout.dir.path(),
+        "exclude.txt",
+        "# never build this one\nww-hotel\n",
+    );
     let report = layout.dir.path().join("report.json");
     let _ = std::fs::remove_file(&report);
     let mut cmd = wheelwright();
     cmd.arg("plan")
         .arg(&reqs)
-        .args(["--target", &layout.target, "--index-url", &layout.upstream_simple])
+        .args([
+            "--target",
+            &layout.target,
+            "--index-url",
+            &layout.upstream_simple,
+        ])
         .arg("--exclude")
         .arg(&exclude)
         .arg("--report-json")
@@ -101,7 +115,10 @@ fn jobs(report: &Value) -> Vec<(String, String, String, String)> {
 #[test]
 fn plan_decides_every_case_against_a_real_devpi() {
     let layout = layout();
-    let before: Vec<_> = ["ww-alpha", "ww-charlie"].iter().map(|p| layout.user.files("target", p, true)).collect();
+    let before: Vec<_> = ["ww-alpha", "ww-charlie"]
+        .iter()
+        .map(|p| layout.user.files("target", p, true))
+        .collect();
     let (code, stdout, stderr, report) = plan(&layout, &[]);
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     let jobs = jobs(&report);
@@ -120,27 +137,60 @@ fn plan_decides_every_case_against_a_real_devpi() {
     ];
     assert_eq!(jobs.len(), expect.len(), "{jobs:#?}");
     for (job, (project, version, action, reason)) in jobs.iter().zip(expect) {
-        assert_eq!((job.0.as_str(), job.1.as_str(), job.2.as_str()), (project, version, action), "{job:?}");
-        assert!(job.3.contains(reason), "reason of {job:?} should mention `{reason}`");
+        assert_eq!(
+            (job.0.as_str(), job.1.as_str(), job.2.as_str()),
+            (project, version, action),
+            "{job:?}"
+        );
+        assert!(
+            job.3.contains(reason),
+            "reason of {job:?} should mention `{reason}`"
+        );
     }
     // The JSON report's shape is what scripts rely on.
     assert_eq!(report["schema"], 1);
     assert_eq!(report["target"], layout.target.as_str());
     let fetch = &report["jobs"][3];
-    assert_eq!(fetch["origin"].as_str().unwrap().rsplit_once(':').unwrap().1, "4");
+    assert_eq!(
+        fetch["origin"]
+            .as_str()
+            .unwrap()
+            .rsplit_once(':')
+            .unwrap()
+            .1,
+        "4"
+    );
     assert_eq!(fetch["file"]["filename"], "ww_alpha-2.0-py3-none-any.whl");
     assert_eq!(fetch["file"]["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(fetch["requirement"], "ww-alpha==2.0");
     let summary = &report["summary"];
     assert_eq!(
-        (summary["present"].as_u64(), summary["fetch"].as_u64(), summary["build"].as_u64()),
+        (
+            summary["present"].as_u64(),
+            summary["fetch"].as_u64(),
+            summary["build"].as_u64()
+        ),
         (Some(3), Some(2), Some(2))
     );
-    assert_eq!((summary["skipped"].as_u64(), summary["excluded"].as_u64(), summary["unavailable"].as_u64()), (Some(1), Some(1), Some(2)));
+    assert_eq!(
+        (
+            summary["skipped"].as_u64(),
+            summary["excluded"].as_u64(),
+            summary["unavailable"].as_u64()
+        ),
+        (Some(1), Some(1), Some(2))
+    );
     // The table and the summary line go to stdout.
-    assert!(stdout.contains("11 jobs: 3 present, 2 fetch, 2 build, 1 skipped, 1 excluded, 2 unavailable"), "{stdout}");
+    assert!(
+        stdout
+            .contains("11 jobs: 3 present, 2 fetch, 2 build, 1 skipped, 1 excluded, 2 unavailable"),
+        "{stdout}"
+    );
     // plan never writes to the target.
-    let after: Vec<_> = ["ww-alpha", "ww-charlie"].iter().map(|p| layout.user.files("target", p, true)).collect();
+    let after: Vec<_> = ["ww-alpha", "ww-charlie"]
+        .iter()
+        .map(|p| layout.user.files("target", p, true))
+        .collect();
     assert_eq!(before, after);
     devpi().assert_no_tracebacks();
 }
@@ -152,7 +202,11 @@ fn plan_present_in_own_ignores_inherited_wheels() {
     assert_eq!(code, 0, "{stderr}");
     let jobs = jobs(&report);
     assert_eq!(jobs[0].2, "present", "own wheel still counts");
-    assert_eq!(jobs[1].2, "fetch", "inherited ww-bravo no longer counts: {:?}", jobs[1]);
+    assert_eq!(
+        jobs[1].2, "fetch",
+        "inherited ww-bravo no longer counts: {:?}",
+        jobs[1]
+    );
     assert_eq!(jobs[2].2, "fetch", "inherited echo-pkg no longer counts");
 }
 
@@ -161,8 +215,18 @@ fn plan_versions_all_takes_every_match_of_a_range() {
     let layout = layout();
     let (code, _, stderr, report) = plan(&layout, &["--versions", "all"]);
     assert_eq!(code, 0, "{stderr}");
-    let range: Vec<_> = jobs(&report).into_iter().skip(10).map(|j| (j.1, j.2)).collect();
-    assert_eq!(range, [("2.0".to_string(), "fetch".to_string()), ("1.0".to_string(), "present".to_string())]);
+    let range: Vec<_> = jobs(&report)
+        .into_iter()
+        .skip(10)
+        .map(|j| (j.1, j.2))
+        .collect();
+    assert_eq!(
+        range,
+        [
+            ("2.0".to_string(), "fetch".to_string()),
+            ("1.0".to_string(), "present".to_string())
+        ]
+    );
 }
 
 #[test]
@@ -178,15 +242,22 @@ fn plan_pre_admits_prereleases_for_ranges() {
 fn plan_with_two_interpreters_evaluates_each() {
     let layout = layout();
     let others: Vec<_> = std::fs::read_dir("/root/.pyenv/versions")
-        .map(|d| d.flatten().map(|e| e.path().join("bin/python3")).filter(|p| p.is_file()).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path().join("bin/python3"))
+                .filter(|p| p.is_file())
+                .collect()
+        })
         .unwrap_or_default();
     let other = others
         .iter()
         .find(|p| p.to_string_lossy().contains("/3.8") || p.to_string_lossy().contains("/3.12"))
         .cloned()
         .unwrap_or_else(|| "python3".into());
-    let (code, _, stderr, report) =
-        plan(&layout, &["--python", "python3", "--python", other.to_str().unwrap()]);
+    let (code, _, stderr, report) = plan(
+        &layout,
+        &["--python", "python3", "--python", other.to_str().unwrap()],
+    );
     assert_eq!(code, 0, "{stderr}");
     let interpreters: std::collections::BTreeSet<String> = report["jobs"]
         .as_array()
@@ -201,7 +272,11 @@ fn plan_with_two_interpreters_evaluates_each() {
 #[test]
 fn bad_requirements_stop_before_any_index_is_asked() {
     let dir = tempfile::tempdir().unwrap();
-    let reqs = write(dir.path(), "requirements.txt", "ww-alpha==1.0\nww-bravo>=1.0+local\n");
+    let reqs = write(
+        dir.path(),
+        "requirements.txt",
+        "ww-alpha==1.0\nww-bravo>=1.0+local\n",
+    );
     // The target is unreachable: had wheelwright asked it, the exit code would be 3.
     let output = wheelwright()
         .arg("plan")
@@ -211,7 +286,10 @@ fn bad_requirements_stop_before_any_index_is_asked() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("requirements.txt:2:"), "error names file:line:column: {stderr}");
+    assert!(
+        stderr.contains("requirements.txt:2:"),
+        "error names file:line:column: {stderr}"
+    );
 }
 
 #[test]
@@ -221,19 +299,35 @@ fn unreachable_target_exits_3_naming_the_url_without_credentials() {
     let output = wheelwright()
         .arg("plan")
         .arg(&reqs)
-        .args(["--target", "http://alice:s3cret-pw@127.0.0.1:9/alice/dev", "--retries", "0"])
+        .args([
+            "--target",
+            "http://alice:s3cret-pw@127.0.0.1:9/alice/dev",
+            "--retries",
+            "0",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("127.0.0.1:9"), "{stderr}");
-    assert!(!stderr.contains("s3cret-pw"), "the password leaked: {stderr}");
+    assert!(
+        !stderr.contains("s3cret-pw"),
+        "the password leaked: {stderr}"
+    );
 }
 
 #[test]
 fn wrong_password_exits_3() {
     let layout = layout();
-    let (code, _, stderr, _) = plan(&layout, &["--user", &layout.user.name, "--password", "wrong-password-x"]);
+    let (code, _, stderr, _) = plan(
+        &layout,
+        &[
+            "--user",
+            &layout.user.name,
+            "--password",
+            "wrong-password-x",
+        ],
+    );
     assert_eq!(code, 3, "{stderr}");
     assert!(!stderr.contains("wrong-password-x"), "{stderr}");
 }
@@ -244,8 +338,16 @@ fn a_simple_url_as_target_is_refused_with_the_index_url() {
     let simple = format!("{}/+simple/", layout.target);
     let dir = tempfile::tempdir().unwrap();
     let reqs = write(dir.path(), "requirements.txt", "ww-alpha==1.0\n");
-    let output = wheelwright().arg("plan").arg(&reqs).args(["--target", &simple]).output().unwrap();
+    let output = wheelwright()
+        .arg("plan")
+        .arg(&reqs)
+        .args(["--target", &simple])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains(&format!("use {} instead", layout.target)), "{stderr}");
+    assert!(
+        stderr.contains(&format!("use {} instead", layout.target)),
+        "{stderr}"
+    );
 }
