@@ -51,7 +51,13 @@ pub fn env_key(interpreter: &Interpreter, wheels: &[EnvWheel]) -> String {
     let mut h = Sha256::new();
     h.update(interpreter.executable.as_os_str().as_encoded_bytes());
     h.update(b"\0");
-    h.update(interpreter.markers.python_full_version().to_string().as_bytes());
+    h.update(
+        interpreter
+            .markers
+            .python_full_version()
+            .to_string()
+            .as_bytes(),
+    );
     for hash in hashes {
         h.update(b"\0");
         h.update(hash.as_bytes());
@@ -85,7 +91,9 @@ pub fn provision_env(
         .map_err(io_err("create temporary dir"))?;
     // Paths written into files (shebangs) name the final location, not the temporary one.
     let staging = Layout::new(tmp.path(), interpreter);
-    staging.create(interpreter).map_err(io_err("create venv layout"))?;
+    staging
+        .create(interpreter)
+        .map_err(io_err("create venv layout"))?;
     for wheel in wheels {
         install_wheel(&wheel.path, &staging, &layout)?;
     }
@@ -171,7 +179,8 @@ fn install_wheel(path: &Path, staging: &Layout, final_layout: &Layout) -> Result
         message,
     };
     let file = File::open(path).map_err(|e| bad(e.to_string()))?;
-    let mut archive = zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| bad(e.to_string()))?;
+    let mut archive =
+        zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| bad(e.to_string()))?;
     let mut dist_info: Option<String> = None;
     let mut entry_points: Option<String> = None;
     for i in 0..archive.len() {
@@ -180,16 +189,26 @@ fn install_wheel(path: &Path, staging: &Layout, final_layout: &Layout) -> Result
             continue;
         }
         let member = entry.name().map_err(|e| bad(e.to_string()))?.into_owned();
-        let rel = safe_path(&member).ok_or_else(|| bad(format!("unsafe member path `{member}`")))?;
+        let rel =
+            safe_path(&member).ok_or_else(|| bad(format!("unsafe member path `{member}`")))?;
         let mut parts = rel.iter();
-        let first = parts.next().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let first = parts
+            .next()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let dest = if first.ends_with(".data") {
-            let scheme = parts.next().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let scheme = parts
+                .next()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let rest: PathBuf = parts.collect();
             match scheme.as_str() {
                 "purelib" | "platlib" => staging.site_packages.join(rest),
                 "scripts" => staging.bin.join(rest),
-                "headers" => staging.include.join(first.trim_end_matches(".data")).join(rest),
+                "headers" => staging
+                    .include
+                    .join(first.trim_end_matches(".data"))
+                    .join(rest),
                 "data" => staging.root.join(rest),
                 other => return Err(bad(format!("unknown .data scheme `{other}` in `{member}`"))),
             }
@@ -200,14 +219,21 @@ fn install_wheel(path: &Path, staging: &Layout, final_layout: &Layout) -> Result
             staging.site_packages.join(&rel)
         };
         let mut content = Vec::new();
-        entry.read_to_end(&mut content).map_err(|e| bad(format!("{member}: {e}")))?;
-        if first.ends_with(".dist-info") && rel.file_name().is_some_and(|n| n == "entry_points.txt") {
+        entry
+            .read_to_end(&mut content)
+            .map_err(|e| bad(format!("{member}: {e}")))?;
+        if first.ends_with(".dist-info") && rel.file_name().is_some_and(|n| n == "entry_points.txt")
+        {
             entry_points = Some(String::from_utf8_lossy(&content).into_owned());
         }
         let is_script = dest.starts_with(&staging.bin);
         if is_script && content.starts_with(b"#!python") {
             // PEP 427: `#!python` becomes the environment's interpreter.
-            let rest = content.splitn(2, |b| *b == b'\n').nth(1).unwrap_or_default().to_vec();
+            let rest = content
+                .splitn(2, |b| *b == b'\n')
+                .nth(1)
+                .unwrap_or_default()
+                .to_vec();
             content = format!("#!{}\n", final_layout.bin.join("python").display()).into_bytes();
             content.extend(rest);
         }
@@ -222,7 +248,11 @@ fn install_wheel(path: &Path, staging: &Layout, final_layout: &Layout) -> Result
     }
     let dist_info = dist_info.ok_or_else(|| bad("no .dist-info directory".into()))?;
     let io = |e: io::Error| bad(e.to_string());
-    fs::write(staging.site_packages.join(&dist_info).join("INSTALLER"), "wheelwright\n").map_err(io)?;
+    fs::write(
+        staging.site_packages.join(&dist_info).join("INSTALLER"),
+        "wheelwright\n",
+    )
+    .map_err(io)?;
     if let Some(text) = entry_points {
         for (script, target) in console_scripts(&text) {
             let Some((module, func)) = target.split_once(':') else {

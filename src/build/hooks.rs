@@ -234,9 +234,14 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Read a file the build wrote, refusing symlinks (`O_NOFOLLOW`) and anything but a regular file.
 fn read_regular(path: &Path) -> Option<Vec<u8>> {
-    use std::io::Read;
     use rustix::fs::{Mode, OFlags};
-    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    use std::io::Read;
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
     let mut file = std::fs::File::from(fd);
     if !file.metadata().ok()?.is_file() {
         return None;

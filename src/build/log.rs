@@ -67,7 +67,10 @@ struct Inner {
 impl LogSink {
     pub(crate) fn create(path: &Path, limits: LogLimits) -> std::io::Result<Self> {
         // Appended: the hooks of one build share one log.
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
         Ok(Self {
             inner: Arc::new(Mutex::new(Inner {
                 file: Some(file),

@@ -35,9 +35,7 @@ pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
     BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource, resolve,
 };
-pub use sandbox::{
-    BUILD_UID, Sandbox, SandboxError, SandboxLimits, SandboxMode, Termination,
-};
+pub use sandbox::{BUILD_UID, Sandbox, SandboxError, SandboxLimits, SandboxMode, Termination};
 pub use unpack::{UnpackError, UnpackLimits, Unpacked, unpack_sdist};
 
 use crate::dist::{ValidationError, WheelLimits, validate_built_wheel};
@@ -149,28 +147,28 @@ pub enum BuildError {
         project: PackageName,
         version: Version,
         step: BuildStep,
-        source: UnpackError,
+        source: Box<UnpackError>,
     },
     #[error("{project} {version}: {step}: {source}")]
     Pyproject {
         project: PackageName,
         version: Version,
         step: BuildStep,
-        source: PyprojectError,
+        source: Box<PyprojectError>,
     },
     #[error("{project} {version}: {step}: {source}")]
     Requirements {
         project: PackageName,
         version: Version,
         step: BuildStep,
-        source: ResolveError,
+        source: Box<ResolveError>,
     },
     #[error("{project} {version}: {step}: {source}")]
     Env {
         project: PackageName,
         version: Version,
         step: BuildStep,
-        source: EnvError,
+        source: Box<EnvError>,
     },
     #[error("{project} {version}: {step}: {source}")]
     Sandbox {
@@ -179,7 +177,11 @@ pub enum BuildError {
         step: BuildStep,
         source: SandboxError,
     },
-    #[error("{project} {version}: {step} failed ({}){}\n{log_tail}", describe(termination), traceback_line(traceback))]
+    #[error(
+        "{project} {version}: {step} failed ({}){}\n{log_tail}",
+        describe(termination),
+        traceback_line(traceback)
+    )]
     HookFailed {
         project: PackageName,
         version: Version,
@@ -189,7 +191,9 @@ pub enum BuildError {
         log_tail: String,
         log_path: PathBuf,
     },
-    #[error("{project} {version}: {step} killed after the build timeout of {timeout:?}\n{log_tail}")]
+    #[error(
+        "{project} {version}: {step} killed after the build timeout of {timeout:?}\n{log_tail}"
+    )]
     TimedOut {
         project: PackageName,
         version: Version,
@@ -198,7 +202,9 @@ pub enum BuildError {
         log_tail: String,
         log_path: PathBuf,
     },
-    #[error("{project} {version}: {step} killed: build directory grew past {limit} bytes\n{log_tail}")]
+    #[error(
+        "{project} {version}: {step} killed: build directory grew past {limit} bytes\n{log_tail}"
+    )]
     DiskQuota {
         project: PackageName,
         version: Version,
@@ -227,7 +233,7 @@ pub enum BuildError {
         project: PackageName,
         version: Version,
         step: BuildStep,
-        source: ValidationError,
+        source: Box<ValidationError>,
         log_tail: String,
     },
     #[error("{project} {version}: {step}: {message}")]
@@ -298,7 +304,10 @@ pub struct Builder {
 }
 
 impl Builder {
-    pub fn new(options: BuilderOptions, source: Arc<dyn WheelSource>) -> Result<Self, SandboxError> {
+    pub fn new(
+        options: BuilderOptions,
+        source: Arc<dyn WheelSource>,
+    ) -> Result<Self, SandboxError> {
         let sandbox = Sandbox::new(options.sandbox, options.limits.clone())?;
         Ok(Self {
             options,
@@ -336,7 +345,7 @@ impl Builder {
             project: job.project.clone(),
             version: job.version.clone(),
             step: BuildStep::ReadPyproject,
-            source,
+            source: Box::new(source),
         })?;
         // 3. Resolve and provision `requires`.
         let origin = format!("{} {}", request.name, request.version);
@@ -356,9 +365,22 @@ impl Builder {
             .collect::<Vec<_>>();
         let config = serde_json::to_value(&request.config_settings).expect("serializable");
         // 4. get_requires_for_build_wheel.
-        let ctx = self.context(job, interpreter, &env, &unpacked.root, &system, &backend_path, epoch);
+        let ctx = self.context(
+            job,
+            interpreter,
+            &env,
+            &unpacked.root,
+            &system,
+            &backend_path,
+            epoch,
+        );
         let result = self
-            .hook(job, &ctx, BuildStep::GetRequires, serde_json::json!({ "config_settings": config }))
+            .hook(
+                job,
+                &ctx,
+                BuildStep::GetRequires,
+                serde_json::json!({ "config_settings": config }),
+            )
             .await?;
         let mut backend_cpu = result.hook_cpu;
         let mut backend_wall = result.hook_wall;
@@ -366,18 +388,25 @@ impl Builder {
         let extra: Vec<Requirement> = match result.value {
             None => Vec::new(),
             Some(value) => {
-                let list: Vec<String> = serde_json::from_value(value).map_err(|e| job.protocol(
-                    BuildStep::GetRequires,
-                    format!("get_requires_for_build_wheel must return a list of strings: {e}"),
-                    &result.log,
-                ))?;
+                let list: Vec<String> = serde_json::from_value(value).map_err(|e| {
+                    job.protocol(
+                        BuildStep::GetRequires,
+                        format!("get_requires_for_build_wheel must return a list of strings: {e}"),
+                        &result.log,
+                    )
+                })?;
                 list.iter()
                     .map(|s| {
-                        s.parse::<Requirement>().map_err(|e| job.protocol(
-                            BuildStep::GetRequires,
-                            format!("get_requires_for_build_wheel returned `{s}`: {}", e.message),
-                            &result.log,
-                        ))
+                        s.parse::<Requirement>().map_err(|e| {
+                            job.protocol(
+                                BuildStep::GetRequires,
+                                format!(
+                                    "get_requires_for_build_wheel returned `{s}`: {}",
+                                    e.message
+                                ),
+                                &result.log,
+                            )
+                        })
                     })
                     .collect::<Result<_, _>>()?
             }
@@ -394,7 +423,15 @@ impl Builder {
             self.provision(job, interpreter, &wheels)?
         };
         // 6. build_wheel.
-        let ctx = self.context(job, interpreter, &env, &unpacked.root, &system, &backend_path, epoch);
+        let ctx = self.context(
+            job,
+            interpreter,
+            &env,
+            &unpacked.root,
+            &system,
+            &backend_path,
+            epoch,
+        );
         let out = job.dir.join("out");
         let result = self
             .hook(
@@ -408,7 +445,11 @@ impl Builder {
         backend_wall += result.hook_wall;
         sandbox_wall += result.process_wall;
         let log_tail = result.log.report_tail();
-        let returned = result.value.as_ref().and_then(|v| v.as_str()).map(str::to_string);
+        let returned = result
+            .value
+            .as_ref()
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
         let mut wheel = job.single_wheel(&out, &log_tail)?;
         if returned.as_deref() != wheel.file_name().and_then(|n| n.to_str()) {
             return Err(job.protocol(
@@ -436,14 +477,22 @@ impl Builder {
             project: job.project.clone(),
             version: job.version.clone(),
             step: BuildStep::Validate,
-            source,
+            source: Box::new(source),
             log_tail: log_tail.clone(),
         })?;
         let dest_dir = self.options.cache_dir.join("built").join(&job.id);
         let dest = dest_dir.join(wheel.file_name().expect("wheel has a name"));
         std::fs::create_dir_all(&dest_dir)
-            .and_then(|()| std::fs::rename(&wheel, &dest).or_else(|_| std::fs::copy(&wheel, &dest).map(|_| ())))
-            .map_err(|source| job.io(BuildStep::Validate, "move wheel out of the build dir", source))?;
+            .and_then(|()| {
+                std::fs::rename(&wheel, &dest).or_else(|_| std::fs::copy(&wheel, &dest).map(|_| ()))
+            })
+            .map_err(|source| {
+                job.io(
+                    BuildStep::Validate,
+                    "move wheel out of the build dir",
+                    source,
+                )
+            })?;
         Ok(BuiltWheel {
             path: dest,
             log_path: job.log_path.clone(),
@@ -475,7 +524,7 @@ impl Builder {
             project: job.project.clone(),
             version: job.version.clone(),
             step,
-            source,
+            source: Box::new(source),
         })
     }
 
@@ -497,7 +546,7 @@ impl Builder {
                 project: job.project.clone(),
                 version: job.version.clone(),
                 step: BuildStep::Provision,
-                source,
+                source: Box::new(source),
             }
         })
     }
@@ -516,7 +565,10 @@ impl Builder {
         let home = job.dir.join("home");
         let tmp = job.dir.join("tmp");
         let mut vars: Vec<(String, String)> = vec![
-            ("PATH".into(), format!("{}:/usr/bin:/bin", env.bin.display())),
+            (
+                "PATH".into(),
+                format!("{}:/usr/bin:/bin", env.bin.display()),
+            ),
             ("LANG".into(), "C.UTF-8".into()),
             ("LC_ALL".into(), "C.UTF-8".into()),
             ("SOURCE_DATE_EPOCH".into(), epoch.to_string()),
@@ -613,7 +665,10 @@ impl Builder {
                 log_path: job.log_path.clone(),
             });
         }
-        job.single_wheel(&dest_dir, &format!("{log_tail}\n{}", outcome.log.report_tail()))
+        job.single_wheel(
+            &dest_dir,
+            &format!("{log_tail}\n{}", outcome.log.report_tail()),
+        )
     }
 }
 
@@ -705,7 +760,7 @@ impl Job {
             project: self.project.clone(),
             version: self.version.clone(),
             step: BuildStep::Unpack,
-            source,
+            source: Box::new(source),
         }
     }
 

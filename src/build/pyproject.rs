@@ -34,7 +34,9 @@ pub enum PyprojectError {
     Toml { path: PathBuf, message: String },
     #[error("{path}: [build-system] has no `requires` (PEP 518 makes it mandatory)")]
     MissingRequires { path: PathBuf },
-    #[error("{path}: build-system.requires[{index}] `{requirement}` is not a PEP 508 requirement: {message}")]
+    #[error(
+        "{path}: build-system.requires[{index}] `{requirement}` is not a PEP 508 requirement: {message}"
+    )]
     BadRequirement {
         path: PathBuf,
         index: usize,
@@ -108,8 +110,9 @@ pub fn parse_build_system(text: &str, path: &Path) -> Result<BuildSystem, Pyproj
     };
     let valid = |s: &str| {
         !s.is_empty()
-            && s.split('.')
-                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '_'))
+            && s.split('.').all(|part| {
+                !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+            })
     };
     let (module, object) = backend.split_once(':').unwrap_or((backend.as_str(), ""));
     if !valid(module.trim()) || (!object.is_empty() && !valid(object.trim())) {
@@ -185,7 +188,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(bs.backend, "backend:hooks");
-        assert_eq!(bs.backend_path, vec![PathBuf::from("_b"), PathBuf::from("_c")]);
+        assert_eq!(
+            bs.backend_path,
+            vec![PathBuf::from("_b"), PathBuf::from("_c")]
+        );
         assert!(bs.requires.is_empty());
     }
 
@@ -210,8 +216,9 @@ mod tests {
         assert!(matches!(e, PyprojectError::MissingRequires { .. }), "{e}");
         let e = parse("[build-system]\nrequires = [\"ok\", \"bad ===\"]\n").unwrap_err();
         assert!(e.to_string().contains("requires[1]"), "{e}");
-        let e = parse("[build-system]\nrequires=[]\nbuild-backend=\"b\"\nbackend-path=[\"../out\"]\n")
-            .unwrap_err();
+        let e =
+            parse("[build-system]\nrequires=[]\nbuild-backend=\"b\"\nbackend-path=[\"../out\"]\n")
+                .unwrap_err();
         assert!(matches!(e, PyprojectError::BackendPathEscape { .. }), "{e}");
         let e = parse("[build-system]\nrequires=[]\nbuild-backend=\"a b:c\"\n").unwrap_err();
         assert!(matches!(e, PyprojectError::BadBackend { .. }), "{e}");

@@ -33,8 +33,10 @@ pub enum SourceError {
 /// Where build requirements come from (the upstream index, `--find-links` dirs).
 pub trait WheelSource: Send + Sync {
     /// Every file published for `project`.
-    fn list<'a>(&'a self, project: &'a PackageName)
-    -> BoxFuture<'a, Result<Vec<IndexFile>, SourceError>>;
+    fn list<'a>(
+        &'a self,
+        project: &'a PackageName,
+    ) -> BoxFuture<'a, Result<Vec<IndexFile>, SourceError>>;
     /// A local copy of `file`, verified against its published hash.
     fn fetch<'a>(&'a self, file: &'a IndexFile) -> BoxFuture<'a, Result<PathBuf, SourceError>>;
 }
@@ -64,14 +66,18 @@ pub enum ResolveError {
         "build requirement `{requirement}` of {origin} is only published as an sdist; wheelwright provisions build requirements from wheels only"
     )]
     SdistOnly { requirement: String, origin: String },
-    #[error("build requirement `{requirement}` of {origin}: no wheel fits {interpreter} ({reason})")]
+    #[error(
+        "build requirement `{requirement}` of {origin}: no wheel fits {interpreter} ({reason})"
+    )]
     NoMatch {
         requirement: String,
         origin: String,
         interpreter: String,
         reason: String,
     },
-    #[error("build requirement `{requirement}` of {origin} is a URL; only index requirements are supported")]
+    #[error(
+        "build requirement `{requirement}` of {origin} is a URL; only index requirements are supported"
+    )]
     Url { requirement: String, origin: String },
     #[error("build requirements conflict for {name}: {detail}")]
     Conflict { name: String, detail: String },
@@ -98,7 +104,6 @@ struct Fetched {
     deps: Vec<Requirement>,
 }
 
-
 /// Resolve `roots` (the build requirements of `origin`, e.g. `ww-legacy 1.0`) for `interpreter`.
 pub async fn resolve(
     source: &dyn WheelSource,
@@ -116,8 +121,10 @@ pub async fn resolve(
         let mut extras: HashMap<PackageName, BTreeSet<ExtraName>> = HashMap::new();
         let mut chosen: BTreeMap<PackageName, ResolvedWheel> = BTreeMap::new();
         let mut chosen_url: HashMap<PackageName, String> = HashMap::new();
-        let mut queue: VecDeque<(Requirement, String)> =
-            roots.iter().map(|r| (r.clone(), origin.to_string())).collect();
+        let mut queue: VecDeque<(Requirement, String)> = roots
+            .iter()
+            .map(|r| (r.clone(), origin.to_string()))
+            .collect();
         let mut restart = false;
         while let Some((req, from)) = queue.pop_front() {
             let name = req.name.clone();
@@ -137,7 +144,11 @@ pub async fn resolve(
             }
             let new_extras: Vec<ExtraName> = {
                 let set = extras.entry(name.clone()).or_default();
-                req.extras.iter().filter(|e| set.insert((*e).clone())).cloned().collect()
+                req.extras
+                    .iter()
+                    .filter(|e| set.insert((*e).clone()))
+                    .cloned()
+                    .collect()
             };
             if let Some(current) = chosen.get(&name) {
                 if spec.contains(&current.version) {
@@ -153,10 +164,13 @@ pub async fn resolve(
                 break;
             }
             if !listings.contains_key(&name) {
-                let files = source.list(&name).await.map_err(|source| ResolveError::List {
-                    name: name.to_string(),
-                    source,
-                })?;
+                let files = source
+                    .list(&name)
+                    .await
+                    .map_err(|source| ResolveError::List {
+                        name: name.to_string(),
+                        source,
+                    })?;
                 listings.insert(name.clone(), files);
             }
             let wheel = pick(
@@ -170,10 +184,13 @@ pub async fn resolve(
             let (file, filename) = wheel;
             let key = file.url.to_string();
             if !fetched.contains_key(&key) {
-                let path = source.fetch(file).await.map_err(|source| ResolveError::Fetch {
-                    file: file.filename.clone(),
-                    source,
-                })?;
+                let path = source
+                    .fetch(file)
+                    .await
+                    .map_err(|source| ResolveError::Fetch {
+                        file: file.filename.clone(),
+                        source,
+                    })?;
                 let sha256 = sha256_file(&path).map_err(|e| ResolveError::Metadata {
                     file: file.filename.clone(),
                     message: e.to_string(),
@@ -190,7 +207,13 @@ pub async fn resolve(
                 path: done.path.clone(),
                 sha256: done.sha256.clone(),
             };
-            enqueue_deps(&mut queue, &done.deps, interpreter, &extras[&name], &resolved);
+            enqueue_deps(
+                &mut queue,
+                &done.deps,
+                interpreter,
+                &extras[&name],
+                &resolved,
+            );
             chosen_url.insert(name.clone(), key);
             chosen.insert(name, resolved);
         }
@@ -199,7 +222,11 @@ pub async fn resolve(
         }
     }
     Err(ResolveError::Conflict {
-        name: learnt.keys().map(|n| n.to_string()).collect::<Vec<_>>().join(", "),
+        name: learnt
+            .keys()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
         detail: format!("no consistent choice after {MAX_ROUNDS} rounds"),
     })
 }
@@ -264,7 +291,9 @@ fn pick<'a>(
         // Newest version first; among its wheels the best tag rank (lower is better).
         let better = match &best {
             None => true,
-            Some((_, b, r)) => wheel.version > b.version || (wheel.version == b.version && rank < *r),
+            Some((_, b, r)) => {
+                wheel.version > b.version || (wheel.version == b.version && rank < *r)
+            }
         };
         if better {
             best = Some((file, wheel, rank));
@@ -273,9 +302,20 @@ fn pick<'a>(
     best.map(|(f, w, _)| (f, w)).ok_or_else(|| {
         let wanted: Vec<String> = specs
             .iter()
-            .map(|(s, from)| format!("`{}` from {from}", if s.is_empty() { "*".to_string() } else { s.to_string() }))
+            .map(|(s, from)| {
+                format!(
+                    "`{}` from {from}",
+                    if s.is_empty() {
+                        "*".to_string()
+                    } else {
+                        s.to_string()
+                    }
+                )
+            })
             .collect();
-        let pinned = pin.map(|p| format!("; --build-constraints pins {}", p.version)).unwrap_or_default();
+        let pinned = pin
+            .map(|p| format!("; --build-constraints pins {}", p.version))
+            .unwrap_or_default();
         format!("wanted {}{pinned}", wanted.join(", "))
     })
 }
@@ -289,9 +329,12 @@ fn no_match(
     interpreter: &Interpreter,
 ) -> ResolveError {
     let has_wheel = files.iter().any(|f| f.filename.ends_with(".whl"));
-    let has_sdist = files
-        .iter()
-        .any(|f| matches!(DistFilename::parse(&f.filename, &req.name), Some(DistFilename::Sdist(_))));
+    let has_sdist = files.iter().any(|f| {
+        matches!(
+            DistFilename::parse(&f.filename, &req.name),
+            Some(DistFilename::Sdist(_))
+        )
+    });
     if has_sdist && !has_wheel {
         return ResolveError::SdistOnly {
             requirement: req.to_string(),

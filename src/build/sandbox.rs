@@ -268,14 +268,8 @@ impl Sandbox {
         tokio::pin!(watchdog);
         let termination = tokio::select! {
             status = child.wait() => status_to_termination(status),
-            _ = tokio::time::sleep(self.limits.timeout) => {
-                log.note(&format!("killed: wall-clock timeout of {:?}", self.limits.timeout));
-                Termination::TimedOut
-            }
-            size = &mut watchdog => {
-                log.note(&format!("killed: build directory grew to {size} bytes (cap {})", self.limits.disk));
-                Termination::DiskQuota(size)
-            }
+            _ = tokio::time::sleep(self.limits.timeout) => Termination::TimedOut,
+            size = &mut watchdog => Termination::DiskQuota(size),
         };
         if matches!(
             termination,
@@ -301,6 +295,18 @@ impl Sandbox {
             {
                 log.note("output pipe still open after exit; stopped reading");
             }
+        }
+        // Our own verdict goes last, after whatever the pipes still held.
+        match termination {
+            Termination::TimedOut => log.note(&format!(
+                "killed: wall-clock timeout of {:?}",
+                self.limits.timeout
+            )),
+            Termination::DiskQuota(size) => log.note(&format!(
+                "killed: build directory grew to {size} bytes (cap {})",
+                self.limits.disk
+            )),
+            _ => {}
         }
         drop(stage);
         Ok(RunOutcome {
@@ -464,10 +470,19 @@ while [ "$1" != "--" ]; do
 done
 shift
 exec "$@""#;
-        let mut args: Vec<OsString> = ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", SCRIPT, "sh"]
-            .iter()
-            .map(OsString::from)
-            .collect();
+        let mut args: Vec<OsString> = [
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            SCRIPT,
+            "sh",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
         for (path, staged, writable) in &self.entries {
             args.push(path.clone().into_os_string());
             args.push(staged.clone().into_os_string());
@@ -544,7 +559,9 @@ fn probe_bwrap(drop_to: Option<u32>) -> Result<PathBuf, String> {
         for tool in ["unshare", "setpriv", "mount"] {
             let found = std::env::split_paths(&path).any(|dir| dir.join(tool).is_file());
             if !found {
-                return Err(format!("`{tool}` (util-linux) not found on PATH; needed to build as an unprivileged uid when running as root"));
+                return Err(format!(
+                    "`{tool}` (util-linux) not found on PATH; needed to build as an unprivileged uid when running as root"
+                ));
             }
         }
     }

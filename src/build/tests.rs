@@ -134,7 +134,10 @@ fn processes_with(needle: &str) -> Vec<String> {
         if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
             let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
             if cmdline.contains(needle) {
-                found.push(format!("{}: {cmdline}", entry.file_name().to_string_lossy()));
+                found.push(format!(
+                    "{}: {cmdline}",
+                    entry.file_name().to_string_lossy()
+                ));
             }
         }
     }
@@ -166,7 +169,10 @@ fn crafted_archives_are_refused() {
         (result, dest)
     };
     let (r, _d) = unpack("ww_dotdot-1.0.tar.gz");
-    assert!(matches!(r, Err(UnpackError::ParentComponent { .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(UnpackError::ParentComponent { .. })),
+        "{r:?}"
+    );
     let (r, _d) = unpack("ww_abs_path-1.0.tar.gz");
     assert!(matches!(r, Err(UnpackError::AbsolutePath { .. })), "{r:?}");
     let (r, _d) = unpack("ww_symlink_escape-1.0.tar.gz");
@@ -176,11 +182,17 @@ fn crafted_archives_are_refused() {
     let (r, d) = unpack("ww_tar_bomb-1.0.tar.gz");
     let message = r.as_ref().unwrap_err().to_string();
     assert!(matches!(r, Err(UnpackError::TooLarge { .. })), "{r:?}");
-    assert!(message.contains("ww_tar_bomb-1.0.tar.gz") && message.contains("zeros.bin"), "{message}");
+    assert!(
+        message.contains("ww_tar_bomb-1.0.tar.gz") && message.contains("zeros.bin"),
+        "{message}"
+    );
     let size = std::fs::metadata(d.path().join("ww_tar_bomb-1.0/zeros.bin")).map(|m| m.len());
     assert!(size.is_err(), "the partial file is removed");
     let (r, _d) = unpack("ww_two_tops-1.0.tar.gz");
-    assert!(matches!(r, Err(UnpackError::NoSingleTopLevel { .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(UnpackError::NoSingleTopLevel { .. })),
+        "{r:?}"
+    );
     assert!(!Path::new("/tmp/ww-escape-abs-path").exists());
 }
 
@@ -192,7 +204,10 @@ fn too_many_entries() {
         max_bytes: 1 << 20,
     };
     let r = unpack_sdist(&hostile("ww_env_thief-1.0.tar.gz"), dest.path(), limits);
-    assert!(matches!(r, Err(UnpackError::TooManyEntries { .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(UnpackError::TooManyEntries { .. })),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -220,12 +235,37 @@ fn symlink_chain_cannot_climb_out() {
 
 // ---------------------------------------------------------------- resolution
 
+/// ww-hotel has a C extension: the compiler and the interpreter's headers work in the sandbox.
+#[tokio::test]
+async fn c_extension_builds_in_bwrap() {
+    let py = python().await;
+    let s = builder(
+        SandboxMode::Required,
+        limits(Duration::from_secs(300)),
+        vec![fixtures_dist()],
+    );
+    let built = s
+        .builder
+        .build(request(fixtures_dist().join("ww_hotel-1.0.tar.gz"), &py))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let name = built
+        .path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(name.starts_with("ww_hotel-1.0-cp"), "{name}");
+}
+
 #[tokio::test]
 async fn sdist_only_requirement_is_named() {
     let py = python().await;
     let source = FindLinksDir::new(fixtures_dist());
     let req = Requirement::from_str("ww-charlie>=1").unwrap();
-    let e = resolve(&source, &py, &[], &[req], "ww-legacy 1.0").await.unwrap_err();
+    let e = resolve(&source, &py, &[], &[req], "ww-legacy 1.0")
+        .await
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "build requirement `ww-charlie>=1` of ww-legacy 1.0 is only published as an sdist; wheelwright provisions build requirements from wheels only"
@@ -237,9 +277,15 @@ async fn newest_final_wheel_and_constraints() {
     let py = python().await;
     let source = FindLinksDir::new(fixtures_dist());
     let req = Requirement::from_str("ww-alpha>=1.0").unwrap();
-    let got = resolve(&source, &py, &[], &[req.clone()], "x 1").await.unwrap();
+    let got = resolve(&source, &py, &[], std::slice::from_ref(&req), "x 1")
+        .await
+        .unwrap();
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].version.to_string(), "2.0", "pre-release 3.0rc1 skipped");
+    assert_eq!(
+        got[0].version.to_string(),
+        "2.0",
+        "pre-release 3.0rc1 skipped"
+    );
     let pre = Requirement::from_str("ww-alpha>=3.0rc1").unwrap();
     let got = resolve(&source, &py, &[], &[pre], "x 1").await.unwrap();
     assert_eq!(got[0].version.to_string(), "3.0rc1");
@@ -249,9 +295,20 @@ async fn newest_final_wheel_and_constraints() {
         version: Version::from_str("1.0").unwrap(),
         sha256: vec!["00".repeat(32)],
     };
-    let e = resolve(&source, &py, &[pin.clone()], &[req.clone()], "x 1").await.unwrap_err();
+    let e = resolve(
+        &source,
+        &py,
+        std::slice::from_ref(&pin),
+        std::slice::from_ref(&req),
+        "x 1",
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(e, ResolveError::HashMismatch { .. }), "{e}");
-    let pin = BuildConstraint { sha256: vec![], ..pin };
+    let pin = BuildConstraint {
+        sha256: vec![],
+        ..pin
+    };
     let got = resolve(&source, &py, &[pin], &[req], "x 1").await.unwrap();
     assert_eq!(got[0].version.to_string(), "1.0");
 }
@@ -261,7 +318,11 @@ async fn newest_final_wheel_and_constraints() {
 #[tokio::test]
 async fn pure_fixture_builds_in_bwrap_and_env_is_shared() {
     let py = python().await;
-    let s = builder(SandboxMode::Required, limits(Duration::from_secs(120)), vec![fixtures_dist()]);
+    let s = builder(
+        SandboxMode::Required,
+        limits(Duration::from_secs(120)),
+        vec![fixtures_dist()],
+    );
     assert!(s.builder.sandbox().is_isolated());
     let mut envs = Vec::new();
     for _ in 0..3 {
@@ -271,17 +332,38 @@ async fn pure_fixture_builds_in_bwrap_and_env_is_shared() {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(built.path.is_file());
-        assert!(built.path.file_name().unwrap().to_string_lossy().starts_with("ww_charlie-1.0-"));
+        assert!(
+            built
+                .path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("ww_charlie-1.0-")
+        );
+        if rustix::process::geteuid().is_root() {
+            use std::os::unix::fs::MetadataExt;
+            // Written inside the sandbox by the unprivileged build uid, never by root.
+            assert_eq!(std::fs::metadata(&built.path).unwrap().uid(), BUILD_UID);
+        }
         envs.push(built.env);
     }
-    assert_eq!(env_dirs(&s.cache).len(), 1, "one env for three builds: {:?}", env_dirs(&s.cache));
+    assert_eq!(
+        env_dirs(&s.cache).len(),
+        1,
+        "one env for three builds: {:?}",
+        env_dirs(&s.cache)
+    );
     assert!(envs.iter().all(|e| e == &envs[0]));
 }
 
 #[tokio::test]
 async fn extra_requires_get_a_second_env() {
     let py = python().await;
-    let s = builder(SandboxMode::Required, limits(Duration::from_secs(120)), vec![fixtures_dist()]);
+    let s = builder(
+        SandboxMode::Required,
+        limits(Duration::from_secs(120)),
+        vec![fixtures_dist()],
+    );
     let built = s
         .builder
         .build(request(fixtures_dist().join("ww_golf-1.0.tar.gz"), &py))
@@ -296,7 +378,10 @@ async fn extra_requires_get_a_second_env() {
     .flatten()
     .map(|e| e.file_name().to_string_lossy().into_owned())
     .collect::<Vec<_>>();
-    assert!(site.iter().any(|n| n == "ww_alpha-2.0.dist-info"), "{site:?}");
+    assert!(
+        site.iter().any(|n| n == "ww_alpha-2.0.dist-info"),
+        "{site:?}"
+    );
     assert_eq!(env_dirs(&s.cache).len(), 2, "requires env + union env");
 }
 
@@ -322,10 +407,17 @@ async fn host_site_packages_are_invisible() {
     );
     add("ww_isolated-1.0/b.py", "import setuptools\n");
     tar.into_inner().unwrap().finish().unwrap();
-    let s = builder(SandboxMode::Required, limits(Duration::from_secs(60)), vec![fixtures_dist()]);
+    let s = builder(
+        SandboxMode::Required,
+        limits(Duration::from_secs(60)),
+        vec![fixtures_dist()],
+    );
     let e = s.builder.build(request(sdist, &py)).await.unwrap_err();
     assert!(matches!(e, BuildError::HookFailed { .. }), "{e}");
-    assert!(e.to_string().contains("No module named 'setuptools'"), "{e}");
+    assert!(
+        e.to_string().contains("No module named 'setuptools'"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -333,7 +425,9 @@ async fn setup_py_only_sdist_builds_with_setuptools_from_wheels() {
     let py = python().await;
     let upstream = repo().join(".cache/upstream-wheels");
     assert!(
-        upstream.join("setuptools-84.2.1-py3-none-any.whl").is_file()
+        upstream
+            .join("setuptools-84.2.1-py3-none-any.whl")
+            .is_file()
             || std::fs::read_dir(&upstream).is_ok_and(|mut d| d.any(|e| e
                 .unwrap()
                 .file_name()
@@ -360,14 +454,24 @@ async fn setup_py_only_sdist_builds_with_setuptools_from_wheels() {
     );
     add("ww_setup_only-1.0/ww_setup_only.py", "X = 1\n");
     tar.into_inner().unwrap().finish().unwrap();
-    let s = builder(SandboxMode::Required, limits(Duration::from_secs(300)), vec![upstream]);
-    let built = s.builder.build(request(sdist, &py)).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(built
-        .path
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .starts_with("ww_setup_only-1.0-py3-none-any"));
+    let s = builder(
+        SandboxMode::Required,
+        limits(Duration::from_secs(300)),
+        vec![upstream],
+    );
+    let built = s
+        .builder
+        .build(request(sdist, &py))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        built
+            .path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("ww_setup_only-1.0-py3-none-any")
+    );
 }
 
 // ---------------------------------------------------------------- hostile builds
@@ -381,13 +485,33 @@ async fn net_probe_reaches_host_only_without_sandbox() {
     let mut req = request(hostile("ww_net_probe-1.0.tar.gz"), &py);
     req.config_settings = config_settings([("port", port.as_str())]);
 
-    let s = builder(SandboxMode::Required, limits(Duration::from_secs(60)), vec![fixtures_dist()]);
+    let s = builder(
+        SandboxMode::Required,
+        limits(Duration::from_secs(60)),
+        vec![fixtures_dist()],
+    );
     let e = s.builder.build(req.clone()).await.unwrap_err();
-    assert!(matches!(e, BuildError::HookFailed { step: BuildStep::BuildWheel, .. }), "{e}");
-    assert!(listener.accept().is_err(), "nothing connected from inside the sandbox");
+    assert!(
+        matches!(
+            e,
+            BuildError::HookFailed {
+                step: BuildStep::BuildWheel,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "nothing connected from inside the sandbox"
+    );
 
     // The control: the same sdist unsandboxed does connect, so the probe is real.
-    let s = builder(SandboxMode::Off, limits(Duration::from_secs(60)), vec![fixtures_dist()]);
+    let s = builder(
+        SandboxMode::Off,
+        limits(Duration::from_secs(60)),
+        vec![fixtures_dist()],
+    );
     s.builder.build(req).await.unwrap_or_else(|e| panic!("{e}"));
     let (mut conn, _) = listener.accept().expect("the unsandboxed probe connected");
     conn.set_nonblocking(false).unwrap();
@@ -402,7 +526,11 @@ async fn sleep_forever_times_out_and_leaves_nothing() {
     let marker = format!("ww-marker-{}", std::process::id());
     let mut req = request(hostile("ww_sleep_forever-1.0.tar.gz"), &py);
     req.config_settings = config_settings([("marker", marker.as_str())]);
-    let s = builder(SandboxMode::Required, limits(Duration::from_secs(3)), vec![fixtures_dist()]);
+    let s = builder(
+        SandboxMode::Required,
+        limits(Duration::from_secs(3)),
+        vec![fixtures_dist()],
+    );
     let e = s.builder.build(req).await.unwrap_err();
     assert!(matches!(e, BuildError::TimedOut { .. }), "{e}");
     assert!(e.to_string().contains("started escaping grandchild"), "{e}");
@@ -447,13 +575,19 @@ async fn log_flood_is_capped() {
         .build(request(hostile("ww_log_flood-1.0.tar.gz"), &py))
         .await
         .unwrap_err();
-    let BuildError::TimedOut { log_path, log_tail, .. } = &e else {
+    let BuildError::TimedOut {
+        log_path, log_tail, ..
+    } = &e
+    else {
         panic!("{e}")
     };
     let size = std::fs::metadata(log_path).unwrap().len();
     assert!(size <= (1 << 20) + 4096, "log is {size} bytes");
     assert!(log_tail.len() <= 64 << 10);
-    assert!(log_tail.contains("wall-clock timeout"), "our note is the last line");
+    assert!(
+        log_tail.contains("wall-clock timeout"),
+        "our note is the last line"
+    );
 }
 
 #[tokio::test]
@@ -479,9 +613,15 @@ async fn writes_outside_do_not_land() {
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     let home_target = format!("{home}/ww-escape-{token}");
     let mut req = request(hostile("ww_write_outside-1.0.tar.gz"), &py);
-    req.config_settings =
-        config_settings([("targets", tmp_target.as_str()), ("targets", home_target.as_str())]);
-    let s = builder(SandboxMode::Required, limits(Duration::from_secs(60)), vec![fixtures_dist()]);
+    req.config_settings = config_settings([
+        ("targets", tmp_target.as_str()),
+        ("targets", home_target.as_str()),
+    ]);
+    let s = builder(
+        SandboxMode::Required,
+        limits(Duration::from_secs(60)),
+        vec![fixtures_dist()],
+    );
     let built = s.builder.build(req).await.unwrap_or_else(|e| panic!("{e}"));
     for path in [
         PathBuf::from(&tmp_target),
@@ -501,14 +641,21 @@ async fn env_thief_finds_no_secrets() {
         std::env::set_var("DEVPI_PASSWORD", "ww-secret-pw-2");
     }
     let py = python().await;
-    let s = builder(SandboxMode::Required, limits(Duration::from_secs(60)), vec![fixtures_dist()]);
+    let s = builder(
+        SandboxMode::Required,
+        limits(Duration::from_secs(60)),
+        vec![fixtures_dist()],
+    );
     let built = s
         .builder
         .build(request(hostile("ww_env_thief-1.0.tar.gz"), &py))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let text = wheel_text(&built.path);
-    assert!(text.contains("SOURCE_DATE_EPOCH"), "the environment was captured: {text}");
+    assert!(
+        text.contains("SOURCE_DATE_EPOCH"),
+        "the environment was captured: {text}"
+    );
     assert!(!text.contains("ww-secret-pw"), "{text}");
     assert!(!text.contains("PASSWORD"), "{text}");
 }
@@ -516,7 +663,11 @@ async fn env_thief_finds_no_secrets() {
 #[tokio::test]
 async fn wrong_version_two_wheels_no_wheel() {
     let py = python().await;
-    let s = builder(SandboxMode::Required, limits(Duration::from_secs(60)), vec![fixtures_dist()]);
+    let s = builder(
+        SandboxMode::Required,
+        limits(Duration::from_secs(60)),
+        vec![fixtures_dist()],
+    );
     let e = s
         .builder
         .build(request(hostile("ww_wrong_version-1.0.tar.gz"), &py))
@@ -548,12 +699,20 @@ async fn wrong_version_two_wheels_no_wheel() {
 #[ignore]
 async fn build_overhead() {
     let py = python().await;
-    let s = builder(SandboxMode::Required, limits(Duration::from_secs(120)), vec![fixtures_dist()]);
+    let s = builder(
+        SandboxMode::Required,
+        limits(Duration::from_secs(120)),
+        vec![fixtures_dist()],
+    );
     let sdist = fixtures_dist().join("ww_charlie-1.0.tar.gz");
     s.builder.build(request(sdist.clone(), &py)).await.unwrap();
     for mode in ["bwrap", "off"] {
         let s = if mode == "off" {
-            builder(SandboxMode::Off, limits(Duration::from_secs(120)), vec![fixtures_dist()])
+            builder(
+                SandboxMode::Off,
+                limits(Duration::from_secs(120)),
+                vec![fixtures_dist()],
+            )
         } else {
             s.clone_for_bench()
         };

@@ -178,7 +178,11 @@ impl State {
             if let Ok(mtime) = entry.header().mtime() {
                 self.newest_mtime = Some(self.newest_mtime.map_or(mtime, |m| m.max(mtime)));
             }
-            let executable = entry.header().mode().map(|m| m & 0o111 != 0).unwrap_or(false);
+            let executable = entry
+                .header()
+                .mode()
+                .map(|m| m & 0o111 != 0)
+                .unwrap_or(false);
             self.member(&raw, kind, executable, &mut entry)?;
         }
         Ok(())
@@ -261,7 +265,9 @@ impl State {
                 let budget = self.limits.max_bytes - self.bytes;
                 let written = io::copy(&mut reader.take(budget + 1), &mut out).map_err(|e| {
                     // A read error here is a corrupt archive, not a disk problem.
-                    if e.kind() == io::ErrorKind::InvalidData || e.kind() == io::ErrorKind::UnexpectedEof {
+                    if e.kind() == io::ErrorKind::InvalidData
+                        || e.kind() == io::ErrorKind::UnexpectedEof
+                    {
                         self.read_err(e)
                     } else {
                         write_err(e)
@@ -363,10 +369,8 @@ impl State {
             // Resolve lexically from the link's directory; the result must stay inside the
             // top-level directory and must not pass through another link (a chain of links can
             // climb out even when each one looks harmless on its own).
-            let mut resolved: Vec<&std::ffi::OsStr> = rel
-                .parent()
-                .map(|p| p.iter().collect())
-                .unwrap_or_default();
+            let mut resolved: Vec<&std::ffi::OsStr> =
+                rel.parent().map(|p| p.iter().collect()).unwrap_or_default();
             for component in target.components() {
                 match component {
                     Component::Normal(c) => {

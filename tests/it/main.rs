@@ -4,6 +4,7 @@
 
 mod support;
 
+mod faults;
 mod fill;
 mod harness;
 mod plan;

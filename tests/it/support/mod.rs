@@ -11,10 +11,12 @@
 
 mod devpi;
 mod process;
+mod proxy;
 mod pypiserver;
 mod wheelwright;
 
 pub use devpi::{DevpiServer, DevpiUser, devpi};
+pub use proxy::{Fault, FaultProxy, LoggedRequest, Match, RequestInfo, When};
 pub use pypiserver::Pypiserver;
 pub use wheelwright::{WheelwrightCommand, wheelwright, wheelwright_with_home};
 
