@@ -8,7 +8,12 @@ fn main() {
     match wheelwright::requirements::parse_files(&paths, &lookup) {
         Ok(parsed) => {
             for entry in &parsed.requirements {
-                println!("{}  {}  hashes={}", entry.origin, entry.requirement, entry.hashes.len());
+                println!(
+                    "{}  {}  hashes={}",
+                    entry.origin,
+                    entry.requirement,
+                    entry.hashes.len()
+                );
             }
             for entry in &parsed.unsupported {
                 println!("{entry}");

@@ -198,7 +198,7 @@ impl Pipeline<'_> {
                 "kept in the store (--no-upload)".to_string(),
             )))
         } else if let Some(reason) = self.stop_reason() {
-            Some(Err(reason))
+            Some(Err((reason, Attempts::default())))
         } else {
             Some(self.upload(&stored, &wheel, target_failure).await)
         };
@@ -219,7 +219,7 @@ impl Pipeline<'_> {
                     result.attempts = attempts.sent;
                     result.retries = attempts.retries.clone();
                 }
-                (Ok(()), Some(Err(error))) => {
+                (Ok(()), Some(Err((error, attempts)))) => {
                     result.outcome =
                         if self.stop_reason().is_some() && error.starts_with("not attempted") {
                             Outcome::NotRun
@@ -227,6 +227,8 @@ impl Pipeline<'_> {
                             Outcome::Failed
                         };
                     result.detail = error.clone();
+                    result.attempts = attempts.sent;
+                    result.retries = attempts.retries.clone();
                 }
                 (Ok(()), None) => {
                     unreachable!("no upload happens only when every hash check failed")
@@ -278,7 +280,7 @@ impl Pipeline<'_> {
         stored: &StoredFile,
         wheel: &WheelInfo,
         target_failure: &Mutex<Option<String>>,
-    ) -> Result<(UploadOutcome, Attempts, String), String> {
+    ) -> Result<(UploadOutcome, Attempts, String), (String, Attempts)> {
         let destination: &Target = match (&self.ctx.pure_index, wheel.filename.is_pure()) {
             (Some(pure), true) => pure,
             _ => &self.ctx.target,
@@ -351,7 +353,7 @@ impl Pipeline<'_> {
                 if matches!(error, UploadError::Conflict { .. }) {
                     eprintln!("CONFLICT: {message}");
                 }
-                Err(message)
+                Err((message, attempts))
             }
         }
     }
