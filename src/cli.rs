@@ -75,11 +75,39 @@ pub struct FillArgs {
     /// Parallel builds (default: number of cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Build isolation: `auto` uses bubblewrap when it works and warns once otherwise;
+    /// `required` fails when builds cannot be isolated; `off` keeps only the limits.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub sandbox: SandboxArg,
+    /// Wall-clock limit per build hook, in seconds; the whole process group is killed.
+    #[arg(long, default_value_t = 1800, value_name = "SECONDS")]
+    pub build_timeout: u64,
+    /// Run after each build, before validation (cibuildwheel's convention), e.g.
+    /// 'auditwheel repair {wheel} -w {dest_dir}'.
+    #[arg(long, value_name = "COMMAND")]
+    pub repair_command: Option<String>,
+    /// Pins (with --hash) for build requirements, like `uv build --build-constraint`.
+    #[arg(long, value_name = "FILE")]
+    pub build_constraints: Option<PathBuf>,
+    /// Extra environment variable for builds (repeatable); nothing else of the caller's
+    /// environment reaches a build.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub build_env: Vec<String>,
+    /// Keep build directories in the cache for debugging.
+    #[arg(long)]
+    pub keep_build_dirs: bool,
     /// Uploads and downloads at once per host.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub transfer_concurrency: usize,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SandboxArg {
+    Auto,
+    Required,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,6 +2,7 @@
 //!
 //! Modules follow the pipeline: `requirements` → `plan` (with `index`, `interpreter`,
 //! `dist`) → acquisition (`store`, `build`) → upload (`index`) → `report`.
+pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod dist;

@@ -6,11 +6,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::cli::FillArgs;
+use std::time::Duration;
+
+use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode};
+use crate::cli::{FillArgs, SandboxArg};
 use crate::exit::{self, Failure};
+use crate::pipeline::UpstreamWheels;
 use crate::pipeline::{FillSettings, Pipeline, STOP_NONE, STOP_SIGINT, STOP_SIGTERM};
+use crate::plan::Action;
 use crate::plan::Planner;
-use crate::report::{self, JobResult};
+use crate::report::{self, JobResult, Progress};
 use crate::setup;
 use crate::store::Store;
 
@@ -84,16 +89,25 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
             line.origin, line.requirement, line.reason
         );
     }
+    let builder = if plan.jobs.iter().any(|j| j.action == Action::Build) {
+        Some(builder(&args, &ctx, &cache)?)
+    } else {
+        None
+    };
+    let build_slots = args.jobs.unwrap_or_else(default_build_jobs).max(1);
     let pipeline = Pipeline {
+        builder,
+        build_slots: tokio::sync::Semaphore::new(build_slots),
+        interpreters: ctx.interpreters.iter().cloned().map(Arc::new).collect(),
         ctx: &ctx,
         store: Store::new(&cache),
         settings: FillSettings {
             no_upload: args.no_upload,
             transfer_concurrency: args.transfer_concurrency,
             retries: args.common.retries,
-            quiet: args.common.quiet > 0,
         },
         stop: stop.clone(),
+        progress: Progress::new(plan.jobs.len(), args.common.quiet > 0),
     };
     let outcome = pipeline.run(&plan).await;
     let stopped = match stop.load(Ordering::SeqCst) {
@@ -123,6 +137,92 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         _ => exit::JOBS_FAILED,
     };
     Ok(ExitCode::from(code))
+}
+
+/// The builder, with the build requirements coming from the same upstream and store.
+fn builder(args: &FillArgs, ctx: &setup::Context, cache: &Path) -> Result<Builder, Failure> {
+    let mut options = BuilderOptions::new(cache);
+    options.sandbox = match args.sandbox {
+        SandboxArg::Auto => SandboxMode::Auto,
+        SandboxArg::Required => SandboxMode::Required,
+        SandboxArg::Off => SandboxMode::Off,
+    };
+    options.limits.timeout = Duration::from_secs(args.build_timeout.max(1));
+    options.repair_command = args.repair_command.clone();
+    options.keep_build_dir = args.keep_build_dirs;
+    for pair in &args.build_env {
+        let (key, value) = pair.split_once('=').ok_or_else(|| {
+            Failure::input(anyhow::anyhow!("--build-env `{pair}`: expected KEY=VALUE"))
+        })?;
+        options.extra_env.push((key.to_string(), value.to_string()));
+    }
+    if let Some(path) = &args.build_constraints {
+        options.build_constraints = build_constraints(path)?;
+    }
+    let source = UpstreamWheels {
+        client: ctx.client.clone(),
+        upstream: Arc::clone(&ctx.upstream),
+        store: Store::new(cache),
+    };
+    Builder::new(options, Arc::new(source)).map_err(Failure::input)
+}
+
+/// `--build-constraints`: a requirements file of `name==version` pins, optionally with
+/// `--hash=sha256:...`, that fix the build requirements' versions and bytes.
+fn build_constraints(path: &Path) -> Result<Vec<BuildConstraint>, Failure> {
+    let lookup = |key: &str| std::env::var(key).ok();
+    let parsed =
+        crate::requirements::parse_files(&[path.to_path_buf()], &lookup).map_err(Failure::input)?;
+    parsed
+        .requirements
+        .iter()
+        .map(|entry| {
+            let version = match &entry.requirement.version_or_url {
+                Some(pep508_rs::VersionOrUrl::VersionSpecifier(specs)) => {
+                    crate::plan::pinned_version(specs)
+                }
+                _ => None,
+            }
+            .ok_or_else(|| {
+                Failure::input(anyhow::anyhow!(
+                    "{}: build constraints must pin one version with `==`, got `{}`",
+                    entry.origin,
+                    entry.text
+                ))
+            })?;
+            let sha256 = entry
+                .hashes
+                .iter()
+                .filter(|h| h.algorithm == crate::requirements::HashAlgorithm::Sha256)
+                .map(|h| h.hex.to_ascii_lowercase())
+                .collect();
+            Ok(BuildConstraint {
+                name: entry.requirement.name.clone(),
+                version,
+                sha256,
+            })
+        })
+        .collect()
+}
+
+/// Cores, but never more builds than fit in memory at the per-build address-space limit.
+fn default_build_jobs() -> usize {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let per_build = crate::build::SandboxLimits::default().address_space.max(1);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map(|kib| kib * 1024);
+    match memory {
+        Some(bytes) => cores.min((bytes / per_build).max(1) as usize),
+        None => cores,
+    }
 }
 
 fn write_reports(

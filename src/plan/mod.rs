@@ -17,10 +17,8 @@ use pep508_rs::{PackageName, VersionOrUrl};
 
 pub use job::{Action, Job, JobFile, Plan, UnsupportedLine};
 pub use select::VersionPolicy;
-use select::{
-    Dist, Interp, UpstreamChoice, choose_upstream, dists, pinned_version, present_wheel,
-    resolve_range,
-};
+pub use select::pinned_version;
+use select::{Dist, Interp, UpstreamChoice, choose_upstream, dists, present_wheel, resolve_range};
 
 use crate::index::{HttpClient, IndexError, IndexFile, Target, Upstream, redact};
 use crate::interpreter::Interpreter;

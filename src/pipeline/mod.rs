@@ -6,6 +6,11 @@
 //! launching of new work: what finished is reported, the rest is `not-run`, and a re-run
 //! continues from what the target and the store hold.
 
+mod build;
+mod sources;
+
+pub use sources::UpstreamWheels;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -19,7 +24,7 @@ use crate::dist::{WheelInfo, read_wheel};
 use crate::index::upload::{Attempts, UploadError, UploadOutcome, Uploader};
 use crate::index::{Target, directory};
 use crate::plan::{Action, Job, Plan};
-use crate::report::{JobResult, Outcome};
+use crate::report::{JobResult, Outcome, Progress};
 use crate::setup::Context;
 use crate::store::{Expected, Store, StoreError, StoredFile, check_requirement_hashes};
 
@@ -33,7 +38,6 @@ pub struct FillSettings {
     pub no_upload: bool,
     pub transfer_concurrency: usize,
     pub retries: u32,
-    pub quiet: bool,
 }
 
 pub struct FillResult {
@@ -48,6 +52,12 @@ pub struct Pipeline<'a> {
     pub settings: FillSettings,
     /// One of the `STOP_*` values; set by the signal handler or a failing target.
     pub stop: Arc<AtomicU8>,
+    pub progress: Progress,
+    /// Present when the plan has build jobs.
+    pub builder: Option<crate::build::Builder>,
+    /// `--jobs`: builds at once.
+    pub build_slots: tokio::sync::Semaphore,
+    pub interpreters: Vec<Arc<crate::interpreter::Interpreter>>,
 }
 
 /// Jobs that share one file to acquire.
@@ -60,7 +70,7 @@ impl Pipeline<'_> {
     pub async fn run(&self, plan: &Plan) -> FillResult {
         let target_failure: Mutex<Option<String>> = Mutex::new(None);
         let mut results: Vec<Option<JobResult>> = vec![None; plan.jobs.len()];
-        let mut units: BTreeMap<String, Unit> = BTreeMap::new();
+        let mut units: BTreeMap<(Action, String), Unit> = BTreeMap::new();
         for (i, job) in plan.jobs.iter().enumerate() {
             let immediate = match job.action {
                 Action::Present => Some(JobResult::new(
@@ -83,22 +93,17 @@ impl Pipeline<'_> {
                     Outcome::Failed,
                     job.reason.clone(),
                 )),
-                Action::Build => Some(JobResult::new(
-                    job.clone(),
-                    Outcome::Failed,
-                    format!(
-                        "{}; building wheels from sdists is not available in this version",
-                        job.reason
-                    ),
-                )),
-                Action::Fetch => None,
+                Action::Build | Action::Fetch => None,
             };
             match immediate {
-                Some(result) => results[i] = Some(result),
+                Some(result) => {
+                    self.progress.finished(1, result.outcome);
+                    results[i] = Some(result);
+                }
                 None => {
                     let url = job.file.as_ref().map(|f| f.url.clone()).unwrap_or_default();
                     units
-                        .entry(url.clone())
+                        .entry((job.action, url.clone()))
                         .or_insert_with(|| Unit {
                             url,
                             jobs: Vec::new(),
@@ -108,14 +113,30 @@ impl Pipeline<'_> {
                 }
             }
         }
-        let finished: Vec<Vec<(usize, JobResult)>> = stream::iter(units.into_values())
-            .map(|unit| self.fetch_unit(plan, unit, &target_failure))
+        let (fetch_units, build_units): (Vec<_>, Vec<_>) = units
+            .into_iter()
+            .partition(|((action, _), _)| *action == Action::Fetch);
+        let fetches = stream::iter(fetch_units.into_iter().map(|(_, unit)| unit))
+            .map(|unit| async {
+                let results = self.fetch_unit(plan, unit, &target_failure).await;
+                self.count(&results);
+                results
+            })
             .buffer_unordered(self.settings.transfer_concurrency.max(1))
-            .collect()
-            .await;
-        for (i, result) in finished.into_iter().flatten() {
+            .collect::<Vec<_>>();
+        let builds = stream::iter(build_units.into_iter().map(|(_, unit)| unit))
+            .map(|unit| async {
+                let results = self.build_unit(plan, unit, &target_failure).await;
+                self.count(&results);
+                results
+            })
+            .buffer_unordered(self.build_slots.available_permits().max(1))
+            .collect::<Vec<_>>();
+        let (fetched, built) = futures::future::join(fetches, builds).await;
+        for (i, result) in fetched.into_iter().chain(built).flatten() {
             results[i] = Some(result);
         }
+        self.progress.finish();
         FillResult {
             results: results
                 .into_iter()
@@ -133,18 +154,8 @@ impl Pipeline<'_> {
     ) -> Vec<(usize, JobResult)> {
         let started = Instant::now();
         let first = &plan.jobs[unit.jobs[0]];
-        let all = |outcome: Outcome, detail: String| -> Vec<(usize, JobResult)> {
-            unit.jobs
-                .iter()
-                .map(|&i| {
-                    let mut r = JobResult::new(plan.jobs[i].clone(), outcome, detail.clone());
-                    r.duration = started.elapsed();
-                    (i, r)
-                })
-                .collect()
-        };
         if let Some(reason) = self.stop_reason() {
-            return all(Outcome::NotRun, reason);
+            return all_jobs(plan, &unit.jobs, Outcome::NotRun, &reason, started);
         }
         let file = first.file.as_ref().expect("fetch jobs name a file");
         let stored = match self
@@ -154,24 +165,62 @@ impl Pipeline<'_> {
             Ok(stored) => stored,
             Err(e) => {
                 self.log(&format!("failed   {}: {e}", file.filename));
-                return all(Outcome::Failed, e.to_string());
+                return all_jobs(plan, &unit.jobs, Outcome::Failed, &e.to_string(), started);
             }
         };
-        // Every job sharing the file must pass its own requirement's hashes.
-        let mut verdicts: BTreeMap<usize, Result<(), String>> = BTreeMap::new();
-        for &i in &unit.jobs {
+        let (passed, mut out) = self.check_hashes(plan, &unit.jobs, &stored, started).await;
+        out.extend(
+            self.deliver(plan, &passed, &stored, None, started, target_failure)
+                .await,
+        );
+        out
+    }
+
+    /// pip's hash-checking: every job must match its own requirement's `--hash`es (they are
+    /// hashes of the downloaded archive). Returns the jobs that passed and results for the rest.
+    async fn check_hashes(
+        &self,
+        plan: &Plan,
+        jobs: &[usize],
+        stored: &StoredFile,
+        started: Instant,
+    ) -> (Vec<usize>, Vec<(usize, JobResult)>) {
+        let mut passed = Vec::new();
+        let mut failed = Vec::new();
+        for &i in jobs {
             let entry = &self.ctx.requirements.requirements[plan.jobs[i].entry];
             let expected = Expected {
                 index_sha256: None,
                 requirement_hashes: entry.hashes.clone(),
                 requirement_origin: entry.origin.to_string(),
             };
-            verdicts.insert(
-                i,
-                check_requirement_hashes(&stored.path, &stored.filename, &expected)
-                    .await
-                    .map_err(|e| e.to_string()),
-            );
+            match check_requirement_hashes(&stored.path, &stored.filename, &expected).await {
+                Ok(()) => passed.push(i),
+                Err(e) => failed.extend(all_jobs(
+                    plan,
+                    &[i],
+                    Outcome::Failed,
+                    &e.to_string(),
+                    started,
+                )),
+            }
+        }
+        (passed, failed)
+    }
+
+    /// Uploads a wheel that is in the store (downloaded, or built when `build_log` is given)
+    /// and gives every job it serves its result.
+    async fn deliver(
+        &self,
+        plan: &Plan,
+        jobs: &[usize],
+        stored: &StoredFile,
+        build_log: Option<&str>,
+        started: Instant,
+        target_failure: &Mutex<Option<String>>,
+    ) -> Vec<(usize, JobResult)> {
+        if jobs.is_empty() {
+            return Vec::new();
         }
         let wheel = {
             let path = stored.path.clone();
@@ -182,61 +231,58 @@ impl Pipeline<'_> {
         let wheel = match wheel {
             Ok(w) => w,
             Err(e) => {
-                return all(
-                    Outcome::Failed,
-                    format!("the downloaded wheel is invalid: {e}"),
-                );
+                let detail = format!("the wheel {} is invalid: {e}", stored.filename);
+                return all_jobs(plan, jobs, Outcome::Failed, &detail, started);
             }
         };
-        let any_ok = verdicts.values().any(|v| v.is_ok());
-        let upload = if !any_ok {
-            None
-        } else if self.settings.no_upload {
-            Some(Ok((
-                UploadOutcome::AlreadyPresent,
+        let upload = if self.settings.no_upload {
+            Ok((
+                UploadOutcome::Uploaded,
                 Attempts::default(),
-                "kept in the store (--no-upload)".to_string(),
-            )))
+                format!("kept in the store: {}", stored.path.display()),
+            ))
         } else if let Some(reason) = self.stop_reason() {
-            Some(Err((reason, Attempts::default())))
+            Err((reason, Attempts::default()))
         } else {
-            Some(self.upload(&stored, &wheel, target_failure).await)
+            self.upload(stored, &wheel, target_failure).await
         };
-        let mut out = Vec::new();
-        for &i in &unit.jobs {
-            let mut result = JobResult::new(plan.jobs[i].clone(), Outcome::Failed, String::new());
-            result.duration = started.elapsed();
-            match (&verdicts[&i], &upload) {
-                (Err(hash_error), _) => result.detail = hash_error.clone(),
-                (Ok(()), Some(Ok((outcome, attempts, detail)))) => {
-                    result.outcome = match (outcome, self.settings.no_upload) {
-                        (_, true) => Outcome::Fetched,
-                        (UploadOutcome::Uploaded, _) => Outcome::Uploaded,
-                        (UploadOutcome::AlreadyPresent, _) => Outcome::Present,
-                    };
-                    result.detail = detail.clone();
-                    result.sha256 = Some(stored.sha256.clone());
-                    result.attempts = attempts.sent;
-                    result.retries = attempts.retries.clone();
+        jobs.iter()
+            .map(|&i| {
+                let mut result =
+                    JobResult::new(plan.jobs[i].clone(), Outcome::Failed, String::new());
+                result.duration = started.elapsed();
+                result.log_tail = build_log.map(String::from);
+                match &upload {
+                    Ok((outcome, attempts, detail)) => {
+                        result.outcome =
+                            match (outcome, self.settings.no_upload, build_log.is_some()) {
+                                (_, true, _) => Outcome::Fetched,
+                                (UploadOutcome::AlreadyPresent, false, _) => Outcome::Present,
+                                (UploadOutcome::Uploaded, false, true) => Outcome::Built,
+                                (UploadOutcome::Uploaded, false, false) => Outcome::Uploaded,
+                            };
+                        // A successful build's log is not news; keep it for failures only.
+                        result.log_tail = None;
+                        result.detail = detail.clone();
+                        result.sha256 = Some(stored.sha256.clone());
+                        result.attempts = attempts.sent;
+                        result.retries = attempts.retries.clone();
+                    }
+                    Err((error, attempts)) => {
+                        result.outcome =
+                            if self.stop_reason().is_some() && error.starts_with("not attempted") {
+                                Outcome::NotRun
+                            } else {
+                                Outcome::Failed
+                            };
+                        result.detail = error.clone();
+                        result.attempts = attempts.sent;
+                        result.retries = attempts.retries.clone();
+                    }
                 }
-                (Ok(()), Some(Err((error, attempts)))) => {
-                    result.outcome =
-                        if self.stop_reason().is_some() && error.starts_with("not attempted") {
-                            Outcome::NotRun
-                        } else {
-                            Outcome::Failed
-                        };
-                    result.detail = error.clone();
-                    result.attempts = attempts.sent;
-                    result.retries = attempts.retries.clone();
-                }
-                (Ok(()), None) => {
-                    unreachable!("no upload happens only when every hash check failed")
-                }
-            }
-            out.push((i, result));
-        }
-        out
+                (i, result)
+            })
+            .collect()
     }
 
     /// Downloads into the store, retrying transient failures with backoff.
@@ -309,6 +355,7 @@ impl Pipeline<'_> {
         };
         match outcome {
             Ok(outcome) => {
+                self.progress.transferred(stored.size, &stored.filename);
                 let verb = match outcome {
                     UploadOutcome::Uploaded => "uploaded",
                     UploadOutcome::AlreadyPresent => "present ",
@@ -358,6 +405,12 @@ impl Pipeline<'_> {
         }
     }
 
+    fn count(&self, results: &[(usize, JobResult)]) {
+        for (_, result) in results {
+            self.progress.finished(1, result.outcome);
+        }
+    }
+
     fn stop_reason(&self) -> Option<String> {
         match self.stop.load(Ordering::SeqCst) {
             STOP_NONE => None,
@@ -366,24 +419,24 @@ impl Pipeline<'_> {
         }
     }
 
-    /// Plain, timestamped progress lines on stderr (CI-friendly).
     fn log(&self, line: &str) {
-        if !self.settings.quiet {
-            eprintln!("[{}] {line}", timestamp());
-        }
+        self.progress.line(line);
     }
 }
 
-/// `HH:MM:SS` UTC, without pulling in a date crate.
-pub fn timestamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    format!(
-        "{:02}:{:02}:{:02}",
-        (secs / 3600) % 24,
-        (secs / 60) % 60,
-        secs % 60
-    )
+/// The same result for every job of a unit.
+fn all_jobs(
+    plan: &Plan,
+    jobs: &[usize],
+    outcome: Outcome,
+    detail: &str,
+    started: Instant,
+) -> Vec<(usize, JobResult)> {
+    jobs.iter()
+        .map(|&i| {
+            let mut result = JobResult::new(plan.jobs[i].clone(), outcome, detail);
+            result.duration = started.elapsed();
+            (i, result)
+        })
+        .collect()
 }

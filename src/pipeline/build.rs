@@ -1,0 +1,165 @@
+//! The build stage: an sdist is downloaded once, then built per interpreter (in the order
+//! given) until a build yields a pure wheel, which then serves every remaining interpreter
+//! (piwheels' per-ABI cascade). Builds are bounded by the `--jobs` semaphore; each built
+//! wheel goes into the store and is uploaded at once.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use pep440_rs::Version;
+use tokio::sync::Mutex;
+
+use super::{Pipeline, Unit, all_jobs};
+use crate::build::{BuildRequest, config_settings};
+use crate::dist::DistFilename;
+use crate::plan::Plan;
+use crate::report::{JobResult, Outcome};
+
+impl Pipeline<'_> {
+    pub(super) async fn build_unit(
+        &self,
+        plan: &Plan,
+        unit: Unit,
+        target_failure: &Mutex<Option<String>>,
+    ) -> Vec<(usize, JobResult)> {
+        let started = Instant::now();
+        let first = &plan.jobs[unit.jobs[0]];
+        if let Some(reason) = self.stop_reason() {
+            return all_jobs(plan, &unit.jobs, Outcome::NotRun, &reason, started);
+        }
+        let Some(builder) = &self.builder else {
+            let detail = format!("{}; no builder is configured", first.reason);
+            return all_jobs(plan, &unit.jobs, Outcome::Failed, &detail, started);
+        };
+        let file = first.file.as_ref().expect("build jobs name their sdist");
+        let sdist = match self
+            .download(first, &unit.url, &file.filename, file.sha256.clone())
+            .await
+        {
+            Ok(stored) => stored,
+            Err(e) => return all_jobs(plan, &unit.jobs, Outcome::Failed, &e.to_string(), started),
+        };
+        let (mut pending, mut out) = self.check_hashes(plan, &unit.jobs, &sdist, started).await;
+        let name =
+            pep508_rs::PackageName::new(first.project.clone()).expect("planned names are valid");
+        let version = match first.version.as_deref().map(str::parse::<Version>) {
+            Some(Ok(v)) => v,
+            _ => {
+                return all_jobs(
+                    plan,
+                    &pending,
+                    Outcome::Failed,
+                    "the job has no concrete version",
+                    started,
+                );
+            }
+        };
+        // Interpreters in the order given on the command line.
+        while let Some(&lead) = pending.first() {
+            let label = plan.jobs[lead].interpreter.clone();
+            let Some(interpreter) = self.interpreters.iter().find(|i| i.label == label).cloned()
+            else {
+                return all_jobs(
+                    plan,
+                    &pending,
+                    Outcome::Failed,
+                    "unknown interpreter",
+                    started,
+                );
+            };
+            let (these, rest): (Vec<usize>, Vec<usize>) = pending
+                .iter()
+                .partition(|&&i| plan.jobs[i].interpreter == label);
+            if let Some(reason) = self.stop_reason() {
+                out.extend(all_jobs(plan, &pending, Outcome::NotRun, &reason, started));
+                break;
+            }
+            let entry = &self.ctx.requirements.requirements[plan.jobs[lead].entry];
+            let request = BuildRequest {
+                sdist: sdist.path.clone(),
+                name: name.clone(),
+                version: version.clone(),
+                interpreter: Arc::clone(&interpreter),
+                config_settings: config_settings(
+                    entry
+                        .config_settings
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                ),
+                source_date_epoch: None,
+            };
+            let what = format!("{} {} for {}", name, version, label);
+            let built = {
+                let _slot = self
+                    .build_slots
+                    .acquire()
+                    .await
+                    .expect("the build semaphore is never closed");
+                let _line = self.progress.build_started(&what);
+                builder.build(request).await
+            };
+            let built = match built {
+                Ok(built) => built,
+                Err(e) => {
+                    self.log(&format!("failed   build of {what}: {e}"));
+                    let mut failed = all_jobs(
+                        plan,
+                        &these,
+                        Outcome::Failed,
+                        &format!("build failed: {e}"),
+                        started,
+                    );
+                    for (_, result) in &mut failed {
+                        result.log_tail = e.log_tail().map(String::from);
+                    }
+                    out.extend(failed);
+                    pending = rest;
+                    continue;
+                }
+            };
+            let filename = built
+                .path
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let stored = match self
+                .store
+                .copy_in(&built.path, &filename, &Default::default())
+                .await
+            {
+                Ok(stored) => stored,
+                Err(e) => {
+                    out.extend(all_jobs(
+                        plan,
+                        &these,
+                        Outcome::Failed,
+                        &e.to_string(),
+                        started,
+                    ));
+                    pending = rest;
+                    continue;
+                }
+            };
+            self.log(&format!(
+                "built    {filename} in {:.1}s",
+                built.duration.as_secs_f64()
+            ));
+            let pure = matches!(DistFilename::parse(&filename, &name), Some(DistFilename::Wheel(w)) if w.is_pure());
+            // A pure wheel serves every interpreter still waiting for this sdist.
+            let served = if pure { pending.clone() } else { these };
+            out.extend(
+                self.deliver(
+                    plan,
+                    &served,
+                    &stored,
+                    Some(&built.log_tail),
+                    started,
+                    target_failure,
+                )
+                .await,
+            );
+            pending = if pure { Vec::new() } else { rest };
+        }
+        out
+    }
+}
