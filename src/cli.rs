@@ -93,6 +93,9 @@ pub struct FillArgs {
     /// environment reaches a build.
     #[arg(long, value_name = "KEY=VALUE")]
     pub build_env: Vec<String>,
+    /// Refuse sdists that unpack to more than this many MiB (tar bombs).
+    #[arg(long, default_value_t = 2048, value_name = "MIB")]
+    pub sdist_unpack_limit: u64,
     /// Keep build directories in the cache for debugging.
     #[arg(long)]
     pub keep_build_dirs: bool,

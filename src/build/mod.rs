@@ -178,7 +178,7 @@ pub enum BuildError {
         source: SandboxError,
     },
     #[error(
-        "{project} {version}: {step} failed ({}){}\n{log_tail}",
+        "{project} {version}: {step} failed ({}){}",
         describe(termination),
         traceback_line(traceback)
     )]
@@ -191,9 +191,7 @@ pub enum BuildError {
         log_tail: String,
         log_path: PathBuf,
     },
-    #[error(
-        "{project} {version}: {step} killed after the build timeout of {timeout:?}\n{log_tail}"
-    )]
+    #[error("{project} {version}: {step} killed after the build timeout of {timeout:?}")]
     TimedOut {
         project: PackageName,
         version: Version,
@@ -202,9 +200,7 @@ pub enum BuildError {
         log_tail: String,
         log_path: PathBuf,
     },
-    #[error(
-        "{project} {version}: {step} killed: build directory grew past {limit} bytes\n{log_tail}"
-    )]
+    #[error("{project} {version}: {step} killed: build directory grew past {limit} bytes")]
     DiskQuota {
         project: PackageName,
         version: Version,
@@ -213,7 +209,7 @@ pub enum BuildError {
         log_tail: String,
         log_path: PathBuf,
     },
-    #[error("{project} {version}: {step}: the backend produced no wheel\n{log_tail}")]
+    #[error("{project} {version}: {step}: the backend produced no wheel")]
     NoWheel {
         project: PackageName,
         version: Version,

@@ -150,6 +150,7 @@ fn builder(args: &FillArgs, ctx: &setup::Context, cache: &Path) -> Result<Builde
     options.limits.timeout = Duration::from_secs(args.build_timeout.max(1));
     options.repair_command = args.repair_command.clone();
     options.keep_build_dir = args.keep_build_dirs;
+    options.unpack.max_bytes = args.sdist_unpack_limit.saturating_mul(1 << 20);
     for pair in &args.build_env {
         let (key, value) = pair.split_once('=').ok_or_else(|| {
             Failure::input(anyhow::anyhow!("--build-env `{pair}`: expected KEY=VALUE"))

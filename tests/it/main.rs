@@ -4,6 +4,7 @@
 
 mod support;
 
+mod build;
 mod faults;
 mod fill;
 mod harness;

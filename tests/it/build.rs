@@ -1,0 +1,250 @@
+//! Builds through `fill`: the project's fixture sdists built in the sandbox and uploaded to a
+//! real devpi-server; hostile sdists contained while the rest of the run succeeds.
+
+use std::io::Read;
+use std::net::TcpListener;
+
+use crate::fill::{fill, user_with_upstream};
+use crate::support::{devpi, fixtures_dir, unique, upstream_wheels_dir};
+
+#[test]
+fn a_mixed_fill_of_fetches_and_builds_ends_with_every_wheel_on_devpi() {
+    let (user, upstream) = user_with_upstream("build");
+    let target = user.create_index("target", &[], false);
+    let home = tempfile::tempdir().unwrap();
+    let creds = [
+        ("DEVPI_USER", user.name.as_str()),
+        ("DEVPI_PASSWORD", user.password.as_str()),
+    ];
+    let wheels = upstream_wheels_dir();
+    let requirements = "\
+ww-alpha==2.0
+ww-charlie==1.0
+ww-golf==1.0
+ww-hotel==1.0
+ww-legacy==1.0
+ww-flit==1.0
+ww-hatch==1.0
+";
+    let run = fill(
+        home.path(),
+        requirements,
+        &[
+            "--index-url",
+            &upstream,
+            "--find-links",
+            wheels.to_str().unwrap(),
+            &target,
+            "--sandbox",
+            "required",
+        ],
+        &creds,
+    );
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    let outcomes: Vec<(String, String)> =
+        run.outcomes().into_iter().map(|(p, _, o)| (p, o)).collect();
+    let expected = [
+        ("ww-alpha", "uploaded"),
+        ("ww-charlie", "built"),
+        ("ww-golf", "built"),
+        ("ww-hotel", "built"),
+        ("ww-legacy", "built"),
+        ("ww-flit", "built"),
+        ("ww-hatch", "built"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(p, o)| (p.to_string(), o.to_string()))
+        .collect();
+    assert_eq!(outcomes, expected);
+    for project in [
+        "ww-charlie",
+        "ww-golf",
+        "ww-hotel",
+        "ww-legacy",
+        "ww-flit",
+        "ww-hatch",
+    ] {
+        let files = user.files("target", project, true);
+        assert_eq!(files.len(), 1, "{project}: {files:?}");
+        assert!(files[0].0.ends_with(".whl"));
+    }
+    // The C extension wheel really works: pip installs it from devpi and it imports.
+    let venv = home.path().join("venv");
+    assert!(
+        std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = std::process::Command::new(venv.join("bin/pip"))
+        .args([
+            "install",
+            "--disable-pip-version-check",
+            "--index-url",
+            &format!("{target}/+simple/"),
+            "ww-hotel==1.0",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(venv.join("bin/python"))
+        .args(["-c", "import ww_hotel._native as n; print(n.answer())"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "42",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A second run builds nothing: everything is present.
+    let again = fill(
+        home.path(),
+        requirements,
+        &[
+            "--index-url",
+            &upstream,
+            "--find-links",
+            wheels.to_str().unwrap(),
+            &target,
+        ],
+        &creds,
+    );
+    assert_eq!(again.count("present"), 7, "{:?}", again.outcomes());
+    devpi().assert_no_tracebacks();
+}
+
+fn job<'a>(report: &'a serde_json::Value, project: &str) -> &'a serde_json::Value {
+    report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["project"] == project)
+        .unwrap_or_else(|| panic!("no job for {project}"))
+}
+
+#[test]
+fn hostile_sdists_fail_with_the_right_reason_while_the_rest_succeeds() {
+    let home = tempfile::tempdir().unwrap();
+    let wheelhouse = home.path().join("wheelhouse");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let escape = std::env::temp_dir().join(unique("ww-escape"));
+    let requirements = format!(
+        "\
+ww-charlie==1.0
+ww-net-probe==1.0 -C port={port}
+ww-sleep-forever==1.0
+ww-fork-bomb==1.0
+ww-log-flood==1.0
+ww-write-outside==1.0 -C targets={escape}
+ww-env-thief==1.0
+ww-wrong-version==1.0
+ww-two-wheels==1.0
+ww-no-wheel==1.0
+ww-dotdot==1.0
+ww-tar-bomb==1.0
+",
+        escape = escape.display()
+    );
+    let dists = fixtures_dir().join("dist");
+    let hostile = fixtures_dir().join("hostile/dist");
+    let secret = "hunter2-the-run-password";
+    let run = fill(
+        home.path(),
+        &requirements,
+        &[
+            "--find-links",
+            dists.to_str().unwrap(),
+            "--find-links",
+            hostile.to_str().unwrap(),
+            wheelhouse.to_str().unwrap(),
+            "--build-timeout",
+            "5",
+            "--sandbox",
+            "required",
+            "--sdist-unpack-limit",
+            "32",
+        ],
+        &[
+            ("WHEELWRIGHT_USER", "ci"),
+            ("WHEELWRIGHT_PASSWORD", secret),
+            ("DEVPI_PASSWORD", secret),
+        ],
+    );
+    assert_eq!(run.code(), 1, "{}\n{}", run.stdout(), run.stderr());
+    let report = &run.report;
+    assert_eq!(job(report, "ww-charlie")["outcome"], "built");
+    let failed_because = |project: &str, words: &[&str]| {
+        let j = job(report, project);
+        assert_eq!(j["outcome"], "failed", "{project}: {j}");
+        let detail = j["detail"].as_str().unwrap();
+        assert!(
+            words.iter().any(|w| detail.contains(w)),
+            "{project}: `{detail}` should mention one of {words:?}"
+        );
+    };
+    failed_because(
+        "ww-net-probe",
+        &["Connection refused", "Network is unreachable"],
+    );
+    failed_because("ww-sleep-forever", &["timeout"]);
+    failed_because("ww-fork-bomb", &["fork refused"]);
+    failed_because("ww-log-flood", &["timeout"]);
+    failed_because("ww-wrong-version", &["version"]);
+    failed_because("ww-two-wheels", &["more than one wheel"]);
+    failed_because("ww-no-wheel", &["no wheel"]);
+    failed_because("ww-dotdot", &["`..`"]);
+    failed_because("ww-tar-bomb", &["more than"]);
+    // The failures carry their log tail into the report.
+    assert!(job(report, "ww-sleep-forever")["log_tail"].is_string());
+    // The network probe never reached the listener.
+    let mut stolen = Vec::new();
+    if let Ok((mut conn, _)) = listener.accept() {
+        let _ = conn.read_to_end(&mut stolen);
+    }
+    assert!(stolen.is_empty(), "a build reached the host's network");
+    // Nothing was written outside the build directory.
+    assert!(
+        !escape.exists(),
+        "write-outside escaped to {}",
+        escape.display()
+    );
+    // The environment thief built a wheel, but the secret never reached it.
+    assert_eq!(job(report, "ww-env-thief")["outcome"], "built");
+    let thief = wheelhouse.join("ww_env_thief-1.0-py3-none-any.whl");
+    let bytes = std::fs::read(&thief).unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut environ = String::new();
+    archive
+        .by_name("ww_env_thief/environ.json")
+        .unwrap()
+        .read_to_string(&mut environ)
+        .unwrap();
+    assert!(
+        !environ.contains(secret),
+        "the secret leaked into the build: {environ}"
+    );
+    assert!(!environ.contains("WHEELWRIGHT_PASSWORD") && !environ.contains("DEVPI_PASSWORD"));
+    // No build process survived (the sleeper's marker is its project name).
+    let leftover = std::process::Command::new("pgrep")
+        .args(["-f", "ww_sleep_forever|ww-sleep-forever"])
+        .output()
+        .unwrap();
+    assert!(
+        leftover.stdout.is_empty(),
+        "left behind: {}",
+        String::from_utf8_lossy(&leftover.stdout)
+    );
+    // And the secret is nowhere in wheelwright's own output or report.
+    assert!(!run.stderr().contains(secret) && !run.stdout().contains(secret));
+    assert!(!report.to_string().contains(secret));
+}
