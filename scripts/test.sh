@@ -90,7 +90,7 @@ WHEELWRIGHT_TEST_RUN_ID="run$$x$(date +%s)"
 export WHEELWRIGHT_TEST_RUN_ID
 export WHEELWRIGHT_TEST_VENV="$VENV"
 status=0
-cargo test || status=$?
+cargo test --no-fail-fast || status=$?
 
 section "leftover test servers"
 # The watchdogs stop their servers when the test process exits; give them a moment.

@@ -1,0 +1,397 @@
+//! A real nginx terminating TLS in front of the shared devpi-server, as enterprise devpi
+//! installations run it: one server with TLS only, one that also demands a client
+//! certificate (`ssl_verify_client on`).
+//!
+//! Certificates come from a throwaway CA made with the `openssl` CLI once per test process;
+//! nginx runs as a single foreground process (`master_process off`, so it never switches to
+//! an unprivileged worker user that could not read our 0700 temp dir) under the watchdog of
+//! [`super::process`], so it dies with the test process. All its paths (pid, logs, temp
+//! dirs) point into the temp dir: the compiled-in ones are under /var and /run.
+
+use super::process::WatchedProcess;
+use super::{devpi, free_port, log_tail, test_venv};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+const NGINX: &str = "/usr/sbin/nginx";
+const START_DEADLINE: Duration = Duration::from_secs(30);
+const PORT_ATTEMPTS: usize = 5;
+
+/// nginx on two loopback ports, proxying to [`devpi()`].
+pub struct Nginx {
+    /// The CA that signed the server certificate (PEM): what `--ca-bundle` needs.
+    pub ca_pem: PathBuf,
+    /// Client certificate and its PKCS#8 private key in one PEM file (`--client-cert`).
+    pub client_pem: PathBuf,
+    /// The client certificate alone, without its key.
+    pub client_cert_only_pem: PathBuf,
+    /// `https://127.0.0.1:PORT`: TLS only.
+    pub tls_url: String,
+    /// `https://127.0.0.1:PORT`: TLS and a client certificate signed by the client CA.
+    pub mtls_url: String,
+    pub error_log: PathBuf,
+    /// Held only so the watchdog's stdin stays open for the process lifetime.
+    _process: Mutex<WatchedProcess>,
+}
+
+/// The nginx of this test process (and the devpi-server behind it), started on first use.
+pub fn nginx() -> &'static Nginx {
+    static NGINX_SERVER: OnceLock<Nginx> = OnceLock::new();
+    NGINX_SERVER.get_or_init(Nginx::start)
+}
+
+/// Paths of the generated PKI.
+struct Pki {
+    ca_pem: PathBuf,
+    server_pem: PathBuf,
+    server_key: PathBuf,
+    client_ca_pem: PathBuf,
+    client_pem: PathBuf,
+    client_cert_only_pem: PathBuf,
+}
+
+impl Nginx {
+    fn start() -> Nginx {
+        assert!(
+            Path::new(NGINX).is_file(),
+            "{NGINX} is missing: run scripts/test.sh first (it installs nginx-light)"
+        );
+        let upstream = devpi().url();
+        let venv = test_venv();
+        let mut last = String::new();
+        for _ in 0..PORT_ATTEMPTS {
+            // A fresh dir per attempt: the watchdog of a failed attempt removes its dir.
+            let dir = tempfile::Builder::new()
+                .prefix(&super::temp_prefix("nginx"))
+                .tempdir()
+                .expect("create nginx dir")
+                // The watchdog removes it after nginx exits.
+                .keep();
+            let pki = make_pki(&dir);
+            let (tls_port, mtls_port) = (free_port(), free_port());
+            let conf = dir.join("nginx.conf");
+            std::fs::write(&conf, config(&dir, &pki, &upstream, tls_port, mtls_port))
+                .expect("write nginx.conf");
+            let error_log = dir.join("error.log");
+            let args: Vec<String> = vec![
+                "-p".into(),
+                path_str(&dir).into(),
+                "-e".into(),
+                path_str(&error_log).into(),
+                "-c".into(),
+                path_str(&conf).into(),
+            ];
+            let log = dir.join("nginx.out");
+            let mut process = WatchedProcess::spawn(&venv, Path::new(NGINX), &args, &log, Some(&dir));
+            let nginx = Nginx {
+                ca_pem: pki.ca_pem,
+                client_pem: pki.client_pem,
+                client_cert_only_pem: pki.client_cert_only_pem,
+                tls_url: format!("https://127.0.0.1:{tls_port}"),
+                mtls_url: format!("https://127.0.0.1:{mtls_port}"),
+                error_log,
+                _process: Mutex::new(WatchedProcess::placeholder()),
+            };
+            match nginx.wait_ready(&mut process) {
+                Ok(()) => {
+                    *nginx._process.lock().unwrap() = process;
+                    return nginx;
+                }
+                Err(why) => {
+                    process.stop();
+                    last = why;
+                }
+            }
+        }
+        panic!("nginx did not start after {PORT_ATTEMPTS} port pairs; last: {last}");
+    }
+
+    /// The same devpi URL (`http://127.0.0.1:DEVPI/user/index...`) through the TLS-only server.
+    pub fn tls(&self, devpi_url: &str) -> String {
+        rebase(devpi_url, &self.tls_url)
+    }
+
+    /// The same devpi URL through the server that demands a client certificate.
+    pub fn mtls(&self, devpi_url: &str) -> String {
+        rebase(devpi_url, &self.mtls_url)
+    }
+
+    /// Fail if nginx logged an error about the proxied server (e.g. devpi unreachable) so far.
+    pub fn error_log_tail(&self) -> String {
+        log_tail(&self.error_log, 40)
+    }
+
+    /// Poll `GET /+api` through both servers (with our CA, and the client certificate for
+    /// the second) until devpi answers through them: proves nginx is ours and proxies.
+    fn wait_ready(&self, process: &mut WatchedProcess) -> Result<(), String> {
+        let ca = std::fs::read(&self.ca_pem).expect("read CA");
+        let ca = reqwest::Certificate::from_pem(&ca).expect("CA is PEM");
+        let identity = std::fs::read(&self.client_pem).expect("read client PEM");
+        let identity = reqwest::Identity::from_pem(&identity)
+            .unwrap_or_else(|e| panic!("reqwest refuses the generated client PEM: {e}"));
+        let client = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .tls_certs_only([ca])
+            .identity(identity)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("build TLS test client");
+        let deadline = Instant::now() + START_DEADLINE;
+        loop {
+            if let Some(status) = process.exited() {
+                let tail = format!(
+                    "{}\n{}",
+                    log_tail(&process.log, 20),
+                    log_tail(&self.error_log, 20)
+                );
+                if tail.contains("in use") {
+                    return Err(tail);
+                }
+                panic!("nginx exited during start-up ({status}); log tail:\n{tail}");
+            }
+            let answers = |base: &str| {
+                client
+                    .get(format!("{base}/+api"))
+                    .header("Accept", "application/json")
+                    .send()
+                    .ok()
+                    .map(|r| (r.status().as_u16(), r.text().unwrap_or_default()))
+            };
+            match (answers(&self.tls_url), answers(&self.mtls_url)) {
+                (Some((200, tls_body)), Some((200, mtls_body))) => {
+                    // devpi builds its absolute URLs from X-outside-url: they must point back
+                    // through nginx, or wheelwright would follow them around the proxy.
+                    if !tls_body.contains(&self.tls_url) || !mtls_body.contains(&self.mtls_url) {
+                        panic!(
+                            "devpi's /+api through nginx does not name the nginx URLs:\n{tls_body}\n{mtls_body}"
+                        );
+                    }
+                    return Ok(());
+                }
+                (Some((status, body)), _) | (_, Some((status, body))) if status != 200 => {
+                    return Err(format!(
+                        "127.0.0.1 answers {status} but is not our nginx: {body}"
+                    ));
+                }
+                _ => {}
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "nginx at {} / {} not ready after {START_DEADLINE:?}; error log:\n{}",
+                    self.tls_url,
+                    self.mtls_url,
+                    log_tail(&self.error_log, 40)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn rebase(devpi_url: &str, base: &str) -> String {
+    let origin = devpi().url();
+    let rest = devpi_url
+        .strip_prefix(&origin)
+        .unwrap_or_else(|| panic!("{devpi_url} is not a URL of the devpi server {origin}"));
+    format!("{base}{rest}")
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str()
+        .unwrap_or_else(|| panic!("non-UTF-8 path {}", path.display()))
+}
+
+fn config(dir: &Path, pki: &Pki, upstream: &str, tls_port: u16, mtls_port: u16) -> String {
+    let d = path_str(dir);
+    let location = format!(
+        "location / {{
+            proxy_pass {upstream};
+            proxy_set_header Host $host:$server_port;
+            proxy_set_header X-outside-url $scheme://$host:$server_port;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_read_timeout 120s;
+        }}"
+    );
+    let tls = format!(
+        "ssl_certificate {};
+        ssl_certificate_key {};",
+        path_str(&pki.server_pem),
+        path_str(&pki.server_key)
+    );
+    format!(
+        "daemon off;
+master_process off;
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    client_max_body_size 0;
+    server {{
+        listen 127.0.0.1:{tls_port} ssl http2;
+        {tls}
+        {location}
+    }}
+    server {{
+        listen 127.0.0.1:{mtls_port} ssl http2;
+        {tls}
+        ssl_client_certificate {client_ca};
+        ssl_verify_client on;
+        {location}
+    }}
+}}
+",
+        client_ca = path_str(&pki.client_ca_pem),
+    )
+}
+
+/// Extensions for the certificates, in one `-extfile` with a section per kind. webpki
+/// (rustls) wants v3 certificates, `CA:FALSE` leaves and a subjectAltName matching the IP
+/// address we connect to; the common name is ignored.
+const EXTENSIONS: &str = "\
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+";
+
+/// A server CA and a separate client CA, a server certificate for 127.0.0.1 and a client
+/// certificate. Keys are P-256 in PKCS#8 (`BEGIN PRIVATE KEY`, what openssl 3 writes), one
+/// of the forms `reqwest::Identity::from_pem` accepts with rustls (PKCS#8, PKCS#1, SEC1).
+fn make_pki(dir: &Path) -> Pki {
+    let ext = dir.join("extensions.cnf");
+    std::fs::write(&ext, EXTENSIONS).expect("write extensions.cnf");
+    let file = |name: &str| dir.join(name);
+    let ca = |name: &str, cn: &str| {
+        let key = file(&format!("{name}.key"));
+        let csr = file(&format!("{name}.csr"));
+        let pem = file(&format!("{name}.pem"));
+        new_key_and_csr(&key, &csr, cn);
+        sign(&csr, None, &pem, &ext, "ca");
+        (pem, key)
+    };
+    let (ca_pem, ca_key) = ca("ca", "wheelwright test server CA");
+    let (client_ca_pem, client_ca_key) = ca("client-ca", "wheelwright test client CA");
+
+    let server_key = file("server.key");
+    let server_pem = file("server.pem");
+    new_key_and_csr(&server_key, &file("server.csr"), "127.0.0.1");
+    sign(
+        &file("server.csr"),
+        Some((&ca_pem, &ca_key)),
+        &server_pem,
+        &ext,
+        "server",
+    );
+
+    let client_key = file("client.key");
+    let client_cert_only_pem = file("client-cert-only.pem");
+    new_key_and_csr(&client_key, &file("client.csr"), "wheelwright test client");
+    sign(
+        &file("client.csr"),
+        Some((&client_ca_pem, &client_ca_key)),
+        &client_cert_only_pem,
+        &ext,
+        "client",
+    );
+    let cert = std::fs::read_to_string(&client_cert_only_pem).expect("read client cert");
+    let key = std::fs::read_to_string(&client_key).expect("read client key");
+    assert!(
+        key.starts_with("-----BEGIN PRIVATE KEY-----"),
+        "openssl did not write a PKCS#8 key: {}",
+        key.lines().next().unwrap_or_default()
+    );
+    let client_pem = file("client.pem");
+    std::fs::write(&client_pem, format!("{cert}{key}")).expect("write client.pem");
+    Pki {
+        ca_pem,
+        server_pem,
+        server_key,
+        client_ca_pem,
+        client_pem,
+        client_cert_only_pem,
+    }
+}
+
+fn new_key_and_csr(key: &Path, csr: &Path, cn: &str) {
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-noenc",
+        "-keyout",
+        path_str(key),
+        "-out",
+        path_str(csr),
+        "-subj",
+        &format!("/CN={cn}"),
+    ]);
+}
+
+/// Sign `csr` with `issuer` (certificate, key), or self-sign with its own key when `None`.
+fn sign(csr: &Path, issuer: Option<(&Path, &Path)>, out: &Path, ext: &Path, section: &str) {
+    let csr_str = path_str(csr);
+    let self_key = csr.with_extension("key");
+    let mut args = vec![
+        "x509",
+        "-req",
+        "-in",
+        csr_str,
+        "-out",
+        path_str(out),
+        "-days",
+        "7",
+        "-sha256",
+        "-extfile",
+        path_str(ext),
+        "-extensions",
+        section,
+    ];
+    match issuer {
+        Some((cert, key)) => {
+            args.extend(["-CA", path_str(cert), "-CAkey", path_str(key), "-CAcreateserial"]);
+        }
+        None => args.extend(["-signkey", path_str(&self_key)]),
+    }
+    openssl(&args);
+}
+
+fn openssl(args: &[&str]) {
+    let output = Command::new("openssl")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run openssl ({e}): run scripts/test.sh first (it installs openssl)")
+        });
+    assert!(
+        output.status.success(),
+        "openssl {} failed ({}):\n{}{}",
+        args.join(" "),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
