@@ -249,7 +249,7 @@ fn download_error(url: &Url, error: &reqwest::Error) -> StoreError {
     StoreError::Download {
         url: redact(url),
         detail: transport_error(url, error).to_string(),
-        transient: true,
+        transient: !crate::index::http::is_tls_failure(error),
     }
 }
 

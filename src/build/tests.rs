@@ -534,7 +534,8 @@ async fn sleep_forever_times_out_and_leaves_nothing() {
     let e = s.builder.build(req).await.unwrap_err();
     assert!(matches!(e, BuildError::TimedOut { .. }), "{e}");
     assert!(
-        e.log_tail().is_some_and(|t| t.contains("started escaping grandchild")),
+        e.log_tail()
+            .is_some_and(|t| t.contains("started escaping grandchild")),
         "{e}"
     );
     // bwrap's pid namespace dies with it; give the kernel a moment to reap.

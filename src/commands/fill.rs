@@ -71,7 +71,8 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     })?;
 
     let stop = Arc::new(AtomicU8::new(STOP_NONE));
-    watch_signals(stop.clone());
+    let cancel = tokio_util::sync::CancellationToken::new();
+    watch_signals(stop.clone(), cancel.clone());
 
     let planner = Planner {
         client: &ctx.client,
@@ -107,6 +108,7 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
             retries: args.common.retries,
         },
         stop: stop.clone(),
+        cancel,
         progress: Progress::new(plan.jobs.len(), args.common.quiet > 0),
     };
     let outcome = pipeline.run(&plan).await;
@@ -258,11 +260,13 @@ fn write_reports(
 
 /// Ctrl-C and SIGTERM stop the launching of new work; transfers in flight finish, the
 /// reports are written, and the exit code says which signal it was (130/143).
-fn watch_signals(stop: Arc<AtomicU8>) {
+fn watch_signals(stop: Arc<AtomicU8>, cancel: tokio_util::sync::CancellationToken) {
     let on_int = stop.clone();
+    let cancel_int = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             on_int.store(STOP_SIGINT, Ordering::SeqCst);
+            cancel_int.cancel();
             eprintln!("interrupted: finishing transfers in flight, then writing the reports");
         }
     });

@@ -7,6 +7,8 @@ use thiserror::Error;
 pub enum IndexError {
     #[error("cannot reach {url}: {detail}")]
     Unreachable { url: String, detail: String },
+    #[error("TLS with {url} failed: {detail}")]
+    Tls { url: String, detail: String },
     #[error("{url} refused the credentials (HTTP {status}){hint}")]
     Unauthorized {
         url: String,

@@ -91,6 +91,12 @@ impl HttpClient {
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                 IndexError::Config(format!("CA bundle {} is not PEM: {e}", path.display()))
             })?;
+            if certs.is_empty() {
+                return Err(IndexError::Config(format!(
+                    "CA bundle {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    path.display()
+                )));
+            }
             builder = builder.tls_certs_merge(certs);
         }
         if let Some(path) = &config.client_cert {
@@ -102,8 +108,9 @@ impl HttpClient {
             })?;
             let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
                 IndexError::Config(format!(
-                    "client certificate {} must be one PEM file with certificate and private key: {e}",
-                    path.display()
+                    "client certificate {} must be one PEM file with certificate and private key: {}",
+                    path.display(),
+                    error_chain(&e)
                 ))
             })?;
             builder = builder.identity(identity);
@@ -200,6 +207,8 @@ impl HttpClient {
                     Some(retry_after(response))
                 }
                 Ok(_) => None,
+                // A certificate problem does not go away by asking again.
+                Err(error) if is_tls_failure(error) => None,
                 Err(_) => Some(None),
             };
             match (retry_after, attempt < self.config.retries) {
@@ -239,9 +248,56 @@ pub fn retry_after(response: &Response) -> Option<Duration> {
     Some(Duration::from_secs(secs.min(120)))
 }
 
+/// TLS failures (unknown CA, bad certificate, handshake alerts) are not transient. rustls
+/// errors reach us either directly in the source chain (certificate verification during
+/// connect) or wrapped in an `io::Error` (tokio-rustls, during the handshake).
+pub fn is_tls_failure(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        if inner.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        // io::Error hides its payload from `source()`; look inside, possibly nested.
+        let mut wrapped = inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref());
+        while let Some(payload) = wrapped {
+            if payload.downcast_ref::<rustls::Error>().is_some() {
+                return true;
+            }
+            wrapped = payload
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref());
+        }
+        source = inner.source();
+    }
+    false
+}
+
+/// An error and its causes on one line (reqwest's own message hides the cause).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let part = inner.to_string();
+        if !part.is_empty() && !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = inner.source();
+    }
+    text
+}
+
 /// Turns a reqwest error into the index error that says what went wrong, without the
 /// credentials reqwest may have kept in the URL.
 pub fn transport_error(url: &Url, error: &reqwest::Error) -> IndexError {
+    if is_tls_failure(error) {
+        return IndexError::Tls {
+            url: redact(url),
+            detail: error_chain(error),
+        };
+    }
     let mut detail = if error.is_timeout() {
         "timed out".to_string()
     } else if error.is_connect() {
@@ -281,6 +337,7 @@ pub async fn status_error(url: &Url, response: Response) -> IndexError {
                     .map(String::from)
             })
         })
+        .or_else(|| html_title(&body))
         .unwrap_or_else(|| {
             let text: String = body.chars().take(200).collect();
             if text.trim().is_empty() {
@@ -289,6 +346,13 @@ pub async fn status_error(url: &Url, response: Response) -> IndexError {
                 text.trim().to_string()
             }
         });
+    let message = if status == StatusCode::BAD_REQUEST
+        && message.to_ascii_lowercase().contains("certificate")
+    {
+        format!("{message} (the server wants a client certificate: --client-cert)")
+    } else {
+        message
+    };
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         return IndexError::Unauthorized {
             url: redact(url),
@@ -305,4 +369,13 @@ pub async fn status_error(url: &Url, response: Response) -> IndexError {
         status: status.as_u16(),
         message,
     }
+}
+
+/// The `<title>` of an HTML error page (nginx, devpi), which says it in a few words.
+fn html_title(body: &str) -> Option<String> {
+    let lower = body.to_ascii_lowercase();
+    let start = lower.find("<title>")? + "<title>".len();
+    let end = start + lower[start..].find("</title>")?;
+    let title = body[start..end].trim();
+    (!title.is_empty()).then(|| title.to_string())
 }

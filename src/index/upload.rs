@@ -14,7 +14,9 @@ use thiserror::Error;
 use tokio_util::io::ReaderStream;
 use url::Url;
 
-use super::http::{HttpClient, is_transient_status, retry_after, status_error, transport_error};
+use super::http::{
+    HttpClient, is_tls_failure, is_transient_status, retry_after, status_error, transport_error,
+};
 use super::redact::redact;
 use super::{DevpiIndex, IndexError, Target};
 use crate::dist::CoreMetadata;
@@ -274,6 +276,9 @@ impl Uploader<'_> {
             .multipart(form);
         match request.send().await {
             Ok(response) => Ok(Ok(response)),
+            Err(error) if is_tls_failure(&error) => {
+                Err(UploadError::Index(transport_error(url, &error)))
+            }
             Err(error) => Ok(Err(transport_error(url, &error).to_string())),
         }
     }

@@ -96,7 +96,24 @@ impl Pipeline<'_> {
                     .await
                     .expect("the build semaphore is never closed");
                 let _line = self.progress.build_started(&what);
-                builder.build(request).await
+                // Dropping the build future kills its process group.
+                tokio::select! {
+                    built = builder.build(request) => Some(built),
+                    _ = self.cancel.cancelled() => None,
+                }
+            };
+            let Some(built) = built else {
+                let reason = self
+                    .stop_reason()
+                    .unwrap_or_else(|| "not attempted: interrupted".into());
+                out.extend(all_jobs(
+                    plan,
+                    &pending,
+                    Outcome::NotRun,
+                    &format!("{reason} (build killed)"),
+                    started,
+                ));
+                break;
             };
             let built = match built {
                 Ok(built) => built,

@@ -52,6 +52,8 @@ pub struct Pipeline<'a> {
     pub settings: FillSettings,
     /// One of the `STOP_*` values; set by the signal handler or a failing target.
     pub stop: Arc<AtomicU8>,
+    /// Cancelled together with `stop`: running builds are killed (their process groups).
+    pub cancel: tokio_util::sync::CancellationToken,
     pub progress: Progress,
     /// Present when the plan has build jobs.
     pub builder: Option<crate::build::Builder>,

@@ -248,3 +248,86 @@ ww-tar-bomb==1.0
     assert!(!run.stderr().contains(secret) && !run.stdout().contains(secret));
     assert!(!report.to_string().contains(secret));
 }
+
+#[test]
+fn sigterm_kills_running_builds_writes_the_reports_and_exits_143() {
+    let home = tempfile::tempdir().unwrap();
+    let wheelhouse = home.path().join("wheelhouse");
+    // The sandboxed hook's command line names its build directory under our cache.
+    let marker = format!(
+        "{}/.cache/wheelwright/builds/ww-sleep-forever",
+        home.path().display()
+    );
+    let reqs = home.path().join("requirements.txt");
+    std::fs::write(&reqs, "ww-charlie==1.0\nww-sleep-forever==1.0\n").unwrap();
+    let report = home.path().join("report.json");
+    let junit = home.path().join("junit.xml");
+    let dists = fixtures_dir().join("dist");
+    let hostile = fixtures_dir().join("hostile/dist");
+    let mut child = crate::support::wheelwright_with_home(home.path())
+        .arg("fill")
+        .arg(&reqs)
+        .arg(&wheelhouse)
+        .arg("--find-links")
+        .arg(&dists)
+        .arg("--find-links")
+        .arg(&hostile)
+        .args(["--build-timeout", "600", "--jobs", "2"])
+        .arg("--report-json")
+        .arg(&report)
+        .arg("--junit-xml")
+        .arg(&junit)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the hostile build runs: its grandchild carries the marker.
+    let running = |m: &str| {
+        let out = std::process::Command::new("pgrep")
+            .args(["-f", m])
+            .output()
+            .unwrap();
+        !out.stdout.is_empty()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !running(&marker) {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the build never started");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["stopped"], "interrupted (SIGTERM)");
+    assert_eq!(job(&report, "ww-charlie")["outcome"], "built");
+    let sleeper = job(&report, "ww-sleep-forever");
+    assert_eq!(sleeper["outcome"], "not-run", "{sleeper}");
+    assert!(sleeper["detail"].as_str().unwrap().contains("build killed"));
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .contains("ww-sleep-forever")
+    );
+    // No process of the killed build survives (bounded wait for the kernel to reap).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while running(&marker) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the killed build left processes behind"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -9,3 +9,4 @@ mod faults;
 mod fill;
 mod harness;
 mod plan;
+mod tls;

@@ -10,12 +10,14 @@
 #![allow(dead_code, unused_imports)]
 
 mod devpi;
+mod nginx;
 mod process;
 mod proxy;
 mod pypiserver;
 mod wheelwright;
 
 pub use devpi::{DevpiServer, DevpiUser, devpi};
+pub use nginx::{Nginx, nginx};
 pub use proxy::{Fault, FaultProxy, LoggedRequest, Match, RequestInfo, When};
 pub use pypiserver::Pypiserver;
 pub use wheelwright::{WheelwrightCommand, wheelwright, wheelwright_with_home};

@@ -32,6 +32,7 @@ pub struct Nginx {
     /// `https://127.0.0.1:PORT`: TLS and a client certificate signed by the client CA.
     pub mtls_url: String,
     pub error_log: PathBuf,
+    pub access_log: PathBuf,
     /// Held only so the watchdog's stdin stays open for the process lifetime.
     _process: Mutex<WatchedProcess>,
 }
@@ -40,6 +41,57 @@ pub struct Nginx {
 pub fn nginx() -> &'static Nginx {
     static NGINX_SERVER: OnceLock<Nginx> = OnceLock::new();
     NGINX_SERVER.get_or_init(Nginx::start)
+}
+
+impl Nginx {
+    /// An instance of its own (new PKI, ports and logs), for tests that read nginx's logs;
+    /// stopped when dropped.
+    pub fn private() -> Nginx {
+        Nginx::start()
+    }
+
+    /// nginx's error log so far (handshake failures are logged at `info`).
+    pub fn error_log_text(&self) -> String {
+        std::fs::read_to_string(&self.error_log)
+            .unwrap_or_else(|e| panic!("read {}: {e}", self.error_log.display()))
+    }
+
+    /// Make a request that succeeds through the TLS-only server and wait until nginx has
+    /// logged it. A client that has exited sent its last bytes (e.g. a TLS alert) before this
+    /// request's handshake began, and nginx's one process reads them first: after this
+    /// returns, what such a client caused is in the logs.
+    pub fn log_barrier(&self) {
+        let marker = super::unique("barrier");
+        let ca = std::fs::read(&self.ca_pem).expect("read CA");
+        let client = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .tls_certs_only([reqwest::Certificate::from_pem(&ca).expect("CA is PEM")])
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("build TLS test client");
+        let url = format!("{}/+api?{marker}", self.tls_url);
+        let response = client
+            .get(&url)
+            .send()
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        assert!(
+            response.status().is_success(),
+            "GET {url}: {}",
+            response.status()
+        );
+        let deadline = Instant::now() + START_DEADLINE;
+        while !std::fs::read_to_string(&self.access_log)
+            .unwrap_or_default()
+            .contains(&marker)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not log {url} in {}",
+                self.access_log.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 /// Paths of the generated PKI.
@@ -84,20 +136,22 @@ impl Nginx {
                 path_str(&conf).into(),
             ];
             let log = dir.join("nginx.out");
-            let mut process = WatchedProcess::spawn(&venv, Path::new(NGINX), &args, &log, Some(&dir));
-            let nginx = Nginx {
-                ca_pem: pki.ca_pem,
-                client_pem: pki.client_pem,
-                client_cert_only_pem: pki.client_cert_only_pem,
-                tls_url: format!("https://127.0.0.1:{tls_port}"),
-                mtls_url: format!("https://127.0.0.1:{mtls_port}"),
-                error_log,
-                _process: Mutex::new(WatchedProcess::placeholder()),
-            };
-            match nginx.wait_ready(&mut process) {
+            let mut process =
+                WatchedProcess::spawn(&venv, Path::new(NGINX), &args, &log, Some(&dir));
+            let tls_url = format!("https://127.0.0.1:{tls_port}");
+            let mtls_url = format!("https://127.0.0.1:{mtls_port}");
+            match wait_ready(&pki, &tls_url, &mtls_url, &error_log, &mut process) {
                 Ok(()) => {
-                    *nginx._process.lock().unwrap() = process;
-                    return nginx;
+                    return Nginx {
+                        ca_pem: pki.ca_pem,
+                        client_pem: pki.client_pem,
+                        client_cert_only_pem: pki.client_cert_only_pem,
+                        tls_url,
+                        mtls_url,
+                        error_log,
+                        access_log: dir.join("access.log"),
+                        _process: Mutex::new(process),
+                    };
                 }
                 Err(why) => {
                     process.stop();
@@ -118,75 +172,81 @@ impl Nginx {
         rebase(devpi_url, &self.mtls_url)
     }
 
-    /// Fail if nginx logged an error about the proxied server (e.g. devpi unreachable) so far.
+    /// The last lines of nginx's error log, for assertion messages.
     pub fn error_log_tail(&self) -> String {
         log_tail(&self.error_log, 40)
     }
+}
 
-    /// Poll `GET /+api` through both servers (with our CA, and the client certificate for
-    /// the second) until devpi answers through them: proves nginx is ours and proxies.
-    fn wait_ready(&self, process: &mut WatchedProcess) -> Result<(), String> {
-        let ca = std::fs::read(&self.ca_pem).expect("read CA");
-        let ca = reqwest::Certificate::from_pem(&ca).expect("CA is PEM");
-        let identity = std::fs::read(&self.client_pem).expect("read client PEM");
-        let identity = reqwest::Identity::from_pem(&identity)
-            .unwrap_or_else(|e| panic!("reqwest refuses the generated client PEM: {e}"));
-        let client = reqwest::blocking::Client::builder()
-            .no_proxy()
-            .tls_certs_only([ca])
-            .identity(identity)
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("build TLS test client");
-        let deadline = Instant::now() + START_DEADLINE;
-        loop {
-            if let Some(status) = process.exited() {
-                let tail = format!(
-                    "{}\n{}",
-                    log_tail(&process.log, 20),
-                    log_tail(&self.error_log, 20)
-                );
-                if tail.contains("in use") {
-                    return Err(tail);
-                }
-                panic!("nginx exited during start-up ({status}); log tail:\n{tail}");
+/// Poll `GET /+api` through both servers (with our CA, and the client certificate for
+/// the second) until devpi answers through them: proves nginx is ours and proxies.
+fn wait_ready(
+    pki: &Pki,
+    tls_url: &str,
+    mtls_url: &str,
+    error_log: &Path,
+    process: &mut WatchedProcess,
+) -> Result<(), String> {
+    let ca = std::fs::read(&pki.ca_pem).expect("read CA");
+    let ca = reqwest::Certificate::from_pem(&ca).expect("CA is PEM");
+    let identity = std::fs::read(&pki.client_pem).expect("read client PEM");
+    let identity = reqwest::Identity::from_pem(&identity)
+        .unwrap_or_else(|e| panic!("reqwest refuses the generated client PEM: {e}"));
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .tls_certs_only([ca])
+        .identity(identity)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("build TLS test client");
+    let deadline = Instant::now() + START_DEADLINE;
+    loop {
+        if let Some(status) = process.exited() {
+            let tail = format!(
+                "{}\n{}",
+                log_tail(&process.log, 20),
+                log_tail(error_log, 20)
+            );
+            if tail.contains("in use") {
+                return Err(tail);
             }
-            let answers = |base: &str| {
-                client
-                    .get(format!("{base}/+api"))
-                    .header("Accept", "application/json")
-                    .send()
-                    .ok()
-                    .map(|r| (r.status().as_u16(), r.text().unwrap_or_default()))
-            };
-            match (answers(&self.tls_url), answers(&self.mtls_url)) {
-                (Some((200, tls_body)), Some((200, mtls_body))) => {
-                    // devpi builds its absolute URLs from X-outside-url: they must point back
-                    // through nginx, or wheelwright would follow them around the proxy.
-                    if !tls_body.contains(&self.tls_url) || !mtls_body.contains(&self.mtls_url) {
-                        panic!(
-                            "devpi's /+api through nginx does not name the nginx URLs:\n{tls_body}\n{mtls_body}"
-                        );
-                    }
-                    return Ok(());
-                }
-                (Some((status, body)), _) | (_, Some((status, body))) if status != 200 => {
-                    return Err(format!(
-                        "127.0.0.1 answers {status} but is not our nginx: {body}"
-                    ));
-                }
-                _ => {}
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "nginx at {} / {} not ready after {START_DEADLINE:?}; error log:\n{}",
-                    self.tls_url,
-                    self.mtls_url,
-                    log_tail(&self.error_log, 40)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
+            panic!("nginx exited during start-up ({status}); log tail:\n{tail}");
         }
+        let answers = |base: &str| {
+            client
+                .get(format!("{base}/+api"))
+                .header("Accept", "application/json")
+                .send()
+                .ok()
+                .map(|r| (r.status().as_u16(), r.text().unwrap_or_default()))
+        };
+        match (answers(tls_url), answers(mtls_url)) {
+            (Some((200, tls_body)), Some((200, mtls_body))) => {
+                // devpi builds its absolute URLs from X-outside-url: they must point back
+                // through nginx, or wheelwright would follow them around the proxy.
+                if !tls_body.contains(tls_url) || !mtls_body.contains(mtls_url) {
+                    panic!(
+                        "devpi's /+api through nginx does not name the nginx URLs:\n{tls_body}\n{mtls_body}"
+                    );
+                }
+                return Ok(());
+            }
+            (Some((status, body)), _) | (_, Some((status, body))) if status != 200 => {
+                return Err(format!(
+                    "127.0.0.1 answers {status} but is not our nginx: {body}"
+                ));
+            }
+            _ => {}
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "nginx at {} / {} not ready after {START_DEADLINE:?}; error log:\n{}",
+                tls_url,
+                mtls_url,
+                log_tail(error_log, 40)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -372,7 +432,13 @@ fn sign(csr: &Path, issuer: Option<(&Path, &Path)>, out: &Path, ext: &Path, sect
     ];
     match issuer {
         Some((cert, key)) => {
-            args.extend(["-CA", path_str(cert), "-CAkey", path_str(key), "-CAcreateserial"]);
+            args.extend([
+                "-CA",
+                path_str(cert),
+                "-CAkey",
+                path_str(key),
+                "-CAcreateserial",
+            ]);
         }
         None => args.extend(["-signkey", path_str(&self_key)]),
     }
