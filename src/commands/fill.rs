@@ -276,6 +276,7 @@ fn watch_signals(stop: Arc<AtomicU8>, cancel: tokio_util::sync::CancellationToke
             && term.recv().await.is_some()
         {
             stop.store(STOP_SIGTERM, Ordering::SeqCst);
+            cancel.cancel();
         }
     });
 }

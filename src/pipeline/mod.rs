@@ -398,6 +398,7 @@ impl Pipeline<'_> {
                             Ordering::SeqCst,
                         )
                         .ok();
+                    self.cancel.cancel();
                 }
                 if matches!(error, UploadError::Conflict { .. }) {
                     eprintln!("CONFLICT: {message}");
