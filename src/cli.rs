@@ -31,6 +31,11 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make the target hold every requested wheel: fetch, build, upload.
     Fill(FillArgs),
+    /// Work with reports: `report merge` joins the reports of several shards.
+    Report(ReportArgs),
+    /// Write the man pages and shell completions into a directory (for packaging).
+    #[command(hide = true)]
+    GenerateAssets(GenerateAssetsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +188,10 @@ pub struct CommonArgs {
     /// Seconds without progress before a request counts as failed (and is retried).
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Plan only this share of the projects (K from 0 to N-1, by a stable hash of the
+    /// name): N copies with 0/N .. N-1/N split a list with no coordination.
+    #[arg(long, env = "WHEELWRIGHT_SHARD", value_name = "K/N")]
+    pub shard: Option<crate::plan::Shard>,
     /// Index queries at once.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub index_concurrency: usize,
@@ -198,4 +207,50 @@ pub struct CommonArgs {
     /// More output.
     #[arg(long, short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: ReportCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Join the JSON reports and JUnit XML files that the shards of one run
+    /// (`--shard K/N`) wrote into one JSON report and one JUnit XML file.
+    #[command(after_help = "Example (the merge stage of a sharded Jenkins job):\n  \
+        wheelwright report merge --report-json fill.json --junit-xml junit.xml \\\n      \
+        shard-*.json shard-*.xml\n\n\
+        Each input's kind is read from its content, not its name. JSON: every input must be \
+        a schema-1 report of the same command (plan or fill) and target; jobs are sorted by \
+        project, version and interpreter, the summary is recomputed, `unsupported` lines \
+        are deduplicated and `stopped` reasons joined. JUnit: suites of the same name are \
+        joined into one, the counters recomputed; other tools' elements and attributes are \
+        kept. A file given twice counts once.\n\n\
+        Exit codes: 0 merged (whatever the jobs' outcomes: publish the JUnit report to \
+        judge those); 2 an input is unreadable, not a report, or the reports do not belong \
+        together; nothing is written then.")]
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Reports to merge: JSON reports (`--report-json` of plan or fill) and/or JUnit XML
+    /// files (`--junit-xml`), in any order.
+    #[arg(required = true, value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+    /// Write the merged JSON report here (required when an input is a JSON report).
+    #[arg(long, visible_alias = "json", value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// Write the merged JUnit XML here (required when an input is JUnit XML).
+    #[arg(long, visible_alias = "junit", value_name = "FILE")]
+    pub junit_xml: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateAssetsArgs {
+    /// Output directory: `man/*.1` and `completions/{wheelwright.bash,_wheelwright,wheelwright.fish}`.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }

@@ -20,6 +20,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Plan(args) => commands::plan::run(args).await,
             Command::Fill(args) => commands::fill::run(args).await,
+            Command::Report(args) => commands::report::run(args),
+            Command::GenerateAssets(args) => commands::assets::run(args),
         }
     });
     match result {

@@ -13,7 +13,6 @@ use crate::cli::{FillArgs, SandboxArg};
 use crate::exit::{self, Failure};
 use crate::pipeline::UpstreamWheels;
 use crate::pipeline::{FillSettings, Pipeline, STOP_NONE, STOP_SIGINT, STOP_SIGTERM};
-use crate::plan::Action;
 use crate::plan::Planner;
 use crate::report::{self, JobResult, Progress};
 use crate::setup;
@@ -82,22 +81,27 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         interpreters: &ctx.interpreters,
         policy: &ctx.policy,
         concurrency: ctx.concurrency,
+        shard: args.common.shard,
     };
-    let plan = planner.plan(&ctx.requirements, &ctx.exclusions).await?;
-    for line in &plan.unsupported {
+    let unsupported = crate::plan::unsupported_lines(&ctx.requirements);
+    for line in &unsupported {
         eprintln!(
             "warning: {}: `{}`: {}",
             line.origin, line.requirement, line.reason
         );
     }
-    let builder = if plan.jobs.iter().any(|j| j.action == Action::Build) {
-        Some(builder(&args, &ctx, &cache)?)
-    } else {
-        None
-    };
+    // `--sandbox required` must fail before any work when builds cannot be isolated; in the
+    // other modes the builder (and its sandbox probe) is set up on the first build.
+    let builder = tokio::sync::OnceCell::new();
+    if args.sandbox == SandboxArg::Required {
+        let _ = builder.set(Ok(make_builder(&args, &ctx, &cache)?));
+    }
     let build_slots = args.jobs.unwrap_or_else(default_build_jobs).max(1);
     let pipeline = Pipeline {
         builder,
+        make_builder: Box::new(|| {
+            make_builder(&args, &ctx, &cache).map_err(|f| format!("{:#}", f.error))
+        }),
         build_slots: tokio::sync::Semaphore::new(build_slots),
         interpreters: ctx.interpreters.iter().cloned().map(Arc::new).collect(),
         ctx: &ctx,
@@ -109,9 +113,11 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         },
         stop: stop.clone(),
         cancel,
-        progress: Progress::new(plan.jobs.len(), args.common.quiet > 0),
+        progress: Progress::new(0, args.common.quiet > 0),
     };
-    let outcome = pipeline.run(&plan).await;
+    let outcome = pipeline
+        .run(planner.batches(&ctx.requirements, &ctx.exclusions))
+        .await;
     let stopped = match stop.load(Ordering::SeqCst) {
         STOP_SIGINT => Some("interrupted (SIGINT)".to_string()),
         STOP_SIGTERM => Some("interrupted (SIGTERM)".to_string()),
@@ -119,9 +125,9 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     };
     write_reports(
         &args,
-        &plan.target,
+        &ctx.target.describe(),
         &outcome.results,
-        &plan.unsupported,
+        &unsupported,
         stopped.as_deref(),
     )?;
     print!("{}", report::fill_summary(&outcome.results));
@@ -142,7 +148,7 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
 }
 
 /// The builder, with the build requirements coming from the same upstream and store.
-fn builder(args: &FillArgs, ctx: &setup::Context, cache: &Path) -> Result<Builder, Failure> {
+fn make_builder(args: &FillArgs, ctx: &setup::Context, cache: &Path) -> Result<Builder, Failure> {
     let mut options = BuilderOptions::new(cache);
     options.sandbox = match args.sandbox {
         SandboxArg::Auto => SandboxMode::Auto,

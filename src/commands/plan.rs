@@ -18,6 +18,7 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
         interpreters: &ctx.interpreters,
         policy: &ctx.policy,
         concurrency: ctx.concurrency,
+        shard: args.common.shard,
     };
     let plan = planner.plan(&ctx.requirements, &ctx.exclusions).await?;
     if args.common.quiet == 0 {

@@ -9,44 +9,49 @@ use std::time::Instant;
 use pep440_rs::Version;
 use tokio::sync::Mutex;
 
-use super::{Pipeline, Unit, all_jobs};
+use super::{Key, Pipeline, Unit, all_jobs};
 use crate::build::{BuildRequest, config_settings};
 use crate::dist::DistFilename;
-use crate::plan::Plan;
+use crate::plan::JobSlot;
 use crate::report::{JobResult, Outcome};
 
 impl Pipeline<'_> {
     pub(super) async fn build_unit(
         &self,
-        plan: &Plan,
         unit: Unit,
         target_failure: &Mutex<Option<String>>,
-    ) -> Vec<(usize, JobResult)> {
+    ) -> Vec<(Key, JobResult)> {
         let started = Instant::now();
-        let first = &plan.jobs[unit.jobs[0]];
+        let first = unit.jobs[0].job.clone();
         if let Some(reason) = self.stop_reason() {
-            return all_jobs(plan, &unit.jobs, Outcome::NotRun, &reason, started);
+            return all_jobs(&unit.jobs, Outcome::NotRun, &reason, started);
         }
-        let Some(builder) = &self.builder else {
-            let detail = format!("{}; no builder is configured", first.reason);
-            return all_jobs(plan, &unit.jobs, Outcome::Failed, &detail, started);
+        let builder = match self
+            .builder
+            .get_or_init(|| async { (self.make_builder)() })
+            .await
+        {
+            Ok(builder) => builder,
+            Err(error) => {
+                let detail = format!("cannot build: {error}");
+                return all_jobs(&unit.jobs, Outcome::Failed, &detail, started);
+            }
         };
         let file = first.file.as_ref().expect("build jobs name their sdist");
         let sdist = match self
-            .download(first, &unit.url, &file.filename, file.sha256.clone())
+            .download(&first, &unit.url, &file.filename, file.sha256.clone())
             .await
         {
             Ok(stored) => stored,
-            Err(e) => return all_jobs(plan, &unit.jobs, Outcome::Failed, &e.to_string(), started),
+            Err(e) => return all_jobs(&unit.jobs, Outcome::Failed, &e.to_string(), started),
         };
-        let (mut pending, mut out) = self.check_hashes(plan, &unit.jobs, &sdist, started).await;
+        let (mut pending, mut out) = self.check_hashes(unit.jobs, &sdist, started).await;
         let name =
             pep508_rs::PackageName::new(first.project.clone()).expect("planned names are valid");
         let version = match first.version.as_deref().map(str::parse::<Version>) {
             Some(Ok(v)) => v,
             _ => {
                 return all_jobs(
-                    plan,
                     &pending,
                     Outcome::Failed,
                     "the job has no concrete version",
@@ -55,26 +60,21 @@ impl Pipeline<'_> {
             }
         };
         // Interpreters in the order given on the command line.
-        while let Some(&lead) = pending.first() {
-            let label = plan.jobs[lead].interpreter.clone();
+        while let Some(lead) = pending.first().map(|slot| slot.job.clone()) {
+            let label = lead.interpreter.clone();
             let Some(interpreter) = self.interpreters.iter().find(|i| i.label == label).cloned()
             else {
-                return all_jobs(
-                    plan,
-                    &pending,
-                    Outcome::Failed,
-                    "unknown interpreter",
-                    started,
-                );
+                return all_jobs(&pending, Outcome::Failed, "unknown interpreter", started);
             };
-            let (these, rest): (Vec<usize>, Vec<usize>) = pending
-                .iter()
-                .partition(|&&i| plan.jobs[i].interpreter == label);
+            let (these, rest): (Vec<JobSlot>, Vec<JobSlot>) = pending
+                .clone()
+                .into_iter()
+                .partition(|slot| slot.job.interpreter == label);
             if let Some(reason) = self.stop_reason() {
-                out.extend(all_jobs(plan, &pending, Outcome::NotRun, &reason, started));
+                out.extend(all_jobs(&pending, Outcome::NotRun, &reason, started));
                 break;
             }
-            let entry = &self.ctx.requirements.requirements[plan.jobs[lead].entry];
+            let entry = &self.ctx.requirements.requirements[lead.entry];
             let request = BuildRequest {
                 sdist: sdist.path.clone(),
                 name: name.clone(),
@@ -107,7 +107,6 @@ impl Pipeline<'_> {
                     .stop_reason()
                     .unwrap_or_else(|| "not attempted: interrupted".into());
                 out.extend(all_jobs(
-                    plan,
                     &pending,
                     Outcome::NotRun,
                     &format!("{reason} (build killed)"),
@@ -120,7 +119,6 @@ impl Pipeline<'_> {
                 Err(e) => {
                     self.log(&format!("failed   build of {what}: {e}"));
                     let mut failed = all_jobs(
-                        plan,
                         &these,
                         Outcome::Failed,
                         &format!("build failed: {e}"),
@@ -146,13 +144,7 @@ impl Pipeline<'_> {
             {
                 Ok(stored) => stored,
                 Err(e) => {
-                    out.extend(all_jobs(
-                        plan,
-                        &these,
-                        Outcome::Failed,
-                        &e.to_string(),
-                        started,
-                    ));
+                    out.extend(all_jobs(&these, Outcome::Failed, &e.to_string(), started));
                     pending = rest;
                     continue;
                 }
@@ -166,7 +158,6 @@ impl Pipeline<'_> {
             let served = if pure { pending.clone() } else { these };
             out.extend(
                 self.deliver(
-                    plan,
                     &served,
                     &stored,
                     Some(&built.log_tail),

@@ -16,14 +16,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
-use futures::stream::{self, StreamExt};
+use futures::stream::StreamExt;
 use pep508_rs::PackageName;
 use tokio::sync::Mutex;
 
 use crate::dist::{WheelInfo, read_wheel};
+use crate::index::IndexError;
 use crate::index::upload::{Attempts, UploadError, UploadOutcome, Uploader};
 use crate::index::{Target, directory};
-use crate::plan::{Action, Job, Plan};
+use crate::plan::{Action, Job, JobSlot};
 use crate::report::{JobResult, Outcome, Progress};
 use crate::setup::Context;
 use crate::store::{Expected, Store, StoreError, StoredFile, check_requirement_hashes};
@@ -55,8 +56,9 @@ pub struct Pipeline<'a> {
     /// Cancelled together with `stop`: running builds are killed (their process groups).
     pub cancel: tokio_util::sync::CancellationToken,
     pub progress: Progress,
-    /// Present when the plan has build jobs.
-    pub builder: Option<crate::build::Builder>,
+    /// Set up on the first build (or before anything with `--sandbox required`).
+    pub builder: tokio::sync::OnceCell<Result<crate::build::Builder, String>>,
+    pub make_builder: Box<dyn Fn() -> Result<crate::build::Builder, String> + Send + Sync + 'a>,
     /// `--jobs`: builds at once.
     pub build_slots: tokio::sync::Semaphore,
     pub interpreters: Vec<Arc<crate::interpreter::Interpreter>>,
@@ -65,114 +67,141 @@ pub struct Pipeline<'a> {
 /// Jobs that share one file to acquire.
 struct Unit {
     url: String,
-    jobs: Vec<usize>,
+    jobs: Vec<JobSlot>,
 }
 
+/// A job's place in the report (see [`JobSlot`]).
+type Key = (usize, usize);
+
 impl Pipeline<'_> {
-    pub async fn run(&self, plan: &Plan) -> FillResult {
+    /// Consumes the plan's per-project batches as they arrive: jobs that need nothing are
+    /// reported at once, the others are queued for the fetch and build stages, which start
+    /// working while later projects are still being planned.
+    pub async fn run<S>(&self, batches: S) -> FillResult
+    where
+        S: futures::Stream<Item = Result<Vec<JobSlot>, IndexError>>,
+    {
         let target_failure: Mutex<Option<String>> = Mutex::new(None);
-        let mut results: Vec<Option<JobResult>> = vec![None; plan.jobs.len()];
-        let mut units: BTreeMap<(Action, String), Unit> = BTreeMap::new();
-        for (i, job) in plan.jobs.iter().enumerate() {
-            let immediate = match job.action {
-                Action::Present => Some(JobResult::new(
-                    job.clone(),
-                    Outcome::Present,
-                    job.reason.clone(),
-                )),
-                Action::Skipped => Some(JobResult::new(
-                    job.clone(),
-                    Outcome::Skipped,
-                    job.reason.clone(),
-                )),
-                Action::Excluded => Some(JobResult::new(
-                    job.clone(),
-                    Outcome::Excluded,
-                    job.reason.clone(),
-                )),
-                Action::Unavailable => Some(JobResult::new(
-                    job.clone(),
-                    Outcome::Failed,
-                    job.reason.clone(),
-                )),
-                Action::Build | Action::Fetch => None,
-            };
-            match immediate {
-                Some(result) => {
-                    self.progress.finished(1, result.outcome);
-                    results[i] = Some(result);
+        let (fetch_tx, fetch_rx) = futures::channel::mpsc::unbounded::<Unit>();
+        let (build_tx, build_rx) = futures::channel::mpsc::unbounded::<Unit>();
+        let producer = async {
+            let mut immediate: Vec<(Key, JobResult)> = Vec::new();
+            let mut batches = std::pin::pin!(batches);
+            while let Some(batch) = batches.next().await {
+                let batch = match batch {
+                    Ok(batch) => batch,
+                    Err(error) => {
+                        // The plan cannot be finished: stop like a failing target would.
+                        let mut failure = target_failure.lock().await;
+                        failure.get_or_insert_with(|| error.to_string());
+                        self.stop
+                            .compare_exchange(
+                                STOP_NONE,
+                                STOP_TARGET,
+                                Ordering::SeqCst,
+                                Ordering::SeqCst,
+                            )
+                            .ok();
+                        self.cancel.cancel();
+                        break;
+                    }
+                };
+                self.progress.planned(batch.len());
+                let mut units: BTreeMap<(Action, String), Unit> = BTreeMap::new();
+                for slot in batch {
+                    let job = &slot.job;
+                    let outcome = match job.action {
+                        Action::Present => Outcome::Present,
+                        Action::Skipped => Outcome::Skipped,
+                        Action::Excluded => Outcome::Excluded,
+                        Action::Unavailable => Outcome::Failed,
+                        Action::Build | Action::Fetch => {
+                            let url = job.file.as_ref().map(|f| f.url.clone()).unwrap_or_default();
+                            units
+                                .entry((job.action, url.clone()))
+                                .or_insert_with(|| Unit {
+                                    url,
+                                    jobs: Vec::new(),
+                                })
+                                .jobs
+                                .push(slot);
+                            continue;
+                        }
+                    };
+                    self.progress.finished(1, outcome);
+                    let reason = job.reason.clone();
+                    immediate.push((slot.key, JobResult::new(slot.job, outcome, reason)));
                 }
-                None => {
-                    let url = job.file.as_ref().map(|f| f.url.clone()).unwrap_or_default();
-                    units
-                        .entry((job.action, url.clone()))
-                        .or_insert_with(|| Unit {
-                            url,
-                            jobs: Vec::new(),
-                        })
-                        .jobs
-                        .push(i);
+                for ((action, _), unit) in units {
+                    let queue = if action == Action::Fetch {
+                        &fetch_tx
+                    } else {
+                        &build_tx
+                    };
+                    queue
+                        .unbounded_send(unit)
+                        .expect("the stages outlive the planner");
                 }
             }
-        }
-        let (fetch_units, build_units): (Vec<_>, Vec<_>) = units
-            .into_iter()
-            .partition(|((action, _), _)| *action == Action::Fetch);
-        let fetches = stream::iter(fetch_units.into_iter().map(|(_, unit)| unit))
+            drop(fetch_tx);
+            drop(build_tx);
+            immediate
+        };
+        let fetches = fetch_rx
             .map(|unit| async {
-                let results = self.fetch_unit(plan, unit, &target_failure).await;
+                let results = self.fetch_unit(unit, &target_failure).await;
                 self.count(&results);
                 results
             })
             .buffer_unordered(self.settings.transfer_concurrency.max(1))
             .collect::<Vec<_>>();
-        let builds = stream::iter(build_units.into_iter().map(|(_, unit)| unit))
+        let builds = build_rx
             .map(|unit| async {
-                let results = self.build_unit(plan, unit, &target_failure).await;
+                let results = self.build_unit(unit, &target_failure).await;
                 self.count(&results);
                 results
             })
             .buffer_unordered(self.build_slots.available_permits().max(1))
             .collect::<Vec<_>>();
-        let (fetched, built) = futures::future::join(fetches, builds).await;
-        for (i, result) in fetched.into_iter().chain(built).flatten() {
-            results[i] = Some(result);
-        }
+        let (immediate, fetched, built) = futures::future::join3(producer, fetches, builds).await;
+        let mut results: Vec<(Key, JobResult)> = immediate
+            .into_iter()
+            .chain(fetched.into_iter().flatten())
+            .chain(built.into_iter().flatten())
+            .collect();
+        results.sort_by_key(|(key, _)| *key);
         self.progress.finish();
         FillResult {
-            results: results
-                .into_iter()
-                .map(|r| r.expect("every job has a result"))
-                .collect(),
+            results: results.into_iter().map(|(_, r)| r).collect(),
             target_failure: target_failure.into_inner(),
         }
     }
 
     async fn fetch_unit(
         &self,
-        plan: &Plan,
         unit: Unit,
         target_failure: &Mutex<Option<String>>,
-    ) -> Vec<(usize, JobResult)> {
+    ) -> Vec<(Key, JobResult)> {
         let started = Instant::now();
-        let first = &plan.jobs[unit.jobs[0]];
+        let first = &unit.jobs[0].job;
         if let Some(reason) = self.stop_reason() {
-            return all_jobs(plan, &unit.jobs, Outcome::NotRun, &reason, started);
+            return all_jobs(&unit.jobs, Outcome::NotRun, &reason, started);
         }
-        let file = first.file.as_ref().expect("fetch jobs name a file");
+        let file = first.file.as_ref().expect("fetch jobs name a file").clone();
+        let first = first.clone();
         let stored = match self
-            .download(first, &unit.url, &file.filename, file.sha256.clone())
+            .download(&first, &unit.url, &file.filename, file.sha256.clone())
             .await
         {
             Ok(stored) => stored,
             Err(e) => {
                 self.log(&format!("failed   {}: {e}", file.filename));
-                return all_jobs(plan, &unit.jobs, Outcome::Failed, &e.to_string(), started);
+                return all_jobs(&unit.jobs, Outcome::Failed, &e.to_string(), started);
             }
         };
-        let (passed, mut out) = self.check_hashes(plan, &unit.jobs, &stored, started).await;
+        let (passed, mut out) = self.check_hashes(unit.jobs, &stored, started).await;
         out.extend(
-            self.deliver(plan, &passed, &stored, None, started, target_failure)
+            self.deliver(&passed, &stored, None, started, target_failure)
                 .await,
         );
         out
@@ -182,29 +211,24 @@ impl Pipeline<'_> {
     /// hashes of the downloaded archive). Returns the jobs that passed and results for the rest.
     async fn check_hashes(
         &self,
-        plan: &Plan,
-        jobs: &[usize],
+        jobs: Vec<JobSlot>,
         stored: &StoredFile,
         started: Instant,
-    ) -> (Vec<usize>, Vec<(usize, JobResult)>) {
+    ) -> (Vec<JobSlot>, Vec<(Key, JobResult)>) {
         let mut passed = Vec::new();
         let mut failed = Vec::new();
-        for &i in jobs {
-            let entry = &self.ctx.requirements.requirements[plan.jobs[i].entry];
+        for slot in jobs {
+            let entry = &self.ctx.requirements.requirements[slot.job.entry];
             let expected = Expected {
                 index_sha256: None,
                 requirement_hashes: entry.hashes.clone(),
                 requirement_origin: entry.origin.to_string(),
             };
             match check_requirement_hashes(&stored.path, &stored.filename, &expected).await {
-                Ok(()) => passed.push(i),
-                Err(e) => failed.extend(all_jobs(
-                    plan,
-                    &[i],
-                    Outcome::Failed,
-                    &e.to_string(),
-                    started,
-                )),
+                Ok(()) => passed.push(slot),
+                Err(e) => {
+                    failed.extend(all_jobs(&[slot], Outcome::Failed, &e.to_string(), started))
+                }
             }
         }
         (passed, failed)
@@ -214,13 +238,12 @@ impl Pipeline<'_> {
     /// and gives every job it serves its result.
     async fn deliver(
         &self,
-        plan: &Plan,
-        jobs: &[usize],
+        jobs: &[JobSlot],
         stored: &StoredFile,
         build_log: Option<&str>,
         started: Instant,
         target_failure: &Mutex<Option<String>>,
-    ) -> Vec<(usize, JobResult)> {
+    ) -> Vec<(Key, JobResult)> {
         if jobs.is_empty() {
             return Vec::new();
         }
@@ -234,7 +257,7 @@ impl Pipeline<'_> {
             Ok(w) => w,
             Err(e) => {
                 let detail = format!("the wheel {} is invalid: {e}", stored.filename);
-                return all_jobs(plan, jobs, Outcome::Failed, &detail, started);
+                return all_jobs(jobs, Outcome::Failed, &detail, started);
             }
         };
         let upload = if self.settings.no_upload {
@@ -249,9 +272,8 @@ impl Pipeline<'_> {
             self.upload(stored, &wheel, target_failure).await
         };
         jobs.iter()
-            .map(|&i| {
-                let mut result =
-                    JobResult::new(plan.jobs[i].clone(), Outcome::Failed, String::new());
+            .map(|slot| {
+                let mut result = JobResult::new(slot.job.clone(), Outcome::Failed, String::new());
                 result.duration = started.elapsed();
                 result.log_tail = build_log.map(String::from);
                 match &upload {
@@ -282,7 +304,7 @@ impl Pipeline<'_> {
                         result.retries = attempts.retries.clone();
                     }
                 }
-                (i, result)
+                (slot.key, result)
             })
             .collect()
     }
@@ -408,7 +430,7 @@ impl Pipeline<'_> {
         }
     }
 
-    fn count(&self, results: &[(usize, JobResult)]) {
+    fn count(&self, results: &[(Key, JobResult)]) {
         for (_, result) in results {
             self.progress.finished(1, result.outcome);
         }
@@ -429,17 +451,16 @@ impl Pipeline<'_> {
 
 /// The same result for every job of a unit.
 fn all_jobs(
-    plan: &Plan,
-    jobs: &[usize],
+    jobs: &[JobSlot],
     outcome: Outcome,
     detail: &str,
     started: Instant,
-) -> Vec<(usize, JobResult)> {
+) -> Vec<(Key, JobResult)> {
     jobs.iter()
-        .map(|&i| {
-            let mut result = JobResult::new(plan.jobs[i].clone(), outcome, detail);
+        .map(|slot| {
+            let mut result = JobResult::new(slot.job.clone(), outcome, detail);
             result.duration = started.elapsed();
-            (i, result)
+            (slot.key, result)
         })
         .collect()
 }

@@ -40,6 +40,76 @@ pub struct Policy {
     pub present_in: PresentIn,
 }
 
+/// A planned job and its place in the report: (requirement line, position among the
+/// line's jobs), which is the plan's order.
+#[derive(Debug, Clone)]
+pub struct JobSlot {
+    pub key: (usize, usize),
+    pub job: Job,
+}
+
+/// `--shard K/N`: this run's share of the projects, by a stable hash of the normalised name
+/// (FNV-1a, the same on every machine and every run), so N copies split a list without
+/// talking to each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub fn contains(&self, name: &PackageName) -> bool {
+        let hash = name
+            .as_ref()
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+        hash % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let (k, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}`: expected K/N, e.g. 0/3"))?;
+        let index: u32 = k
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}`: K must be a number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}`: N must be a number"))?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "`{text}`: K must be between 0 and N-1 and N at least 1"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+pub fn unsupported_lines(requirements: &ParsedRequirements) -> Vec<UnsupportedLine> {
+    requirements
+        .unsupported
+        .iter()
+        .map(|u| UnsupportedLine {
+            origin: u.origin.to_string(),
+            requirement: u.text.clone(),
+            reason: u.kind.reason().to_string(),
+        })
+        .collect()
+}
+
 pub struct Planner<'a> {
     pub client: &'a HttpClient,
     pub target: &'a Target,
@@ -48,6 +118,7 @@ pub struct Planner<'a> {
     pub interpreters: &'a [Interpreter],
     pub policy: &'a Policy,
     pub concurrency: usize,
+    pub shard: Option<Shard>,
 }
 
 impl Planner<'_> {
@@ -57,10 +128,32 @@ impl Planner<'_> {
         exclusions: &[RequirementEntry],
     ) -> Result<Plan, IndexError> {
         // Group requirement lines by project, keeping the first appearance order.
+        let batches: Vec<Vec<JobSlot>> =
+            self.batches(requirements, exclusions).try_collect().await?;
+        let mut slots: Vec<JobSlot> = batches.into_iter().flatten().collect();
+        slots.sort_by_key(|slot| slot.key);
+        Ok(Plan {
+            target: self.target.describe(),
+            jobs: slots.into_iter().map(|slot| slot.job).collect(),
+            unsupported: unsupported_lines(requirements),
+        })
+    }
+
+    /// The plan as a stream of per-project batches, in whatever order the indexes answer, so
+    /// that `fill` can start acquiring the first project's wheels while later projects are
+    /// still being asked about. With a shard, only this shard's projects are planned.
+    pub fn batches<'p>(
+        &'p self,
+        requirements: &'p ParsedRequirements,
+        exclusions: &'p [RequirementEntry],
+    ) -> impl futures::Stream<Item = Result<Vec<JobSlot>, IndexError>> + 'p {
         let mut order: Vec<PackageName> = Vec::new();
         let mut by_project: HashMap<PackageName, Vec<(usize, &RequirementEntry)>> = HashMap::new();
         for (index, entry) in requirements.requirements.iter().enumerate() {
             let name = entry.requirement.name.clone();
+            if self.shard.is_some_and(|shard| !shard.contains(&name)) {
+                continue;
+            }
             by_project
                 .entry(name.clone())
                 .or_insert_with(|| {
@@ -69,44 +162,41 @@ impl Planner<'_> {
                 })
                 .push((index, entry));
         }
-        let mut constraints: HashMap<&PackageName, Vec<&VersionSpecifiers>> = HashMap::new();
+        let mut constraints: HashMap<PackageName, Vec<&VersionSpecifiers>> = HashMap::new();
         for entry in &requirements.constraints {
             if let Some(VersionOrUrl::VersionSpecifier(specs)) = &entry.requirement.version_or_url {
                 constraints
-                    .entry(&entry.requirement.name)
+                    .entry(entry.requirement.name.clone())
                     .or_default()
                     .push(specs);
             }
         }
-        let no_constraints = Vec::new();
-        let planned: Vec<Vec<(usize, Job)>> = stream::iter(order.iter())
+        let groups: Vec<_> = order
+            .into_iter()
             .map(|name| {
-                let entries = &by_project[name];
-                let constraints = constraints.get(name).unwrap_or(&no_constraints);
-                let formats = requirements.options.allowed_formats(name);
-                self.plan_project(name, entries, constraints, exclusions, formats)
+                let entries = by_project.remove(&name).unwrap_or_default();
+                let constraints = constraints.remove(&name).unwrap_or_default();
+                let formats = requirements.options.allowed_formats(&name);
+                (name, entries, constraints, formats)
+            })
+            .collect();
+        stream::iter(groups)
+            .map(move |(name, entries, constraints, formats)| async move {
+                let planned = self
+                    .plan_project(&name, &entries, &constraints, exclusions, formats)
+                    .await?;
+                let mut slots: Vec<JobSlot> = planned
+                    .into_iter()
+                    .enumerate()
+                    .map(|(position, (index, job))| JobSlot {
+                        key: (index, position),
+                        job,
+                    })
+                    .collect();
+                fill_local_hashes(&mut slots).await;
+                Ok(slots)
             })
             .buffer_unordered(self.concurrency.max(1))
-            .try_collect()
-            .await?;
-        let mut indexed: Vec<(usize, Job)> = planned.into_iter().flatten().collect();
-        // Requirement order first, then interpreter order (stable sort keeps the latter).
-        indexed.sort_by_key(|(index, _)| *index);
-        let mut jobs: Vec<Job> = indexed.into_iter().map(|(_, job)| job).collect();
-        fill_local_hashes(&mut jobs).await;
-        Ok(Plan {
-            target: self.target.describe(),
-            jobs,
-            unsupported: requirements
-                .unsupported
-                .iter()
-                .map(|u| UnsupportedLine {
-                    origin: u.origin.to_string(),
-                    requirement: u.text.clone(),
-                    reason: u.kind.reason().to_string(),
-                })
-                .collect(),
-        })
     }
 
     async fn plan_project(
@@ -394,10 +484,10 @@ fn no_match_reason(
 
 /// Files from local directories carry no hash in their listing; the chosen ones get theirs
 /// here, so the report names exact bytes.
-async fn fill_local_hashes(jobs: &mut [Job]) {
+async fn fill_local_hashes(slots: &mut [JobSlot]) {
     let mut cache: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for job in jobs.iter_mut() {
-        let Some(file) = job.file.as_mut() else {
+    for slot in slots.iter_mut() {
+        let Some(file) = slot.job.file.as_mut() else {
             continue;
         };
         if file.sha256.is_some() || !file.url.starts_with("file:") {

@@ -2,6 +2,7 @@
 
 mod json;
 pub mod junit;
+pub mod merge;
 mod outcome;
 mod progress;
 mod table;

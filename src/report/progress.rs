@@ -83,6 +83,13 @@ impl Progress {
         }
     }
 
+    /// The plan added `jobs` more jobs (it arrives project by project).
+    pub fn planned(&self, jobs: usize) {
+        if let Mode::Bars { overall, .. } = &self.mode {
+            overall.inc_length(jobs as u64);
+        }
+    }
+
     /// `jobs` jobs reached `outcome`.
     pub fn finished(&self, jobs: usize, outcome: Outcome) {
         let mut counts = self.counts.lock().expect("progress lock");

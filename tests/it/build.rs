@@ -290,7 +290,9 @@ fn sigterm_kills_running_builds_writes_the_reports_and_exits_143() {
         !out.stdout.is_empty()
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !running(&marker) {
+    // ... and the good build has finished, so its outcome is not a matter of timing.
+    let charlie = wheelhouse.join("ww_charlie-1.0-py3-none-any.whl");
+    while !running(&marker) || !charlie.exists() {
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
             panic!("the build never started");
