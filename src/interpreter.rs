@@ -73,6 +73,13 @@ struct ProbeOutput {
 
 /// Runs the probe in `python` (a path, or a command looked up on `PATH`).
 pub async fn probe(python: &Path) -> Result<Interpreter, InterpreterError> {
+    probe_with_output(python)
+        .await
+        .map(|(interpreter, _)| interpreter)
+}
+
+/// The probe, and the JSON line it printed (what [`probe_cached`] stores).
+async fn probe_with_output(python: &Path) -> Result<(Interpreter, String), InterpreterError> {
     let mut command = tokio::process::Command::new(python);
     command
         .args(["-I", "-c", PROBE])
@@ -110,7 +117,74 @@ pub async fn probe(python: &Path) -> Result<Interpreter, InterpreterError> {
         });
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
-    parse_output(&path, &stdout)
+    let interpreter = parse_output(&path, &stdout)?;
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .to_string();
+    Ok((interpreter, last))
+}
+
+/// Like [`probe`], but remembers the answer in `cache_dir/interpreters/`, keyed by the path
+/// asked for, the executable's identity (resolved path, size, modification time) and the
+/// probe script itself. Probing costs a Python start-up (~0.1 s); a nightly no-op should not
+/// pay it again for an interpreter that did not change.
+pub async fn probe_cached(
+    python: &Path,
+    cache_dir: &Path,
+) -> Result<Interpreter, InterpreterError> {
+    let Some(key) = cache_key(python) else {
+        return probe(python).await;
+    };
+    let file = cache_dir.join("interpreters").join(format!("{key}.json"));
+    if let Ok(cached) = std::fs::read_to_string(&file)
+        && let Ok(interpreter) = parse_output(python, &cached)
+    {
+        return Ok(interpreter);
+    }
+    let (interpreter, line) = probe_with_output(python).await?;
+    // A cache that cannot be written only costs the next run a probe.
+    let _ = std::fs::create_dir_all(file.parent().expect("cache file has a parent"));
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, line).is_ok() {
+        let _ = std::fs::rename(&tmp, &file);
+    }
+    Ok(interpreter)
+}
+
+fn cache_key(python: &Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::MetadataExt;
+    let resolved = if python.components().count() > 1 {
+        python.to_path_buf()
+    } else {
+        std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|dir| dir.join(python))
+            .find(|candidate| candidate.is_file())?
+    };
+    let real = std::fs::canonicalize(&resolved).ok()?;
+    let meta = std::fs::metadata(&real).ok()?;
+    let mut hasher = Sha256::new();
+    hasher.update(
+        std::path::absolute(&resolved)
+            .ok()?
+            .as_os_str()
+            .as_encoded_bytes(),
+    );
+    hasher.update(real.as_os_str().as_encoded_bytes());
+    hasher.update(format!(
+        "{}:{}:{}:{}",
+        meta.size(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ino()
+    ));
+    hasher.update(PROBE.as_bytes());
+    Some(hex::encode(hasher.finalize()))
 }
 
 fn parse_output(path: &Path, stdout: &str) -> Result<Interpreter, InterpreterError> {

@@ -52,9 +52,15 @@ pub async fn read_inputs(
             .map_err(Failure::input)?
             .requirements
     };
-    let interpreters = try_join_all(common.pythons.iter().map(|p| interpreter::probe(p)))
-        .await
-        .map_err(Failure::input)?;
+    let cache = cache_dir(common.cache_dir.as_deref());
+    let interpreters = try_join_all(
+        common
+            .pythons
+            .iter()
+            .map(|p| interpreter::probe_cached(p, &cache)),
+    )
+    .await
+    .map_err(Failure::input)?;
     Ok((requirements, exclusions, interpreters))
 }
 
@@ -159,21 +165,32 @@ pub async fn target(
     upload_url: Option<&str>,
     credentials: &Option<(String, String)>,
     client: &HttpClient,
+    login: Login,
 ) -> Result<Target, Failure> {
     let target = Target::detect(spec, upload_url, client).await?;
-    authenticate(&target, credentials, client).await?;
+    authenticate(&target, credentials, client, login).await?;
     Ok(target)
+}
+
+/// When to log in to devpi: `plan` checks the credentials at once; `fill` logs in before its
+/// first upload, so a no-op night costs no login (reads need none on devpi).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    Now,
+    BeforeFirstUpload,
 }
 
 async fn authenticate(
     target: &Target,
     credentials: &Option<(String, String)>,
     client: &HttpClient,
+    login: Login,
 ) -> Result<(), Failure> {
     let Some((user, password)) = credentials else {
         return Ok(());
     };
     match target {
+        Target::Devpi(_) if login == Login::BeforeFirstUpload => {}
         Target::Devpi(index) => {
             // Basic credentials in the URL are for a proxy in front of devpi (devpi-builder#94).
             let proxy_basic = match client.credentials(&index.root) {
@@ -202,6 +219,7 @@ pub async fn pure_index(
     spec: Option<&str>,
     credentials: &Option<(String, String)>,
     client: &HttpClient,
+    login: Login,
 ) -> Result<Option<Target>, Failure> {
     let Some(spec) = spec else { return Ok(None) };
     let target = Target::detect(spec, None, client)
@@ -216,7 +234,7 @@ pub async fn pure_index(
     if let (Target::Devpi(index), Some(_)) = (&target, credentials) {
         // Same server as the target: the login token is shared per origin.
         if client.credentials(&index.root).is_none() {
-            authenticate(&target, credentials, client).await?;
+            authenticate(&target, credentials, client, login).await?;
         }
     }
     Ok(Some(target))
@@ -239,12 +257,13 @@ pub async fn context(
     target_spec: &str,
     upload_url: Option<&str>,
     common: &CommonArgs,
+    login: Login,
 ) -> Result<Context, Failure> {
     let credentials = credentials(common)?;
     let client = client(common)?;
     let (requirements, exclusions, interpreters) = read_inputs(paths, common).await?;
-    let target = target(target_spec, upload_url, &credentials, &client).await?;
-    let pure_index = pure_index(common.pure_index.as_deref(), &credentials, &client).await?;
+    let target = target(target_spec, upload_url, &credentials, &client, login).await?;
+    let pure_index = pure_index(common.pure_index.as_deref(), &credentials, &client, login).await?;
     let upstream = upstream(common, &requirements, &target, &client)?;
     let policy = policy(common, &requirements);
     Ok(Context {
@@ -267,4 +286,11 @@ pub fn devpi_of(target: &Target) -> Option<&DevpiIndex> {
         Target::Devpi(index) => Some(index),
         _ => None,
     }
+}
+
+/// `--cache-dir`, else the user's cache directory (`$XDG_CACHE_HOME/wheelwright`).
+pub fn cache_dir(flag: Option<&std::path::Path>) -> PathBuf {
+    flag.map(std::path::Path::to_path_buf)
+        .or_else(|| dirs::cache_dir().map(|d| d.join("wheelwright")))
+        .unwrap_or_else(|| PathBuf::from(".wheelwright-cache"))
 }

@@ -11,10 +11,11 @@ use std::time::Duration;
 use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode};
 use crate::cli::{FillArgs, SandboxArg};
 use crate::exit::{self, Failure};
+use crate::index::snapshot::ListingCache;
 use crate::pipeline::UpstreamWheels;
 use crate::pipeline::{FillSettings, Pipeline, STOP_NONE, STOP_SIGINT, STOP_SIGTERM};
-use crate::plan::Planner;
-use crate::report::{self, JobResult, Progress};
+use crate::plan::{Planner, PresentIn};
+use crate::report::{self, JobResult, Outcome, Progress};
 use crate::setup;
 use crate::store::Store;
 
@@ -46,12 +47,6 @@ pub fn split_positional(positional: &[String], target: Option<&str>) -> (Vec<Pat
     )
 }
 
-pub fn cache_dir(flag: Option<&Path>) -> PathBuf {
-    flag.map(Path::to_path_buf)
-        .or_else(|| dirs::cache_dir().map(|d| d.join("wheelwright")))
-        .unwrap_or_else(|| PathBuf::from(".wheelwright-cache"))
-}
-
 pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     let (requirements, target_spec) = split_positional(&args.positional, args.target.as_deref());
     let ctx = setup::context(
@@ -59,9 +54,10 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         &target_spec,
         args.upload_url.as_deref(),
         &args.common,
+        setup::Login::BeforeFirstUpload,
     )
     .await?;
-    let cache = cache_dir(args.common.cache_dir.as_deref());
+    let cache = setup::cache_dir(args.common.cache_dir.as_deref());
     std::fs::create_dir_all(&cache).map_err(|e| {
         Failure::input(anyhow::anyhow!(
             "cannot create the cache directory {}: {e}",
@@ -73,7 +69,13 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     let cancel = tokio_util::sync::CancellationToken::new();
     watch_signals(stop.clone(), cancel.clone());
 
+    let listings = ListingCache::open(
+        &cache,
+        &ctx.target,
+        args.common.present_in == PresentIn::Own,
+    );
     let planner = Planner {
+        listings: listings.as_ref(),
         client: &ctx.client,
         target: &ctx.target,
         pure_index: ctx.pure_index.as_ref(),
@@ -104,6 +106,7 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         }),
         build_slots: tokio::sync::Semaphore::new(build_slots),
         interpreters: ctx.interpreters.iter().cloned().map(Arc::new).collect(),
+        logins: Default::default(),
         ctx: &ctx,
         store: Store::new(&cache),
         settings: FillSettings {
@@ -118,6 +121,17 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     let outcome = pipeline
         .run(planner.batches(&ctx.requirements, &ctx.exclusions))
         .await;
+    if let Some(listings) = &listings {
+        let changed = outcome
+            .results
+            .iter()
+            .any(|r| matches!(r.outcome, Outcome::Uploaded | Outcome::Built));
+        if changed || outcome.target_failure.is_some() {
+            listings.discard();
+        } else {
+            listings.save();
+        }
+    }
     let stopped = match stop.load(Ordering::SeqCst) {
         STOP_SIGINT => Some("interrupted (SIGINT)".to_string()),
         STOP_SIGTERM => Some("interrupted (SIGTERM)".to_string()),

@@ -4,13 +4,28 @@ use std::process::ExitCode;
 
 use crate::cli::PlanArgs;
 use crate::exit::Failure;
-use crate::plan::Planner;
+use crate::index::snapshot::ListingCache;
+use crate::plan::{Planner, PresentIn};
 use crate::report;
 use crate::setup;
 
 pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
-    let ctx = setup::context(&args.requirements, &args.target, None, &args.common).await?;
+    let ctx = setup::context(
+        &args.requirements,
+        &args.target,
+        None,
+        &args.common,
+        setup::Login::Now,
+    )
+    .await?;
+    let cache = setup::cache_dir(args.common.cache_dir.as_deref());
+    let listings = ListingCache::open(
+        &cache,
+        &ctx.target,
+        args.common.present_in == PresentIn::Own,
+    );
     let planner = Planner {
+        listings: listings.as_ref(),
         client: &ctx.client,
         target: &ctx.target,
         pure_index: ctx.pure_index.as_ref(),
@@ -21,6 +36,9 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
         shard: args.common.shard,
     };
     let plan = planner.plan(&ctx.requirements, &ctx.exclusions).await?;
+    if let Some(listings) = &listings {
+        listings.save();
+    }
     if args.common.quiet == 0 {
         print!("{}", report::render_table(&plan));
     }

@@ -21,7 +21,10 @@ fn merge(args: MergeArgs) -> Result<ExitCode, Failure> {
     let mut json = Vec::new();
     let mut junit = Vec::new();
     for path in &args.inputs {
-        for (output, flag) in [(&args.report_json, "--report-json"), (&args.junit_xml, "--junit-xml")] {
+        for (output, flag) in [
+            (&args.report_json, "--report-json"),
+            (&args.junit_xml, "--junit-xml"),
+        ] {
             if let Some(output) = output
                 && same_file(path, output)
             {
@@ -50,8 +53,18 @@ fn merge(args: MergeArgs) -> Result<ExitCode, Failure> {
             Format::Junit => junit.push(input),
         }
     }
-    check_output(&json, args.report_json.as_deref(), "a JSON report", "--report-json")?;
-    check_output(&junit, args.junit_xml.as_deref(), "JUnit XML", "--junit-xml")?;
+    check_output(
+        &json,
+        args.report_json.as_deref(),
+        "a JSON report",
+        "--report-json",
+    )?;
+    check_output(
+        &junit,
+        args.junit_xml.as_deref(),
+        "JUnit XML",
+        "--junit-xml",
+    )?;
 
     // Merge both before writing either: a bad JUnit file must not leave a new JSON report
     // next to an old JUnit file.

@@ -26,6 +26,9 @@ pub struct DevpiIndex {
     pub root: Url,
     pub user: String,
     pub index: String,
+    /// `X-Devpi-Serial` when the index was first asked (`+api`): the serial of devpi's
+    /// whole database. While it does not move, nothing on the server changed.
+    pub serial: Option<u64>,
 }
 
 /// What `GET /{user}/{index}/+api` says.
@@ -37,6 +40,8 @@ pub struct ApiInfo {
     pub index: Option<String>,
     pub simpleindex: Option<String>,
     pub pypisubmit: Option<String>,
+    #[serde(skip)]
+    pub serial: Option<u64>,
 }
 
 /// The parts of an index configuration wheelwright acts on.
@@ -110,6 +115,7 @@ impl DevpiIndex {
             root,
             user: user.to_string(),
             index: index.to_string(),
+            serial: None,
         })
     }
 
@@ -166,6 +172,11 @@ impl DevpiIndex {
         if !response.status().is_success() {
             return Err(status_error(&url, response).await);
         }
+        let serial = response
+            .headers()
+            .get("X-Devpi-Serial")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let body = response
             .text()
             .await
@@ -175,13 +186,16 @@ impl DevpiIndex {
             expected: "a devpi index",
             detail: "its +api answer is not JSON".into(),
         })?;
-        serde_json::from_value(value.get("result").cloned().unwrap_or(value)).map_err(|e| {
-            IndexError::NotAnIndex {
-                url: redact(&self.url()),
-                expected: "a devpi index",
-                detail: format!("unexpected +api answer: {e}"),
-            }
-        })
+        let mut info: ApiInfo =
+            serde_json::from_value(value.get("result").cloned().unwrap_or(value)).map_err(|e| {
+                IndexError::NotAnIndex {
+                    url: redact(&self.url()),
+                    expected: "a devpi index",
+                    detail: format!("unexpected +api answer: {e}"),
+                }
+            })?;
+        info.serial = serial;
+        Ok(info)
     }
 
     /// `GET /{user}/{index}?no_projects`: type, bases, acl_upload, mirror_whitelist.

@@ -5,7 +5,7 @@ use url::Url;
 /// A file listed by an index for one project. Every index flavour (simple HTML, simple JSON,
 /// devpi JSON, a local directory) is read into this one shape, so the planner and the
 /// build-requirement resolver never care where a listing came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IndexFile {
     /// The basename, exactly as listed (anchor text, `filename` key, or last path segment).
     pub filename: String,

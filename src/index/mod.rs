@@ -9,6 +9,7 @@ mod file;
 pub mod http;
 mod redact;
 pub mod simple;
+pub mod snapshot;
 mod source;
 mod target;
 pub mod upload;

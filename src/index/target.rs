@@ -77,9 +77,10 @@ impl Target {
                 upload,
             });
         }
-        let index = DevpiIndex::from_url(&url)?;
+        let mut index = DevpiIndex::from_url(&url)?;
         match index.api(client).await {
             Ok(info) if info.pypisubmit.is_some() || info.simpleindex.is_some() => {
+                index.serial = info.serial;
                 Ok(Target::Devpi(index))
             }
             Ok(_) => Err(IndexError::NotAnIndex {

@@ -62,6 +62,8 @@ pub struct Pipeline<'a> {
     /// `--jobs`: builds at once.
     pub build_slots: tokio::sync::Semaphore,
     pub interpreters: Vec<Arc<crate::interpreter::Interpreter>>,
+    /// devpi logins done so far, by server root.
+    pub logins: Mutex<std::collections::HashMap<String, Result<(), String>>>,
 }
 
 /// Jobs that share one file to acquire.
@@ -357,6 +359,17 @@ impl Pipeline<'_> {
         };
         let project: PackageName = wheel.filename.name.clone();
         let mut attempts = Attempts::default();
+        if let Target::Devpi(index) = destination
+            && let Err(message) = self.login_once(index).await
+        {
+            let mut failure = target_failure.lock().await;
+            failure.get_or_insert_with(|| message.clone());
+            self.stop
+                .compare_exchange(STOP_NONE, STOP_TARGET, Ordering::SeqCst, Ordering::SeqCst)
+                .ok();
+            self.cancel.cancel();
+            return Err((message, attempts));
+        }
         let outcome = match destination {
             Target::Directory { path, .. } => {
                 let (path, project, stored) = (path.clone(), project.clone(), stored.clone());
@@ -428,6 +441,29 @@ impl Pipeline<'_> {
                 Err((message, attempts))
             }
         }
+    }
+
+    /// devpi login before the first upload to a server (once per server; all uploads wait
+    /// for it). Without credentials there is nothing to do.
+    async fn login_once(&self, index: &crate::index::DevpiIndex) -> Result<(), String> {
+        let Some((user, password)) = &self.ctx.credentials else {
+            return Ok(());
+        };
+        let mut logins = self.logins.lock().await;
+        let origin = index.root.to_string();
+        if let Some(done) = logins.get(&origin) {
+            return done.clone();
+        }
+        let proxy_basic = match self.ctx.client.credentials(&index.root) {
+            Some(crate::index::Credentials::Basic { user, password }) => Some((user, password)),
+            _ => None,
+        };
+        let result = index
+            .login(&self.ctx.client, user, password, proxy_basic)
+            .await
+            .map_err(|e| e.to_string());
+        logins.insert(origin, result.clone());
+        result
     }
 
     fn count(&self, results: &[(Key, JobResult)]) {

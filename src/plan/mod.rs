@@ -119,6 +119,8 @@ pub struct Planner<'a> {
     pub policy: &'a Policy,
     pub concurrency: usize,
     pub shard: Option<Shard>,
+    /// Remembered target listings (devpi serial unchanged); see [`crate::index::snapshot`].
+    pub listings: Option<&'a crate::index::snapshot::ListingCache>,
 }
 
 impl Planner<'_> {
@@ -243,11 +245,20 @@ impl Planner<'_> {
             return Ok(jobs);
         }
 
-        let target_files = self
-            .target
-            .project_files(self.client, name, own_only)
-            .await?
-            .unwrap_or_default();
+        let target_files = match self.listings.and_then(|cache| cache.get(name)) {
+            Some(files) => files,
+            None => {
+                let files = self
+                    .target
+                    .project_files(self.client, name, own_only)
+                    .await?;
+                if let Some(cache) = self.listings {
+                    cache.record(name, &files);
+                }
+                files
+            }
+        }
+        .unwrap_or_default();
         let pure_files = match self.pure_index {
             Some(pure) => pure
                 .project_files(self.client, name, own_only)

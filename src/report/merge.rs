@@ -81,9 +81,7 @@ pub fn sniff(input: &Input) -> Result<Format, MergeError> {
         Some('<') => Ok(Format::Junit),
         Some(c) => Err(MergeError::NotReport {
             file: input.name.clone(),
-            reason: format!(
-                "starts with `{c}`; expected a JSON report (`{{`) or JUnit XML (`<`)"
-            ),
+            reason: format!("starts with `{c}`; expected a JSON report (`{{`) or JUnit XML (`<`)"),
         }),
         None => Err(MergeError::NotReport {
             file: input.name.clone(),
@@ -177,8 +175,14 @@ pub fn merge_json(inputs: &[Input]) -> Result<MergedJson, MergeError> {
         Kind::Fill => "outcome",
     };
     let mut summary: Map<String, Value> = match kind {
-        Kind::Plan => Action::ALL.iter().map(|a| (a.to_string(), json!(0))).collect(),
-        Kind::Fill => Outcome::ALL.iter().map(|o| (o.to_string(), json!(0))).collect(),
+        Kind::Plan => Action::ALL
+            .iter()
+            .map(|a| (a.to_string(), json!(0)))
+            .collect(),
+        Kind::Fill => Outcome::ALL
+            .iter()
+            .map(|o| (o.to_string(), json!(0)))
+            .collect(),
     };
     for job in &jobs {
         // Validated by `parse`: the counted field is a string.
@@ -240,7 +244,11 @@ fn parse(input: &Input) -> Result<Parsed<'_>, MergeError> {
     }
     let target = match object.get("target") {
         Some(Value::String(t)) => t.clone(),
-        _ => return Err(not_report("`target` is missing or not a string".to_string())),
+        _ => {
+            return Err(not_report(
+                "`target` is missing or not a string".to_string(),
+            ));
+        }
     };
     let Some(Value::Array(jobs)) = object.remove("jobs") else {
         return Err(not_report("`jobs` is missing or not an array".to_string()));
@@ -269,10 +277,7 @@ fn parse(input: &Input) -> Result<Parsed<'_>, MergeError> {
     for (i, job) in jobs.iter().enumerate() {
         let field = |key: &str| job.get(key).and_then(Value::as_str);
         let Some(project) = field("project") else {
-            return Err(not_report(format!(
-                "job {} has no `project` string",
-                i + 1
-            )));
+            return Err(not_report(format!("job {} has no `project` string", i + 1)));
         };
         let version = match job.get("version") {
             None | Some(Value::Null) => "-",
@@ -394,10 +399,7 @@ mod tests {
             ("ww-bravo", "9.0"),
             ("ww-bravo", "10.0"),
         ];
-        assert_eq!(
-            keys,
-            expected.map(|(p, v)| (p.to_string(), v.to_string()))
-        );
+        assert_eq!(keys, expected.map(|(p, v)| (p.to_string(), v.to_string())));
         let summary = &merged.report["summary"];
         assert_eq!(summary["uploaded"], 2);
         assert_eq!(summary["present"], 1);
@@ -416,8 +418,7 @@ mod tests {
                          "action": "unavailable", "reason": "no such version", "file": null});
         let plan = json!({"schema": 1, "target": "t", "jobs": [job], "unsupported": [],
                           "summary": {}});
-        let merged =
-            merge_json(&[input("a.json", plan.clone()), input("a.json", plan)]).unwrap();
+        let merged = merge_json(&[input("a.json", plan.clone()), input("a.json", plan)]).unwrap();
         assert_eq!(merged.kind, Kind::Plan);
         assert_eq!(merged.jobs, 1);
         assert_eq!(merged.report["summary"]["unavailable"], 1);
@@ -448,7 +449,10 @@ mod tests {
         let cases = [
             (json!([1, 2]), "the top level is not an object"),
             (json!({"target": "t"}), "no `schema` field"),
-            (json!({"schema": 2, "target": "t"}), "`schema` is 2, expected 1"),
+            (
+                json!({"schema": 2, "target": "t"}),
+                "`schema` is 2, expected 1",
+            ),
             (
                 json!({"schema": 1, "target": "t", "unsupported": []}),
                 "`jobs` is missing",
@@ -461,8 +465,13 @@ mod tests {
             ),
         ];
         for (value, why) in cases {
-            let err = merge_json(&[input("x.json", value)]).unwrap_err().to_string();
-            assert!(err.starts_with("x.json: not a wheelwright JSON report"), "{err}");
+            let err = merge_json(&[input("x.json", value)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("x.json: not a wheelwright JSON report"),
+                "{err}"
+            );
             assert!(err.contains(why), "{err} (expected: {why})");
         }
         let err = merge_json(&[Input {

@@ -8,5 +8,7 @@ mod build;
 mod faults;
 mod fill;
 mod harness;
+mod noop;
 mod plan;
+mod report;
 mod tls;

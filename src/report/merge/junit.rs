@@ -178,7 +178,9 @@ pub fn merge(inputs: &[Input]) -> Result<MergedJunit, MergeError> {
         name: "testsuites".to_string(),
         attributes: vec![(
             "name".to_string(),
-            root_name.flatten().unwrap_or_else(|| "wheelwright".to_string()),
+            root_name
+                .flatten()
+                .unwrap_or_else(|| "wheelwright".to_string()),
         )],
         children: Vec::new(),
     };
@@ -307,9 +309,7 @@ fn parse(input: &Input) -> Result<Element, MergeError> {
                 let content = t
                     .xml10_content()
                     .map_err(|e| malformed(position, e.to_string()))?;
-                push_text(&mut stack, &content, |what| {
-                    malformed(position, what)
-                })?;
+                push_text(&mut stack, &content, |what| malformed(position, what))?;
                 None
             }
             Event::GeneralRef(r) => {
@@ -319,9 +319,7 @@ fn parse(input: &Input) -> Result<Element, MergeError> {
                 {
                     Some(c) => c.to_string(),
                     None => {
-                        let name = r
-                            .decode()
-                            .map_err(|e| malformed(position, e.to_string()))?;
+                        let name = r.decode().map_err(|e| malformed(position, e.to_string()))?;
                         quick_xml::escape::resolve_predefined_entity(&name)
                             .ok_or_else(|| {
                                 malformed(position, format!("unknown entity `&{name};`"))
@@ -329,9 +327,7 @@ fn parse(input: &Input) -> Result<Element, MergeError> {
                             .to_string()
                     }
                 };
-                push_text(&mut stack, &resolved, |what| {
-                    malformed(position, what)
-                })?;
+                push_text(&mut stack, &resolved, |what| malformed(position, what))?;
                 None
             }
             Event::CData(c) => {
@@ -343,7 +339,6 @@ fn parse(input: &Input) -> Result<Element, MergeError> {
                     Some(parent) => parent.children.push(Node::CData(content)),
                     None => {
                         return Err(malformed(
-                            &reader,
                             position,
                             "CDATA outside the root element".to_string(),
                         ));
@@ -359,11 +354,7 @@ fn parse(input: &Input) -> Result<Element, MergeError> {
                 Some(parent) => parent.children.push(Node::Element(done)),
                 None if root.is_none() => root = Some(done),
                 None => {
-                    return Err(malformed(
-                        &reader,
-                        position,
-                        "a second root element".to_string(),
-                    ));
+                    return Err(malformed(position, "a second root element".to_string()));
                 }
             }
         }
@@ -371,7 +362,6 @@ fn parse(input: &Input) -> Result<Element, MergeError> {
     if let Some(open) = stack.last() {
         let end = text.len() as u64;
         return Err(malformed(
-            &reader,
             end,
             format!("the file ends inside <{}>", open.name),
         ));
@@ -448,7 +438,7 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// Indents element-only content; content with text is written exactly as read.
 fn write_element(out: &mut String, element: &Element, depth: usize) {
-    let indent = "  ".repeat(depth);
+    let indent = "    ".repeat(depth);
     let _ = write!(out, "{indent}<{}", element.name);
     for (key, value) in &element.attributes {
         let _ = write!(out, " {key}=\"{}\"", escape(value, true));
@@ -536,7 +526,7 @@ mod tests {
         </testcase>
         <testcase name="ww-bravo==1.0 (cp311)" classname="wheelwright.ww-bravo" time="0.25">
             <failure message="no wheel &amp; no sdist" type="failed">tail &lt;1&gt;</failure>
-            <system-err><![CDATA[log ]]> tail]]></system-err>
+            <system-err><![CDATA[log <tail> & more]]></system-err>
         </testcase>
     </testsuite>
 </testsuites>
@@ -582,7 +572,10 @@ mod tests {
         assert_eq!(failure.attribute("message"), Some("no wheel & no sdist"));
         assert_eq!(failure.children, vec![Node::Text("tail <1>".to_string())]);
         let err = failing.elements().nth(1).unwrap();
-        assert_eq!(err.children, vec![Node::CData("log ]]> tail".to_string())]);
+        assert_eq!(
+            err.children,
+            vec![Node::CData("log <tail> & more".to_string())]
+        );
     }
 
     #[test]
