@@ -8,6 +8,8 @@
 #   3. build-backend wheels downloaded once into .cache/upstream-wheels (local upstream)
 #   4. fixtures/dist/ reproducibility check
 #   5. cargo fmt --check, clippy -D warnings, cargo test; then no test server may be left running
+#   6. packaging: `cargo install --path .` into a scratch root; as root also the Debian package
+#      (scripts/package-deb.sh), installed with dpkg and checked (binary, man page, completions)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,7 +34,7 @@ section() {
   printf '\n\033[1m==> %s\033[0m\n' "$*"
 }
 
-section "1/5 system packages"
+section "1/6 system packages"
 missing=()
 for pkg in bubblewrap nginx-light openssl; do
   if ! dpkg -s "$pkg" >/dev/null 2>&1; then
@@ -50,7 +52,7 @@ else
   exit 1
 fi
 
-section "2/5 test virtualenv ($VENV)"
+section "2/6 test virtualenv ($VENV)"
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
@@ -63,7 +65,7 @@ else
   echo "up to date: ${VENV_PACKAGES[*]}"
 fi
 
-section "3/5 upstream wheels ($UPSTREAM)"
+section "3/6 upstream wheels ($UPSTREAM)"
 stamp="$UPSTREAM/.wheelwright-packages"
 wanted="$(printf '%s\n' "${UPSTREAM_PACKAGES[@]}" -- "${UPSTREAM_PACKAGES_PY38[@]}")"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
@@ -77,10 +79,10 @@ else
   echo "up to date: $(find "$UPSTREAM" -name '*.whl' | wc -l) wheels"
 fi
 
-section "4/5 fixtures reproducibility"
+section "4/6 fixtures reproducibility"
 python3 fixtures/build_fixtures.py --check
 
-section "5/5 cargo fmt, clippy, test"
+section "5/6 cargo fmt, clippy, test"
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 
@@ -111,4 +113,44 @@ if [ "$status" -ne 0 ]; then
   echo "cargo test failed (exit $status)" >&2
   exit "$status"
 fi
+
+section "6/6 packaging"
+# After the tests, so a packaging failure reads as one. Both builds share target/ (same
+# release profile), so the second is a no-op and the step costs one release build.
+packaging_start=$SECONDS
+install_root="$(mktemp -d)"
+cargo install --path . --locked --quiet --root "$install_root" \
+  --target-dir "${CARGO_TARGET_DIR:-$ROOT/target}"
+echo "cargo install: $("$install_root/bin/wheelwright" --version)"
+rm -rf "$install_root"
+if [ "$(id -u)" -eq 0 ]; then
+  deb="$(scripts/package-deb.sh --fast | tail -n 1)"
+  echo "built $deb"
+  was_installed=0
+  dpkg -s wheelwright >/dev/null 2>&1 && was_installed=1
+  dpkg -i "$deb"
+  version="$(/usr/bin/wheelwright --version)"
+  expected="wheelwright $(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
+  if [ "$version" != "$expected" ]; then
+    echo "error: the installed package says \`$version\`, expected \`$expected\`" >&2
+    exit 1
+  fi
+  for file in /usr/share/man/man1/wheelwright.1.gz /usr/share/man/man1/wheelwright-fill.1.gz \
+    /usr/share/bash-completion/completions/wheelwright \
+    /usr/share/zsh/vendor-completions/_wheelwright \
+    /usr/share/fish/vendor_completions.d/wheelwright.fish; do
+    if [ ! -s "$file" ]; then
+      echo "error: the installed package lacks $file" >&2
+      exit 1
+    fi
+  done
+  echo "dpkg -i: $version, man pages and completions in place"
+  # Leave the machine as it was: remove the package unless it was installed before.
+  if [ "$was_installed" -eq 0 ]; then
+    dpkg -r wheelwright >/dev/null
+  fi
+else
+  echo "not root: the Debian package is not built and installed (needs dpkg -i)"
+fi
+echo "packaging took $((SECONDS - packaging_start))s"
 section "all checks passed"

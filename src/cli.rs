@@ -98,6 +98,12 @@ pub struct FillArgs {
     /// environment reaches a build.
     #[arg(long, value_name = "KEY=VALUE")]
     pub build_env: Vec<String>,
+    /// Build again what failed on an earlier run (known failures are skipped otherwise).
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// How long a recorded build failure is trusted, in days.
+    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    pub failure_ttl: u64,
     /// Refuse sdists that unpack to more than this many MiB (tar bombs).
     #[arg(long, default_value_t = 2048, value_name = "MIB")]
     pub sdist_unpack_limit: u64,
@@ -188,6 +194,10 @@ pub struct CommonArgs {
     /// Seconds without progress before a request counts as failed (and is retried).
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Treat an upload that would hide a devpi mirror's releases (a project missing from
+    /// the target's mirror_whitelist) as an error instead of a warning.
+    #[arg(long)]
+    pub strict_whitelist: bool,
     /// Plan only this share of the projects (K from 0 to N-1, by a stable hash of the
     /// name): N copies with 0/N .. N-1/N split a list with no coordination.
     #[arg(long, env = "WHEELWRIGHT_SHARD", value_name = "K/N")]

@@ -11,6 +11,7 @@ pub mod index;
 pub mod interpreter;
 pub mod pipeline;
 pub mod plan;
+pub mod policy;
 pub mod report;
 pub mod requirements;
 pub mod setup;

@@ -107,6 +107,14 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         build_slots: tokio::sync::Semaphore::new(build_slots),
         interpreters: ctx.interpreters.iter().cloned().map(Arc::new).collect(),
         logins: Default::default(),
+        target_policy: tokio::sync::OnceCell::new(),
+        strict_whitelist: args.common.strict_whitelist,
+        failures: crate::pipeline::FailureMemory {
+            dir: cache.join("failures"),
+            ttl: Duration::from_secs(args.failure_ttl.saturating_mul(86_400)),
+            retry: args.retry_failed,
+        },
+        warned: Default::default(),
         ctx: &ctx,
         store: Store::new(&cache),
         settings: FillSettings {

@@ -5,7 +5,11 @@ use std::process::ExitCode;
 use crate::cli::PlanArgs;
 use crate::exit::Failure;
 use crate::index::snapshot::ListingCache;
-use crate::plan::{Planner, PresentIn};
+use std::collections::BTreeSet;
+
+use crate::index::Target;
+use crate::plan::{Action, Plan, Planner, PresentIn};
+use crate::policy::TargetPolicy;
 use crate::report;
 use crate::setup;
 
@@ -39,17 +43,58 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
     if let Some(listings) = &listings {
         listings.save();
     }
+    let warnings = policy_warnings(&ctx, &plan).await?;
     if args.common.quiet == 0 {
         print!("{}", report::render_table(&plan));
     }
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
     println!("{}", report::summary_line(&plan));
     if let Some(path) = &args.common.report_json {
-        report::write_json_atomically(path, &report::plan_json(&plan)).map_err(|e| {
+        let mut json = report::plan_json(&plan);
+        json["warnings"] = serde_json::json!(warnings);
+        report::write_json_atomically(path, &json).map_err(|e| {
             Failure::input(anyhow::anyhow!(
                 "cannot write the JSON report {}: {e}",
                 path.display()
             ))
         })?;
     }
+    if args.common.strict_whitelist && warnings.iter().any(|w| w.contains("mirror_whitelist+=")) {
+        return Err(Failure::input(anyhow::anyhow!(
+            "--strict-whitelist: uploads would hide mirror releases (see the warnings above)"
+        )));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// For a devpi target with work to do: would the user be allowed to upload, and would an
+/// upload hide a mirror's releases? Costs requests only when something would be uploaded.
+async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<Vec<String>, Failure> {
+    let Target::Devpi(index) = &ctx.target else {
+        return Ok(Vec::new());
+    };
+    let projects: BTreeSet<&str> = plan
+        .jobs
+        .iter()
+        .filter(|j| matches!(j.action, Action::Fetch | Action::Build))
+        .map(|j| j.project.as_str())
+        .collect();
+    if projects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let policy = TargetPolicy::load(&ctx.client, index).await?;
+    let mut warnings = Vec::new();
+    if let Err(refusal) = policy.may_upload(ctx.credentials.as_ref().map(|(u, _)| u.as_str())) {
+        warnings.push(refusal.replace("; nothing was built or uploaded", "; fill would stop"));
+    }
+    for project in projects {
+        if let Ok(name) = pep508_rs::PackageName::new(project.to_string())
+            && let Some(shadowing) = policy.shadowing(&name)
+        {
+            warnings.push(shadowing);
+        }
+    }
+    Ok(warnings)
 }

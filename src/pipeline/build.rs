@@ -26,6 +26,12 @@ impl Pipeline<'_> {
         if let Some(reason) = self.stop_reason() {
             return all_jobs(&unit.jobs, Outcome::NotRun, &reason, started);
         }
+        // Nothing is built for a target that would refuse the upload.
+        if !self.settings.no_upload
+            && let Err(message) = self.target_checks(target_failure).await
+        {
+            return all_jobs(&unit.jobs, Outcome::NotRun, &message, started);
+        }
         let builder = match self
             .builder
             .get_or_init(|| async { (self.make_builder)() })
@@ -74,6 +80,22 @@ impl Pipeline<'_> {
                 out.extend(all_jobs(&pending, Outcome::NotRun, &reason, started));
                 break;
             }
+            let interpreter_id = format!("{} {}", label, interpreter.executable.display());
+            if let Some(known) = self.failures.lookup(
+                name.as_ref(),
+                &version.to_string(),
+                &interpreter_id,
+                &sdist.sha256,
+            ) {
+                let detail = format!(
+                    "known failure (recorded {}; --retry-failed builds it again): {}",
+                    super::failures::age(known.when),
+                    known.reason
+                );
+                out.extend(all_jobs(&these, Outcome::Failed, &detail, started));
+                pending = rest;
+                continue;
+            }
             let entry = &self.ctx.requirements.requirements[lead.entry];
             let request = BuildRequest {
                 sdist: sdist.path.clone(),
@@ -118,6 +140,13 @@ impl Pipeline<'_> {
                 Ok(built) => built,
                 Err(e) => {
                     self.log(&format!("failed   build of {what}: {e}"));
+                    self.failures.record(
+                        name.as_ref(),
+                        &version.to_string(),
+                        &interpreter_id,
+                        &sdist.sha256,
+                        &e,
+                    );
                     let mut failed = all_jobs(
                         &these,
                         Outcome::Failed,
@@ -149,6 +178,12 @@ impl Pipeline<'_> {
                     continue;
                 }
             };
+            self.failures.forget(
+                name.as_ref(),
+                &version.to_string(),
+                &interpreter_id,
+                &sdist.sha256,
+            );
             self.log(&format!(
                 "built    {filename} in {:.1}s",
                 built.duration.as_secs_f64()

@@ -7,7 +7,10 @@
 //! continues from what the target and the store hold.
 
 mod build;
+mod failures;
 mod sources;
+
+pub use failures::FailureMemory;
 
 pub use sources::UpstreamWheels;
 
@@ -62,6 +65,12 @@ pub struct Pipeline<'a> {
     /// `--jobs`: builds at once.
     pub build_slots: tokio::sync::Semaphore,
     pub interpreters: Vec<Arc<crate::interpreter::Interpreter>>,
+    pub failures: FailureMemory,
+    /// The target's devpi policies, read before the first build or upload.
+    pub target_policy: tokio::sync::OnceCell<Result<Option<crate::policy::TargetPolicy>, String>>,
+    pub strict_whitelist: bool,
+    /// Projects whose shadowing warning was printed.
+    pub warned: std::sync::Mutex<std::collections::HashSet<String>>,
     /// devpi logins done so far, by server root.
     pub logins: Mutex<std::collections::HashMap<String, Result<(), String>>>,
 }
@@ -359,6 +368,32 @@ impl Pipeline<'_> {
         };
         let project: PackageName = wheel.filename.name.clone();
         let mut attempts = Attempts::default();
+        let mut warning = None;
+        if std::ptr::eq(destination, &self.ctx.target) {
+            match self.target_checks(target_failure).await {
+                Err(message) => return Err((message, attempts)),
+                Ok(Some(policy)) => {
+                    if let Some(shadowing) = policy.shadowing(&project) {
+                        if self.strict_whitelist {
+                            return Err((
+                                format!("not uploaded (--strict-whitelist): {shadowing}"),
+                                attempts,
+                            ));
+                        }
+                        if self
+                            .warned
+                            .lock()
+                            .expect("warned lock")
+                            .insert(project.to_string())
+                        {
+                            self.log(&format!("warning: {shadowing}"));
+                        }
+                        warning = Some(shadowing);
+                    }
+                }
+                Ok(None) => {}
+            }
+        }
         if let Target::Devpi(index) = destination
             && let Err(message) = self.login_once(index).await
         {
@@ -411,12 +446,15 @@ impl Pipeline<'_> {
                     stored.filename,
                     destination.describe()
                 ));
-                let detail = match outcome {
+                let mut detail = match outcome {
                     UploadOutcome::Uploaded => format!("uploaded to {}", destination.describe()),
                     UploadOutcome::AlreadyPresent => {
                         format!("already on {} with identical bytes", destination.describe())
                     }
                 };
+                if let Some(warning) = warning {
+                    detail.push_str(&format!("; warning: {warning}"));
+                }
                 Ok((outcome, attempts, detail))
             }
             Err(error) => {
@@ -439,6 +477,44 @@ impl Pipeline<'_> {
                     eprintln!("CONFLICT: {message}");
                 }
                 Err((message, attempts))
+            }
+        }
+    }
+
+    /// Before the first build or upload: may this user upload to the devpi target at all?
+    /// (A run that would end in 403 after an hour of compiling stops at once.) Also reads
+    /// what the shadowing check needs. Other targets have no such policies.
+    pub(super) async fn target_checks(
+        &self,
+        target_failure: &Mutex<Option<String>>,
+    ) -> Result<Option<&crate::policy::TargetPolicy>, String> {
+        let Target::Devpi(index) = &self.ctx.target else {
+            return Ok(None);
+        };
+        let loaded = self
+            .target_policy
+            .get_or_init(|| async {
+                let policy = crate::policy::TargetPolicy::load(&self.ctx.client, index)
+                    .await
+                    .map_err(|e| format!("cannot read the target's configuration: {e}"))?;
+                let user = self.ctx.credentials.as_ref().map(|(user, _)| user.as_str());
+                policy.may_upload(user)?;
+                Ok(Some(policy))
+            })
+            .await;
+        match loaded {
+            Ok(policy) => Ok(policy.as_ref()),
+            Err(message) => {
+                let mut failure = target_failure.lock().await;
+                if failure.is_none() {
+                    self.log(&format!("error: {message}"));
+                }
+                failure.get_or_insert_with(|| message.clone());
+                self.stop
+                    .compare_exchange(STOP_NONE, STOP_TARGET, Ordering::SeqCst, Ordering::SeqCst)
+                    .ok();
+                self.cancel.cancel();
+                Err(message.clone())
             }
         }
     }

@@ -10,5 +10,6 @@ mod fill;
 mod harness;
 mod noop;
 mod plan;
+mod policies;
 mod report;
 mod tls;

@@ -1,0 +1,118 @@
+//! Failure memory: a build that failed for (project, version, interpreter, sdist) is
+//! recorded in the cache dir, and the next nightly run reports it as a known failure instead
+//! of compiling the same broken sdist again, until `--retry-failed` or the record expires
+//! (`--failure-ttl`). piwheels does the same: failure is the normal case and must be cheap.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::build::BuildError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KnownFailure {
+    pub project: String,
+    pub version: String,
+    pub interpreter: String,
+    pub sdist_sha256: String,
+    /// Seconds since the epoch.
+    pub when: u64,
+    pub reason: String,
+}
+
+pub struct FailureMemory {
+    pub dir: PathBuf,
+    pub ttl: Duration,
+    /// `--retry-failed`: look nothing up, but still record new failures.
+    pub retry: bool,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl FailureMemory {
+    fn path(&self, project: &str, version: &str, interpreter: &str, sdist_sha256: &str) -> PathBuf {
+        let key = Sha256::digest(
+            format!("{project}\0{version}\0{interpreter}\0{sdist_sha256}").as_bytes(),
+        );
+        self.dir.join(format!("{}.json", hex::encode(key)))
+    }
+
+    /// The recorded failure, if one is known and still fresh.
+    pub fn lookup(
+        &self,
+        project: &str,
+        version: &str,
+        interpreter: &str,
+        sdist_sha256: &str,
+    ) -> Option<KnownFailure> {
+        if self.retry {
+            return None;
+        }
+        let bytes = std::fs::read(self.path(project, version, interpreter, sdist_sha256)).ok()?;
+        let known: KnownFailure = serde_json::from_slice(&bytes).ok()?;
+        (now().saturating_sub(known.when) < self.ttl.as_secs()).then_some(known)
+    }
+
+    /// Remembers a failure that will happen again: the build itself failed. Failures of the
+    /// machine or the network (sandbox set-up, provisioning, I/O) are not the sdist's fault.
+    pub fn record(
+        &self,
+        project: &str,
+        version: &str,
+        interpreter: &str,
+        sdist_sha256: &str,
+        error: &BuildError,
+    ) {
+        let repeatable = matches!(
+            error,
+            BuildError::Unpack { .. }
+                | BuildError::Pyproject { .. }
+                | BuildError::HookFailed { .. }
+                | BuildError::TimedOut { .. }
+                | BuildError::DiskQuota { .. }
+                | BuildError::NoWheel { .. }
+                | BuildError::ExtraWheels { .. }
+                | BuildError::Invalid { .. }
+        );
+        if !repeatable {
+            return;
+        }
+        let known = KnownFailure {
+            project: project.to_string(),
+            version: version.to_string(),
+            interpreter: interpreter.to_string(),
+            sdist_sha256: sdist_sha256.to_string(),
+            when: now(),
+            reason: error.to_string(),
+        };
+        let path = self.path(project, version, interpreter, sdist_sha256);
+        if std::fs::create_dir_all(&self.dir).is_ok()
+            && let Ok(bytes) = serde_json::to_vec_pretty(&known)
+        {
+            let _ = std::fs::write(path, bytes);
+        }
+    }
+
+    /// A success clears an old record (after `--retry-failed`).
+    pub fn forget(&self, project: &str, version: &str, interpreter: &str, sdist_sha256: &str) {
+        let _ = std::fs::remove_file(self.path(project, version, interpreter, sdist_sha256));
+    }
+}
+
+/// "3h ago", "2 days ago".
+pub fn age(when: u64) -> String {
+    let secs = now().saturating_sub(when);
+    match secs {
+        0..=119 => format!("{secs}s ago"),
+        120..=7199 => format!("{} min ago", secs / 60),
+        7200..=172_799 => format!("{}h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
+    }
+}

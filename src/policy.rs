@@ -1,0 +1,172 @@
+//! Policies of a shared devpi index, checked before anything is built or uploaded.
+//!
+//! * Upload permission: the index's `acl_upload` must admit the user (or `:ANONYMOUS:`, or
+//!   `:AUTHENTICATED:` for a logged-in user); otherwise a run would compile for an hour and
+//!   then get 403 for every upload.
+//! * Shadowing: devpi hides a mirror's releases of a project as soon as a private stage in
+//!   the resolution order holds that project, unless `mirror_whitelist` names it
+//!   (protocols.md §1.4, `op_sro_check_mirror_whitelist`). Uploading `numpy` wheels to an
+//!   index with the PyPI mirror among its bases hides every other `numpy` release from it.
+
+use std::collections::{HashSet, VecDeque};
+
+use pep508_rs::PackageName;
+
+use crate::index::{DevpiIndex, HttpClient, IndexError};
+
+#[derive(Debug, Clone)]
+pub struct TargetPolicy {
+    /// `user/index` of the target.
+    pub stage: String,
+    pub acl_upload: Vec<String>,
+    pub mirror_whitelist: Vec<String>,
+    /// The first mirror stage in the target's bases (transitively), if any.
+    pub mirror: Option<String>,
+}
+
+impl TargetPolicy {
+    /// Reads the target's configuration and those of its bases, breadth-first (devpi's SRO).
+    pub async fn load(
+        client: &HttpClient,
+        target: &DevpiIndex,
+    ) -> Result<TargetPolicy, IndexError> {
+        let own = target.config(client).await?;
+        let mut mirror = None;
+        let mut queue: VecDeque<String> = own.bases.iter().cloned().collect();
+        let mut seen: HashSet<String> = HashSet::new();
+        while let Some(stage) = queue.pop_front() {
+            if !seen.insert(stage.clone()) {
+                continue;
+            }
+            let Some((user, index)) = stage.split_once('/') else {
+                continue;
+            };
+            let base = DevpiIndex {
+                root: target.root.clone(),
+                user: user.to_string(),
+                index: index.to_string(),
+                serial: None,
+            };
+            let config = base.config(client).await?;
+            if config.kind == "mirror" {
+                mirror.get_or_insert(stage.clone());
+            }
+            queue.extend(config.bases.iter().cloned());
+        }
+        Ok(TargetPolicy {
+            stage: target.stage(),
+            acl_upload: own.acl_upload,
+            mirror_whitelist: own.mirror_whitelist,
+            mirror,
+        })
+    }
+
+    /// `Err` with the reason when `user` may not upload.
+    pub fn may_upload(&self, user: Option<&str>) -> Result<(), String> {
+        let admitted = self.acl_upload.iter().any(|entry| match entry.as_str() {
+            ":ANONYMOUS:" => true,
+            ":AUTHENTICATED:" => user.is_some(),
+            name => user == Some(name),
+        });
+        // Group entries (`:group`) come from auth plugins wheelwright cannot ask: let the
+        // server decide rather than refusing a user who may well be a member.
+        let groups = self
+            .acl_upload
+            .iter()
+            .any(|e| e.starts_with(':') && !e.ends_with(':'));
+        if admitted || groups {
+            return Ok(());
+        }
+        Err(format!(
+            "{} may not upload to {} (acl_upload: {}); nothing was built or uploaded",
+            user.map_or("an anonymous user".to_string(), |u| format!("user `{u}`")),
+            self.stage,
+            if self.acl_upload.is_empty() {
+                "empty".to_string()
+            } else {
+                self.acl_upload.join(", ")
+            }
+        ))
+    }
+
+    /// A warning when uploading `project` would hide the mirror's other releases of it.
+    pub fn shadowing(&self, project: &PackageName) -> Option<String> {
+        let mirror = self.mirror.as_ref()?;
+        let covered = self
+            .mirror_whitelist
+            .iter()
+            .any(|entry| entry == "*" || entry == project.as_ref());
+        (!covered).then(|| {
+            format!(
+                "uploading {project} to {stage} hides {mirror}'s other releases of {project}; \
+                 whitelist it with `devpi index {stage} mirror_whitelist+={project}`",
+                stage = self.stage
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(acl: &[&str], whitelist: &[&str], mirror: Option<&str>) -> TargetPolicy {
+        TargetPolicy {
+            stage: "shared/thirdparty-local".into(),
+            acl_upload: acl.iter().map(|s| s.to_string()).collect(),
+            mirror_whitelist: whitelist.iter().map(|s| s.to_string()).collect(),
+            mirror: mirror.map(String::from),
+        }
+    }
+
+    #[test]
+    fn upload_permission_follows_acl_upload() {
+        assert!(policy(&["qa"], &[], None).may_upload(Some("qa")).is_ok());
+        let refused = policy(&["qa"], &[], None)
+            .may_upload(Some("jenkins"))
+            .unwrap_err();
+        assert!(
+            refused.contains(
+                "user `jenkins` may not upload to shared/thirdparty-local (acl_upload: qa)"
+            )
+        );
+        assert!(policy(&[":ANONYMOUS:"], &[], None).may_upload(None).is_ok());
+        assert!(
+            policy(&[":AUTHENTICATED:"], &[], None)
+                .may_upload(None)
+                .is_err()
+        );
+        assert!(
+            policy(&[":AUTHENTICATED:"], &[], None)
+                .may_upload(Some("x"))
+                .is_ok()
+        );
+        assert!(
+            policy(&[":builders"], &[], None)
+                .may_upload(Some("x"))
+                .is_ok(),
+            "groups are the server's call"
+        );
+    }
+
+    #[test]
+    fn shadowing_names_the_whitelist_entry() {
+        let name = PackageName::new("NumPy".into()).unwrap();
+        let warning = policy(&[], &[], Some("root/pypi"))
+            .shadowing(&name)
+            .unwrap();
+        assert!(warning.contains("mirror_whitelist+=numpy"), "{warning}");
+        assert!(warning.contains("root/pypi"));
+        assert!(
+            policy(&[], &["numpy"], Some("root/pypi"))
+                .shadowing(&name)
+                .is_none()
+        );
+        assert!(
+            policy(&[], &["*"], Some("root/pypi"))
+                .shadowing(&name)
+                .is_none()
+        );
+        assert!(policy(&[], &[], None).shadowing(&name).is_none());
+    }
+}
