@@ -31,6 +31,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make the target hold every requested wheel: fetch, build, upload.
     Fill(FillArgs),
+    /// Settings from wheelwright.toml, the environment and flags.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Work with reports: `report merge` joins the reports of several shards.
     Report(ReportArgs),
     /// Write the man pages and shell completions into a directory (for packaging).
@@ -117,6 +120,20 @@ pub struct FillArgs {
     pub common: CommonArgs,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the settings `fill` (or `plan`) would run with, where each comes from (flag,
+    /// environment, file, default); passwords masked. Extra arguments are taken as flags.
+    Show {
+        /// `fill` or `plan`.
+        #[arg(value_parser = ["fill", "plan"], default_value = "fill")]
+        command: String,
+        /// Flags to include, as on the command line.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SandboxArg {
     Auto,
@@ -134,6 +151,10 @@ pub enum Versions {
 
 #[derive(Debug, Args)]
 pub struct CommonArgs {
+    /// Settings file (default: ./wheelwright.toml when it exists; WHEELWRIGHT_CONFIG too).
+    /// Flags beat environment variables, which beat the file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Target interpreter (repeatable): markers and wheel tags are evaluated for each.
     #[arg(long = "python", value_name = "PATH", default_value = "python3")]
     pub pythons: Vec<PathBuf>,

@@ -5,7 +5,38 @@ use wheelwright::cli::{Cli, Command};
 use wheelwright::commands;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // wheelwright.toml settings join the command line before clap sees it (config.rs).
+    let merged = match wheelwright::config::merge(std::env::args_os().collect()) {
+        Ok(merged) => merged,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(wheelwright::exit::BAD_INPUT);
+        }
+    };
+    // `config show` reads its arguments itself (they are another command's flags).
+    let words: Vec<String> = merged
+        .args
+        .iter()
+        .map(|a| a.to_string_lossy().to_string())
+        .collect();
+    if words.get(1).map(String::as_str) == Some("config")
+        && words.get(2).map(String::as_str) == Some("show")
+        && !words.iter().any(|w| w == "--help" || w == "-h")
+    {
+        let command = if words.iter().skip(3).any(|w| w == "plan") {
+            "plan"
+        } else {
+            "fill"
+        };
+        return match wheelwright::config::show(&merged, command) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => e.exit(),
+        };
+    }
+    let cli = Cli::parse_from(merged.args.clone());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -22,6 +53,7 @@ fn main() -> ExitCode {
             Command::Fill(args) => commands::fill::run(args).await,
             Command::Report(args) => commands::report::run(args),
             Command::GenerateAssets(args) => commands::assets::run(args),
+            Command::Config(_) => unreachable!("handled before the runtime starts"),
         }
     });
     match result {

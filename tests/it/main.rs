@@ -5,6 +5,7 @@
 mod support;
 
 mod build;
+mod config;
 mod faults;
 mod fill;
 mod harness;

@@ -1,0 +1,96 @@
+//! `wheelwright.toml`: every flag can be set there; flags beat the environment, which beats
+//! the file; `config show` tells where each setting came from, secrets masked.
+
+use crate::support::{fixtures_dir, wheelwright_with_home};
+
+fn run(home: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = wheelwright_with_home(home);
+    cmd.current_dir(home).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn settings_come_from_the_file_unless_the_environment_or_a_flag_says_otherwise() {
+    let home = tempfile::tempdir().unwrap();
+    let dists = fixtures_dir().join("dist");
+    std::fs::write(
+        home.path().join("wheelwright.toml"),
+        format!(
+            "find-links = [\"{}\"]\nretries = 2\nuser = \"ci\"\npassword = \"file-secret\"\n[fill]\ntarget = \"from-file\"\nversions = \"all\"\n",
+            dists.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(home.path().join("requirements.txt"), "ww-alpha>=1.0\n").unwrap();
+
+    let (code, shown, stderr) = run(home.path(), &["config", "show"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(shown.contains("retries                = 2"), "{shown}");
+    assert!(shown.contains("(file)"));
+    assert!(
+        !shown.contains("file-secret"),
+        "secrets are masked: {shown}"
+    );
+    assert!(shown.contains("password               = ********"));
+
+    let (_, shown, _) = run(
+        home.path(),
+        &["config", "show", "--retries", "7"],
+        &[("WHEELWRIGHT_TARGET", "from-env")],
+    );
+    assert!(
+        shown.contains("retries                = 7") && shown.contains("(flag)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("target                 = from-env"),
+        "the environment beats the file: {shown}"
+    );
+
+    // The file really drives a run: find-links, versions and the target directory.
+    let (code, _, stderr) = run(home.path(), &["fill", "requirements.txt"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    for wheel in [
+        "ww_alpha-1.0-py3-none-any.whl",
+        "ww_alpha-2.0-py3-none-any.whl",
+    ] {
+        assert!(
+            home.path().join("from-file").join(wheel).is_file(),
+            "{wheel}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_setting_is_an_error_naming_the_file() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("custom.toml");
+    std::fs::write(&config, "index-urll = \"http://x\"\n").unwrap();
+    std::fs::write(home.path().join("r.txt"), "ww-alpha==1.0\n").unwrap();
+    let (code, _, stderr) = run(
+        home.path(),
+        &["plan", "r.txt", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("custom.toml") && stderr.contains("unknown setting `index-urll`"),
+        "{stderr}"
+    );
+    std::fs::write(&config, "retries = [\n").unwrap();
+    let (code, _, stderr) = run(
+        home.path(),
+        &["plan", "r.txt", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("custom.toml"), "{stderr}");
+}
