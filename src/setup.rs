@@ -259,8 +259,16 @@ pub async fn context(
     common: &CommonArgs,
     login: Login,
 ) -> Result<Context, Failure> {
-    let credentials = credentials(common)?;
+    let mut credentials = credentials(common)?;
     let client = client(common)?;
+    if credentials.is_none()
+        && let Some(host) = url::Url::parse(target_spec)
+            .ok()
+            .filter(|u| u.username().is_empty())
+            .and_then(|u| u.host_str().map(String::from))
+    {
+        credentials = crate::netrc::lookup(&host);
+    }
     let (requirements, exclusions, interpreters) = read_inputs(paths, common).await?;
     let target = target(target_spec, upload_url, &credentials, &client, login).await?;
     let pure_index = pure_index(common.pure_index.as_deref(), &credentials, &client, login).await?;

@@ -303,6 +303,14 @@ impl Planner<'_> {
                     &self.policy.versions,
                 ),
             };
+            // Enterprise indexes never receive pre-releases nobody asked for; say which newer
+            // pre-release a range passed over, so the report shows what was held back.
+            let held_back = match (&exact, versions.first()) {
+                (None, Some(newest)) if !self.policy.pre => {
+                    select::newest_prerelease_above(&upstream_dists, &specifiers, newest)
+                }
+                _ => None,
+            };
             if versions.is_empty() {
                 for interp in interps {
                     let mut job = new_job(*index, entry, interp, None);
@@ -345,6 +353,10 @@ impl Planner<'_> {
                             exact.is_some(),
                             formats,
                         );
+                    }
+                    if let Some(held) = &held_back {
+                        job.reason
+                            .push_str(&format!("; pre-release {held} held back (--pre takes it)"));
                     }
                     jobs.push((*index, job));
                 }

@@ -85,6 +85,21 @@ pub fn resolve_range(
     versions
 }
 
+/// The newest pre-release the specifiers would admit but the pre-release rule kept out, if
+/// it is newer than what was chosen.
+pub fn newest_prerelease_above(
+    dists: &[Dist<'_>],
+    specifiers: &VersionSpecifiers,
+    chosen: &Version,
+) -> Option<Version> {
+    dists
+        .iter()
+        .filter(|d| d.file.yanked.is_none())
+        .map(|d| d.version().clone())
+        .filter(|v| v.any_prerelease() && v > chosen && specifiers.contains(v))
+        .max()
+}
+
 /// The target file that makes a job present: a wheel of `version` whose tags `tags` accept.
 pub fn present_wheel<'a>(
     dists: &'a [Dist<'a>],

@@ -389,3 +389,34 @@ fn junit_report_has_one_case_per_job_with_run_id() {
     assert!(xml.contains("<failure"), "{xml}");
     assert!(xml.contains("no sdist"), "{xml}");
 }
+
+#[test]
+fn credentials_from_netrc_fill_pypiserver() {
+    let packages = tempfile::tempdir().unwrap();
+    let server = Pypiserver::start(packages.path(), Some(("netrc-user", "netrc-secret")));
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join(".netrc"),
+        "machine 127.0.0.1 login netrc-user password netrc-secret\n",
+    )
+    .unwrap();
+    let find_links = fixtures_dir().join("dist");
+    let simple = format!("{}/simple/", server.url());
+    let run = fill(
+        home.path(),
+        "ww-alpha==1.0\n",
+        &["--find-links", find_links.to_str().unwrap(), &simple],
+        &[],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(server.filenames(), ["ww_alpha-1.0-py3-none-any.whl"]);
+    // Without the .netrc the same upload is refused.
+    std::fs::remove_file(home.path().join(".netrc")).unwrap();
+    let refused = fill(
+        home.path(),
+        "ww-alpha==2.0\n",
+        &["--find-links", find_links.to_str().unwrap(), &simple],
+        &[],
+    );
+    assert_eq!(refused.code(), 3, "{}", refused.stderr());
+}

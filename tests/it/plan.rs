@@ -147,6 +147,12 @@ fn plan_decides_every_case_against_a_real_devpi() {
             "reason of {job:?} should mention `{reason}`"
         );
     }
+    // The range passed over the pre-release and says so.
+    assert!(
+        jobs[10].3.contains("pre-release 3.0rc1 held back"),
+        "{:?}",
+        jobs[10]
+    );
     // The JSON report's shape is what scripts rely on.
     assert_eq!(report["schema"], 1);
     assert_eq!(report["target"], layout.target.as_str());
