@@ -118,6 +118,37 @@ ww-hatch==1.0
         &creds,
     );
     assert_eq!(again.count("present"), 7, "{:?}", again.outcomes());
+    // Building everything again (into a fresh index) reuses the cached build environments:
+    // no new environment is created.
+    let envs = |home: &std::path::Path| {
+        std::fs::read_dir(home.join(".cache/wheelwright/build-envs"))
+            .map(|d| d.flatten().filter(|e| e.path().is_dir()).count())
+            .unwrap_or(0)
+    };
+    let before = envs(home.path());
+    assert!(
+        before >= 3,
+        "setuptools, flit_core, hatchling (and more) environments: {before}"
+    );
+    let fresh = user.create_index("fresh", &[], false);
+    let rebuilt = fill(
+        home.path(),
+        requirements,
+        &[
+            "--index-url",
+            &upstream,
+            "--find-links",
+            wheels.to_str().unwrap(),
+            &fresh,
+        ],
+        &creds,
+    );
+    assert_eq!(rebuilt.count("built"), 6, "{}", rebuilt.stderr());
+    assert_eq!(
+        envs(home.path()),
+        before,
+        "the second round of builds created no environment"
+    );
     devpi().assert_no_tracebacks();
 }
 

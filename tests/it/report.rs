@@ -12,15 +12,26 @@ use crate::support::{fixtures_dir, wheelwright_with_home};
 
 /// Runs `fill` with `requirements` into `target`, keeping its reports as `shard-K.*`.
 fn fill_shard(home: &Path, k: usize, requirements: &str, target: &Path) -> (PathBuf, PathBuf) {
+    fill_shard_with(home, k, requirements, target, &[])
+}
+
+fn fill_shard_with(
+    home: &Path,
+    k: usize,
+    requirements: &str,
+    target: &Path,
+    extra: &[&str],
+) -> (PathBuf, PathBuf) {
     let junit = home.join(format!("shard-{k}.xml"));
     let find_links = fixtures_dir().join("dist");
-    let args = [
+    let mut args = vec![
         "--find-links",
         find_links.to_str().unwrap(),
         target.to_str().unwrap(),
         "--junit-xml",
         junit.to_str().unwrap(),
     ];
+    args.extend_from_slice(extra);
     let run = fill(home, requirements, &args, &[]);
     assert!(
         matches!(run.code(), 0 | 1),
@@ -151,6 +162,47 @@ fn merge_joins_two_fills_with_every_job_once_and_a_recomputed_summary() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&again).unwrap()).unwrap();
     assert_eq!(report["jobs"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn merged_shards_of_one_requirements_file_hold_every_job_once() {
+    let home = tempfile::tempdir().unwrap();
+    let target = home.path().join("wheelhouse");
+    let requirements = "ww-alpha==1.0\nww-alpha==2.0\nww-bravo==1.0\nWW_ECHO.PKG==1.0\n";
+    let shards: Vec<(PathBuf, PathBuf)> = (0..3)
+        .map(|k| {
+            let shard = format!("{k}/3");
+            fill_shard_with(home.path(), k, requirements, &target, &["--shard", &shard])
+        })
+        .collect();
+    let merged = home.path().join("merged.json");
+    let mut args: Vec<&Path> = vec![Path::new("--report-json"), &merged];
+    args.extend(shards.iter().map(|(json, _)| json.as_path()));
+    let out = merge(home.path(), &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
+    let jobs: Vec<(&str, &str)> = report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                j["project"].as_str().unwrap(),
+                j["version"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        jobs,
+        [
+            ("ww-alpha", "1.0"),
+            ("ww-alpha", "2.0"),
+            ("ww-bravo", "1.0"),
+            ("ww-echo-pkg", "1.0"),
+        ],
+        "{report:#}"
+    );
+    assert_eq!(report["summary"]["uploaded"], 4, "{report:#}");
 }
 
 #[test]
