@@ -175,6 +175,20 @@ fn merged_shards_of_one_requirements_file_hold_every_job_once() {
             fill_shard_with(home.path(), k, requirements, &target, &["--shard", &shard])
         })
         .collect();
+    // The split must be real for the test to mean something (with these names it is 3, 1
+    // and 0 jobs: an empty shard's report merges too).
+    let per_shard: Vec<usize> = shards
+        .iter()
+        .map(|(json, _)| {
+            let report: Value =
+                serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+            report["jobs"].as_array().unwrap().len()
+        })
+        .collect();
+    assert!(
+        per_shard.iter().filter(|n| **n > 0).count() >= 2,
+        "{per_shard:?}"
+    );
     let merged = home.path().join("merged.json");
     let mut args: Vec<&Path> = vec![Path::new("--report-json"), &merged];
     args.extend(shards.iter().map(|(json, _)| json.as_path()));
