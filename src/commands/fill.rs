@@ -119,6 +119,7 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         store: Store::new(&cache),
         settings: FillSettings {
             no_upload: args.no_upload,
+            verbose: args.common.verbose > 0,
             transfer_concurrency: args.transfer_concurrency,
             retries: args.common.retries,
         },

@@ -39,6 +39,8 @@ pub const STOP_SIGINT: u8 = 2;
 pub const STOP_SIGTERM: u8 = 3;
 
 pub struct FillSettings {
+    /// `-v`: a line for every job, also those that need nothing.
+    pub verbose: bool,
     pub no_upload: bool,
     pub transfer_concurrency: usize,
     pub retries: u32,
@@ -140,6 +142,15 @@ impl Pipeline<'_> {
                         }
                     };
                     self.progress.finished(1, outcome);
+                    if self.settings.verbose {
+                        self.log(&format!(
+                            "{outcome:<8} {}=={} ({}): {}",
+                            job.project,
+                            job.version.as_deref().unwrap_or("-"),
+                            job.interpreter,
+                            job.reason
+                        ));
+                    }
                     let reason = job.reason.clone();
                     immediate.push((slot.key, JobResult::new(slot.job, outcome, reason)));
                 }
