@@ -302,3 +302,32 @@ pub fn cache_dir(flag: Option<&std::path::Path>) -> PathBuf {
         .or_else(|| dirs::cache_dir().map(|d| d.join("wheelwright")))
         .unwrap_or_else(|| PathBuf::from(".wheelwright-cache"))
 }
+
+impl Context {
+    /// The remembered target listings for this run's presence policy (devpi only).
+    pub fn listing_cache(
+        &self,
+        cache_dir: &std::path::Path,
+    ) -> Option<crate::index::snapshot::ListingCache> {
+        let own_only = self.policy.present_in == crate::plan::PresentIn::Own;
+        crate::index::snapshot::ListingCache::open(cache_dir, &self.target, own_only)
+    }
+
+    pub fn planner<'a>(
+        &'a self,
+        listings: Option<&'a crate::index::snapshot::ListingCache>,
+        shard: Option<crate::plan::Shard>,
+    ) -> crate::plan::Planner<'a> {
+        crate::plan::Planner {
+            client: &self.client,
+            target: &self.target,
+            pure_index: self.pure_index.as_ref(),
+            upstream: &self.upstream,
+            interpreters: &self.interpreters,
+            policy: &self.policy,
+            concurrency: self.concurrency,
+            shard,
+            listings,
+        }
+    }
+}

@@ -408,30 +408,13 @@ impl WheelSource for FindLinksDir {
         project: &'a PackageName,
     ) -> BoxFuture<'a, Result<Vec<IndexFile>, SourceError>> {
         Box::pin(async move {
-            let entries = std::fs::read_dir(&self.dir).map_err(|source| SourceError::Io {
-                what: format!("read {}", self.dir.display()),
-                source,
-            })?;
-            let mut files = Vec::new();
-            for entry in entries.flatten() {
-                let filename = entry.file_name().to_string_lossy().into_owned();
-                if DistFilename::parse(&filename, project).is_none() {
-                    continue;
-                }
-                let Ok(url) = url::Url::from_file_path(entry.path()) else {
-                    continue;
-                };
-                files.push(IndexFile {
-                    filename,
-                    url,
-                    sha256: None,
-                    requires_python: None,
-                    yanked: None,
-                    stage: None,
-                });
-            }
-            files.sort_by(|a, b| a.filename.cmp(&b.filename));
-            Ok(files)
+            let all = crate::index::read_directory(&self.dir)
+                .await
+                .map_err(|e| SourceError::Message(e.to_string()))?;
+            Ok(all
+                .into_iter()
+                .filter(|file| DistFilename::parse(&file.filename, project).is_some())
+                .collect())
         })
     }
 

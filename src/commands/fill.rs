@@ -11,10 +11,8 @@ use std::time::Duration;
 use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode};
 use crate::cli::{FillArgs, SandboxArg};
 use crate::exit::{self, Failure};
-use crate::index::snapshot::ListingCache;
 use crate::pipeline::UpstreamWheels;
 use crate::pipeline::{FillSettings, Pipeline, STOP_NONE, STOP_SIGINT, STOP_SIGTERM};
-use crate::plan::{Planner, PresentIn};
 use crate::report::{self, JobResult, Outcome, Progress};
 use crate::setup;
 use crate::store::Store;
@@ -69,22 +67,8 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     let cancel = tokio_util::sync::CancellationToken::new();
     watch_signals(stop.clone(), cancel.clone());
 
-    let listings = ListingCache::open(
-        &cache,
-        &ctx.target,
-        args.common.present_in == PresentIn::Own,
-    );
-    let planner = Planner {
-        listings: listings.as_ref(),
-        client: &ctx.client,
-        target: &ctx.target,
-        pure_index: ctx.pure_index.as_ref(),
-        upstream: &ctx.upstream,
-        interpreters: &ctx.interpreters,
-        policy: &ctx.policy,
-        concurrency: ctx.concurrency,
-        shard: args.common.shard,
-    };
+    let listings = ctx.listing_cache(&cache);
+    let planner = ctx.planner(listings.as_ref(), args.common.shard);
     let unsupported = crate::plan::unsupported_lines(&ctx.requirements);
     for line in &unsupported {
         eprintln!(

@@ -4,11 +4,10 @@ use std::process::ExitCode;
 
 use crate::cli::PlanArgs;
 use crate::exit::Failure;
-use crate::index::snapshot::ListingCache;
 use std::collections::BTreeSet;
 
 use crate::index::Target;
-use crate::plan::{Action, Plan, Planner, PresentIn};
+use crate::plan::{Action, Plan};
 use crate::policy::TargetPolicy;
 use crate::report;
 use crate::setup;
@@ -23,22 +22,8 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
     )
     .await?;
     let cache = setup::cache_dir(args.common.cache_dir.as_deref());
-    let listings = ListingCache::open(
-        &cache,
-        &ctx.target,
-        args.common.present_in == PresentIn::Own,
-    );
-    let planner = Planner {
-        listings: listings.as_ref(),
-        client: &ctx.client,
-        target: &ctx.target,
-        pure_index: ctx.pure_index.as_ref(),
-        upstream: &ctx.upstream,
-        interpreters: &ctx.interpreters,
-        policy: &ctx.policy,
-        concurrency: ctx.concurrency,
-        shard: args.common.shard,
-    };
+    let listings = ctx.listing_cache(&cache);
+    let planner = ctx.planner(listings.as_ref(), args.common.shard);
     let plan = planner.plan(&ctx.requirements, &ctx.exclusions).await?;
     if let Some(listings) = &listings {
         listings.save();

@@ -19,5 +19,5 @@ pub use error::IndexError;
 pub use file::IndexFile;
 pub use http::{ClientConfig, Credentials, HttpClient};
 pub use redact::{redact, redact_str, split_credentials};
-pub use source::{Source, Upstream};
+pub use source::{Source, Upstream, read_directory};
 pub use target::Target;

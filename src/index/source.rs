@@ -124,7 +124,8 @@ fn filter_project(all: &[IndexFile], name: &PackageName) -> Option<Vec<IndexFile
     (!files.is_empty()).then_some(files)
 }
 
-async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
+/// Every regular file of a directory as an index file (`file:` URLs, no hashes yet), sorted.
+pub async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
     let dir_error = |source| IndexError::Directory {
         path: path.display().to_string(),
         source,

@@ -105,17 +105,8 @@ impl Pipeline<'_> {
                     Ok(batch) => batch,
                     Err(error) => {
                         // The plan cannot be finished: stop like a failing target would.
-                        let mut failure = target_failure.lock().await;
-                        failure.get_or_insert_with(|| error.to_string());
-                        self.stop
-                            .compare_exchange(
-                                STOP_NONE,
-                                STOP_TARGET,
-                                Ordering::SeqCst,
-                                Ordering::SeqCst,
-                            )
-                            .ok();
-                        self.cancel.cancel();
+                        self.stop_for_target(&target_failure, &error.to_string())
+                            .await;
                         break;
                     }
                 };
@@ -408,12 +399,7 @@ impl Pipeline<'_> {
         if let Target::Devpi(index) = destination
             && let Err(message) = self.login_once(index).await
         {
-            let mut failure = target_failure.lock().await;
-            failure.get_or_insert_with(|| message.clone());
-            self.stop
-                .compare_exchange(STOP_NONE, STOP_TARGET, Ordering::SeqCst, Ordering::SeqCst)
-                .ok();
-            self.cancel.cancel();
+            self.stop_for_target(target_failure, &message).await;
             return Err((message, attempts));
         }
         let outcome = match destination {
@@ -472,17 +458,7 @@ impl Pipeline<'_> {
                 let message = error.to_string();
                 self.log(&format!("failed   {}: {message}", stored.filename));
                 if error.target_unusable() {
-                    let mut failure = target_failure.lock().await;
-                    failure.get_or_insert_with(|| message.clone());
-                    self.stop
-                        .compare_exchange(
-                            STOP_NONE,
-                            STOP_TARGET,
-                            Ordering::SeqCst,
-                            Ordering::SeqCst,
-                        )
-                        .ok();
-                    self.cancel.cancel();
+                    self.stop_for_target(target_failure, &message).await;
                 }
                 if matches!(error, UploadError::Conflict { .. }) {
                     eprintln!("CONFLICT: {message}");
@@ -516,15 +492,10 @@ impl Pipeline<'_> {
         match loaded {
             Ok(policy) => Ok(policy.as_ref()),
             Err(message) => {
-                let mut failure = target_failure.lock().await;
-                if failure.is_none() {
+                if target_failure.lock().await.is_none() {
                     self.log(&format!("error: {message}"));
                 }
-                failure.get_or_insert_with(|| message.clone());
-                self.stop
-                    .compare_exchange(STOP_NONE, STOP_TARGET, Ordering::SeqCst, Ordering::SeqCst)
-                    .ok();
-                self.cancel.cancel();
+                self.stop_for_target(target_failure, message).await;
                 Err(message.clone())
             }
         }
@@ -551,6 +522,19 @@ impl Pipeline<'_> {
             .map_err(|e| e.to_string());
         logins.insert(origin, result.clone());
         result
+    }
+
+    /// The target (or the plan) became unusable: remember why (first reason wins), stop
+    /// launching work and kill running builds.
+    async fn stop_for_target(&self, target_failure: &Mutex<Option<String>>, message: &str) {
+        target_failure
+            .lock()
+            .await
+            .get_or_insert_with(|| message.to_string());
+        self.stop
+            .compare_exchange(STOP_NONE, STOP_TARGET, Ordering::SeqCst, Ordering::SeqCst)
+            .ok();
+        self.cancel.cancel();
     }
 
     fn count(&self, results: &[(Key, JobResult)]) {
