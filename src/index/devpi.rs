@@ -230,6 +230,8 @@ impl DevpiIndex {
         let response = client
             .reqwest()
             .post(url.clone())
+            // A reverse proxy's basic auth (from the URL) must reach the login too.
+            .headers(client.auth_headers(&url))
             .header(reqwest::header::ACCEPT, JSON)
             .json(&serde_json::json!({"user": user, "password": password}))
             .send()

@@ -388,3 +388,55 @@ fn fill_with_upstream_behind_mtls_and_target_behind_tls_uses_one_trust_setting()
         [(filename.to_string(), sha256_of(&fixture_dist(filename)))]
     );
 }
+
+#[test]
+fn basic_auth_of_a_reverse_proxy_is_separate_from_the_devpi_login() {
+    use crate::support::{PROXY_PASSWORD, PROXY_USER};
+    let nginx = nginx();
+    let (user, upstream) = user_with_upstream("proxybasic");
+    user.create_index("target", &[], false);
+    let home = tempfile::tempdir().unwrap();
+    let password_file = home.path().join("devpi-password");
+    std::fs::write(&password_file, format!("{}\n", user.password)).unwrap();
+    let target = nginx.basic(
+        &user.index_url("target"),
+        Some((PROXY_USER, PROXY_PASSWORD)),
+    );
+    let args = [
+        "--index-url",
+        upstream.as_str(),
+        target.as_str(),
+        "--ca-bundle",
+        path_str(&nginx.ca_pem),
+        "--user",
+        user.name.as_str(),
+        "--password-file",
+        path_str(&password_file),
+    ];
+    let run = fill(home.path(), "ww-alpha==1.0\n", &args, &[]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.count("uploaded"), 1);
+    assert_eq!(user.files("target", "ww-alpha", true).len(), 1);
+    for secret in [PROXY_PASSWORD, user.password.as_str()] {
+        assert!(!run.stderr().contains(secret) && !run.report.to_string().contains(secret));
+    }
+    // Without the proxy's credentials nginx refuses, whatever the devpi login: exit 3.
+    let bare = nginx.basic(&user.index_url("target"), None);
+    let refused = fill(
+        home.path(),
+        "ww-alpha==2.0\n",
+        &[
+            "--index-url",
+            &upstream,
+            &bare,
+            "--ca-bundle",
+            path_str(&nginx.ca_pem),
+        ],
+        &[
+            ("DEVPI_USER", user.name.as_str()),
+            ("DEVPI_PASSWORD", user.password.as_str()),
+        ],
+    );
+    assert_eq!(refused.code(), 3, "{}", refused.stderr());
+    assert!(refused.stderr().contains("401"), "{}", refused.stderr());
+}

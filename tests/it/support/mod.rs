@@ -17,7 +17,7 @@ mod pypiserver;
 mod wheelwright;
 
 pub use devpi::{DevpiServer, DevpiUser, devpi};
-pub use nginx::{Nginx, nginx};
+pub use nginx::{Nginx, PROXY_PASSWORD, PROXY_USER, nginx};
 pub use proxy::{Fault, FaultProxy, LoggedRequest, Match, RequestInfo, When};
 pub use pypiserver::Pypiserver;
 pub use wheelwright::{WheelwrightCommand, wheelwright, wheelwright_with_home};

@@ -19,7 +19,10 @@ const NGINX: &str = "/usr/sbin/nginx";
 const START_DEADLINE: Duration = Duration::from_secs(30);
 const PORT_ATTEMPTS: usize = 5;
 
-/// nginx on two loopback ports, proxying to [`devpi()`].
+pub const PROXY_USER: &str = "proxyuser";
+pub const PROXY_PASSWORD: &str = "proxy-pw-7";
+
+/// nginx on three loopback ports, proxying to [`devpi()`].
 pub struct Nginx {
     /// The CA that signed the server certificate (PEM): what `--ca-bundle` needs.
     pub ca_pem: PathBuf,
@@ -31,6 +34,10 @@ pub struct Nginx {
     pub tls_url: String,
     /// `https://127.0.0.1:PORT`: TLS and a client certificate signed by the client CA.
     pub mtls_url: String,
+    /// `https://127.0.0.1:PORT`: TLS and HTTP basic auth ([`PROXY_USER`], [`PROXY_PASSWORD`])
+    /// at nginx, which does not pass the header on: a reverse proxy's own login, separate
+    /// from devpi's.
+    pub basic_url: String,
     pub error_log: PathBuf,
     pub access_log: PathBuf,
     /// Held only so the watchdog's stdin stays open for the process lifetime.
@@ -122,9 +129,21 @@ impl Nginx {
                 // The watchdog removes it after nginx exits.
                 .keep();
             let pki = make_pki(&dir);
-            let (tls_port, mtls_port) = (free_port(), free_port());
+            let (tls_port, mtls_port, basic_port) = (free_port(), free_port(), free_port());
+            let hash = std::process::Command::new("openssl")
+                .args(["passwd", "-apr1", PROXY_PASSWORD])
+                .output()
+                .expect("run openssl passwd");
+            assert!(hash.status.success(), "openssl passwd failed");
+            let htpasswd = dir.join("htpasswd");
+            std::fs::write(
+                &htpasswd,
+                format!("{PROXY_USER}:{}", String::from_utf8_lossy(&hash.stdout)),
+            )
+            .expect("write htpasswd");
             let conf = dir.join("nginx.conf");
-            std::fs::write(&conf, config(&dir, &pki, &upstream, tls_port, mtls_port))
+            let ports = (tls_port, mtls_port, basic_port);
+            std::fs::write(&conf, config(&dir, &pki, &upstream, ports, &htpasswd))
                 .expect("write nginx.conf");
             let error_log = dir.join("error.log");
             let args: Vec<String> = vec![
@@ -140,6 +159,7 @@ impl Nginx {
                 WatchedProcess::spawn(&venv, Path::new(NGINX), &args, &log, Some(&dir));
             let tls_url = format!("https://127.0.0.1:{tls_port}");
             let mtls_url = format!("https://127.0.0.1:{mtls_port}");
+            let basic_url = format!("https://127.0.0.1:{basic_port}");
             match wait_ready(&pki, &tls_url, &mtls_url, &error_log, &mut process) {
                 Ok(()) => {
                     return Nginx {
@@ -148,6 +168,7 @@ impl Nginx {
                         client_cert_only_pem: pki.client_cert_only_pem,
                         tls_url,
                         mtls_url,
+                        basic_url,
                         error_log,
                         access_log: dir.join("access.log"),
                         _process: Mutex::new(process),
@@ -165,6 +186,17 @@ impl Nginx {
     /// The same devpi URL (`http://127.0.0.1:DEVPI/user/index...`) through the TLS-only server.
     pub fn tls(&self, devpi_url: &str) -> String {
         rebase(devpi_url, &self.tls_url)
+    }
+
+    /// The same devpi URL through the server with HTTP basic auth, credentials in the URL.
+    pub fn basic(&self, devpi_url: &str, credentials: Option<(&str, &str)>) -> String {
+        let url = rebase(devpi_url, &self.basic_url);
+        match credentials {
+            Some((user, password)) => {
+                url.replacen("https://", &format!("https://{user}:{password}@"), 1)
+            }
+            None => url,
+        }
     }
 
     /// The same devpi URL through the server that demands a client certificate.
@@ -263,7 +295,14 @@ fn path_str(path: &Path) -> &str {
         .unwrap_or_else(|| panic!("non-UTF-8 path {}", path.display()))
 }
 
-fn config(dir: &Path, pki: &Pki, upstream: &str, tls_port: u16, mtls_port: u16) -> String {
+fn config(
+    dir: &Path,
+    pki: &Pki,
+    upstream: &str,
+    ports: (u16, u16, u16),
+    htpasswd: &Path,
+) -> String {
+    let (tls_port, mtls_port, basic_port) = ports;
     let d = path_str(dir);
     let location = format!(
         "location / {{
@@ -306,9 +345,23 @@ http {{
         ssl_verify_client on;
         {location}
     }}
+    server {{
+        listen 127.0.0.1:{basic_port} ssl http2;
+        {tls}
+        auth_basic \"devpi\";
+        auth_basic_user_file {htpasswd};
+        {basic_location}
+    }}
 }}
 ",
         client_ca = path_str(&pki.client_ca_pem),
+        htpasswd = path_str(htpasswd),
+        // proxy_set_header in a location replaces the inherited ones, so the header that
+        // must not reach devpi is dropped here.
+        basic_location = location.replace(
+            "proxy_read_timeout 120s;",
+            "proxy_read_timeout 120s;\n            proxy_set_header Authorization \"\";"
+        ),
     )
 }
 
