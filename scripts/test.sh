@@ -36,13 +36,22 @@ section() {
 
 section "1/6 system packages"
 missing=()
-for pkg in bubblewrap nginx-light openssl; do
+# procps: pgrep (leftover checks); util-linux: unshare/setpriv (the sandbox as root).
+for pkg in bubblewrap nginx-light openssl procps util-linux; do
   if ! dpkg -s "$pkg" >/dev/null 2>&1; then
     missing+=("$pkg")
   fi
 done
+# Debian's own python3 needs python3-venv for `python3 -m venv`, and python3-dev for the
+# C-extension fixture (a pyenv or self-built Python has both).
+if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+  missing+=(python3-venv)
+fi
+if ! python3 -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+  missing+=(python3-dev)
+fi
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "bubblewrap, nginx-light, openssl: installed"
+  echo "bubblewrap, nginx-light, openssl, procps, util-linux, python venv and headers: installed"
 elif [ "$(id -u)" -eq 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update
