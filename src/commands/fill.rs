@@ -91,6 +91,7 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         build_slots: tokio::sync::Semaphore::new(build_slots),
         interpreters: ctx.interpreters.iter().cloned().map(Arc::new).collect(),
         logins: Default::default(),
+        hosts: crate::pipeline::HostSlots::new(args.transfer_concurrency),
         target_policy: tokio::sync::OnceCell::new(),
         strict_whitelist: args.common.strict_whitelist,
         failures: crate::pipeline::FailureMemory {

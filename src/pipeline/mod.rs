@@ -73,8 +73,42 @@ pub struct Pipeline<'a> {
     pub strict_whitelist: bool,
     /// Projects whose shadowing warning was printed.
     pub warned: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Downloads and uploads at once, per host (`--transfer-concurrency`).
+    pub hosts: HostSlots,
     /// devpi logins done so far, by server root.
     pub logins: Mutex<std::collections::HashMap<String, Result<(), String>>>,
+}
+
+/// A semaphore per host, so one slow server does not hold every transfer slot and no
+/// server gets more than `per_host` transfers at once.
+pub struct HostSlots {
+    per_host: usize,
+    hosts: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
+}
+
+impl HostSlots {
+    pub fn new(per_host: usize) -> HostSlots {
+        HostSlots {
+            per_host: per_host.max(1),
+            hosts: Default::default(),
+        }
+    }
+
+    async fn permit(&self, url: &url::Url) -> tokio::sync::OwnedSemaphorePermit {
+        let key = url.origin().ascii_serialization();
+        let semaphore = {
+            let mut hosts = self.hosts.lock().expect("host slots lock");
+            Arc::clone(
+                hosts
+                    .entry(key)
+                    .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.per_host))),
+            )
+        };
+        semaphore
+            .acquire_owned()
+            .await
+            .expect("host semaphores are never closed")
+    }
 }
 
 /// Jobs that share one file to acquire.
@@ -166,7 +200,8 @@ impl Pipeline<'_> {
                 self.count(&results);
                 results
             })
-            .buffer_unordered(self.settings.transfer_concurrency.max(1))
+            // Units wait for their host's slots; several hosts may be busy at once.
+            .buffer_unordered(self.settings.transfer_concurrency.max(1) * 4)
             .collect::<Vec<_>>();
         let builds = build_rx
             .map(|unit| async {
@@ -343,11 +378,13 @@ impl Pipeline<'_> {
         };
         let mut attempt = 0;
         loop {
-            match self
-                .store
-                .fetch(&self.ctx.client, &url, filename, &expected)
-                .await
-            {
+            let fetched = {
+                let _permit = self.hosts.permit(&url).await;
+                self.store
+                    .fetch(&self.ctx.client, &url, filename, &expected)
+                    .await
+            };
+            match fetched {
                 Err(e) if e.is_transient() && attempt < self.settings.retries => {
                     tokio::time::sleep(self.ctx.client.backoff(attempt)).await;
                     attempt += 1;
@@ -417,6 +454,16 @@ impl Pipeline<'_> {
                     retries: self.settings.retries,
                 };
                 let pyversion = wheel.filename.python_tag_field();
+                let upload_url = match destination {
+                    Target::Devpi(index) => index.upload_url(),
+                    Target::Simple { upload, .. } => upload.clone(),
+                    Target::Directory { .. } => unreachable!("handled above"),
+                };
+                let _permit = self.hosts.permit(&upload_url).await;
+                // The run may have stopped while this upload waited for its slot.
+                if let Some(reason) = self.stop_reason() {
+                    return Err((reason, attempts));
+                }
                 uploader
                     .upload(&project, stored, &wheel.metadata, &pyversion, &mut attempts)
                     .await
