@@ -226,6 +226,9 @@ impl DevpiIndex {
         password: &str,
         proxy_basic: Option<(String, String)>,
     ) -> Result<(), IndexError> {
+        if password.starts_with("devpi-") {
+            return self.use_token(client, user, password, proxy_basic).await;
+        }
         let url = self.root.join("+login").expect("valid login path");
         let response = client
             .reqwest()
@@ -272,6 +275,34 @@ impl DevpiIndex {
             },
         );
         Ok(())
+    }
+
+    /// devpi-tokens (`devpi-...` macaroons) are credentials themselves: `/+login` refuses
+    /// them, every other request accepts them in `X-Devpi-Auth`. Checked once with `+api`.
+    async fn use_token(
+        &self,
+        client: &HttpClient,
+        user: &str,
+        token: &str,
+        proxy_basic: Option<(String, String)>,
+    ) -> Result<(), IndexError> {
+        client.set_credentials(
+            &self.root,
+            Credentials::Devpi {
+                user: user.to_string(),
+                token: token.to_string(),
+                proxy_basic,
+            },
+        );
+        let info = self.api(client).await?;
+        match info.authstatus.first().and_then(Value::as_str) {
+            Some("ok") => Ok(()),
+            _ => Err(IndexError::Unauthorized {
+                url: redact(&self.root),
+                status: 401,
+                hint: format!(": the devpi token for `{user}` was not accepted"),
+            }),
+        }
     }
 
     /// Every release file of a project, one request. `Ok(None)` if devpi does not know the

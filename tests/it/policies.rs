@@ -327,3 +327,52 @@ ww-big==1.0
         assert!(!files.is_empty(), "{project} is on the target");
     }
 }
+
+#[test]
+fn a_devpi_token_works_as_the_password() {
+    let (user, upstream) = user_with_upstream("token");
+    user.create_index("target", &[], false);
+    // A token made through devpi-tokens' API, as `devpi token-create` does.
+    let (key, value) = user.auth_header();
+    let response: Value = reqwest::blocking::Client::new()
+        .post(format!("{}/{}/+token-create", devpi().url(), user.name))
+        .header(key, value)
+        .header("Accept", "application/json")
+        .json(&serde_json::json!({}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = response["result"]["token"]
+        .as_str()
+        .expect("devpi-tokens is installed in the test venv")
+        .to_string();
+    assert!(token.starts_with("devpi-"));
+    let home = tempfile::tempdir().unwrap();
+    let target = user.index_url("target");
+    let run = fill(
+        home.path(),
+        "ww-alpha==1.0\n",
+        &["--index-url", &upstream, &target],
+        &[
+            ("DEVPI_USER", user.name.as_str()),
+            ("DEVPI_PASSWORD", token.as_str()),
+        ],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.count("uploaded"), 1);
+    assert!(!run.stderr().contains(&token));
+    // A token that is not valid is refused (exit 3), not taken for anonymous.
+    let bad = format!("{}x", &token[..token.len() - 1]);
+    let refused = fill(
+        home.path(),
+        "ww-alpha==2.0\n",
+        &["--index-url", &upstream, &target],
+        &[
+            ("DEVPI_USER", user.name.as_str()),
+            ("DEVPI_PASSWORD", bad.as_str()),
+        ],
+    );
+    assert_eq!(refused.code(), 3, "{}", refused.stderr());
+    assert!(!refused.stderr().contains(&bad));
+}
