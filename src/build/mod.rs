@@ -11,6 +11,7 @@
 //! the sandbox; environments and the interpreter are bound read-only.
 
 mod env;
+mod error;
 mod hooks;
 mod log;
 mod pyproject;
@@ -29,6 +30,7 @@ use pep440_rs::Version;
 use pep508_rs::{PackageName, Requirement};
 
 pub use env::{BuildEnv, EnvError, EnvWheel, env_key, provision_env};
+pub use error::{BuildError, BuildStep};
 pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};
 pub use log::{LogLimits, LogSummary};
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
@@ -38,9 +40,9 @@ pub use resolve::{
 pub use sandbox::{BUILD_UID, Sandbox, SandboxError, SandboxLimits, SandboxMode, Termination};
 pub use unpack::{UnpackError, UnpackLimits, Unpacked, unpack_sdist};
 
-use crate::dist::{ValidationError, WheelLimits, validate_built_wheel};
+use crate::dist::{WheelLimits, validate_built_wheel};
 use crate::interpreter::Interpreter;
-use hooks::{HookContext, call_hook, describe};
+use hooks::{HookContext, call_hook};
 use sandbox::SandboxCommand;
 
 /// 1980-01-01: the oldest time a zip (and so a wheel) can record.
@@ -108,188 +110,6 @@ pub struct BuiltWheel {
     pub duration: Duration,
     /// The environment `build_wheel` ran in.
     pub env: PathBuf,
-}
-
-/// The step a build failed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BuildStep {
-    Unpack,
-    ReadPyproject,
-    ResolveRequires,
-    Provision,
-    GetRequires,
-    ResolveExtraRequires,
-    BuildWheel,
-    Repair,
-    Validate,
-}
-
-impl std::fmt::Display for BuildStep {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Unpack => "unpack sdist",
-            Self::ReadPyproject => "read pyproject.toml",
-            Self::ResolveRequires => "resolve build requirements",
-            Self::Provision => "provision build environment",
-            Self::GetRequires => "get_requires_for_build_wheel",
-            Self::ResolveExtraRequires => "resolve extra build requirements",
-            Self::BuildWheel => "build_wheel",
-            Self::Repair => "repair command",
-            Self::Validate => "validate wheel",
-        })
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    #[error("{project} {version}: {step}: {source}")]
-    Unpack {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: Box<UnpackError>,
-    },
-    #[error("{project} {version}: {step}: {source}")]
-    Pyproject {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: Box<PyprojectError>,
-    },
-    #[error("{project} {version}: {step}: {source}")]
-    Requirements {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: Box<ResolveError>,
-    },
-    #[error("{project} {version}: {step}: {source}")]
-    Env {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: Box<EnvError>,
-    },
-    #[error("{project} {version}: {step}: {source}")]
-    Sandbox {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: SandboxError,
-    },
-    #[error(
-        "{project} {version}: {step} failed ({}){}",
-        describe(termination),
-        traceback_line(traceback)
-    )]
-    HookFailed {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        termination: Termination,
-        traceback: Option<String>,
-        log_tail: String,
-        log_path: PathBuf,
-    },
-    #[error("{project} {version}: {step} killed after the build timeout of {timeout:?}")]
-    TimedOut {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        timeout: Duration,
-        log_tail: String,
-        log_path: PathBuf,
-    },
-    #[error("{project} {version}: {step} killed: build directory grew past {limit} bytes")]
-    DiskQuota {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        limit: u64,
-        log_tail: String,
-        log_path: PathBuf,
-    },
-    #[error("{project} {version}: {step}: the backend produced no wheel")]
-    NoWheel {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        log_tail: String,
-    },
-    #[error("{project} {version}: {step}: the backend produced more than one wheel: {}", files.join(", "))]
-    ExtraWheels {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        files: Vec<String>,
-        log_tail: String,
-    },
-    #[error("{project} {version}: {step}: {source}")]
-    Invalid {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: Box<ValidationError>,
-        log_tail: String,
-    },
-    #[error("{project} {version}: {step}: {message}")]
-    Protocol {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        message: String,
-        log_tail: String,
-    },
-    #[error("{project} {version}: {step}: {what}: {source}")]
-    Io {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        what: String,
-        source: std::io::Error,
-    },
-}
-
-fn traceback_line(traceback: &Option<String>) -> String {
-    traceback
-        .as_deref()
-        .and_then(|t| t.lines().rev().find(|l| !l.trim().is_empty()))
-        .map(|l| format!(": {}", l.trim()))
-        .unwrap_or_default()
-}
-
-impl BuildError {
-    pub fn step(&self) -> BuildStep {
-        match self {
-            Self::Unpack { step, .. }
-            | Self::Pyproject { step, .. }
-            | Self::Requirements { step, .. }
-            | Self::Env { step, .. }
-            | Self::Sandbox { step, .. }
-            | Self::HookFailed { step, .. }
-            | Self::TimedOut { step, .. }
-            | Self::DiskQuota { step, .. }
-            | Self::NoWheel { step, .. }
-            | Self::ExtraWheels { step, .. }
-            | Self::Invalid { step, .. }
-            | Self::Protocol { step, .. }
-            | Self::Io { step, .. } => *step,
-        }
-    }
-
-    /// The end of the build log, when the failure came from running something.
-    pub fn log_tail(&self) -> Option<&str> {
-        match self {
-            Self::HookFailed { log_tail, .. }
-            | Self::TimedOut { log_tail, .. }
-            | Self::DiskQuota { log_tail, .. }
-            | Self::NoWheel { log_tail, .. }
-            | Self::ExtraWheels { log_tail, .. }
-            | Self::Invalid { log_tail, .. }
-            | Self::Protocol { log_tail, .. } => Some(log_tail),
-            _ => None,
-        }
-    }
 }
 
 /// Builds sdists into wheels. Cheap to share (`Arc`) between concurrent builds.

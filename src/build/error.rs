@@ -1,0 +1,194 @@
+//! Why a build failed, and at which step: every error names the project, version and step,
+//! and failures from running something carry the log tail.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pep440_rs::Version;
+use pep508_rs::PackageName;
+
+use super::hooks::describe;
+use super::{EnvError, PyprojectError, ResolveError, SandboxError, Termination, UnpackError};
+use crate::dist::ValidationError;
+
+/// The step a build failed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildStep {
+    Unpack,
+    ReadPyproject,
+    ResolveRequires,
+    Provision,
+    GetRequires,
+    ResolveExtraRequires,
+    BuildWheel,
+    Repair,
+    Validate,
+}
+
+impl std::fmt::Display for BuildStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Unpack => "unpack sdist",
+            Self::ReadPyproject => "read pyproject.toml",
+            Self::ResolveRequires => "resolve build requirements",
+            Self::Provision => "provision build environment",
+            Self::GetRequires => "get_requires_for_build_wheel",
+            Self::ResolveExtraRequires => "resolve extra build requirements",
+            Self::BuildWheel => "build_wheel",
+            Self::Repair => "repair command",
+            Self::Validate => "validate wheel",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{project} {version}: {step}: {source}")]
+    Unpack {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: Box<UnpackError>,
+    },
+    #[error("{project} {version}: {step}: {source}")]
+    Pyproject {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: Box<PyprojectError>,
+    },
+    #[error("{project} {version}: {step}: {source}")]
+    Requirements {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: Box<ResolveError>,
+    },
+    #[error("{project} {version}: {step}: {source}")]
+    Env {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: Box<EnvError>,
+    },
+    #[error("{project} {version}: {step}: {source}")]
+    Sandbox {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: SandboxError,
+    },
+    #[error(
+        "{project} {version}: {step} failed ({}){}",
+        describe(termination),
+        traceback_line(traceback)
+    )]
+    HookFailed {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        termination: Termination,
+        traceback: Option<String>,
+        log_tail: String,
+        log_path: PathBuf,
+    },
+    #[error("{project} {version}: {step} killed after the build timeout of {timeout:?}")]
+    TimedOut {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        timeout: Duration,
+        log_tail: String,
+        log_path: PathBuf,
+    },
+    #[error("{project} {version}: {step} killed: build directory grew past {limit} bytes")]
+    DiskQuota {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        limit: u64,
+        log_tail: String,
+        log_path: PathBuf,
+    },
+    #[error("{project} {version}: {step}: the backend produced no wheel")]
+    NoWheel {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        log_tail: String,
+    },
+    #[error("{project} {version}: {step}: the backend produced more than one wheel: {}", files.join(", "))]
+    ExtraWheels {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        files: Vec<String>,
+        log_tail: String,
+    },
+    #[error("{project} {version}: {step}: {source}")]
+    Invalid {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: Box<ValidationError>,
+        log_tail: String,
+    },
+    #[error("{project} {version}: {step}: {message}")]
+    Protocol {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        message: String,
+        log_tail: String,
+    },
+    #[error("{project} {version}: {step}: {what}: {source}")]
+    Io {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+fn traceback_line(traceback: &Option<String>) -> String {
+    traceback
+        .as_deref()
+        .and_then(|t| t.lines().rev().find(|l| !l.trim().is_empty()))
+        .map(|l| format!(": {}", l.trim()))
+        .unwrap_or_default()
+}
+
+impl BuildError {
+    pub fn step(&self) -> BuildStep {
+        match self {
+            Self::Unpack { step, .. }
+            | Self::Pyproject { step, .. }
+            | Self::Requirements { step, .. }
+            | Self::Env { step, .. }
+            | Self::Sandbox { step, .. }
+            | Self::HookFailed { step, .. }
+            | Self::TimedOut { step, .. }
+            | Self::DiskQuota { step, .. }
+            | Self::NoWheel { step, .. }
+            | Self::ExtraWheels { step, .. }
+            | Self::Invalid { step, .. }
+            | Self::Protocol { step, .. }
+            | Self::Io { step, .. } => *step,
+        }
+    }
+
+    /// The end of the build log, when the failure came from running something.
+    pub fn log_tail(&self) -> Option<&str> {
+        match self {
+            Self::HookFailed { log_tail, .. }
+            | Self::TimedOut { log_tail, .. }
+            | Self::DiskQuota { log_tail, .. }
+            | Self::NoWheel { log_tail, .. }
+            | Self::ExtraWheels { log_tail, .. }
+            | Self::Invalid { log_tail, .. }
+            | Self::Protocol { log_tail, .. } => Some(log_tail),
+            _ => None,
+        }
+    }
+}
