@@ -298,9 +298,13 @@ pub fn devpi_of(target: &Target) -> Option<&DevpiIndex> {
 
 /// `--cache-dir`, else the user's cache directory (`$XDG_CACHE_HOME/wheelwright`).
 pub fn cache_dir(flag: Option<&std::path::Path>) -> PathBuf {
-    flag.map(std::path::Path::to_path_buf)
+    let dir = flag
+        .map(std::path::Path::to_path_buf)
         .or_else(|| dirs::cache_dir().map(|d| d.join("wheelwright")))
-        .unwrap_or_else(|| PathBuf::from(".wheelwright-cache"))
+        .unwrap_or_else(|| PathBuf::from(".wheelwright-cache"));
+    // Absolute: build directories inside it are bound into the sandbox by path, and the
+    // hooks run with another working directory.
+    std::path::absolute(&dir).unwrap_or(dir)
 }
 
 impl Context {
