@@ -364,3 +364,33 @@ fn sigterm_kills_running_builds_writes_the_reports_and_exits_143() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_relative_cache_dir_works_for_sandboxed_builds() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("r.txt"), "ww-charlie==1.0\n").unwrap();
+    let output = crate::support::wheelwright_with_home(home.path())
+        .current_dir(home.path())
+        .args([
+            "fill",
+            "r.txt",
+            "wheelhouse",
+            "--cache-dir",
+            "relative-cache",
+            "--find-links",
+        ])
+        .arg(fixtures_dir().join("dist"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        home.path()
+            .join("wheelhouse/ww_charlie-1.0-py3-none-any.whl")
+            .is_file()
+    );
+    assert!(home.path().join("relative-cache/store").is_dir());
+}
