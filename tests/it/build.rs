@@ -12,10 +12,7 @@ fn a_mixed_fill_of_fetches_and_builds_ends_with_every_wheel_on_devpi() {
     let (user, upstream) = user_with_upstream("build");
     let target = user.create_index("target", &[], false);
     let home = tempfile::tempdir().unwrap();
-    let creds = [
-        ("DEVPI_USER", user.name.as_str()),
-        ("DEVPI_PASSWORD", user.password.as_str()),
-    ];
+    let creds = user.env();
     let wheels = upstream_wheels_dir();
     let requirements = "\
 ww-alpha==2.0

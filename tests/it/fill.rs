@@ -99,10 +99,7 @@ fn fill_uploads_into_an_empty_devpi_index_and_refill_uploads_nothing() {
     let (user, upstream) = user_with_upstream("fill");
     let target = user.create_index("target", &[], false);
     let home = tempfile::tempdir().unwrap();
-    let creds = [
-        ("DEVPI_USER", user.name.as_str()),
-        ("DEVPI_PASSWORD", user.password.as_str()),
-    ];
+    let creds = user.env();
     let args = ["--index-url", upstream.as_str(), target.as_str(), "--batch"];
 
     let first = fill(home.path(), FETCHABLE, &args, &creds);
@@ -155,10 +152,7 @@ fn fill_with_pure_index_routes_pure_wheels_there_and_checks_both() {
     let target = user.create_index("target", &[], false);
     let pure = user.create_index("pure", &[], false);
     let home = tempfile::tempdir().unwrap();
-    let creds = [
-        ("DEVPI_USER", user.name.as_str()),
-        ("DEVPI_PASSWORD", user.password.as_str()),
-    ];
+    let creds = user.env();
     let args = [
         "--index-url",
         upstream.as_str(),
@@ -187,10 +181,7 @@ fn fill_does_not_upload_what_the_target_inherits() {
     let target = user.create_index("target", &["base"], false);
     user.upload("base", &fixture_dist("ww_alpha-1.0-py3-none-any.whl"));
     let home = tempfile::tempdir().unwrap();
-    let creds = [
-        ("DEVPI_USER", user.name.as_str()),
-        ("DEVPI_PASSWORD", user.password.as_str()),
-    ];
+    let creds = user.env();
     let run = fill(
         home.path(),
         "ww-alpha==1.0\n",
@@ -210,10 +201,7 @@ fn a_hash_mismatch_in_the_requirements_fails_the_job_and_uploads_nothing() {
     let (user, upstream) = user_with_upstream("fillhash");
     let target = user.create_index("target", &[], false);
     let home = tempfile::tempdir().unwrap();
-    let creds = [
-        ("DEVPI_USER", user.name.as_str()),
-        ("DEVPI_PASSWORD", user.password.as_str()),
-    ];
+    let creds = user.env();
     let good = sha256_of(&fixture_dist("ww_alpha-1.0-py3-none-any.whl"));
     let wrong = "0".repeat(64);
     let reqs = format!("ww-alpha==1.0 --hash=sha256:{good}\nww-alpha==2.0 --hash=sha256:{wrong}\n");

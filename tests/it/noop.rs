@@ -37,10 +37,7 @@ fn a_no_op_costs_one_request_per_project_then_one_in_all_until_the_serial_moves(
     let proxy = FaultProxy::start(&devpi().url());
     let target = format!("{}/{}/target", proxy.url(), user.name);
     let home = tempfile::tempdir().unwrap();
-    let creds = [
-        ("DEVPI_USER", user.name.as_str()),
-        ("DEVPI_PASSWORD", user.password.as_str()),
-    ];
+    let creds = user.env();
     // The upstream is not behind the proxy: only target requests are counted.
     let args = ["--index-url", upstream.as_str(), target.as_str()];
 
@@ -100,10 +97,7 @@ fn an_upload_by_the_run_itself_invalidates_the_remembered_listing() {
     let proxy = FaultProxy::start(&devpi().url());
     let target = format!("{}/{}/target", proxy.url(), user.name);
     let home = tempfile::tempdir().unwrap();
-    let creds = [
-        ("DEVPI_USER", user.name.as_str()),
-        ("DEVPI_PASSWORD", user.password.as_str()),
-    ];
+    let creds = user.env();
     let args = ["--index-url", upstream.as_str(), target.as_str()];
     let first = fill(home.path(), "ww-alpha==1.0\n", &args, &creds);
     assert_eq!(first.count("uploaded"), 1, "{}", first.stderr());

@@ -15,10 +15,7 @@ fn a_user_outside_acl_upload_stops_before_building_with_exit_3() {
     let other = devpi().new_user("aclother");
     let target = owner.index_url("target");
     let home = tempfile::tempdir().unwrap();
-    let creds = [
-        ("DEVPI_USER", other.name.as_str()),
-        ("DEVPI_PASSWORD", other.password.as_str()),
-    ];
+    let creds = other.env();
     let run = fill(
         home.path(),
         "ww-charlie==1.0\nww-hotel==1.0\n",
@@ -61,10 +58,7 @@ fn uploads_that_would_hide_mirror_releases_are_warned_about_or_refused() {
     user.create_index("target", &["mirror"], false);
     let target = user.index_url("target");
     let home = tempfile::tempdir().unwrap();
-    let creds = [
-        ("DEVPI_USER", user.name.as_str()),
-        ("DEVPI_PASSWORD", user.password.as_str()),
-    ];
+    let creds = user.env();
     let args = [
         "--index-url",
         upstream.as_str(),

@@ -169,10 +169,7 @@ fn fill_through_mtls_uploads_and_devpi_lists_the_right_sha256() {
     let (user, upstream) = user_with_upstream("mtlsfill");
     let target = nginx.mtls(&user.create_index("target", &[], false));
     let home = tempfile::tempdir().unwrap();
-    let creds = [
-        ("DEVPI_USER", user.name.as_str()),
-        ("DEVPI_PASSWORD", user.password.as_str()),
-    ];
+    let creds = user.env();
     let args = [
         "--index-url",
         upstream.as_str(),
@@ -366,10 +363,7 @@ fn fill_with_upstream_behind_mtls_and_target_behind_tls_uses_one_trust_setting()
     let upstream = nginx.mtls(&upstream);
     let target = nginx.tls(&user.create_index("target", &[], false));
     let home = tempfile::tempdir().unwrap();
-    let creds = [
-        ("DEVPI_USER", user.name.as_str()),
-        ("DEVPI_PASSWORD", user.password.as_str()),
-    ];
+    let creds = user.env();
     let args = [
         "--index-url",
         upstream.as_str(),
@@ -432,10 +426,7 @@ fn basic_auth_of_a_reverse_proxy_is_separate_from_the_devpi_login() {
             "--ca-bundle",
             path_str(&nginx.ca_pem),
         ],
-        &[
-            ("DEVPI_USER", user.name.as_str()),
-            ("DEVPI_PASSWORD", user.password.as_str()),
-        ],
+        &user.env(),
     );
     assert_eq!(refused.code(), 3, "{}", refused.stderr());
     assert!(refused.stderr().contains("401"), "{}", refused.stderr());

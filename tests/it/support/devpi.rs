@@ -224,6 +224,14 @@ fn login(
 }
 
 impl DevpiUser {
+    /// `DEVPI_USER`/`DEVPI_PASSWORD` for the wheelwright binary (devpi-builder's variables).
+    pub fn env(&self) -> [(&'static str, &str); 2] {
+        [
+            ("DEVPI_USER", self.name.as_str()),
+            ("DEVPI_PASSWORD", self.password.as_str()),
+        ]
+    }
+
     /// `X-Devpi-Auth: base64(user:token)`, the header devpi-client sends.
     pub fn auth_header(&self) -> (&'static str, String) {
         let raw = format!("{}:{}", self.name, self.token);
