@@ -117,6 +117,8 @@ pub struct Builder {
     options: BuilderOptions,
     sandbox: Sandbox,
     source: Arc<dyn WheelSource>,
+    /// One lock per build environment key (see `provision`).
+    env_locks: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Builder {
@@ -129,6 +131,7 @@ impl Builder {
             options,
             sandbox,
             source,
+            env_locks: Default::default(),
         })
     }
 
@@ -168,7 +171,7 @@ impl Builder {
         let mut wheels = self
             .resolve(job, &system.requires, &origin, BuildStep::ResolveRequires)
             .await?;
-        let env = self.provision(job, interpreter, &wheels)?;
+        let env = self.provision(job, interpreter, &wheels).await?;
         let epoch = request
             .source_date_epoch
             .or(unpacked.newest_mtime)
@@ -236,7 +239,7 @@ impl Builder {
             wheels = self
                 .resolve(job, &all, &origin, BuildStep::ResolveExtraRequires)
                 .await?;
-            self.provision(job, interpreter, &wheels)?
+            self.provision(job, interpreter, &wheels).await?
         };
         // 6. build_wheel.
         let ctx = self.context(
@@ -344,7 +347,10 @@ impl Builder {
         })
     }
 
-    fn provision(
+    /// Single-flight per environment: concurrent builds that need the same (interpreter,
+    /// wheel set) wait for one provisioning instead of unpacking the same wheels twice. The
+    /// unpacking itself runs off the async threads.
+    async fn provision(
         &self,
         job: &Job,
         interpreter: &Interpreter,
@@ -357,13 +363,26 @@ impl Builder {
                 sha256: w.sha256.clone(),
             })
             .collect();
-        provision_env(&self.options.cache_dir, interpreter, &wheels).map_err(|source| {
-            BuildError::Env {
-                project: job.project.clone(),
-                version: job.version.clone(),
-                step: BuildStep::Provision,
-                source: Box::new(source),
-            }
+        let key = env_key(interpreter, &wheels);
+        let lock = Arc::clone(
+            self.env_locks
+                .lock()
+                .expect("env locks")
+                .entry(key)
+                .or_default(),
+        );
+        let _guard = lock.lock().await;
+        let cache_dir = self.options.cache_dir.clone();
+        let interpreter = interpreter.clone();
+        let provisioned =
+            tokio::task::spawn_blocking(move || provision_env(&cache_dir, &interpreter, &wheels))
+                .await
+                .expect("provisioning does not panic");
+        provisioned.map_err(|source| BuildError::Env {
+            project: job.project.clone(),
+            version: job.version.clone(),
+            step: BuildStep::Provision,
+            source: Box::new(source),
         })
     }
 
