@@ -18,7 +18,15 @@ pub fn sha256_of(path: &Path) -> String {
 
 /// A user with an `upstream` index holding every fixture dist.
 pub fn user_with_upstream(prefix: &str) -> (DevpiUser, String) {
-    let user = devpi().new_user(prefix);
+    user_with_upstream_on(devpi(), prefix)
+}
+
+/// [`user_with_upstream`] on a given server.
+pub fn user_with_upstream_on(
+    server: &crate::support::DevpiServer,
+    prefix: &str,
+) -> (DevpiUser, String) {
+    let user = server.new_user(prefix);
     let upstream = user.create_index("upstream", &[], false);
     for dist in std::fs::read_dir(fixtures_dir().join("dist")).unwrap() {
         user.upload("upstream", &dist.unwrap().path());

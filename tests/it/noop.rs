@@ -2,8 +2,8 @@
 //! on the target, and, while devpi's serial has not moved since the last run, a single
 //! request in all. Counted by a proxy in front of the real devpi-server.
 
-use crate::fill::{fill, user_with_upstream};
-use crate::support::{FaultProxy, devpi, fixture_dist};
+use crate::fill::{fill, user_with_upstream, user_with_upstream_on};
+use crate::support::{DevpiServer, FaultProxy, devpi, fixture_dist};
 
 const PINS: &str = "\
 ww-alpha==1.0
@@ -23,7 +23,10 @@ fn requests(proxy: &FaultProxy, from: usize) -> Vec<(String, String)> {
 
 #[test]
 fn a_no_op_costs_one_request_per_project_then_one_in_all_until_the_serial_moves() {
-    let (user, upstream) = user_with_upstream("noop");
+    // Its own server: the serial counts every write on the server, and the shared one is
+    // written to by the tests running alongside.
+    let server = DevpiServer::private();
+    let (user, upstream) = user_with_upstream_on(&server, "noop");
     user.create_index("target", &[], false);
     for wheel in [
         "ww_alpha-1.0-py3-none-any.whl",
@@ -34,7 +37,7 @@ fn a_no_op_costs_one_request_per_project_then_one_in_all_until_the_serial_moves(
     ] {
         user.upload("target", &fixture_dist(wheel));
     }
-    let proxy = FaultProxy::start(&devpi().url());
+    let proxy = FaultProxy::start(&server.url());
     let target = format!("{}/{}/target", proxy.url(), user.name);
     let home = tempfile::tempdir().unwrap();
     let creds = user.env();

@@ -44,6 +44,12 @@ enum StartError {
 }
 
 impl DevpiServer {
+    /// A server of its own, for a test that needs nothing else to write to the server while
+    /// it runs (devpi's serial counts every write on the server); stopped when dropped.
+    pub fn private() -> DevpiServer {
+        DevpiServer::start()
+    }
+
     fn start() -> DevpiServer {
         let venv = test_venv();
         let client = http_client();
