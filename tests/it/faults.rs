@@ -220,7 +220,7 @@ fn print_proxy_log(proxy: &FaultProxy) {
 fn flaky_target_ends_with_every_wheel_once_and_byte_identical() {
     let scene = Scene::new("flaky");
     let proxy = FaultProxy::start(&devpi().url());
-    let hold = Duration::from_secs(3); // > --timeout 2
+    let hold = Duration::from_secs(6); // > --timeout 4 (room for a loaded machine)
     let up = Match::upload_of;
     proxy
         .on(up(ALPHA_1), When::Nth(1), Fault::Reset)
@@ -263,7 +263,7 @@ fn flaky_target_ends_with_every_wheel_once_and_byte_identical() {
             Fault::Status(502, None),
         );
 
-    let run = scene.fill(REQUIREMENTS, &scene.target_via(&proxy), &["--timeout", "2"]);
+    let run = scene.fill(REQUIREMENTS, &scene.target_via(&proxy), &["--timeout", "4"]);
     println!(
         "flaky fill: exit {}, requests through the proxy {}, faults injected {}",
         run.code(),
