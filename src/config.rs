@@ -277,7 +277,7 @@ pub fn show(merged: &Merged, subcommand: &str) -> Result<String, clap::Error> {
         } else if secret {
             "********".to_string()
         } else {
-            values.join(", ")
+            crate::index::redact_text(&values.join(", "))
         };
         out.push_str(&format!("{long:<22} = {shown:<40} ({source})\n"));
     }

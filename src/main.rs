@@ -59,9 +59,11 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("error: {}", failure.error);
+            // Errors may quote input (a requirement line, a URL): never print a credential.
+            let redact = wheelwright::index::redact_text;
+            eprintln!("error: {}", redact(&failure.error.to_string()));
             for cause in failure.error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  caused by: {}", redact(&cause.to_string()));
             }
             failure.exit_code()
         }

@@ -18,6 +18,6 @@ pub use devpi::DevpiIndex;
 pub use error::IndexError;
 pub use file::IndexFile;
 pub use http::{ClientConfig, Credentials, HttpClient};
-pub use redact::{redact, redact_str, split_credentials};
+pub use redact::{redact, redact_str, redact_text, split_credentials};
 pub use source::{Source, Upstream, read_directory};
 pub use target::Target;

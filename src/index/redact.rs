@@ -28,6 +28,30 @@ pub fn redact_str(text: &str) -> String {
     }
 }
 
+/// Removes the userinfo of every `scheme://user:password@host` inside free text (a
+/// requirement line, an error message), so a credential written into a requirements file
+/// never reaches a report or a log.
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("://") {
+        let (head, tail) = rest.split_at(start + 3);
+        out.push_str(head);
+        // The authority ends at the first `/`, `?`, `#` or whitespace.
+        let end = tail
+            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => out.push_str(&authority[at + 1..]),
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Splits the userinfo off a URL: the clean URL plus `(user, password)` if any was given.
 pub fn split_credentials(url: &Url) -> (Url, Option<(String, String)>) {
     if url.username().is_empty() && url.password().is_none() {
@@ -64,6 +88,22 @@ mod tests {
         let (clean, creds) = split_credentials(&url);
         assert_eq!(clean.as_str(), "https://devpi.example/alice/dev/");
         assert_eq!(creds, Some(("alice".into(), "s3cret".into())));
+    }
+
+    #[test]
+    fn strips_userinfo_inside_text() {
+        assert_eq!(
+            redact_text(
+                "foo @ https://u:s3cret@h/x.whl ; python_version>'3' and git+ssh://git@gh/r"
+            ),
+            "foo @ https://h/x.whl ; python_version>'3' and git+ssh://gh/r"
+        );
+        assert_eq!(redact_text("no urls here"), "no urls here");
+        assert_eq!(
+            redact_text("http://h:8080/a@b"),
+            "http://h:8080/a@b",
+            "an @ in the path stays"
+        );
     }
 
     #[test]

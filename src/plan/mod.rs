@@ -104,7 +104,7 @@ pub fn unsupported_lines(requirements: &ParsedRequirements) -> Vec<UnsupportedLi
         .iter()
         .map(|u| UnsupportedLine {
             origin: u.origin.to_string(),
-            requirement: u.text.clone(),
+            requirement: crate::index::redact_text(&u.text),
             reason: u.kind.reason().to_string(),
         })
         .collect()
@@ -449,7 +449,7 @@ fn new_job(
         entry: index,
         project: entry.requirement.name.to_string(),
         version,
-        requirement: entry.text.clone(),
+        requirement: crate::index::redact_text(&entry.text),
         origin: entry.origin.to_string(),
         interpreter: interp.label.clone(),
         action: Action::Unavailable,

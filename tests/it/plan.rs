@@ -357,3 +357,57 @@ fn a_simple_url_as_target_is_refused_with_the_index_url() {
         "{stderr}"
     );
 }
+
+#[test]
+fn credentials_written_into_requirements_never_reach_output_or_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "s3cret-token-77";
+    let reqs = write(
+        dir.path(),
+        "requirements.txt",
+        &format!(
+            "ww-alpha==1.0\nprivate @ https://ci:{secret}@files.example.internal/private-1.0-py3-none-any.whl\n"
+        ),
+    );
+    let report = dir.path().join("report.json");
+    let output = wheelwright()
+        .arg("plan")
+        .arg(&reqs)
+        .args(["--target"])
+        .arg(dir.path().join("wheelhouse"))
+        .arg("--find-links")
+        .arg(crate::support::fixtures_dir().join("dist"))
+        .arg("--report-json")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let everything = format!(
+        "{}{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        std::fs::read_to_string(&report).unwrap()
+    );
+    assert!(
+        everything.contains("files.example.internal"),
+        "the unsupported line is reported: {everything}"
+    );
+    assert!(!everything.contains(secret), "{everything}");
+
+    // A line that does not parse is quoted in the error, without its credentials.
+    let bad = write(
+        dir.path(),
+        "bad.txt",
+        &format!("foo ==1.0; python_version >> \"https://ci:{secret}@h.example.internal\"\n"),
+    );
+    let output = wheelwright().arg("plan").arg(&bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.txt:1"), "{stderr}");
+    assert!(!stderr.contains(secret), "{stderr}");
+}
