@@ -10,6 +10,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod devpi;
+mod forward_proxy;
 mod nginx;
 mod process;
 mod proxy;
@@ -17,6 +18,7 @@ mod pypiserver;
 mod wheelwright;
 
 pub use devpi::{DevpiServer, DevpiUser, devpi};
+pub use forward_proxy::ForwardProxy;
 pub use nginx::{Nginx, PROXY_PASSWORD, PROXY_USER, nginx};
 pub use proxy::{Fault, FaultProxy, LoggedRequest, Match, RequestInfo, When};
 pub use pypiserver::Pypiserver;
