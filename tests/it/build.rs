@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::net::TcpListener;
 
-use crate::fill::{fill, user_with_upstream};
+use crate::fill::{Venv, fill, user_with_upstream};
 use crate::support::{devpi, fixtures_dir, unique, upstream_wheels_dir};
 
 #[test]
@@ -67,39 +67,15 @@ ww-hatch==1.0
         assert!(files[0].0.ends_with(".whl"));
     }
     // The C extension wheel really works: pip installs it from devpi and it imports.
-    let venv = home.path().join("venv");
-    assert!(
-        std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = std::process::Command::new(venv.join("bin/pip"))
-        .args([
-            "install",
-            "--disable-pip-version-check",
-            "--index-url",
-            &format!("{target}/+simple/"),
-            "ww-hotel==1.0",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = std::process::Command::new(venv.join("bin/python"))
-        .args(["-c", "import ww_hotel._native as n; print(n.answer())"])
-        .output()
-        .unwrap();
+    let venv = Venv::new(home.path());
+    venv.pip_install(&[
+        "--index-url",
+        &format!("{target}/+simple/"),
+        "ww-hotel==1.0",
+    ]);
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "42",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        venv.python("import ww_hotel._native as n; print(n.answer())"),
+        "42"
     );
     // A second run builds nothing: everything is present.
     let again = fill(

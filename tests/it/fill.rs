@@ -304,55 +304,22 @@ fn fill_a_directory_target_that_pip_installs_from() {
         );
     }
     // pip installs from the simple tree and from the flat directory.
-    let venv = home.path().join("venv");
-    let status = std::process::Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let pip = venv.join("bin/pip");
+    let venv = Venv::new(home.path());
     let simple_url = url::Url::from_directory_path(wheelhouse.join("simple")).unwrap();
-    let out = std::process::Command::new(&pip)
-        .args([
-            "install",
-            "--disable-pip-version-check",
-            "--index-url",
-            simple_url.as_str(),
-            "ww-alpha==2.0",
-            "ww-echo-pkg==1.0",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    venv.pip_install(&[
+        "--index-url",
+        simple_url.as_str(),
+        "ww-alpha==2.0",
+        "ww-echo-pkg==1.0",
+    ]);
+    let find_links = wheelhouse.to_str().unwrap();
+    venv.pip_install(&["--no-index", "--find-links", find_links, "ww-bravo==1.0"]);
+    assert_eq!(
+        venv.python(
+            "import importlib.metadata as m; print(m.version('ww-alpha'), m.version('ww-bravo'))"
+        ),
+        "2.0 1.0.0"
     );
-    let out = std::process::Command::new(&pip)
-        .args([
-            "install",
-            "--disable-pip-version-check",
-            "--no-index",
-            "--find-links",
-        ])
-        .arg(&wheelhouse)
-        .arg("ww-bravo==1.0")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = std::process::Command::new(venv.join("bin/python"))
-        .args([
-            "-c",
-            "import importlib.metadata as m; print(m.version('ww-alpha'), m.version('ww-bravo'))",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2.0 1.0.0");
 }
 
 #[test]
@@ -415,4 +382,50 @@ fn credentials_from_netrc_fill_pypiserver() {
         &[],
     );
     assert_eq!(refused.code(), 3, "{}", refused.stderr());
+}
+
+/// A fresh virtualenv of `python3`, to prove that what wheelwright published installs.
+pub struct Venv {
+    dir: std::path::PathBuf,
+}
+
+impl Venv {
+    pub fn new(parent: &Path) -> Venv {
+        let dir = parent.join("venv");
+        let status = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "python3 -m venv failed");
+        Venv { dir }
+    }
+
+    /// `pip install ARGS`, which must succeed.
+    pub fn pip_install(&self, args: &[&str]) {
+        let out = std::process::Command::new(self.dir.join("bin/pip"))
+            .args(["install", "--disable-pip-version-check"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pip install {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// What `python -c CODE` prints, trimmed.
+    pub fn python(&self, code: &str) -> String {
+        let out = std::process::Command::new(self.dir.join("bin/python"))
+            .args(["-c", code])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python -c {code}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
 }

@@ -437,63 +437,29 @@ fn https_proxy_from_the_environment_is_used_unless_no_proxy_names_the_host() {
     let nginx = nginx();
     let (_user, target) = target_with_bravo("fwdproxy");
     let target = nginx.tls(&target);
-    let ca = nginx.ca_pem.clone();
+    let ca = ["--ca-bundle", path_str(&nginx.ca_pem)];
     let proxy = crate::support::ForwardProxy::start();
     let proxy_url = proxy.url();
+    let via_proxy = ("HTTPS_PROXY", Path::new(&proxy_url));
 
-    let mut cmd = wheelwright();
-    let reqs = cmd.home().join("requirements.txt");
-    std::fs::write(&reqs, REQUIREMENTS).unwrap();
-    let out = cmd
-        .arg("plan")
-        .arg(&reqs)
-        .args(["--target", &target, "--find-links"])
-        .arg(fixtures_dir().join("dist"))
-        .arg("--ca-bundle")
-        .arg(&ca)
-        .env("HTTPS_PROXY", &proxy_url)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let authority = target
-        .trim_start_matches("https://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    plan(&target, &ca, &[via_proxy]).assert_planned("HTTPS_PROXY");
     assert!(
-        proxy.tunnels().contains(&authority),
+        proxy
+            .tunnels()
+            .iter()
+            .any(|t| t == authority(&nginx.tls_url)),
         "the target was reached through the proxy: {:?}",
         proxy.tunnels()
     );
 
     // NO_PROXY names the host: the proxy sees nothing more.
     let before = proxy.tunnels().len();
-    let mut cmd = wheelwright();
-    let reqs = cmd.home().join("requirements.txt");
-    std::fs::write(&reqs, REQUIREMENTS).unwrap();
-    let out = cmd
-        .arg("plan")
-        .arg(&reqs)
-        .args(["--target", &target, "--find-links"])
-        .arg(fixtures_dir().join("dist"))
-        .arg("--ca-bundle")
-        .arg(&ca)
-        .env("HTTPS_PROXY", &proxy_url)
-        .env("NO_PROXY", "127.0.0.1")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    plan(
+        &target,
+        &ca,
+        &[via_proxy, ("NO_PROXY", Path::new("127.0.0.1"))],
+    )
+    .assert_planned("NO_PROXY");
     assert_eq!(
         proxy.tunnels().len(),
         before,
