@@ -8,11 +8,12 @@
 use std::path::{Path, PathBuf};
 
 use futures::StreamExt;
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use sha2::{Digest, Sha384, Sha512};
 use thiserror::Error;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
+use crate::dist::{SafeFilename, Sha256};
 use crate::index::http::{status_error, transport_error};
 use crate::index::{HttpClient, redact};
 use crate::requirements::{HashAlgorithm, HashDigest};
@@ -32,12 +33,80 @@ pub enum StoreError {
         expected: String,
         expected_from: String,
     },
+    #[error("cannot download {url}: {limit}; the partial file was discarded")]
+    TooLong { url: String, limit: SizeLimit },
     #[error("store I/O at {path}: {source}")]
     Io {
         path: String,
         #[source]
         source: std::io::Error,
     },
+}
+
+/// The size a download must not exceed, and who set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeLimit {
+    /// PEP 700 `size` in the listing.
+    Listed(u64),
+    /// The response's `Content-Length`.
+    ContentLength(u64),
+    /// `--max-download-size`.
+    Max(u64),
+}
+
+impl SizeLimit {
+    pub fn bytes(self) -> u64 {
+        match self {
+            SizeLimit::Listed(n) | SizeLimit::ContentLength(n) | SizeLimit::Max(n) => n,
+        }
+    }
+
+    /// The tightest of the limits that apply.
+    fn tightest(limits: impl IntoIterator<Item = SizeLimit>) -> Option<SizeLimit> {
+        limits.into_iter().min_by_key(|l| l.bytes())
+    }
+}
+
+impl std::fmt::Display for SizeLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SizeLimit::Listed(n) => {
+                write!(f, "the body is longer than the listed size ({n} bytes)")
+            }
+            SizeLimit::ContentLength(n) => {
+                write!(f, "the body is longer than its Content-Length ({n} bytes)")
+            }
+            SizeLimit::Max(n) => {
+                write!(f, "the body is longer than --max-download-size ({n} bytes)")
+            }
+        }
+    }
+}
+
+/// `--max-download-size` when not given: large enough for any real wheel (accelerator
+/// wheels of several GiB exist), small enough to stop an endless body before the disk fills.
+pub const DEFAULT_MAX_DOWNLOAD_SIZE: u64 = 20 << 30;
+
+/// A size as `--max-download-size` takes it: a number of bytes, optionally with a K, M, G or
+/// T suffix (powers of 1024; `KiB`, `MB` and friends are read the same way).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, suffix) = trimmed.split_at(digits);
+    let expected = || format!("{text:?}: expected a size such as 500M or 20G");
+    let number: u64 = number.parse().map_err(|_| expected())?;
+    let shift = match suffix.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => return Err(expected()),
+    };
+    number
+        .checked_mul(1u64 << shift)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?}: must be at least 1 byte and at most 16 EiB"))
 }
 
 impl StoreError {
@@ -56,20 +125,23 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub struct StoredFile {
     pub path: PathBuf,
-    pub filename: String,
-    pub sha256: String,
+    pub filename: SafeFilename,
+    pub sha256: Sha256,
     pub size: u64,
 }
 
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    max_download_size: u64,
 }
 
 /// What a download must hash to: the index's sha256 and the requirement's `--hash`es.
 #[derive(Debug, Default, Clone)]
 pub struct Expected {
-    pub index_sha256: Option<String>,
+    pub index_sha256: Option<Sha256>,
+    /// PEP 700 `size` from the listing: a longer body is cut off.
+    pub size: Option<u64>,
     /// pip's hash-checking semantics: the file must match one of these (any algorithm).
     pub requirement_hashes: Vec<HashDigest>,
     /// Where the requirement hashes come from (`file:line`), for the error message.
@@ -87,25 +159,34 @@ impl Store {
     pub fn new(cache_dir: &Path) -> Store {
         Store {
             root: cache_dir.join("store"),
+            max_download_size: DEFAULT_MAX_DOWNLOAD_SIZE,
         }
     }
 
-    pub fn path_for(&self, sha256: &str, filename: &str) -> PathBuf {
+    /// Downloads longer than `bytes` are cut off and fail.
+    pub fn with_max_download_size(mut self, bytes: u64) -> Store {
+        self.max_download_size = bytes;
+        self
+    }
+
+    /// Only typed values make a store path: a digest of 64 hex digits and a file name that
+    /// is one safe path component.
+    pub fn path_for(&self, sha256: &Sha256, filename: &SafeFilename) -> PathBuf {
         self.root
             .join("sha256")
-            .join(&sha256[..2])
-            .join(sha256)
-            .join(filename)
+            .join(sha256.prefix())
+            .join(sha256.as_str())
+            .join(filename.as_path())
     }
 
     /// The stored file with that hash and name, if an earlier run left it.
-    pub fn lookup(&self, sha256: &str, filename: &str) -> Option<StoredFile> {
+    pub fn lookup(&self, sha256: &Sha256, filename: &SafeFilename) -> Option<StoredFile> {
         let path = self.path_for(sha256, filename);
         let size = std::fs::metadata(&path).ok()?.len();
         Some(StoredFile {
             path,
-            filename: filename.to_string(),
-            sha256: sha256.to_string(),
+            filename: filename.clone(),
+            sha256: sha256.clone(),
             size,
         })
     }
@@ -116,7 +197,7 @@ impl Store {
         &self,
         client: &HttpClient,
         url: &Url,
-        filename: &str,
+        filename: &SafeFilename,
         expected: &Expected,
     ) -> Result<StoredFile, StoreError> {
         if let Some(sha) = &expected.index_sha256
@@ -150,11 +231,47 @@ impl Store {
                 transient,
             });
         }
+        let limit = SizeLimit::tightest(
+            [
+                expected.size.map(SizeLimit::Listed),
+                response.content_length().map(SizeLimit::ContentLength),
+                Some(SizeLimit::Max(self.max_download_size)),
+            ]
+            .into_iter()
+            .flatten(),
+        );
+        let too_long = |limit| StoreError::TooLong {
+            url: redact(url),
+            limit,
+        };
+        if let Some(limit @ (SizeLimit::Listed(_) | SizeLimit::Max(_))) = limit
+            && response.content_length().is_some_and(|n| n > limit.bytes())
+        {
+            return Err(too_long(limit));
+        }
         let mut incoming = self.incoming(expected).await?;
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| download_error(url, &e))?;
+            // Cut off at the limit: the temp file is removed when `incoming` is dropped.
+            if let Some(limit) = limit
+                && incoming.size.saturating_add(chunk.len() as u64) > limit.bytes()
+            {
+                return Err(too_long(limit));
+            }
             incoming.write(&chunk).await?;
+        }
+        if let Some(listed) = expected.size
+            && incoming.size != listed
+        {
+            return Err(StoreError::Download {
+                url: redact(url),
+                detail: format!(
+                    "the body has {} bytes, the listing says {listed} (PEP 700 size)",
+                    incoming.size
+                ),
+                transient: false,
+            });
         }
         incoming.finish(self, filename, expected).await
     }
@@ -163,7 +280,7 @@ impl Store {
     pub async fn copy_in(
         &self,
         source: &Path,
-        filename: &str,
+        filename: &SafeFilename,
         expected: &Expected,
     ) -> Result<StoredFile, StoreError> {
         let mut input = tokio::fs::File::open(source)
@@ -220,7 +337,7 @@ impl Incoming {
     async fn finish(
         mut self,
         store: &Store,
-        filename: &str,
+        filename: &SafeFilename,
         expected: &Expected,
     ) -> Result<StoredFile, StoreError> {
         self.file.flush().await.map_err(io_err(&self.path))?;
@@ -228,17 +345,21 @@ impl Incoming {
         drop(self.file);
         let sha256 = self.hashers.verify(filename, expected)?;
         let dest = store.path_for(&sha256, filename);
-        let parent = dest.parent().expect("store paths have parents");
-        tokio::fs::create_dir_all(parent)
+        let parent = store
+            .root
+            .join("sha256")
+            .join(sha256.prefix())
+            .join(sha256.as_str());
+        tokio::fs::create_dir_all(&parent)
             .await
-            .map_err(io_err(parent))?;
+            .map_err(io_err(&parent))?;
         self.path.persist(&dest).map_err(|e| StoreError::Io {
             path: dest.display().to_string(),
             source: e.error,
         })?;
         Ok(StoredFile {
             path: dest,
-            filename: filename.to_string(),
+            filename: filename.clone(),
             sha256,
             size: self.size,
         })
@@ -278,7 +399,7 @@ pub async fn check_requirement_hashes(
 
 /// sha256 always; sha384/sha512 only when a requirement's `--hash` asks for them.
 struct Hashers {
-    sha256: Sha256,
+    sha256: sha2::Sha256,
     sha384: Option<Sha384>,
     sha512: Option<Sha512>,
 }
@@ -292,7 +413,7 @@ impl Hashers {
                 .any(|h| h.algorithm == algo)
         };
         Hashers {
-            sha256: Sha256::new(),
+            sha256: sha2::Sha256::new(),
             sha384: wants(HashAlgorithm::Sha384).then(Sha384::new),
             sha512: wants(HashAlgorithm::Sha512).then(Sha512::new),
         }
@@ -309,17 +430,17 @@ impl Hashers {
     }
 
     /// Returns the sha256 if every expectation holds.
-    fn verify(self, filename: &str, expected: &Expected) -> Result<String, StoreError> {
-        let sha256 = hex::encode(self.sha256.finalize());
+    fn verify(self, filename: &str, expected: &Expected) -> Result<Sha256, StoreError> {
+        let sha256 = Sha256::from_digest(&self.sha256.finalize().into());
         let sha384 = self.sha384.map(|h| hex::encode(h.finalize()));
         let sha512 = self.sha512.map(|h| hex::encode(h.finalize()));
         if let Some(index) = &expected.index_sha256
-            && !index.eq_ignore_ascii_case(&sha256)
+            && *index != sha256
         {
             return Err(StoreError::HashMismatch {
                 filename: filename.to_string(),
-                actual: sha256,
-                expected: index.clone(),
+                actual: sha256.to_string(),
+                expected: index.to_string(),
                 expected_from: "the index's sha256".into(),
             });
         }
@@ -327,9 +448,9 @@ impl Hashers {
             // pip: the archive must match one of the listed hashes.
             let matches = expected.requirement_hashes.iter().any(|h| {
                 let actual = match h.algorithm {
-                    HashAlgorithm::Sha256 => Some(&sha256),
-                    HashAlgorithm::Sha384 => sha384.as_ref(),
-                    HashAlgorithm::Sha512 => sha512.as_ref(),
+                    HashAlgorithm::Sha256 => Some(sha256.as_str()),
+                    HashAlgorithm::Sha384 => sha384.as_deref(),
+                    HashAlgorithm::Sha512 => sha512.as_deref(),
                 };
                 actual.is_some_and(|a| a.eq_ignore_ascii_case(&h.hex))
             });
@@ -341,7 +462,7 @@ impl Hashers {
                     .collect();
                 return Err(StoreError::HashMismatch {
                     filename: filename.to_string(),
-                    actual: sha256,
+                    actual: sha256.to_string(),
                     expected: listed.join(", "),
                     expected_from: format!("--hash in {}", expected.requirement_origin),
                 });

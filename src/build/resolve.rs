@@ -188,11 +188,11 @@ pub async fn resolve(
                     .fetch(file)
                     .await
                     .map_err(|source| ResolveError::Fetch {
-                        file: file.filename.clone(),
+                        file: file.filename.to_string(),
                         source,
                     })?;
                 let sha256 = sha256_file(&path).map_err(|e| ResolveError::Metadata {
-                    file: file.filename.clone(),
+                    file: file.filename.to_string(),
                     message: e.to_string(),
                 })?;
                 check_constraint_hash(constraints, &name, &file.filename, &sha256)?;

@@ -101,7 +101,7 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         },
         warned: Default::default(),
         ctx: &ctx,
-        store: Store::new(&cache),
+        store: Store::new(&cache).with_max_download_size(args.max_download_size),
         settings: FillSettings {
             no_upload: args.no_upload,
             verbose: args.common.verbose > 0,
@@ -179,7 +179,7 @@ fn make_builder(args: &FillArgs, ctx: &setup::Context, cache: &Path) -> Result<B
     let source = UpstreamWheels {
         client: ctx.client.clone(),
         upstream: Arc::clone(&ctx.upstream),
-        store: Store::new(cache),
+        store: Store::new(cache).with_max_download_size(args.max_download_size),
     };
     Builder::new(options, Arc::new(source)).map_err(Failure::input)
 }

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use super::IndexFile;
 use super::error::IndexError;
+use super::file::{Listing, RawEntry};
 use super::http::{Credentials, HttpClient, status_error, transport_error};
 use super::redact::redact;
 use super::simple::{devpi_stage, take_sha256_fragment};
@@ -312,7 +312,7 @@ impl DevpiIndex {
         client: &HttpClient,
         name: &PackageName,
         own_only: bool,
-    ) -> Result<Option<Vec<IndexFile>>, IndexError> {
+    ) -> Result<Option<Listing>, IndexError> {
         let url = self.project_url(name, own_only);
         let response = client.get(&url, JSON).await?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
@@ -338,14 +338,16 @@ impl DevpiIndex {
 /// Reads a `projectconfig` answer: `result` maps raw version strings to versiondata whose
 /// `+links` (and those of `+shadowing` entries from other stages) are the files. A version
 /// without `+links` has no files. Files are deduplicated by filename, first stage wins, as
-/// devpi's own simple page does.
-pub fn parse_project(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, String> {
+/// devpi's own simple page does. The filename is the href's last path segment,
+/// percent-decoded, so a `%2F` in it is a `/` and is refused as such.
+pub fn parse_project(body: &str, page_url: &Url) -> Result<Listing, String> {
     let value: Value = serde_json::from_str(body).map_err(|e| format!("invalid JSON: {e}"))?;
     let result = value
         .get("result")
         .and_then(Value::as_object)
         .ok_or("the answer has no `result` object (is this a devpi project URL?)")?;
-    let mut files: Vec<IndexFile> = Vec::new();
+    let index = redact(page_url);
+    let mut listing = Listing::default();
     let mut seen = std::collections::HashSet::new();
     for versiondata in result.values() {
         let shadowing = versiondata
@@ -378,7 +380,7 @@ pub fn parse_project(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, Strin
                 };
                 let mut url = page_url
                     .join(href)
-                    .map_err(|e| format!("bad href `{href}`: {e}"))?;
+                    .map_err(|e| format!("bad href {href:?}: {e}"))?;
                 let fragment_hash = take_sha256_fragment(&mut url);
                 let Some(filename) = url
                     .path_segments()
@@ -400,27 +402,50 @@ pub fn parse_project(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, Strin
                             .and_then(|spec| spec.strip_prefix("sha256="))
                             .map(String::from)
                     })
-                    .or(fragment_hash)
-                    .map(|h| h.to_ascii_lowercase());
-                files.push(IndexFile {
-                    stage: devpi_stage(&url),
-                    filename: percent_decoded(&filename),
-                    url,
-                    sha256,
-                    requires_python: requires_python.clone(),
-                    yanked: yanked.clone(),
-                });
+                    .or(fragment_hash);
+                listing.push(
+                    &index,
+                    RawEntry {
+                        stage: devpi_stage(&url),
+                        filename: percent_decoded(&filename),
+                        url,
+                        sha256,
+                        size: None,
+                        requires_python: requires_python.clone(),
+                        yanked: yanked.clone(),
+                    },
+                );
             }
         }
     }
-    Ok(files)
+    Ok(listing)
 }
 
+/// Percent-decodes a path segment (`+` stays a plus, unlike in a query). Bytes that are
+/// not UTF-8 are replaced, which leaves a name no index can have meant.
 fn percent_decoded(segment: &str) -> String {
-    url::form_urlencoded::parse(format!("x={segment}").replace('+', "%2B").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| segment.to_string())
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            // Two hex digits exactly (`from_str_radix` would also take a sign).
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -458,18 +483,18 @@ mod tests {
         let body = r#"{"result": {
   "1.0": {"name": "Foo-Bar", "version": "1.0", "requires_python": "",
     "+links": [
-      {"rel": "releasefile", "hashes": {"sha256": "75C1"},
+      {"rel": "releasefile", "hashes": {"sha256": "75C1000000000000000000000000000000000000000000000000000000000000"},
        "href": "http://127.0.0.1:3199/alice/team/+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl"},
       {"rel": "doczip", "href": "http://127.0.0.1:3199/alice/team/+f/aaa/bbb/foo-bar-1.0.doc.zip"}],
     "+shadowing": [{"name": "Foo-Bar", "version": "1.0", "+links": [
-      {"rel": "releasefile", "hash_spec": "sha256=75c1", "href": "http://127.0.0.1:3199/alice/shared/+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl"},
-      {"rel": "releasefile", "hash_spec": "sha256=99", "href": "http://127.0.0.1:3199/alice/shared/+f/999/15aa840767e74/Foo_Bar-1.0-cp311-cp311-linux_x86_64.whl"}]}]},
+      {"rel": "releasefile", "hash_spec": "sha256=75c1000000000000000000000000000000000000000000000000000000000000", "href": "http://127.0.0.1:3199/alice/shared/+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl"},
+      {"rel": "releasefile", "hash_spec": "sha256=9900000000000000000000000000000000000000000000000000000000000000", "href": "http://127.0.0.1:3199/alice/shared/+f/999/15aa840767e74/Foo_Bar-1.0-cp311-cp311-linux_x86_64.whl"}]}]},
   "2.0rc1": {"name": "foo_bar", "version": "2.0rc1", "requires_python": ">=3.8",
-    "+links": [{"rel": "releasefile", "hashes": {"sha256": "e9"}, "href": "http://127.0.0.1:3199/alice/shared/+f/e98/7f78a932882b6/Foo_Bar-2.0rc1-py3-none-any.whl"}]},
+    "+links": [{"rel": "releasefile", "hashes": {"sha256": "e900000000000000000000000000000000000000000000000000000000000000"}, "href": "http://127.0.0.1:3199/alice/shared/+f/e98/7f78a932882b6/Foo_Bar-2.0rc1-py3-none-any.whl"}]},
   "3.0": {"name": "foo_bar", "version": "3.0"}
  }, "type": "projectconfig"}"#;
         let page = Url::parse("http://127.0.0.1:3199/alice/team/foo-bar").unwrap();
-        let mut files = parse_project(body, &page).unwrap();
+        let mut files = parse_project(body, &page).unwrap().files;
         files.sort_by(|a, b| a.filename.cmp(&b.filename));
         let names: Vec<_> = files.iter().map(|f| f.filename.as_str()).collect();
         assert_eq!(
@@ -481,9 +506,15 @@ mod tests {
             ]
         );
         assert_eq!(files[1].stage.as_deref(), Some("alice/team"));
-        assert_eq!(files[1].sha256.as_deref(), Some("75c1"));
+        assert_eq!(
+            files[1].sha256.as_deref().map(|h| h.trim_end_matches('0')),
+            Some("75c1")
+        );
         assert_eq!(files[0].stage.as_deref(), Some("alice/shared"));
-        assert_eq!(files[0].sha256.as_deref(), Some("99"));
+        assert_eq!(
+            files[0].sha256.as_deref().map(|h| h.trim_end_matches('0')),
+            Some("99")
+        );
         assert_eq!(files[2].requires_python.as_deref(), Some(">=3.8"));
     }
 }

@@ -30,7 +30,8 @@ pub fn place(
     file: &StoredFile,
 ) -> Result<UploadOutcome, UploadError> {
     fs::create_dir_all(dir).map_err(io(dir))?;
-    let dest = dir.join(&file.filename);
+    // A `SafeFilename` is one path component: the wheel lands in `dir`, nowhere else.
+    let dest = dir.join(file.filename.as_path());
     let outcome = if dest.exists() {
         existing_outcome(dir, &dest, file)?
     } else {
@@ -60,14 +61,14 @@ fn existing_outcome(
     file: &StoredFile,
 ) -> Result<UploadOutcome, UploadError> {
     let existing = sha256_file(dest).map_err(io(dest))?;
-    if existing == file.sha256 {
+    if file.sha256.matches(&existing) {
         Ok(UploadOutcome::AlreadyPresent)
     } else {
         Err(UploadError::Conflict {
             url: dir.display().to_string(),
-            filename: file.filename.clone(),
+            filename: file.filename.to_string(),
             existing,
-            ours: file.sha256.clone(),
+            ours: file.sha256.to_string(),
         })
     }
 }

@@ -1,6 +1,17 @@
 //! One distribution file as an index lists it (PEP 503 / PEP 691 / devpi `+links` / a directory).
+//!
+//! Parse, don't validate: a listed entry becomes an [`IndexFile`] only when its name is a
+//! [`SafeFilename`] and its sha256 (if any) a [`Sha256`]. Anything else is kept as a
+//! [`RejectedEntry`], which the planner turns into a failure of the jobs that would have
+//! needed it, so a hostile entry never reaches a path and never stops the honest ones.
 
+use std::str::FromStr;
+
+use pep440_rs::Version;
+use pep508_rs::PackageName;
 use url::Url;
+
+use crate::dist::{BadSha256, DistFilename, SafeFilename, Sha256, UnsafeFilename};
 
 /// A file listed by an index for one project. Every index flavour (simple HTML, simple JSON,
 /// devpi JSON, a local directory) is read into this one shape, so the planner and the
@@ -8,15 +19,150 @@ use url::Url;
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IndexFile {
     /// The basename, exactly as listed (anchor text, `filename` key, or last path segment).
-    pub filename: String,
+    pub filename: SafeFilename,
     /// Absolute URL (`file://` for local directories), without the hash fragment.
     pub url: Url,
-    /// Lowercase hex sha256 when the index gives one (URL fragment or `hashes`).
-    pub sha256: Option<String>,
+    /// The sha256 when the index gives one (URL fragment or `hashes`).
+    pub sha256: Option<Sha256>,
+    /// PEP 700 `size` in bytes, when the index gives it.
+    #[serde(default)]
+    pub size: Option<u64>,
     /// `requires-python` / `data-requires-python`; an empty string is read as `None`.
     pub requires_python: Option<String>,
     /// PEP 592: `Some(reason)` when yanked (reason may be empty).
     pub yanked: Option<String>,
     /// devpi only: the `user/index` stage that holds the file, read from the href path.
     pub stage: Option<String>,
+}
+
+/// What is wrong with a listed entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryProblem {
+    #[error("{0}")]
+    Filename(#[from] UnsafeFilename),
+    #[error("sha256 {value:?}: {source}")]
+    Sha256 {
+        value: String,
+        #[source]
+        source: BadSha256,
+    },
+}
+
+/// A listed entry that cannot be used, with where it was listed (credentials stripped) and
+/// the offending name, escaped when shown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{index} lists {listed:?}: {problem}")]
+pub struct RejectedEntry {
+    pub index: String,
+    pub listed: String,
+    pub problem: EntryProblem,
+}
+
+impl RejectedEntry {
+    /// The version of `project` this entry claims to be, told from the last component of
+    /// its name; `None` when that does not name a distribution of `project`.
+    pub fn version_of(&self, project: &PackageName) -> Option<Version> {
+        let last = self.listed.rsplit(['/', '\\']).next()?;
+        DistFilename::parse(last, project).map(|d| d.version().clone())
+    }
+}
+
+/// A parsed listing: the usable files and the rejected entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub files: Vec<IndexFile>,
+    pub rejected: Vec<RejectedEntry>,
+}
+
+/// An entry's fields as the page gives them, before they are typed.
+pub struct RawEntry {
+    pub filename: String,
+    pub url: Url,
+    pub sha256: Option<String>,
+    pub size: Option<u64>,
+    pub requires_python: Option<String>,
+    pub yanked: Option<String>,
+    pub stage: Option<String>,
+}
+
+impl Listing {
+    /// Types one entry of the page at `index` (already credential-free) and files it.
+    pub fn push(&mut self, index: &str, raw: RawEntry) {
+        match typed(raw) {
+            Ok(file) => self.files.push(file),
+            Err((listed, problem)) => self.rejected.push(RejectedEntry {
+                index: index.to_string(),
+                listed,
+                problem,
+            }),
+        }
+    }
+}
+
+fn typed(raw: RawEntry) -> Result<IndexFile, (String, EntryProblem)> {
+    let filename = match SafeFilename::from_str(&raw.filename) {
+        Ok(name) => name,
+        Err(e) => return Err((raw.filename, e.into())),
+    };
+    let sha256 = match raw.sha256.as_deref().map(Sha256::new).transpose() {
+        Ok(hash) => hash,
+        Err(source) => {
+            let value = raw.sha256.unwrap_or_default();
+            return Err((raw.filename, EntryProblem::Sha256 { value, source }));
+        }
+    };
+    Ok(IndexFile {
+        filename,
+        url: raw.url,
+        sha256,
+        size: raw.size,
+        requires_python: raw.requires_python,
+        yanked: raw.yanked,
+        stage: raw.stage,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(filename: &str, sha256: Option<&str>) -> RawEntry {
+        RawEntry {
+            filename: filename.into(),
+            url: Url::parse("http://h/f").unwrap(),
+            sha256: sha256.map(String::from),
+            size: None,
+            requires_python: None,
+            yanked: None,
+            stage: None,
+        }
+    }
+
+    #[test]
+    fn rejects_with_the_index_and_the_escaped_value() {
+        let mut listing = Listing::default();
+        listing.push(
+            "http://h/simple/x/",
+            raw("x-1.0-1/../../y-py3-none-any.whl", None),
+        );
+        listing.push(
+            "http://h/simple/x/",
+            raw("x-2.0-py3-none-any.whl", Some("é\n")),
+        );
+        listing.push("http://h/simple/x/", raw("x-3.0.tar.gz", None));
+        assert_eq!(listing.files.len(), 1);
+        let texts: Vec<String> = listing.rejected.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            texts[0],
+            "http://h/simple/x/ lists \"x-1.0-1/../../y-py3-none-any.whl\": a file name must be \
+             one path component, without `/` or `\\`"
+        );
+        assert!(texts[1].contains("sha256 \"é\\n\""), "{}", texts[1]);
+        let x = PackageName::from_str("x").unwrap();
+        assert_eq!(listing.rejected[0].version_of(&x), None);
+        assert_eq!(
+            listing.rejected[1].version_of(&x),
+            Some(Version::from_str("2.0").unwrap())
+        );
+    }
 }

@@ -8,8 +8,8 @@ use pep508_rs::PackageName;
 use serde::Deserialize;
 use url::Url;
 
-use super::IndexFile;
 use super::error::IndexError;
+use super::file::{Listing, RawEntry};
 use super::http::{HttpClient, status_error, transport_error};
 use super::redact::redact;
 
@@ -22,8 +22,8 @@ pub fn project_url(base: &Url, name: &PackageName) -> Url {
     if !base.path().ends_with('/') {
         base.set_path(&format!("{}/", base.path()));
     }
-    base.join(&format!("{name}/"))
-        .expect("a normalized name is a valid path segment")
+    // A normalised name (PEP 503: `[a-z0-9-]`) always joins; keep the base otherwise.
+    base.join(&format!("{name}/")).unwrap_or(base)
 }
 
 /// Fetches one project page. `Ok(None)` when the index does not know the project: a 404,
@@ -33,7 +33,7 @@ pub async fn fetch_project(
     client: &HttpClient,
     base: &Url,
     name: &PackageName,
-) -> Result<Option<Vec<IndexFile>>, IndexError> {
+) -> Result<Option<Listing>, IndexError> {
     let url = project_url(base, name);
     let response = client.get(&url, SIMPLE_ACCEPT).await?;
     if response.url().origin() != url.origin() {
@@ -89,39 +89,44 @@ struct JsonFile {
     requires_python: Option<String>,
     #[serde(default)]
     yanked: Option<serde_json::Value>,
+    /// PEP 700; anything but a non-negative integer is ignored.
+    #[serde(default)]
+    size: Option<serde_json::Value>,
 }
 
 /// PEP 691 project detail.
-pub fn parse_json(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, String> {
+pub fn parse_json(body: &str, page_url: &Url) -> Result<Listing, String> {
     let page: JsonPage =
         serde_json::from_str(body).map_err(|e| format!("invalid PEP 691 JSON: {e}"))?;
     check_api_version(&page.meta.api_version)?;
-    page.files
-        .into_iter()
-        .map(|file| {
-            let mut url = page_url
-                .join(&file.url)
-                .map_err(|e| format!("bad URL `{}` for {}: {e}", file.url, file.filename))?;
-            let fragment_hash = take_sha256_fragment(&mut url);
-            let yanked = match file.yanked {
-                None | Some(serde_json::Value::Bool(false)) | Some(serde_json::Value::Null) => None,
-                Some(serde_json::Value::String(reason)) => Some(reason),
-                Some(_) => Some(String::new()),
-            };
-            Ok(IndexFile {
+    let index = redact(page_url);
+    let mut listing = Listing::default();
+    for file in page.files {
+        let mut url = page_url
+            .join(&file.url)
+            .map_err(|e| format!("bad URL {:?} for {:?}: {e}", file.url, file.filename))?;
+        let fragment_hash = take_sha256_fragment(&mut url);
+        let yanked = match file.yanked {
+            None | Some(serde_json::Value::Bool(false)) | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(reason)) => Some(reason),
+            Some(_) => Some(String::new()),
+        };
+        listing.push(
+            &index,
+            RawEntry {
                 stage: devpi_stage(&url),
-                sha256: file
-                    .hashes
-                    .get("sha256")
-                    .map(|h| h.to_ascii_lowercase())
-                    .or(fragment_hash),
+                // PEP 691: `hashes` maps hashlib names to hex digests; sha256 is the one
+                // checked, the others are ignored.
+                sha256: file.hashes.get("sha256").cloned().or(fragment_hash),
+                size: file.size.as_ref().and_then(serde_json::Value::as_u64),
                 requires_python: file.requires_python.filter(|r| !r.trim().is_empty()),
                 filename: file.filename,
                 url,
                 yanked,
-            })
-        })
-        .collect()
+            },
+        );
+    }
+    Ok(listing)
 }
 
 /// PEP 629: a major version above 1 is a hard failure.
@@ -135,7 +140,7 @@ fn check_api_version(version: &str) -> Result<(), String> {
 
 /// PEP 503 project detail: every `<a>` is a file; the anchor text is the filename,
 /// `href` resolves against the page URL or `<base href>`.
-pub fn parse_html(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, String> {
+pub fn parse_html(body: &str, page_url: &Url) -> Result<Listing, String> {
     let dom =
         tl::parse(body, tl::ParserOptions::default()).map_err(|e| format!("invalid HTML: {e}"))?;
     let parser = dom.parser();
@@ -161,7 +166,8 @@ pub fn parse_html(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, String> 
             check_api_version(&version)?;
         }
     }
-    let mut files = Vec::new();
+    let index = redact(page_url);
+    let mut listing = Listing::default();
     for handle in dom.query_selector("a").into_iter().flatten() {
         let Some(tag) = handle.get(parser).and_then(|n| n.as_tag()) else {
             continue;
@@ -184,18 +190,22 @@ pub fn parse_html(body: &str, page_url: &Url) -> Result<Vec<IndexFile>, String> 
         if filename.is_empty() {
             continue;
         }
-        files.push(IndexFile {
-            stage: devpi_stage(&url),
-            filename,
-            sha256: fragment_hash,
-            requires_python: attr(tag, "data-requires-python")
-                .flatten()
-                .filter(|r| !r.trim().is_empty()),
-            yanked: attr(tag, "data-yanked").map(|reason| reason.unwrap_or_default()),
-            url,
-        });
+        listing.push(
+            &index,
+            RawEntry {
+                stage: devpi_stage(&url),
+                filename,
+                sha256: fragment_hash,
+                size: None,
+                requires_python: attr(tag, "data-requires-python")
+                    .flatten()
+                    .filter(|r| !r.trim().is_empty()),
+                yanked: attr(tag, "data-yanked").map(|reason| reason.unwrap_or_default()),
+                url,
+            },
+        );
     }
-    Ok(files)
+    Ok(listing)
 }
 
 /// Removes a `#sha256=<hex>` fragment (PEP 503) and returns the hash; other fragments are
@@ -216,46 +226,51 @@ pub fn take_sha256_fragment(url: &mut Url) -> Option<String> {
 pub fn devpi_stage(url: &Url) -> Option<String> {
     let segments: Vec<&str> = url.path_segments()?.collect();
     let marker = segments.iter().position(|s| *s == "+f" || *s == "+e")?;
-    (marker >= 2).then(|| format!("{}/{}", segments[marker - 2], segments[marker - 1]))
+    let user = segments.get(marker.checked_sub(2)?)?;
+    let index = segments.get(marker.checked_sub(1)?)?;
+    Some(format!("{user}/{index}"))
 }
 
-/// HTML character references used in attribute values and anchor texts.
+/// HTML character references used in attribute values and anchor texts. Anything that is
+/// not a known reference stays as written.
 pub fn unescape(text: &str) -> String {
     if !text.contains('&') {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        let Some(semi) = rest[..rest.len().min(12)].find(';') else {
-            out.push('&');
-            rest = &rest[1..];
-            continue;
-        };
-        let entity = &rest[1..semi];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .or_else(|| entity.strip_prefix("#X"))
-                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
+    while let Some((before, after)) = rest.split_once('&') {
+        out.push_str(before);
+        // A reference is short: its `;` is among the next few characters or it is none.
+        let semi = after
+            .char_indices()
+            .take(11)
+            .find_map(|(i, c)| (c == ';').then_some(i));
+        let decoded = semi.and_then(|semi| {
+            let entity = after.get(..semi)?;
+            let c = match entity {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                _ => entity
+                    .strip_prefix("#x")
+                    .or_else(|| entity.strip_prefix("#X"))
+                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                    .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                    .and_then(char::from_u32),
+            }?;
+            Some((c, after.get(semi + 1..)?))
+        });
         match decoded {
-            Some(c) => {
+            Some((c, tail)) => {
                 out.push(c);
-                rest = &rest[semi + 1..];
+                rest = tail;
             }
             None => {
                 out.push('&');
-                rest = &rest[1..];
+                rest = after;
             }
         }
     }
@@ -274,18 +289,21 @@ mod tests {
     #[test]
     fn reads_devpi_html_with_relative_links_and_entities() {
         let html = r#"<!DOCTYPE html><html lang="en"><head><title>alice/team: links for foo-bar</title></head><body><h1>alice/team: links for foo-bar</h1>
-alice/shared <a href="../../../shared/+f/e98/7f78a932882b6/Foo_Bar-2.0rc1-py3-none-any.whl#sha256=E987" data-requires-python="&gt;=3.8">Foo_Bar-2.0rc1-py3-none-any.whl</a><br>
-alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha256=75c1" data-requires-python="">Foo_Bar-1.0-py3-none-any.whl</a><br>
+alice/shared <a href="../../../shared/+f/e98/7f78a932882b6/Foo_Bar-2.0rc1-py3-none-any.whl#sha256=E987000000000000000000000000000000000000000000000000000000000000" data-requires-python="&gt;=3.8">Foo_Bar-2.0rc1-py3-none-any.whl</a><br>
+alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha256=75c1000000000000000000000000000000000000000000000000000000000000" data-requires-python="">Foo_Bar-1.0-py3-none-any.whl</a><br>
 <a href="../../+f/aaa/bbb/foo_bar-0.9.tar.gz" data-yanked="">foo_bar-0.9.tar.gz</a>
 </body></html>"#;
-        let files = parse_html(html, &page()).unwrap();
+        let files = parse_html(html, &page()).unwrap().files;
         assert_eq!(files.len(), 3);
         assert_eq!(files[0].filename, "Foo_Bar-2.0rc1-py3-none-any.whl");
         assert_eq!(
             files[0].url.as_str(),
             "http://127.0.0.1:3141/alice/shared/+f/e98/7f78a932882b6/Foo_Bar-2.0rc1-py3-none-any.whl"
         );
-        assert_eq!(files[0].sha256.as_deref(), Some("e987"));
+        assert_eq!(
+            files[0].sha256.as_deref().map(|h| h.trim_end_matches('0')),
+            Some("e987")
+        );
         assert_eq!(files[0].requires_python.as_deref(), Some(">=3.8"));
         assert_eq!(files[0].stage.as_deref(), Some("alice/shared"));
         assert_eq!(files[1].requires_python, None);
@@ -297,8 +315,8 @@ alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha2
     #[test]
     fn honours_base_href_and_unnamed_anchor_text() {
         let html = r#"<html><head><base href="http://files.local/pkgs/"></head><body>
-<a href="x-1.0.tar.gz#sha256=ab"></a></body></html>"#;
-        let files = parse_html(html, &page()).unwrap();
+<a href="x-1.0.tar.gz#sha256=ab00000000000000000000000000000000000000000000000000000000000000"></a></body></html>"#;
+        let files = parse_html(html, &page()).unwrap().files;
         assert_eq!(
             files[0].url.as_str(),
             "http://files.local/pkgs/x-1.0.tar.gz"
@@ -319,14 +337,20 @@ alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha2
     fn reads_pep691_json() {
         let json = r#"{"meta":{"api-version":"1.0"},"name":"foo-bar","files":[
  {"filename": "Foo_Bar-1.0.0-py3-none-any.whl", "url": "../../+f/4c2/59a131df18f26/Foo_Bar-1.0.0-py3-none-any.whl",
-  "hashes": {"sha256": "4C25"}, "requires-python": ""},
- {"filename": "foo_bar-0.1.tar.gz", "url": "https://mirror.local/f/foo_bar-0.1.tar.gz#sha256=ff", "hashes": {},
+  "hashes": {"sha256": "4C25000000000000000000000000000000000000000000000000000000000000"}, "requires-python": ""},
+ {"filename": "foo_bar-0.1.tar.gz", "url": "https://mirror.local/f/foo_bar-0.1.tar.gz#sha256=ff00000000000000000000000000000000000000000000000000000000000000", "hashes": {},
   "yanked": "broken", "requires-python": "<3"}]}"#;
-        let files = parse_json(json, &page()).unwrap();
-        assert_eq!(files[0].sha256.as_deref(), Some("4c25"));
+        let files = parse_json(json, &page()).unwrap().files;
+        assert_eq!(
+            files[0].sha256.as_deref().map(|h| h.trim_end_matches('0')),
+            Some("4c25")
+        );
         assert_eq!(files[0].requires_python, None);
         assert_eq!(files[0].stage.as_deref(), Some("alice/team"));
-        assert_eq!(files[1].sha256.as_deref(), Some("ff"));
+        assert_eq!(
+            files[1].sha256.as_deref().map(|h| h.trim_end_matches('0')),
+            Some("ff")
+        );
         assert_eq!(
             files[1].url.as_str(),
             "https://mirror.local/f/foo_bar-0.1.tar.gz"

@@ -11,10 +11,11 @@ use url::Url;
 use super::IndexFile;
 use super::devpi::DevpiIndex;
 use super::error::IndexError;
+use super::file::Listing;
 use super::http::{HttpClient, status_error, transport_error};
 use super::redact::redact;
 use super::simple::{SIMPLE_ACCEPT, fetch_project, parse_html};
-use crate::dist::DistFilename;
+use crate::dist::{DistFilename, SafeFilename};
 
 /// One place that lists distribution files.
 pub enum Source {
@@ -30,7 +31,7 @@ pub enum Source {
     /// An HTML page linking dists (pip `--find-links URL`), fetched once.
     Page {
         url: Url,
-        listing: OnceCell<Vec<IndexFile>>,
+        listing: OnceCell<Listing>,
     },
 }
 
@@ -94,37 +95,51 @@ impl Source {
         }
     }
 
-    /// The files this source lists for `name`; `None` when it does not know the project.
+    /// What this source lists for `name`; `None` when it does not know the project.
     pub async fn project_files(
         &self,
         client: &HttpClient,
         name: &PackageName,
-    ) -> Result<Option<Vec<IndexFile>>, IndexError> {
+    ) -> Result<Option<Listing>, IndexError> {
         match self {
             Source::Simple { base } => fetch_project(client, base, name).await,
             Source::Devpi { index, own_only } => index.project_files(client, name, *own_only).await,
             Source::Directory { path, listing } => {
                 let all = listing.get_or_try_init(|| read_directory(path)).await?;
-                Ok(filter_project(all, name))
+                let files = filter_project(all, name);
+                Ok((!files.is_empty()).then_some(Listing {
+                    files,
+                    rejected: Vec::new(),
+                }))
             }
             Source::Page { url, listing } => {
                 let all = listing.get_or_try_init(|| fetch_page(client, url)).await?;
-                Ok(filter_project(all, name))
+                let files = filter_project(&all.files, name);
+                // A page lists every project at once; a rejected entry belongs to this
+                // project when its last component names one of its distributions.
+                let rejected: Vec<_> = all
+                    .rejected
+                    .iter()
+                    .filter(|r| r.version_of(name).is_some())
+                    .cloned()
+                    .collect();
+                Ok((!files.is_empty() || !rejected.is_empty())
+                    .then_some(Listing { files, rejected }))
             }
         }
     }
 }
 
-fn filter_project(all: &[IndexFile], name: &PackageName) -> Option<Vec<IndexFile>> {
-    let files: Vec<IndexFile> = all
-        .iter()
+fn filter_project(all: &[IndexFile], name: &PackageName) -> Vec<IndexFile> {
+    all.iter()
         .filter(|f| DistFilename::parse(&f.filename, name).is_some())
         .cloned()
-        .collect();
-    (!files.is_empty()).then_some(files)
+        .collect()
 }
 
 /// Every regular file of a directory as an index file (`file:` URLs, no hashes yet), sorted.
+/// Names that are not safe file names (hidden files, a run's own temp files) are no
+/// distributions and are left out.
 pub async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
     let dir_error = |source| IndexError::Directory {
         path: path.display().to_string(),
@@ -134,7 +149,11 @@ pub async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
     let mut entries = tokio::fs::read_dir(&absolute).await.map_err(dir_error)?;
     let mut files = Vec::new();
     while let Some(entry) = entries.next_entry().await.map_err(dir_error)? {
-        let Ok(filename) = entry.file_name().into_string() else {
+        let Some(filename) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| SafeFilename::new(name).ok())
+        else {
             continue;
         };
         if !entry
@@ -145,7 +164,7 @@ pub async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
         {
             continue;
         }
-        let Ok(url) = Url::from_file_path(absolute.join(&filename)) else {
+        let Ok(url) = Url::from_file_path(absolute.join(filename.as_path())) else {
             continue;
         };
         files.push(IndexFile {
@@ -153,6 +172,7 @@ pub async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
             url,
             // Hashed on demand: a directory may be large and only chosen files matter.
             sha256: None,
+            size: None,
             requires_python: None,
             yanked: None,
             stage: None,
@@ -162,7 +182,7 @@ pub async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
     Ok(files)
 }
 
-async fn fetch_page(client: &HttpClient, url: &Url) -> Result<Vec<IndexFile>, IndexError> {
+async fn fetch_page(client: &HttpClient, url: &Url) -> Result<Listing, IndexError> {
     let response = client.get(url, SIMPLE_ACCEPT).await?;
     if !response.status().is_success() {
         return Err(status_error(url, response).await);
@@ -190,25 +210,39 @@ impl Upstream {
     }
 
     /// Every source is asked at once; files are merged by filename, the earlier source wins.
-    /// `None` when no source knows the project.
+    /// Rejected entries of every source are kept. `None` when no source knows the project.
+    pub async fn project_listing(
+        &self,
+        client: &HttpClient,
+        name: &PackageName,
+    ) -> Result<Option<Listing>, IndexError> {
+        let answers =
+            try_join_all(self.sources.iter().map(|s| s.project_files(client, name))).await?;
+        let mut merged = Listing::default();
+        let mut names = std::collections::HashSet::new();
+        let mut known = false;
+        for listing in answers.into_iter().flatten() {
+            known = true;
+            for file in listing.files {
+                if names.insert(file.filename.clone()) {
+                    merged.files.push(file);
+                }
+            }
+            merged.rejected.extend(listing.rejected);
+        }
+        Ok(known.then_some(merged))
+    }
+
+    /// The usable files of [`Self::project_listing`].
     pub async fn project_files(
         &self,
         client: &HttpClient,
         name: &PackageName,
     ) -> Result<Option<Vec<IndexFile>>, IndexError> {
-        let answers =
-            try_join_all(self.sources.iter().map(|s| s.project_files(client, name))).await?;
-        let mut merged: Vec<IndexFile> = Vec::new();
-        let mut known = false;
-        for files in answers.into_iter().flatten() {
-            known = true;
-            for file in files {
-                if !merged.iter().any(|f| f.filename == file.filename) {
-                    merged.push(file);
-                }
-            }
-        }
-        Ok(known.then_some(merged))
+        Ok(self
+            .project_listing(client, name)
+            .await?
+            .map(|listing| listing.files))
     }
 
     pub fn describe(&self) -> String {

@@ -115,22 +115,25 @@ impl Target {
     }
 
     /// The files the target holds for a project (`own_only`: devpi's own stage only).
+    /// Entries the target lists but that cannot be used are left out: nothing is fetched
+    /// from a target, a listed file only tells that a wheel is present.
     pub async fn project_files(
         &self,
         client: &HttpClient,
         name: &PackageName,
         own_only: bool,
     ) -> Result<Option<Vec<IndexFile>>, IndexError> {
-        match self {
-            Target::Devpi(index) => index.project_files(client, name, own_only).await,
-            Target::Simple { simple, .. } => fetch_project(client, simple, name).await,
+        let listing = match self {
+            Target::Devpi(index) => index.project_files(client, name, own_only).await?,
+            Target::Simple { simple, .. } => fetch_project(client, simple, name).await?,
             Target::Directory { path, listing } => {
                 if !path.exists() {
                     return Ok(None);
                 }
-                listing.project_files(client, name).await
+                listing.project_files(client, name).await?
             }
-        }
+        };
+        Ok(listing.map(|l| l.files))
     }
 }
 

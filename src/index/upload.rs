@@ -139,7 +139,7 @@ impl Uploader<'_> {
                             Listed::Different(existing) => Err(self.conflict(file, existing)),
                             Listed::Absent => Err(UploadError::NotListed {
                                 url: redact(&url),
-                                filename: file.filename.clone(),
+                                filename: file.filename.to_string(),
                                 status: status.as_u16(),
                             }),
                         };
@@ -165,7 +165,7 @@ impl Uploader<'_> {
                             Listed::Different(existing) => Err(self.conflict(file, existing)),
                             Listed::Absent => Err(UploadError::Refused {
                                 url: redact(&url),
-                                filename: file.filename.clone(),
+                                filename: file.filename.to_string(),
                                 status: status.as_u16(),
                                 message: refusal.to_string(),
                             }),
@@ -179,7 +179,7 @@ impl Uploader<'_> {
             };
             if attempts.retries.len() as u32 >= self.retries {
                 return Err(UploadError::GaveUp {
-                    filename: file.filename.clone(),
+                    filename: file.filename.to_string(),
                     attempts: attempts.sent,
                     last: reason,
                 });
@@ -209,9 +209,9 @@ impl Uploader<'_> {
     fn conflict(&self, file: &StoredFile, existing: String) -> UploadError {
         UploadError::Conflict {
             url: self.target.describe(),
-            filename: file.filename.clone(),
+            filename: file.filename.to_string(),
             existing,
-            ours: file.sha256.clone(),
+            ours: file.sha256.to_string(),
         }
     }
 
@@ -227,7 +227,7 @@ impl Uploader<'_> {
             None => Listed::Absent,
             Some(f) => match &f.sha256 {
                 Some(sha) if sha.eq_ignore_ascii_case(&file.sha256) => Listed::Same,
-                Some(sha) => Listed::Different(sha.clone()),
+                Some(sha) => Listed::Different(sha.to_string()),
                 // No hash listed: we cannot prove it is ours; treat as a conflict to look at.
                 None => Listed::Different("(not listed)".into()),
             },
@@ -251,7 +251,7 @@ impl Uploader<'_> {
             })?;
         let body = reqwest::Body::wrap_stream(ReaderStream::with_capacity(handle, 256 * 1024));
         let part = Part::stream_with_length(body, file.size)
-            .file_name(file.filename.clone())
+            .file_name(file.filename.to_string())
             .mime_str("application/octet-stream")
             .expect("static mime type");
         let mut form = Form::new()
@@ -259,7 +259,7 @@ impl Uploader<'_> {
             .text("protocol_version", "1")
             .text("filetype", "bdist_wheel")
             .text("pyversion", pyversion.to_string())
-            .text("sha256_digest", file.sha256.clone());
+            .text("sha256_digest", file.sha256.to_string());
         for (key, value) in metadata.upload_fields() {
             form = form.text(key, value);
         }

@@ -44,10 +44,7 @@ impl Pipeline<'_> {
             }
         };
         let file = first.file.as_ref().expect("build jobs name their sdist");
-        let sdist = match self
-            .download(&first, &unit.url, &file.filename, file.sha256.clone())
-            .await
-        {
+        let sdist = match self.download(&first, &unit.url, file).await {
             Ok(stored) => stored,
             Err(e) => return all_jobs(&unit.jobs, Outcome::Failed, &e.to_string(), started),
         };
@@ -161,11 +158,21 @@ impl Pipeline<'_> {
                     continue;
                 }
             };
-            let filename = built
+            // The backend named the wheel: outside data like any listed name.
+            let raw_name = built
                 .path
                 .file_name()
                 .map(|f| f.to_string_lossy().to_string())
                 .unwrap_or_default();
+            let filename = match crate::dist::SafeFilename::new(&raw_name) {
+                Ok(name) => name,
+                Err(e) => {
+                    let detail = format!("the build produced a wheel named {raw_name:?}: {e}");
+                    out.extend(all_jobs(&these, Outcome::Failed, &detail, started));
+                    pending = rest;
+                    continue;
+                }
+            };
             let stored = match self
                 .store
                 .copy_in(&built.path, &filename, &Default::default())

@@ -27,7 +27,7 @@ use crate::dist::{WheelInfo, read_wheel};
 use crate::index::IndexError;
 use crate::index::upload::{Attempts, UploadError, UploadOutcome, Uploader};
 use crate::index::{Target, directory};
-use crate::plan::{Action, Job, JobSlot};
+use crate::plan::{Action, Job, JobFile, JobSlot};
 use crate::report::{JobResult, Outcome, Progress};
 use crate::setup::Context;
 use crate::store::{Expected, Store, StoreError, StoredFile, check_requirement_hashes};
@@ -237,10 +237,7 @@ impl Pipeline<'_> {
         }
         let file = first.file.as_ref().expect("fetch jobs name a file").clone();
         let first = first.clone();
-        let stored = match self
-            .download(&first, &unit.url, &file.filename, file.sha256.clone())
-            .await
-        {
+        let stored = match self.download(&first, &unit.url, &file).await {
             Ok(stored) => stored,
             Err(e) => {
                 self.log(&format!("failed   {}: {e}", file.filename));
@@ -269,6 +266,7 @@ impl Pipeline<'_> {
             let entry = &self.ctx.requirements.requirements[slot.job.entry];
             let expected = Expected {
                 index_sha256: None,
+                size: None,
                 requirement_hashes: entry.hashes.clone(),
                 requirement_origin: entry.origin.to_string(),
             };
@@ -336,7 +334,7 @@ impl Pipeline<'_> {
                         // A successful build's log is not news; keep it for failures only.
                         result.log_tail = None;
                         result.detail = detail.clone();
-                        result.sha256 = Some(stored.sha256.clone());
+                        result.sha256 = Some(stored.sha256.to_string());
                         result.attempts = attempts.sent;
                         result.retries = attempts.retries.clone();
                     }
@@ -362,8 +360,7 @@ impl Pipeline<'_> {
         &self,
         job: &Job,
         url: &str,
-        filename: &str,
-        sha256: Option<String>,
+        file: &JobFile,
     ) -> Result<StoredFile, StoreError> {
         let url = url::Url::parse(url).map_err(|e| StoreError::Download {
             url: url.to_string(),
@@ -372,7 +369,8 @@ impl Pipeline<'_> {
         })?;
         let entry = &self.ctx.requirements.requirements[job.entry];
         let expected = Expected {
-            index_sha256: sha256,
+            index_sha256: file.sha256.clone(),
+            size: file.size,
             requirement_hashes: Vec::new(),
             requirement_origin: entry.origin.to_string(),
         };
@@ -381,7 +379,7 @@ impl Pipeline<'_> {
             let fetched = {
                 let _permit = self.hosts.permit(&url).await;
                 self.store
-                    .fetch(&self.ctx.client, &url, filename, &expected)
+                    .fetch(&self.ctx.client, &url, &file.filename, &expected)
                     .await
             };
             match fetched {

@@ -35,6 +35,7 @@ impl WheelSource for UpstreamWheels {
         Box::pin(async move {
             let expected = Expected {
                 index_sha256: file.sha256.clone(),
+                size: file.size,
                 ..Expected::default()
             };
             self.store

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::dist::{SafeFilename, Sha256};
+
 /// What has to happen for a job. Scripts match on these exact words (`plan --report-json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -52,9 +54,12 @@ impl std::fmt::Display for Action {
 /// to build from. `url` never carries credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobFile {
-    pub filename: String,
+    pub filename: SafeFilename,
     pub url: String,
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256>,
+    /// PEP 700 `size` from the listing, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

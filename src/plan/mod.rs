@@ -20,7 +20,8 @@ pub use select::VersionPolicy;
 pub use select::pinned_version;
 use select::{Dist, Interp, UpstreamChoice, choose_upstream, dists, present_wheel, resolve_range};
 
-use crate::index::{HttpClient, IndexError, IndexFile, Target, Upstream, redact};
+use crate::dist::Sha256;
+use crate::index::{HttpClient, IndexError, IndexFile, Listing, Target, Upstream, redact};
 use crate::interpreter::Interpreter;
 use crate::requirements::{AllowedFormats, ParsedRequirements, RequirementEntry};
 
@@ -277,15 +278,16 @@ impl Planner<'_> {
                     && present_wheel(&pure_dists, &version, &i.tags).is_none()
             }),
         });
-        let upstream_files = if needs_upstream && !self.upstream.is_empty() {
+        let upstream_listing = if needs_upstream && !self.upstream.is_empty() {
             self.upstream
-                .project_files(self.client, name)
+                .project_listing(self.client, name)
                 .await?
                 .unwrap_or_default()
         } else {
-            Vec::new()
+            Listing::default()
         };
-        let upstream_dists = dists(&upstream_files, name);
+        let upstream_dists = dists(&upstream_listing.files, name);
+        let rejected = &upstream_listing.rejected;
 
         for (index, entry, interps) in &live {
             if interps.is_empty() {
@@ -320,6 +322,7 @@ impl Planner<'_> {
                     } else {
                         no_match_reason(&upstream_dists, &specifiers, constraints)
                     };
+                    refuse_unusable(&mut job, name, None, rejected);
                     jobs.push((*index, job));
                 }
                 continue;
@@ -354,6 +357,7 @@ impl Planner<'_> {
                             formats,
                         );
                     }
+                    refuse_unusable(&mut job, name, Some(version), rejected);
                     if let Some(held) = &held_back {
                         job.reason
                             .push_str(&format!("; pre-release {held} held back (--pre takes it)"));
@@ -463,6 +467,47 @@ fn job_file(file: &IndexFile) -> JobFile {
         filename: file.filename.clone(),
         url: redact(&file.url),
         sha256: file.sha256.clone(),
+        size: file.size,
+    }
+}
+
+/// Upstream entries that could not be used (unsafe name, malformed sha256) fail the jobs that
+/// would have needed them: a job about to fetch or build the version such an entry claims
+/// is refused rather than served by its neighbours (a listing tampered with for that version
+/// is not trusted for it), and a job that found nothing says which entries were refused.
+fn refuse_unusable(
+    job: &mut Job,
+    name: &PackageName,
+    version: Option<&Version>,
+    rejected: &[crate::index::RejectedEntry],
+) {
+    let claims = |r: &&crate::index::RejectedEntry| match (r.version_of(name), version) {
+        (Some(claimed), Some(version)) => claimed == *version,
+        _ => false,
+    };
+    let relevant: Vec<&crate::index::RejectedEntry> = match job.action {
+        Action::Fetch | Action::Build => rejected.iter().filter(claims).collect(),
+        Action::Unavailable => rejected
+            .iter()
+            .filter(|r| claims(r) || r.version_of(name).is_none())
+            .collect(),
+        _ => Vec::new(),
+    };
+    if relevant.is_empty() {
+        return;
+    }
+    const SHOWN: usize = 3;
+    let mut listed: Vec<String> = relevant.iter().take(SHOWN).map(|r| r.to_string()).collect();
+    if relevant.len() > SHOWN {
+        listed.push(format!("and {} more", relevant.len() - SHOWN));
+    }
+    let refused = format!("unusable upstream entries: {}", listed.join("; "));
+    if job.action == Action::Unavailable {
+        job.reason = format!("{}; {refused}", job.reason);
+    } else {
+        job.action = Action::Unavailable;
+        job.reason = refused;
+        job.file = None;
     }
 }
 
@@ -508,7 +553,7 @@ fn no_match_reason(
 /// Files from local directories carry no hash in their listing; the chosen ones get theirs
 /// here, so the report names exact bytes.
 async fn fill_local_hashes(slots: &mut [JobSlot]) {
-    let mut cache: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut cache: BTreeMap<String, Option<Sha256>> = BTreeMap::new();
     for slot in slots.iter_mut() {
         let Some(file) = slot.job.file.as_mut() else {
             continue;
@@ -534,6 +579,8 @@ async fn fill_local_hashes(slots: &mut [JobSlot]) {
     }
 }
 
-fn hash_path(path: &Path) -> Option<String> {
-    crate::dist::sha256_file(path).ok()
+fn hash_path(path: &Path) -> Option<Sha256> {
+    crate::dist::sha256_file(path)
+        .ok()
+        .and_then(|hex| Sha256::new(&hex).ok())
 }
