@@ -12,7 +12,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::error::IndexError;
-use super::file::{Listing, RawEntry};
+use super::file::{Listing, RawEntry, percent_decoded};
 use super::http::{Credentials, HttpClient, status_error, transport_error};
 use super::redact::redact;
 use super::simple::{devpi_stage, take_sha256_fragment};
@@ -419,33 +419,6 @@ pub fn parse_project(body: &str, page_url: &Url) -> Result<Listing, String> {
         }
     }
     Ok(listing)
-}
-
-/// Percent-decodes a path segment (`+` stays a plus, unlike in a query). Bytes that are
-/// not UTF-8 are replaced, which leaves a name no index can have meant.
-fn percent_decoded(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            // Two hex digits exactly (`from_str_radix` would also take a sign).
-            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (b, hex) {
-            (b'%', Some(decoded)) => {
-                out.push(decoded);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -122,6 +122,33 @@ fn typed(raw: RawEntry) -> Result<IndexFile, (String, EntryProblem)> {
     })
 }
 
+/// Percent-decodes a path segment (`+` stays a plus, unlike in a query). Bytes that are
+/// not UTF-8 are replaced, which leaves a name no index can have meant.
+pub fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            // Two hex digits exactly (`from_str_radix` would also take a sign).
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

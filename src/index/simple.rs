@@ -9,7 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::error::IndexError;
-use super::file::{Listing, RawEntry};
+use super::file::{Listing, RawEntry, percent_decoded};
 use super::http::{HttpClient, status_error, transport_error};
 use super::redact::redact;
 
@@ -181,8 +181,9 @@ pub fn parse_html(body: &str, page_url: &Url) -> Result<Listing, String> {
         let fragment_hash = take_sha256_fragment(&mut url);
         let text = unescape(tag.inner_text(parser).trim());
         let filename = if text.is_empty() {
+            // pip unquotes the last segment; a `%2F` in it is a `/` and refused as one.
             url.path_segments()
-                .and_then(|mut s| s.next_back().map(String::from))
+                .and_then(|mut s| s.next_back().map(percent_decoded))
                 .unwrap_or_default()
         } else {
             text

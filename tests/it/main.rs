@@ -9,6 +9,7 @@ mod config;
 mod faults;
 mod fill;
 mod harness;
+mod hostile_index;
 mod noop;
 mod plan;
 mod policies;

@@ -9,6 +9,7 @@
 // unused re-exports) there.
 #![allow(dead_code, unused_imports)]
 
+mod canned;
 mod devpi;
 mod forward_proxy;
 mod nginx;
@@ -17,6 +18,7 @@ mod proxy;
 mod pypiserver;
 mod wheelwright;
 
+pub use canned::{Body, CannedServer, Reply};
 pub use devpi::{DevpiServer, DevpiUser, devpi};
 pub use forward_proxy::ForwardProxy;
 pub use nginx::{Nginx, PROXY_PASSWORD, PROXY_USER, nginx};
