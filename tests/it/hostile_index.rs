@@ -5,7 +5,6 @@
 //! from the same server) is uploaded, nothing lands in a canary directory next to the
 //! cache, nothing panics, and the process's peak memory stays bounded.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -47,7 +46,7 @@ struct Run {
     code: i32,
     stderr: String,
     report: Value,
-    /// Peak resident set of the wheelwright process, KiB (`wait4`'s `ru_maxrss`).
+    /// Peak resident set of the wheelwright process, KiB (`ru_maxrss`, see [`measured`]).
     max_rss_kib: i64,
     home: tempfile::TempDir,
 }
@@ -169,19 +168,18 @@ fn fill_from(server: &CannedServer, index_path: &str, hostile: &str, extra: &[&s
         .arg("--report-json")
         .arg(&report)
         .args(extra)
-        .arg(home.path().join("target"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("spawn wheelwright");
-    let mut stderr_pipe = child.stderr.take().expect("stderr");
-    let reader = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = stderr_pipe.read_to_end(&mut text);
-        String::from_utf8_lossy(&text).into_owned()
-    });
-    let (code, max_rss_kib) = wait_with_rusage(child.id());
-    let stderr = reader.join().expect("stderr reader");
+        .arg(home.path().join("target"));
+    let rss_file = home.path().join("rss");
+    let output = measured(&command, &rss_file)
+        .output()
+        .expect("run wheelwright");
+    let code = output.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let max_rss_kib = std::fs::read_to_string(&rss_file)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS measured; stderr:\n{stderr}"));
+    std::fs::remove_file(&rss_file).expect("remove rss file");
     let report = std::fs::read_to_string(&report)
         .map(|t| serde_json::from_str(&t).expect("report JSON"))
         .unwrap_or(Value::Null);
@@ -194,22 +192,34 @@ fn fill_from(server: &CannedServer, index_path: &str, hostile: &str, extra: &[&s
     }
 }
 
-/// Waits for the child itself (`wait4`), for its exit code and its own peak RSS:
-/// `RUSAGE_CHILDREN` would mix in every other child of this test process.
-fn wait_with_rusage(pid: u32) -> (i32, i64) {
-    let pid = libc::pid_t::try_from(pid).expect("pid fits");
-    let mut status: libc::c_int = 0;
-    // SAFETY: plain syscall on out-parameters owned here; the pid is our own child, which
-    // std's `Child` is not waited for afterwards.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -libc::WTERMSIG(status)
-    };
-    (code, usage.ru_maxrss)
+/// Runs `command` under a small Python parent that `wait4`s it and writes its peak RSS
+/// (KiB) to `rss_file`. A process's peak RSS counts the memory of the process it was forked
+/// from until its `exec`, so wheelwright is forked from that small parent, not from this
+/// (large, multi-threaded) test process.
+fn measured(command: &std::process::Command, rss_file: &Path) -> std::process::Command {
+    const WAIT4: &str = "import os, sys\n\
+        pid = os.fork()\n\
+        if pid == 0:\n    os.execv(sys.argv[2], sys.argv[2:])\n\
+        _, status, usage = os.wait4(pid, 0)\n\
+        open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n\
+        sys.exit(os.waitstatus_to_exitcode(status))\n";
+    let mut wrapper = std::process::Command::new("python3");
+    wrapper
+        .arg("-c")
+        .arg(WAIT4)
+        .arg(rss_file)
+        .arg(command.get_program())
+        .args(command.get_args())
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (key, value) in command.get_envs() {
+        if let Some(value) = value {
+            wrapper.env(key, value);
+        }
+    }
+    wrapper
 }
 
 /// From the cache's store dir (`store/sha256/<hh>/<sha>/`) six `..` reach the directory that
