@@ -229,7 +229,8 @@ const UP_TO_HOME: &str = "../../../../../..";
 #[test]
 fn traversal_in_the_build_tag_is_refused() {
     let server = server();
-    let name = format!("ww_evil-1.0-1/{UP_TO_HOME}/canary/ww_evil-1.0-py3-none-any.whl");
+    // Six dash-separated parts: a valid wheel name whose build tag is `1/../…/canary/evil`.
+    let name = format!("ww_evil-1.0-1/{UP_TO_HOME}/canary/evil-py3-none-any.whl");
     server.route("/simple/ww-evil/", page(&[("/files/evil.whl", &name)]));
     server.route(
         "/files/evil.whl",
@@ -290,7 +291,7 @@ fn percent_encoded_slashes_in_a_devpi_href_are_refused() {
     // devpi's simple pages link `+f/<hash path>/<filename>`; a name with `%2F` decodes to
     // one with `/` (pip unquotes the last segment the same way).
     let href = format!(
-        "../../+f/abc/def/ww_evil-1.0-1%2F{}%2Fcanary%2Fww_evil-1.0-py3-none-any.whl",
+        "../../+f/abc/def/ww_evil-1.0-1%2F{}%2Fcanary%2Fevil-py3-none-any.whl",
         UP_TO_HOME.replace('/', "%2F")
     );
     server.route("/root/pypi/+simple/ww-evil/", page(&[(&href, "")]));
