@@ -4,6 +4,8 @@
 mod filename;
 pub mod hash;
 mod metadata;
+#[cfg(test)]
+mod proptests;
 mod safe;
 mod tags;
 mod validate;

@@ -474,4 +474,6 @@ fn parse_csv(content: &str) -> Result<Vec<CsvRow>, (usize, String)> {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

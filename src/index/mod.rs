@@ -7,6 +7,8 @@ pub mod directory;
 mod error;
 mod file;
 pub mod http;
+#[cfg(test)]
+mod proptests;
 mod redact;
 pub mod simple;
 pub mod snapshot;

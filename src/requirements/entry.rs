@@ -139,6 +139,7 @@ pub(crate) fn classify(
     // only takes absolute URLs and wants a space before `;`, so it is recognised here.
     if let Some((left, target)) = before_marker.split_once('@')
         && !looks_like_path(left)
+        && bad_name_end(left.trim()).is_none()
         && let Ok(named) = Requirement::<pep508_rs::VerbatimUrl>::from_str(left.trim())
         && named.version_or_url.is_none()
     {
@@ -166,6 +167,16 @@ pub(crate) fn classify(
         Some((req, marker)) if marker.trim().is_empty() => req.trim_end(),
         _ => text,
     };
+    if let Some((at, last)) = bad_name_end(parse_text) {
+        return Err(RequirementsError::InvalidRequirement {
+            at: super::location(line, range.start + at),
+            text: text.to_string(),
+            detail: format!(
+                " at `{last}`: a project name must end with a letter or digit, not `{last}`"
+            ),
+            expected: EXPECTED_REQUIREMENT,
+        });
+    }
     match Requirement::from_str(parse_text) {
         Ok(req) => match &req.version_or_url {
             Some(VersionOrUrl::Url(_)) => unsupported(UnsupportedKind::DirectUrl, Some(req.name)),
@@ -174,7 +185,7 @@ pub(crate) fn classify(
         Err(err) => {
             let start = err.start.min(parse_text.len());
             let end = (start + err.len).min(parse_text.len());
-            let span = &parse_text[start..end];
+            let span = parse_text.get(start..end).unwrap_or_default();
             let span = if span.is_empty() || span == parse_text {
                 String::new()
             } else {
@@ -198,6 +209,20 @@ pub(crate) fn classify(
             })
         }
     }
+}
+
+/// pep508_rs 0.9 panics (an `expect`) on a name that ends in `.`, `-` or `_` and is followed
+/// by anything; PEP 508 names end in a letter or digit. Returns the byte offset and the
+/// offending last character of such a leading name.
+fn bad_name_end(text: &str) -> Option<(usize, char)> {
+    let leading = text.len() - text.trim_start().len();
+    let name_len = text
+        .get(leading..)?
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        .count();
+    let last = text.get(leading..leading + name_len)?.chars().last()?;
+    matches!(last, '.' | '-' | '_').then(|| (leading + name_len - 1, last))
 }
 
 /// Why a constraint is not acceptable (pip's `check_invalid_constraint_type`), if it is not.

@@ -30,6 +30,8 @@ mod hash;
 mod lines;
 mod options;
 mod parse;
+#[cfg(test)]
+mod proptests;
 mod selector;
 #[cfg(test)]
 mod tests;
