@@ -18,3 +18,17 @@ pub mod report;
 pub mod requirements;
 pub mod setup;
 pub mod store;
+
+/// Property-test settings: a bounded 256 cases per property in the test command, or
+/// `PROPTEST_CASES` for a longer run.
+#[cfg(test)]
+pub(crate) fn proptest_config() -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    proptest::test_runner::Config {
+        cases,
+        ..proptest::test_runner::Config::default()
+    }
+}

@@ -471,3 +471,44 @@ impl Hashers {
         Ok(sha256)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("20G"), Ok(20 << 30));
+        assert_eq!(parse_size("500M"), Ok(500 << 20));
+        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size(" 2k "), Ok(2048));
+        for bad in ["", "G", "1.5G", "-1", "0", "20X", "99999999999T"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(DEFAULT_MAX_DOWNLOAD_SIZE, parse_size("20G").unwrap());
+    }
+
+    #[test]
+    fn the_tightest_limit_wins() {
+        let limit = SizeLimit::tightest([
+            SizeLimit::Max(100),
+            SizeLimit::Listed(10),
+            SizeLimit::ContentLength(50),
+        ]);
+        assert_eq!(limit, Some(SizeLimit::Listed(10)));
+    }
+
+    #[test]
+    fn store_paths_stay_under_the_store() {
+        let store = Store::new(Path::new("/cache"));
+        let sha = Sha256::new(&"ab".repeat(32)).unwrap();
+        let name = SafeFilename::new("x-1.0-py3-none-any.whl").unwrap();
+        assert_eq!(
+            store.path_for(&sha, &name),
+            Path::new("/cache/store/sha256/ab")
+                .join("ab".repeat(32))
+                .join("x-1.0-py3-none-any.whl")
+        );
+    }
+}

@@ -52,7 +52,7 @@ fn archive(metadata: &[u8], wheel: &[u8]) -> zip::ZipArchive<Cursor<Vec<u8>>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(crate::proptest_config())]
 
     #[test]
     fn wheel_filenames_print_back_as_written(text in filename_text()) {

@@ -490,4 +490,24 @@ mod tests {
         );
         assert_eq!(files[2].requires_python.as_deref(), Some(">=3.8"));
     }
+
+    #[test]
+    fn percent_encoded_slashes_in_hrefs_are_rejected_with_the_index() {
+        let body = r#"{"result": {"1.0": {"+links": [
+          {"rel": "releasefile", "href": "http://u:secret@127.0.0.1:3199/alice/team/+f/75c/15a/x-1.0-1%2F..%2F..%2Fy-py3-none-any.whl"},
+          {"rel": "releasefile", "href": "http://127.0.0.1:3199/alice/team/+f/75c/15a/x-1.0.tar.gz", "hashes": {"sha256": "12"}},
+          {"rel": "releasefile", "href": "http://127.0.0.1:3199/alice/team/+f/75c/15a/x%2B1-1.0.tar.gz"}]}}}"#;
+        let page = Url::parse("http://u:secret@127.0.0.1:3199/alice/team/x").unwrap();
+        let listing = parse_project(body, &page).unwrap();
+        let names: Vec<&str> = listing.files.iter().map(|f| f.filename.as_str()).collect();
+        assert_eq!(names, ["x+1-1.0.tar.gz"]);
+        let reasons: Vec<String> = listing.rejected.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            reasons[0],
+            "http://127.0.0.1:3199/alice/team/x lists \"x-1.0-1/../../y-py3-none-any.whl\": \
+             a file name must be one path component, without `/` or `\\`"
+        );
+        assert!(reasons[1].contains("sha256 \"12\": a sha256 must be 64 hex digits, not 2"));
+        assert!(!reasons.concat().contains("secret"));
+    }
 }

@@ -58,7 +58,7 @@ fn assert_typed(listing: &Listing) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(crate::proptest_config())]
 
     #[test]
     fn html_pages_never_panic(body in "\\PC{0,400}") {

@@ -37,7 +37,7 @@ fn requirements_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(crate::proptest_config())]
 
     #[test]
     fn requirements_never_panic(text in requirements_text()) {

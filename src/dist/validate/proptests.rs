@@ -14,7 +14,7 @@ fn quoted(field: &str) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(crate::proptest_config())]
 
     #[test]
     fn record_never_panics(content in "[a-z,\"\\r\\n=/.]{0,200}|\\PC{0,200}") {
