@@ -24,6 +24,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// One value per process, parsed once: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Dry run: report what is present and what would be fetched or built. Never builds,
