@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
+use super::body::listing_text;
 use super::error::IndexError;
 use super::file::{Listing, RawEntry, percent_decoded};
 use super::http::{Credentials, HttpClient, status_error, transport_error};
@@ -322,10 +323,7 @@ impl DevpiIndex {
             return Err(status_error(&url, response).await);
         }
         let final_url = response.url().clone();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| transport_error(&url, &e))?;
+        let body = listing_text(&url, response).await?;
         parse_project(&body, &final_url)
             .map(Some)
             .map_err(|detail| IndexError::BadResponse {

@@ -375,7 +375,8 @@ pub async fn status_error(url: &Url, response: Response) -> IndexError {
 fn html_title(body: &str) -> Option<String> {
     let lower = body.to_ascii_lowercase();
     let start = lower.find("<title>")? + "<title>".len();
-    let end = start + lower[start..].find("</title>")?;
-    let title = body[start..end].trim();
+    // ASCII lowercasing keeps every byte offset, so offsets in `lower` are offsets in `body`.
+    let end = start + lower.get(start..)?.find("</title>")?;
+    let title = body.get(start..end)?.trim();
     (!title.is_empty()).then(|| title.to_string())
 }

@@ -2,6 +2,7 @@
 //!
 //! The index layer fetches and parses; it decides nothing. What counts as present, which
 //! file to fetch, is the planner's business.
+mod body;
 pub mod devpi;
 pub mod directory;
 mod error;

@@ -8,9 +8,10 @@ use pep508_rs::PackageName;
 use serde::Deserialize;
 use url::Url;
 
+use super::body::listing_text;
 use super::error::IndexError;
 use super::file::{Listing, RawEntry, percent_decoded};
-use super::http::{HttpClient, status_error, transport_error};
+use super::http::{HttpClient, status_error};
 use super::redact::redact;
 
 /// PEP 691 §"Content negotiation": JSON preferred, HTML as fallback.
@@ -52,10 +53,7 @@ pub async fn fetch_project(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let body = response
-        .text()
-        .await
-        .map_err(|e| transport_error(&url, &e))?;
+    let body = listing_text(&url, response).await?;
     let files = if content_type.starts_with("application/vnd.pypi.simple.v1+json") {
         parse_json(&body, &final_url)
     } else {

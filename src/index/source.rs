@@ -9,10 +9,11 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use super::IndexFile;
+use super::body::listing_text;
 use super::devpi::DevpiIndex;
 use super::error::IndexError;
 use super::file::Listing;
-use super::http::{HttpClient, status_error, transport_error};
+use super::http::{HttpClient, status_error};
 use super::redact::redact;
 use super::simple::{SIMPLE_ACCEPT, fetch_project, parse_html};
 use crate::dist::{DistFilename, SafeFilename};
@@ -188,10 +189,7 @@ async fn fetch_page(client: &HttpClient, url: &Url) -> Result<Listing, IndexErro
         return Err(status_error(url, response).await);
     }
     let final_url = response.url().clone();
-    let body = response
-        .text()
-        .await
-        .map_err(|e| transport_error(url, &e))?;
+    let body = listing_text(url, response).await?;
     parse_html(&body, &final_url).map_err(|detail| IndexError::BadResponse {
         url: redact(url),
         detail,

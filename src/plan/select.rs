@@ -162,10 +162,9 @@ pub fn choose_upstream<'a>(
     };
     let fitting: Vec<&Dist> = usable.iter().copied().filter(|d| python_ok(d)).collect();
     if fitting.is_empty() {
-        let rp = usable[0]
-            .file
-            .requires_python
-            .as_deref()
+        let rp = usable
+            .first()
+            .and_then(|d| d.file.requires_python.as_deref())
             .unwrap_or_default();
         return UpstreamChoice::Nothing(format!(
             "requires-python `{rp}` excludes {} (Python {})",
