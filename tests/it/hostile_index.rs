@@ -435,7 +435,11 @@ fn an_endless_body_is_cut_off_at_the_maximum_download_size() {
         &format!("/files/{file}"),
         Reply::file(Body::Endless { cap: 1 << 30 }),
     );
-    let run = fill(&server, "ww-endless==1.0\n", &["--max-download-size", "8M"]);
+    // The limit from the config file's key (the flag is the same clap option).
+    let config = tempfile::NamedTempFile::new().expect("config file");
+    std::fs::write(config.path(), "[fill]\nmax-download-size = \"8M\"\n").expect("config");
+    let config_path = config.path().to_string_lossy().into_owned();
+    let run = fill(&server, "ww-endless==1.0\n", &["--config", &config_path]);
     run.assert_contained();
     run.assert_failed(
         "ww-endless",
