@@ -7,6 +7,7 @@ pub mod directory;
 mod error;
 mod file;
 pub mod http;
+mod probe;
 mod redact;
 pub mod simple;
 pub mod snapshot;
