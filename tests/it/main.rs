@@ -6,6 +6,7 @@ mod support;
 
 mod build;
 mod config;
+mod devpi_builder;
 mod faults;
 mod fill;
 mod harness;
