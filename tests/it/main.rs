@@ -14,5 +14,6 @@ mod noop;
 mod plan;
 mod policies;
 mod report;
+mod served_directory;
 mod tls;
 mod upstream;
