@@ -101,6 +101,12 @@ pub struct FillArgs {
     /// environment reaches a build.
     #[arg(long, value_name = "KEY=VALUE")]
     pub build_env: Vec<String>,
+    /// A toolchain directory (repeatable), e.g. `~/.cargo/bin` for rustup's cargo and rustc:
+    /// bound read-only inside the sandbox and put on the build's PATH ahead of /usr/bin.
+    /// Only that directory is visible, never its parent; one holding a credential file is
+    /// refused.
+    #[arg(long, value_name = "DIR")]
+    pub build_path: Vec<PathBuf>,
     /// Build again what failed on an earlier run (known failures are skipped otherwise).
     #[arg(long)]
     pub retry_failed: bool,
