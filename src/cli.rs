@@ -24,6 +24,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Dry run: report what is present and what would be fetched or built. Never builds,
@@ -116,7 +118,8 @@ pub struct FillArgs {
     /// Refuse sdists that unpack to more than this many MiB (tar bombs).
     #[arg(long, default_value_t = 2048, value_name = "MIB")]
     pub sdist_unpack_limit: u64,
-    /// Keep build directories in the cache for debugging.
+    /// Keep build directories for debugging (in the cache; with `--sandbox off` in
+    /// `$TMPDIR/wheelwright-build`, until the next build of the same sdist).
     #[arg(long)]
     pub keep_build_dirs: bool,
     /// Uploads and downloads at once per host.

@@ -154,7 +154,7 @@ impl Builder {
 
     pub async fn build(&self, request: BuildRequest) -> Result<BuiltWheel, BuildError> {
         let started = Instant::now();
-        let mounted = self.sandbox.supports_source_mount();
+        let mounted = self.sandbox.supports_source_mount() && !self.under_mount_root(&request);
         let mut job = Job::new(&self.options, &request, mounted)?;
         let result = self.build_in(&mut job, &request, started).await;
         if !self.options.keep_build_dir {
@@ -164,6 +164,19 @@ impl Builder {
             let _ = std::fs::remove_dir(placeholder);
         }
         result
+    }
+
+    /// Whether something the build must see lies under the fixed mount point (a cache dir in
+    /// `/build/...`, as some CI systems have): the mount would hide it, so such builds use the
+    /// keyed host path instead.
+    fn under_mount_root(&self, request: &BuildRequest) -> bool {
+        let root = Path::new(paths::MOUNT_ROOT);
+        let cache = std::fs::canonicalize(&self.options.cache_dir)
+            .unwrap_or_else(|_| self.options.cache_dir.clone());
+        std::iter::once(cache)
+            .chain(interpreter_paths(&request.interpreter))
+            .chain(self.options.toolchains.ro_paths())
+            .any(|p| p.starts_with(root))
     }
 
     async fn build_in(

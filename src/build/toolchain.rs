@@ -95,12 +95,18 @@ impl Toolchains {
     ) -> Result<Self, ToolchainError> {
         let home = host_env("HOME").map(PathBuf::from);
         let mut checked = Vec::new();
-        for dir in dirs {
-            let dir =
-                check_dir(dir, home.as_deref()).map_err(|problem| ToolchainError::BuildPath {
-                    path: dir.display().to_string(),
+        for given in dirs {
+            // `~/` as a shell would expand it, for the config file (where no shell does).
+            let expanded = match (given.strip_prefix("~"), &home) {
+                (Ok(rest), Some(home)) => home.join(rest),
+                _ => given.clone(),
+            };
+            let dir = check_dir(&expanded, home.as_deref()).map_err(|problem| {
+                ToolchainError::BuildPath {
+                    path: given.display().to_string(),
                     problem,
-                })?;
+                }
+            })?;
             if !checked.contains(&dir) {
                 checked.push(dir);
             }
@@ -266,6 +272,11 @@ mod tests {
             "{err}"
         );
         assert!(Toolchains::new(&[cargo.join("bin")], none).is_ok());
+        let tilde = Toolchains::new(&[PathBuf::from("~/bin")], env_of(&[("HOME", &cargo)]));
+        assert_eq!(
+            tilde.unwrap().path_entries(),
+            &[std::fs::canonicalize(cargo.join("bin")).unwrap()]
+        );
         let err = Toolchains::new(&[PathBuf::from("cargo/bin")], none).unwrap_err();
         assert!(err.to_string().contains("absolute"), "{err}");
         let home = cargo.join("bin");

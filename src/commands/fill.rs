@@ -79,6 +79,8 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     // `--sandbox required` must fail before any work when builds cannot be isolated; in the
     // other modes the builder (and its sandbox probe) is set up on the first build.
     let builder = tokio::sync::OnceCell::new();
+    // A bad --build-path is bad input whether or not anything needs building.
+    Toolchains::new(&args.build_path, |key| std::env::var_os(key)).map_err(Failure::input)?;
     if args.sandbox == SandboxArg::Required {
         let _ = builder.set(Ok(make_builder(&args, &ctx, &cache)?));
     }

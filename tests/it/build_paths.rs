@@ -179,7 +179,8 @@ fn rustup_cargo_and_rustc_work_from_a_build_path_and_its_credentials_stay_hidden
 
     let bin = cargo.bin();
     let mut args = base.to_vec();
-    args.extend(["--build-path", bin.to_str().unwrap()]);
+    // The failure above is recorded; a changed toolchain is a reason to try again.
+    args.extend(["--build-path", bin.to_str().unwrap(), "--retry-failed"]);
     let run = fill(home.path(), &requirements, &args, &env);
     assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
     assert_eq!(job(&run, "ww-rust-probe")["outcome"], "built");
