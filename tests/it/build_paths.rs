@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::fill::{Run, fill};
-use crate::support::fixtures_dir;
+use crate::support::{fixtures_dir, upstream_wheels_dir};
 
 fn toolchain_dists() -> PathBuf {
     fixtures_dir().join("toolchain/dist")
@@ -53,20 +53,24 @@ fn member(wheel: &Path, suffix: &str) -> Vec<u8> {
     bytes
 }
 
-/// Build ww-cext-repro twice, each time with its own HOME (so its own cache dir) and its own
+/// Build `project` twice, each time with its own HOME (so its own cache dir) and its own
 /// directory target; both wheels must have the same sha256 and name no path of either cache.
-fn rebuild_twice(sandbox: &str) {
+/// `file` is how the extension's `__FILE__` must read.
+fn rebuild_twice(project: &str, sandbox: &str, file: &str) {
     let mut digests = Vec::new();
     let mut homes = Vec::new();
+    let upstream = upstream_wheels_dir();
     for _ in 0..2 {
         let home = tempfile::tempdir().unwrap();
         let wheelhouse = home.path().join("wheelhouse");
         let run = fill(
             home.path(),
-            "ww-cext-repro==1.0\n",
+            &format!("{project}==1.0\n"),
             &[
                 "--find-links",
                 toolchain_dists().to_str().unwrap(),
+                "--find-links",
+                upstream.to_str().unwrap(),
                 wheelhouse.to_str().unwrap(),
                 "--sandbox",
                 sandbox,
@@ -74,7 +78,7 @@ fn rebuild_twice(sandbox: &str) {
             &[],
         );
         assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
-        assert_eq!(job(&run, "ww-cext-repro")["outcome"], "built");
+        assert_eq!(job(&run, project)["outcome"], "built");
         let wheel = only_wheel(&wheelhouse);
         let so = member(&wheel, ".so");
         let text = String::from_utf8_lossy(&so);
@@ -82,25 +86,37 @@ fn rebuild_twice(sandbox: &str) {
             !text.contains(&*home.path().to_string_lossy()),
             "the extension names its cache dir"
         );
-        // __FILE__ went through the prefix map: the source tree is `.`.
-        assert!(
-            text.contains("./ww_cext_repro/_native.c"),
-            "no mapped __FILE__"
-        );
+        assert!(text.contains(file), "no `{file}` in the extension");
         digests.push(hex::encode(Sha256::digest(std::fs::read(&wheel).unwrap())));
         homes.push(home);
     }
-    assert_eq!(digests[0], digests[1], "two rebuilds differ ({sandbox})");
+    assert_eq!(
+        digests[0], digests[1],
+        "two rebuilds of {project} differ ({sandbox})"
+    );
 }
+
+// The fixture backend compiles the absolute source path, so `__FILE__` shows the prefix map
+// at work (the source tree is `.`); setuptools compiles a relative one, and its debug info
+// names the directory it ran in.
 
 #[test]
 fn a_c_extension_rebuilt_in_two_cache_dirs_is_byte_identical_under_bwrap() {
-    rebuild_twice("required");
+    rebuild_twice("ww-cext-repro", "required", "./ww_cext_repro/_native.c");
 }
 
 #[test]
 fn a_c_extension_rebuilt_in_two_cache_dirs_is_byte_identical_without_a_mount_namespace() {
-    rebuild_twice("off");
+    rebuild_twice("ww-cext-repro", "off", "./ww_cext_repro/_native.c");
+}
+
+#[test]
+fn a_setuptools_c_extension_rebuilt_in_two_cache_dirs_is_byte_identical() {
+    rebuild_twice(
+        "ww-cext-setuptools",
+        "required",
+        "ww_cext_setuptools/_native.c",
+    );
 }
 
 /// A toolchain dir like `~/.cargo/bin` (the rustup binary and its cargo/rustc links) with a
