@@ -14,4 +14,5 @@ mod noop;
 mod plan;
 mod policies;
 mod report;
+mod served_directory;
 mod tls;
