@@ -209,11 +209,34 @@ fn rustup_cargo_and_rustc_work_from_a_build_path_and_its_credentials_stay_hidden
     );
     assert!(report.contains("secret unreadable"), "{report}");
     assert!(!report.contains("ww-fake-cargo-token"), "{report}");
-    // CARGO_HOME is the build's own, not the caller's.
+    // The source sits at bubblewrap's fixed mount point, whatever the cache dir.
     assert!(
-        !report.contains(&format!("CARGO_HOME={}", cargo.dir.path().display())),
+        report.contains("\ncwd=/build/ww_rust_probe-1.0\n"),
         "{report}"
     );
+    // CARGO_HOME is the build's own (writable, in the build dir), not the caller's; the
+    // toolchain is pinned so the proxy needs to write nothing.
+    let cargo_home = report
+        .lines()
+        .find_map(|l| l.strip_prefix("CARGO_HOME="))
+        .unwrap_or_default();
+    assert!(
+        cargo_home.starts_with(
+            &*home
+                .path()
+                .join(".cache/wheelwright/builds")
+                .to_string_lossy()
+        ) && cargo_home.ends_with("/cargo-home"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "RUSTUP_HOME={}",
+            std::fs::canonicalize(&rustup).unwrap().display()
+        )),
+        "{report}"
+    );
+    assert!(!report.contains("RUSTUP_TOOLCHAIN=\n"), "{report}");
 
     // Naming the directory that holds the credential file is refused before anything runs.
     let parent = cargo.dir.path().to_str().unwrap();
