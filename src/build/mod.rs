@@ -198,7 +198,7 @@ impl Builder {
         })?;
         // Where the build sees its source: a fixed mount point under bubblewrap, otherwise the
         // (already fixed, keyed) host path.
-        let source = if job.placeholder.is_none() {
+        let source = if job.mounted() {
             let top = unpacked
                 .root
                 .file_name()
@@ -691,6 +691,11 @@ impl Job {
             version,
             interpreter: request.interpreter.clone(),
         })
+    }
+
+    /// The source is mounted at the fixed point (the build dir is in the cache, not keyed).
+    fn mounted(&self) -> bool {
+        self.placeholder.is_none()
     }
 
     fn err_unpack(&self, source: UnpackError) -> BuildError {
