@@ -12,14 +12,13 @@ use url::Url;
 
 use super::error::IndexError;
 use super::redact::{redact, split_credentials};
+use super::tls::{TlsFiles, client_config};
 
 /// TLS and retry settings of the client (flags and environment are merged by the caller).
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// PEM bundle added to the system roots (`--ca-bundle`, `PIP_CERT`, ...).
-    pub ca_bundle: Option<std::path::PathBuf>,
-    /// PEM file holding certificate and key (`--client-cert`).
-    pub client_cert: Option<std::path::PathBuf>,
+    /// CA bundle, client certificate and key (see [`super::tls`]).
+    pub tls: TlsFiles,
     /// Retries after the first attempt for transient failures.
     pub retries: u32,
     pub connect_timeout: Duration,
@@ -31,8 +30,7 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
-            ca_bundle: None,
-            client_cert: None,
+            tls: TlsFiles::default(),
             retries: 5,
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
@@ -84,40 +82,15 @@ impl HttpClient {
             .read_timeout(config.read_timeout)
             .pool_max_idle_per_host(32)
             .redirect(reqwest::redirect::Policy::limited(5));
-        if let Some(path) = &config.ca_bundle {
-            let pem = std::fs::read(path).map_err(|e| {
-                IndexError::Config(format!("cannot read CA bundle {}: {e}", path.display()))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                IndexError::Config(format!("CA bundle {} is not PEM: {e}", path.display()))
-            })?;
-            if certs.is_empty() {
-                return Err(IndexError::Config(format!(
-                    "CA bundle {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                    path.display()
-                )));
-            }
-            builder = builder.tls_certs_merge(certs);
-        }
-        if let Some(path) = &config.client_cert {
-            let pem = std::fs::read(path).map_err(|e| {
-                IndexError::Config(format!(
-                    "cannot read client certificate {}: {e}",
-                    path.display()
-                ))
-            })?;
-            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
-                IndexError::Config(format!(
-                    "client certificate {} must be one PEM file with certificate and private key: {}",
-                    path.display(),
-                    error_chain(&e)
-                ))
-            })?;
-            builder = builder.identity(identity);
-        }
-        let inner = builder
-            .build()
-            .map_err(|e| IndexError::Config(format!("cannot set up the HTTP client: {e}")))?;
+        // Our own rustls configuration: reqwest's would refuse v1 client certificates and
+        // a bundle with one unparsable entry (see `super::tls`).
+        builder = builder.use_preconfigured_tls(client_config(&config.tls)?);
+        let inner = builder.build().map_err(|e| {
+            IndexError::Config(format!(
+                "cannot set up the HTTP client: {}",
+                error_chain(&e)
+            ))
+        })?;
         Ok(HttpClient {
             inner,
             config: Arc::new(config),

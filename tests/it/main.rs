@@ -14,3 +14,4 @@ mod plan;
 mod policies;
 mod report;
 mod tls;
+mod tls_certs;

@@ -12,6 +12,7 @@
 mod devpi;
 mod forward_proxy;
 mod nginx;
+pub mod pki;
 mod process;
 mod proxy;
 mod pypiserver;
