@@ -221,22 +221,27 @@ pub fn retry_after(response: &Response) -> Option<Duration> {
     Some(Duration::from_secs(secs.min(120)))
 }
 
-/// TLS failures (unknown CA, bad certificate, handshake alerts) are not transient. rustls
-/// errors reach us either directly in the source chain (certificate verification during
-/// connect) or wrapped in an `io::Error` (tokio-rustls, during the handshake).
+/// TLS failures (unknown CA, bad certificate, handshake alerts) are not transient.
 pub fn is_tls_failure(error: &reqwest::Error) -> bool {
+    rustls_cause(error).is_some()
+}
+
+/// The rustls error behind a reqwest error. It is either directly in the source chain
+/// (certificate verification during connect) or wrapped in an `io::Error` (tokio-rustls,
+/// during the handshake).
+fn rustls_cause(error: &reqwest::Error) -> Option<&rustls::Error> {
     let mut source = std::error::Error::source(error);
     while let Some(inner) = source {
-        if inner.downcast_ref::<rustls::Error>().is_some() {
-            return true;
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return Some(tls);
         }
         // io::Error hides its payload from `source()`; look inside, possibly nested.
         let mut wrapped = inner
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref());
         while let Some(payload) = wrapped {
-            if payload.downcast_ref::<rustls::Error>().is_some() {
-                return true;
+            if let Some(tls) = payload.downcast_ref::<rustls::Error>() {
+                return Some(tls);
             }
             wrapped = payload
                 .downcast_ref::<std::io::Error>()
@@ -244,7 +249,36 @@ pub fn is_tls_failure(error: &reqwest::Error) -> bool {
         }
         source = inner.source();
     }
-    false
+    None
+}
+
+/// What a TLS failure usually means, for the user who has to fix it.
+fn tls_hint(error: &rustls::Error) -> Option<&'static str> {
+    use rustls::{AlertDescription as Alert, CertificateError as Cert, Error};
+    Some(match error {
+        Error::InvalidCertificate(Cert::UnknownIssuer) => {
+            "the server's certificate is not signed by a trusted CA: add the CA with --ca-bundle \
+             (or PIP_CERT, REQUESTS_CA_BUNDLE)"
+        }
+        Error::InvalidCertificate(Cert::NotValidForName | Cert::NotValidForNameContext { .. }) => {
+            "the server's certificate does not name this host or IP address in its subjectAltName"
+        }
+        Error::InvalidCertificate(Cert::Expired | Cert::ExpiredContext { .. }) => {
+            "the server's certificate has expired"
+        }
+        Error::InvalidCertificate(Cert::NotValidYet | Cert::NotValidYetContext { .. }) => {
+            "the server's certificate is not valid yet (is the clock right?)"
+        }
+        Error::AlertReceived(Alert::CertificateRequired) => {
+            "the server wants a client certificate: --client-cert"
+        }
+        Error::AlertReceived(
+            Alert::UnknownCA | Alert::BadCertificate | Alert::CertificateUnknown,
+        ) => {
+            "the server refused the client certificate (--client-cert): is it signed by a CA the server trusts?"
+        }
+        _ => return None,
+    })
 }
 
 /// An error and its causes on one line (reqwest's own message hides the cause).
@@ -265,10 +299,15 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// Turns a reqwest error into the index error that says what went wrong, without the
 /// credentials reqwest may have kept in the URL.
 pub fn transport_error(url: &Url, error: &reqwest::Error) -> IndexError {
-    if is_tls_failure(error) {
+    if let Some(cause) = rustls_cause(error) {
+        // rustls' own error is the cause; reqwest's wrapping only repeats the URL.
+        let detail = match tls_hint(cause) {
+            Some(hint) => format!("{cause}: {hint}"),
+            None => cause.to_string(),
+        };
         return IndexError::Tls {
             url: redact(url),
-            detail: error_chain(error),
+            detail,
         };
     }
     let mut detail = if error.is_timeout() {

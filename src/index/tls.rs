@@ -453,3 +453,70 @@ impl ServerCertVerifier for NoRoots {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &[u8]) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_bundle_without_certificates_or_in_der_is_refused_with_a_hint() {
+        let mut roots = RootCertStore::empty();
+        let comments = file(b"# only comments\n");
+        assert!(matches!(
+            add_bundle(&mut roots, comments.path()),
+            Err(TlsSetupError::NoCertificate { hint: "", .. })
+        ));
+        let der = file(&[0x30, 0x82, 0x01, 0x00]);
+        assert!(matches!(
+            add_bundle(&mut roots, der.path()),
+            Err(TlsSetupError::NoCertificate { hint: DER_HINT, .. })
+        ));
+    }
+
+    #[test]
+    fn a_bundle_of_damaged_entries_names_the_first_problem() {
+        let mut roots = RootCertStore::empty();
+        let bundle = file(
+            b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n\
+              -----BEGIN CERTIFICATE-----\n*\n-----END CERTIFICATE-----\n",
+        );
+        match add_bundle(&mut roots, bundle.path()) {
+            Err(TlsSetupError::NoUsableRoot { found, first, .. }) => {
+                assert_eq!(found, 2);
+                assert!(matches!(first, RootProblem::Rejected { line: 1, .. }));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_key_without_certificate_is_refused() {
+        let files = TlsFiles {
+            client_key: Some(PathBuf::from("key.pem")),
+            ..TlsFiles::default()
+        };
+        assert!(matches!(
+            client_config(&files),
+            Err(TlsSetupError::KeyWithoutCertificate)
+        ));
+    }
+
+    #[test]
+    fn an_encrypted_key_is_refused_naming_its_line() {
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        let cert = file(
+            b"-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n\
+              -----BEGIN ENCRYPTED PRIVATE KEY-----\nAQID\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        );
+        assert!(matches!(
+            load_identity(cert.path(), None, &provider),
+            Err(TlsSetupError::EncryptedKey { line: 4, .. })
+        ));
+    }
+}

@@ -205,6 +205,11 @@ fn debians_system_bundle_with_the_private_ca_appended_is_trusted_as_by_pip() {
     // Without the private CA, the system bundle alone does not trust the test server.
     let refused = plan(&target, &["--ca-bundle", SYSTEM_BUNDLE], &[]);
     assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("UnknownIssuer") && refused.stderr.contains("--ca-bundle"),
+        "rustls' cause and what to do: {}",
+        refused.stderr
+    );
 }
 
 /// A CERTIFICATE block whose body is valid base64 but not a certificate.
