@@ -13,5 +13,6 @@ mod noop;
 mod plan;
 mod policies;
 mod report;
+mod served_directory;
 mod tls;
 mod tls_certs;
