@@ -8,6 +8,7 @@ pub mod directory;
 mod error;
 mod file;
 pub mod http;
+mod identity;
 mod pem;
 mod redact;
 pub mod simple;
