@@ -5,6 +5,7 @@
 mod support;
 
 mod build;
+mod build_paths;
 mod config;
 mod faults;
 mod fill;
