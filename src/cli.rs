@@ -218,9 +218,14 @@ pub struct CommonArgs {
     /// PEM bundle of extra CA certificates (PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE too).
     #[arg(long, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
-    /// PEM file with client certificate and key, for mutual TLS.
-    #[arg(long, value_name = "FILE")]
+    /// PEM file with the client certificate (and any intermediates) for mutual TLS, and its
+    /// private key unless --client-key is given (PIP_CLIENT_CERT too). X.509 v1 or v3;
+    /// PKCS#8, PKCS#1 or SEC1 keys; blocks in any order.
+    #[arg(long, env = "WHEELWRIGHT_CLIENT_CERT", value_name = "FILE")]
     pub client_cert: Option<PathBuf>,
+    /// PEM file with the private key of --client-cert, when it is not in that file.
+    #[arg(long, env = "WHEELWRIGHT_CLIENT_KEY", value_name = "FILE")]
+    pub client_key: Option<PathBuf>,
     /// Retries of transient network failures (connection errors, timeouts, 5xx, 429).
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub retries: u32,

@@ -17,4 +17,5 @@ mod policies;
 mod report;
 mod served_directory;
 mod tls;
+mod tls_certs;
 mod upstream;
