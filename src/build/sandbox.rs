@@ -3,13 +3,13 @@
 //!
 //! The sandbox knows nothing of Python packaging: it runs a program with the mounts, environment
 //! and limits it is given. Isolation comes from bubblewrap (new user, mount, net, pid, ipc and
-//! uts namespaces; rust-notes §3.2); the rlimits, process-group kill, timeout, watchdog and
+//! uts namespaces); the rlimits, process-group kill, timeout, watchdog and
 //! output cap apply in every mode.
 //!
 //! Running as root, the build never runs as real root: we switch to an unprivileged uid
 //! (65534 by default) before exec'ing bwrap, so `RLIMIT_NPROC` (which root ignores) applies and
 //! anything the build writes is owned by that uid. That uid usually cannot traverse the paths it
-//! must see (`/root/.pyenv/...`, `/root/.cache/...`), so, still as root, we first enter a private
+//! must see (root's `~/.pyenv/...`, `~/.cache/...`), so, still as root, we first enter a private
 //! mount namespace (util-linux `unshare -m`) and bind each such path onto a staging directory
 //! the uid can reach; bwrap then binds the staging directory back at the original path. The host
 //! mount table is never touched.
@@ -90,6 +90,10 @@ pub struct SandboxCommand {
     pub ro_paths: Vec<PathBuf>,
     /// Bound read-write at the same path (made writable for the build uid).
     pub rw_paths: Vec<PathBuf>,
+    /// `(host, inside)`: a directory within one of `rw_paths` bound read-write at a fixed path
+    /// as well, so the build sees its source at the same place whatever the cache dir is.
+    /// Only under bubblewrap ([`Sandbox::supports_source_mount`]); other layers ignore it.
+    pub source_mount: Option<(PathBuf, PathBuf)>,
     /// The directory the disk watchdog measures.
     pub watch_dir: PathBuf,
     pub log_path: PathBuf,
@@ -186,6 +190,11 @@ impl Sandbox {
 
     pub fn limits(&self) -> &SandboxLimits {
         &self.limits
+    }
+
+    /// Whether [`SandboxCommand::source_mount`] is honoured (a mount namespace of our own).
+    pub fn supports_source_mount(&self) -> bool {
+        matches!(self.isolation, Isolation::Bwrap(_))
     }
 
     pub fn is_isolated(&self) -> bool {
@@ -328,7 +337,7 @@ impl Sandbox {
         };
         let mut args: Vec<OsString> = Vec::new();
         let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
-        // rust-notes §3.2: --unshare-all only *tries* a user namespace; --disable-userns needs
+        // bubblewrap: --unshare-all only *tries* a user namespace; --disable-userns needs
         // an explicit --unshare-user.
         push(&[
             "--unshare-all",
@@ -385,6 +394,16 @@ impl Sandbox {
         // Read-write first, so a read-only path nested inside a writable one stays read-only.
         binds(&cmd.rw_paths, "--bind");
         binds(&cmd.ro_paths, "--ro-bind");
+        if let Some((host, inside)) = &cmd.source_mount {
+            let source = stage
+                .and_then(|s| s.source_under(host))
+                .unwrap_or_else(|| host.clone());
+            args.extend([
+                "--bind".into(),
+                source.into_os_string(),
+                inside.clone().into(),
+            ]);
+        }
         args.push("--chdir".into());
         args.push(cmd.cwd.clone().into_os_string());
         args.push("--clearenv".into());
@@ -458,6 +477,14 @@ impl Stage {
             .iter()
             .find(|(p, _, _)| p == path)
             .map(|(_, s, _)| s.clone())
+    }
+
+    /// The staged counterpart of `path` when it lies inside a staged writable directory.
+    fn source_under(&self, path: &Path) -> Option<PathBuf> {
+        self.entries
+            .iter()
+            .filter(|(_, _, writable)| *writable)
+            .find_map(|(p, s, _)| path.strip_prefix(p).ok().map(|rest| s.join(rest)))
     }
 
     /// `unshare -m --propagation private -- sh -c SCRIPT sh <src stage mode>... -- setpriv ... bwrap`

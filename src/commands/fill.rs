@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use std::time::Duration;
 
-use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode};
+use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode, Toolchains};
 use crate::cli::{FillArgs, SandboxArg};
 use crate::exit::{self, Failure};
 use crate::pipeline::UpstreamWheels;
@@ -79,6 +79,8 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     // `--sandbox required` must fail before any work when builds cannot be isolated; in the
     // other modes the builder (and its sandbox probe) is set up on the first build.
     let builder = tokio::sync::OnceCell::new();
+    // A bad --build-path is bad input whether or not anything needs building.
+    Toolchains::new(&args.build_path, |key| std::env::var_os(key)).map_err(Failure::input)?;
     if args.sandbox == SandboxArg::Required {
         let _ = builder.set(Ok(make_builder(&args, &ctx, &cache)?));
     }
@@ -91,6 +93,7 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         build_slots: tokio::sync::Semaphore::new(build_slots),
         interpreters: ctx.interpreters.iter().cloned().map(Arc::new).collect(),
         logins: Default::default(),
+        credentials_checked: Default::default(),
         hosts: crate::pipeline::HostSlots::new(args.transfer_concurrency),
         target_policy: tokio::sync::OnceCell::new(),
         strict_whitelist: args.common.strict_whitelist,
@@ -144,7 +147,7 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         STOP_SIGTERM => exit::INTERRUPTED_SIGTERM,
         _ if outcome.target_failure.is_some() => {
             eprintln!(
-                "error: the target became unusable: {}",
+                "error: the run stopped: {}",
                 outcome.target_failure.as_deref().unwrap_or_default()
             );
             exit::INDEX_UNUSABLE
@@ -173,6 +176,8 @@ fn make_builder(args: &FillArgs, ctx: &setup::Context, cache: &Path) -> Result<B
         })?;
         options.extra_env.push((key.to_string(), value.to_string()));
     }
+    options.toolchains =
+        Toolchains::new(&args.build_path, |key| std::env::var_os(key)).map_err(Failure::input)?;
     if let Some(path) = &args.build_constraints {
         options.build_constraints = build_constraints(path)?;
     }

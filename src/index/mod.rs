@@ -3,11 +3,15 @@
 //! The index layer fetches and parses; it decides nothing. What counts as present, which
 //! file to fetch, is the planner's business.
 mod body;
+mod der;
 pub mod devpi;
 pub mod directory;
 mod error;
 mod file;
 pub mod http;
+mod identity;
+mod pem;
+mod probe;
 #[cfg(test)]
 mod proptests;
 mod redact;
@@ -15,6 +19,7 @@ pub mod simple;
 pub mod snapshot;
 mod source;
 mod target;
+pub mod tls;
 pub mod upload;
 
 pub use devpi::DevpiIndex;

@@ -1,4 +1,4 @@
-//! Uploads, idempotent by content (protocols.md §1.11, §2.6).
+//! Uploads, idempotent by content, as uv's `publish --check-url` (docs/devpi-protocol.md, Uploads).
 //!
 //! Before sending, the target is asked for the filename: the same sha256 there means done,
 //! a different one is a conflict that is never overwritten. Status codes and message texts
@@ -281,6 +281,28 @@ impl Uploader<'_> {
             }
             Err(error) => Ok(Err(transport_error(url, &error).to_string())),
         }
+    }
+}
+
+/// Are the credentials for an upload-API index accepted? A form with `:action` but no
+/// file: servers authenticate the POST before reading the form (pypiserver answers 401/403
+/// first, 400 "missing content" to an accepted user), and a form without `content` can
+/// store nothing. Only 401/403 count as a refusal; anything else is left to the uploads.
+pub async fn check_upload_credentials(client: &HttpClient, url: &Url) -> Result<(), IndexError> {
+    let form = Form::new()
+        .text(":action", "file_upload")
+        .text("protocol_version", "1");
+    let response = client
+        .reqwest()
+        .post(url.clone())
+        .headers(client.auth_headers(url))
+        .multipart(form)
+        .send()
+        .await
+        .map_err(|e| transport_error(url, &e))?;
+    match response.status() {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(status_error(url, response).await),
+        _ => Ok(()),
     }
 }
 

@@ -5,7 +5,9 @@
 mod support;
 
 mod build;
+mod build_paths;
 mod config;
+mod devpi_builder;
 mod faults;
 mod fill;
 mod harness;
@@ -14,4 +16,7 @@ mod noop;
 mod plan;
 mod policies;
 mod report;
+mod served_directory;
 mod tls;
+mod tls_certs;
+mod upstream;
