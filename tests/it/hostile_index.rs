@@ -29,6 +29,16 @@ fn server() -> CannedServer {
         )),
     );
     server.route(&format!("/files/{HONEST}"), Reply::file(Body::Exact(wheel)));
+    // What wheelwright asks before the first listing: the simple root, or a devpi
+    // stage's `+api` for a `+simple` base.
+    server.route("/simple/", Reply::html("<html><body></body></html>"));
+    server.route(
+        "/root/pypi/+api",
+        Reply {
+            content_type: "application/json".into(),
+            body: Body::Exact(br#"{"type": "apiconfig", "result": {}}"#.to_vec()),
+        },
+    );
     server
 }
 
