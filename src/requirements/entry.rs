@@ -167,6 +167,16 @@ pub(crate) fn classify(
         Some((req, marker)) if marker.trim().is_empty() => req.trim_end(),
         _ => text,
     };
+    if let Some((at, c)) = non_ascii_outside_quotes(parse_text) {
+        return Err(RequirementsError::InvalidRequirement {
+            at: super::location(line, range.start + at),
+            text: text.to_string(),
+            detail: format!(
+                " at `{c}`: outside quoted marker values a PEP 508 requirement is ASCII"
+            ),
+            expected: EXPECTED_REQUIREMENT,
+        });
+    }
     if let Some((at, last)) = bad_name_end(parse_text) {
         return Err(RequirementsError::InvalidRequirement {
             at: super::location(line, range.start + at),
@@ -209,6 +219,25 @@ pub(crate) fn classify(
             })
         }
     }
+}
+
+/// pep508_rs 0.9 slices its input by character counts in some error paths and panics on a
+/// non-ASCII character there (`a; python_version < "3.9"€`). Names, versions, extras and
+/// marker syntax are ASCII; only quoted marker values (and a URL after `@`, which pep508_rs
+/// is not given here) may be anything. Returns the byte offset of the first character that
+/// breaks that rule.
+fn non_ascii_outside_quotes(text: &str) -> Option<(usize, char)> {
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, c) if !c.is_ascii() => return Some((i, c)),
+            (None, _) => {}
+        }
+    }
+    None
 }
 
 /// pep508_rs 0.9 panics (an `expect`) on a name that ends in `.`, `-` or `_` and is followed

@@ -76,3 +76,22 @@ fn a_name_ending_in_punctuation_is_a_located_error() {
         assert!(shown.contains("must end with a letter or digit"), "{shown}");
     }
 }
+
+/// Found by `requirements_never_panic` with 5,000 cases: pep508_rs sliced inside `𑎋`.
+#[test]
+fn non_ascii_after_a_marker_is_a_located_error() {
+    let err = parse_str(
+        "a; python_version < \"3.9\"𑎋${",
+        Path::new("r.txt"),
+        &|_| None,
+    )
+    .expect_err("non-ASCII outside quotes");
+    assert!(err.to_string().contains("r.txt:1:26"), "{err}");
+    // Inside a quoted marker value anything goes.
+    let ok = parse_str(
+        "a; platform_release == \"5.€\"",
+        Path::new("r.txt"),
+        &|_| None,
+    );
+    assert!(ok.is_ok(), "{ok:?}");
+}
