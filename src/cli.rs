@@ -83,8 +83,10 @@ pub struct FillArgs {
     /// Parallel builds (default: number of cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
-    /// Build isolation: `auto` uses bubblewrap when it works and warns once otherwise;
-    /// `required` fails when builds cannot be isolated; `off` keeps only the limits.
+    /// Build isolation, chosen once at start: `auto` uses bubblewrap when it works, else the
+    /// built-in Landlock + seccomp layer, else refuses to build (exit 2; jobs that need no
+    /// build still run); `bwrap` or `builtin` forces a layer; `required` is the old name of
+    /// `auto`; `off` builds without isolation (limits only).
     #[arg(long, value_enum, default_value = "auto")]
     pub sandbox: SandboxArg,
     /// Wall-clock limit per build hook, in seconds; the whole process group is killed.
@@ -137,6 +139,8 @@ pub enum ConfigCommand {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SandboxArg {
     Auto,
+    Bwrap,
+    Builtin,
     Required,
     Off,
 }

@@ -37,7 +37,10 @@ pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
     BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource, resolve,
 };
-pub use sandbox::{BUILD_UID, Sandbox, SandboxError, SandboxLimits, SandboxMode, Termination};
+pub use sandbox::{
+    BUILD_UID, Protections, SANDBOX_EXEC, Sandbox, SandboxError, SandboxLimits, SandboxMode,
+    TEST_JAIL, Termination, exec_main as sandbox_exec_main, jail_main as test_jail_main,
+};
 pub use unpack::{UnpackError, UnpackLimits, Unpacked, unpack_sdist};
 
 use crate::dist::{WheelLimits, validate_built_wheel};
