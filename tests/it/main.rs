@@ -13,4 +13,5 @@ mod noop;
 mod plan;
 mod policies;
 mod report;
+mod sandbox;
 mod tls;
