@@ -38,15 +38,15 @@ pub use resolve::{
     BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource, resolve,
 };
 pub use sandbox::{
-    BUILD_UID, Protections, SANDBOX_EXEC, Sandbox, SandboxError, SandboxLimits, SandboxMode,
-    TEST_JAIL, Termination, exec_main as sandbox_exec_main, jail_main as test_jail_main,
+    BUILD_UID, Protections, SANDBOX_EXEC, Sandbox, SandboxCommand, SandboxError, SandboxLimits,
+    SandboxMode, TEST_JAIL, Termination, exec_main as sandbox_exec_main,
+    jail_main as test_jail_main, set_launcher as set_sandbox_launcher,
 };
 pub use unpack::{UnpackError, UnpackLimits, Unpacked, unpack_sdist};
 
 use crate::dist::{WheelLimits, validate_built_wheel};
 use crate::interpreter::Interpreter;
 use hooks::{HookContext, call_hook};
-use sandbox::SandboxCommand;
 
 /// 1980-01-01: the oldest time a zip (and so a wheel) can record.
 pub const DEFAULT_SOURCE_DATE_EPOCH: u64 = 315_532_800;

@@ -56,7 +56,11 @@ impl Home {
             .tempdir()
             .unwrap();
         let netrc = dir.path().join(".netrc");
-        std::fs::write(&netrc, format!("machine index login ci password {SECRET}\n")).unwrap();
+        std::fs::write(
+            &netrc,
+            format!("machine index login ci password {SECRET}\n"),
+        )
+        .unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&netrc, std::fs::Permissions::from_mode(0o600)).unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -94,7 +98,13 @@ fn command(layer: Layer, home: &Path, args: &[&str]) -> Command {
                     s.env(k, v);
                 }
             }
-            s.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", bin]);
+            s.args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--",
+                bin,
+            ]);
             s
         }
         _ => wheelwright_with_home(home),
@@ -228,7 +238,12 @@ ww-tar-bomb==1.0
     .output()
     .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(1), "{layer:?}: {}", show(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{layer:?}: {}",
+        show(&output)
+    );
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     // The layer that protected each build is in the report, with what it protects.
@@ -283,9 +298,16 @@ ww-tar-bomb==1.0
     if let Ok((mut conn, _)) = listener.accept() {
         let _ = conn.read_to_end(&mut stolen);
     }
-    assert!(stolen.is_empty(), "{layer:?}: a build reached the host's network");
+    assert!(
+        stolen.is_empty(),
+        "{layer:?}: a build reached the host's network"
+    );
     // Nothing was written outside the build directory, but the build itself succeeded.
-    assert!(!escape.exists(), "{layer:?}: escaped to {}", escape.display());
+    assert!(
+        !escape.exists(),
+        "{layer:?}: escaped to {}",
+        escape.display()
+    );
     assert_eq!(job(&report, "ww-write-outside")["outcome"], "built");
     // The environment thief built a wheel, but no secret reached it: not through its
     // environment, not from wheelwright's /proc/<pid>/environ, not from ~/.netrc.
@@ -336,7 +358,13 @@ fn auto_without_bwrap_on_path_picks_the_builtin_layer_and_contains_the_suite() {
 fn auto_in_a_container_without_namespaces_picks_the_builtin_layer() {
     // The jail really refuses namespaces: bwrap cannot start under it.
     let jailed = wheelwright_with_home(Path::new("/tmp"))
-        .args(["__test-jail", "no-namespaces", "--", "bwrap", "--unshare-all"])
+        .args([
+            "__test-jail",
+            "no-namespaces",
+            "--",
+            "bwrap",
+            "--unshare-all",
+        ])
         .args(["--ro-bind", "/usr", "/usr", "--", "/usr/bin/true"])
         .output()
         .unwrap();
@@ -435,7 +463,10 @@ fn with_no_layer_available_builds_are_refused_and_fetches_still_run() {
             stderr.contains("no sandbox can be had") && stderr.contains("nothing is built"),
             "{mode}: {stderr}"
         );
-        assert!(stderr.contains("seccomp"), "{mode}: names the built-in layer: {stderr}");
+        assert!(
+            stderr.contains("seccomp"),
+            "{mode}: names the built-in layer: {stderr}"
+        );
         if mode != "builtin" {
             assert!(
                 stderr.contains("install the `bubblewrap` package"),
@@ -465,5 +496,66 @@ fn with_no_layer_available_builds_are_refused_and_fetches_still_run() {
         let builds = home.path().join(".cache/wheelwright/builds");
         let made = std::fs::read_dir(&builds).map(|d| d.count()).unwrap_or(0);
         assert_eq!(made, 0, "{mode}: a build started");
+    }
+}
+
+/// Benchmark, not a test (`cargo test --test it bench_hook_start -- --ignored --nocapture`):
+/// the cost of starting one sandboxed process through `Sandbox::run` under each layer, for
+/// `/usr/bin/true` and for `python3 -S -c pass` (a hook's interpreter start without site).
+#[test]
+#[ignore]
+fn bench_hook_start_per_layer() {
+    use wheelwright::build::{Sandbox, SandboxCommand, SandboxLimits, SandboxMode};
+    wheelwright::build::set_sandbox_launcher(env!("CARGO_BIN_EXE_wheelwright").into());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let build = dir.path().join("build");
+    std::fs::create_dir_all(&build).unwrap();
+    const RUNS: usize = 30;
+    println!("hook start, median of {RUNS} runs (ms):");
+    for mode in [SandboxMode::Off, SandboxMode::Bwrap, SandboxMode::Builtin] {
+        let sandbox = Sandbox::new(mode, SandboxLimits::default()).unwrap();
+        for (label, program, args) in [
+            ("true", "/usr/bin/true", vec![]),
+            (
+                "python3 -S -c pass",
+                "/usr/bin/python3",
+                vec!["-S", "-c", "pass"],
+            ),
+        ] {
+            let command = SandboxCommand {
+                program: program.into(),
+                args: args.iter().map(Into::into).collect(),
+                cwd: build.clone(),
+                env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+                ro_paths: Vec::new(),
+                rw_paths: vec![build.clone()],
+                watch_dir: build.clone(),
+                log_path: dir.path().join("log"),
+            };
+            let mut times: Vec<f64> = (0..=RUNS)
+                .map(|_| {
+                    let started = std::time::Instant::now();
+                    let outcome = runtime.block_on(sandbox.run(&command)).unwrap();
+                    assert_eq!(
+                        outcome.termination,
+                        wheelwright::build::Termination::Exited(0),
+                        "{}: {}",
+                        sandbox.layer_name(),
+                        outcome.log.head
+                    );
+                    started.elapsed().as_secs_f64() * 1000.0
+                })
+                .skip(1)
+                .collect();
+            times.sort_by(f64::total_cmp);
+            println!(
+                "  {:8} {label:20} {:7.1}   (min {:.1}, max {:.1})",
+                sandbox.layer_name(),
+                times[RUNS / 2],
+                times[0],
+                times[RUNS - 1]
+            );
+        }
     }
 }

@@ -78,10 +78,21 @@ struct ExecArgs {
     program: Vec<OsString>,
 }
 
+static LAUNCHER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// For programs that embed the library (benchmarks, tests): the wheelwright executable to
+/// re-exec as the launcher. The default is the running executable, which is wheelwright.
+pub fn set_launcher(path: PathBuf) {
+    let _ = LAUNCHER.set(path);
+}
+
 /// Runs the probe launcher once: it applies every restriction to itself and reports.
 pub(super) fn probe(drop_to: Option<u32>) -> Result<Builtin, String> {
-    let launcher = std::env::current_exe()
-        .map_err(|e| format!("cannot locate wheelwright's own executable: {e}"))?;
+    let launcher = match LAUNCHER.get() {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()
+            .map_err(|e| format!("cannot locate wheelwright's own executable: {e}"))?,
+    };
     let mut command = std::process::Command::new(&launcher);
     command.arg(SANDBOX_EXEC).arg("--probe");
     if let Some(uid) = drop_to {
@@ -481,7 +492,12 @@ fn namespace_filters() -> Result<Vec<BpfProgram>, String> {
 
 fn build_filters() -> Result<Vec<BpfProgram>, String> {
     let mut socket_rules = Vec::new();
-    for family in [libc::AF_INET, libc::AF_INET6, libc::AF_PACKET, libc::AF_NETLINK] {
+    for family in [
+        libc::AF_INET,
+        libc::AF_INET6,
+        libc::AF_PACKET,
+        libc::AF_NETLINK,
+    ] {
         socket_rules.push(arg_eq(0, family as u64)?);
     }
     #[allow(unused_mut)]
@@ -568,7 +584,10 @@ pub fn jail_main(args: &[OsString]) -> i32 {
     let error = std::process::Command::new(&program[0])
         .args(&program[1..])
         .exec();
-    fail(format!("cannot exec {}: {error}", program[0].to_string_lossy()))
+    fail(format!(
+        "cannot exec {}: {error}",
+        program[0].to_string_lossy()
+    ))
 }
 
 #[cfg(test)]
@@ -599,7 +618,10 @@ mod tests {
         assert_eq!(parsed.ro, vec![PathBuf::from(odd)]);
         assert_eq!(parsed.rw, vec![PathBuf::from("/b")]);
         // Everything after `--` is the program's, even what looks like our flags.
-        assert_eq!(parsed.program, vec![OsString::from("/usr/bin/python3"), "--ro".into()]);
+        assert_eq!(
+            parsed.program,
+            vec![OsString::from("/usr/bin/python3"), "--ro".into()]
+        );
         assert!(parse_exec_args(&["--uid".into(), "x".into(), "--".into()]).is_err());
         assert!(parse_exec_args(&["/bin/true".into()]).is_err());
     }

@@ -27,11 +27,11 @@ use rustix::process::{Pid, Signal};
 use serde::Serialize;
 
 use super::log::{LogSink, LogSummary};
-pub use builtin::{SANDBOX_EXEC, TEST_JAIL, exec_main, jail_main};
+pub use builtin::{SANDBOX_EXEC, TEST_JAIL, exec_main, jail_main, set_launcher};
+pub use limits::SandboxLimits;
 use limits::{
     GroupGuard, apply_rlimits, chown_tree, disk_watchdog, kill_group, status_to_termination,
 };
-pub use limits::SandboxLimits;
 
 /// `--sandbox`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -418,5 +418,4 @@ impl Sandbox {
             duration: started.elapsed(),
         })
     }
-
 }
