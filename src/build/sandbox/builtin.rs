@@ -276,8 +276,11 @@ fn become_build_user(uid: u32) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Threads whose real uid is `uid` (RLIMIT_NPROC counts them).
+/// Threads whose real uid is `uid` (RLIMIT_NPROC counts them). A process directory in /proc
+/// belongs to the process's effective uid: one `stat` per process skips the others cheaply,
+/// and only candidates have their `status` read (real uid and thread count).
 fn tasks_of(uid: u32) -> u64 {
+    use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0;
     };
@@ -285,6 +288,9 @@ fn tasks_of(uid: u32) -> u64 {
     for entry in entries.flatten() {
         let name = entry.file_name();
         if !name.as_bytes().iter().all(u8::is_ascii_digit) {
+            continue;
+        }
+        if entry.metadata().map(|m| m.uid()).ok() != Some(uid) {
             continue;
         }
         let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
