@@ -559,3 +559,57 @@ fn bench_hook_start_per_layer() {
         }
     }
 }
+
+/// Real backends (setuptools, flit, hatchling, an in-tree one, a legacy setup.py) and a C
+/// extension build under the built-in layer, and the extension imports.
+#[test]
+fn real_backends_and_a_c_extension_build_under_the_builtin_layer() {
+    let home = Home::new(None);
+    let wheelhouse = home.path().join("wheelhouse");
+    let reqs = home.path().join("requirements.txt");
+    std::fs::write(
+        &reqs,
+        "ww-charlie==1.0\nww-golf==1.0\nww-hotel==1.0\nww-legacy==1.0\nww-flit==1.0\nww-hatch==1.0\n",
+    )
+    .unwrap();
+    let report_path = home.path().join("report.json");
+    let output = wheelwright_with_home(home.path())
+        .arg("fill")
+        .arg(&reqs)
+        .arg(&wheelhouse)
+        .args(["--python", "/usr/bin/python3", "--sandbox", "builtin"])
+        .arg("--find-links")
+        .arg(fixtures_dir().join("dist"))
+        .arg("--find-links")
+        .arg(crate::support::upstream_wheels_dir())
+        .arg("--report-json")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    for j in report["jobs"].as_array().unwrap() {
+        assert_eq!(j["outcome"], "built", "{j}");
+        assert_eq!(j["build"]["sandbox"], "builtin", "{j}");
+    }
+    let hotel = std::fs::read_dir(&wheelhouse)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("ww_hotel-1.0-cp"))
+        .expect("a platform wheel for ww-hotel");
+    let unpacked = home.path().join("hotel");
+    let bytes = std::fs::read(&hotel).unwrap();
+    zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .unwrap()
+        .extract(&unpacked)
+        .unwrap();
+    let run = Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg("import ww_hotel._native as n; print(n.answer())")
+        .env("PYTHONPATH", &unpacked)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "42", "{}", show(&run));
+}
