@@ -25,7 +25,8 @@ pub fn plan_json(plan: &Plan) -> Value {
 }
 
 /// The fill report: the plan's schema plus, per job, `outcome`, `detail`, `sha256`,
-/// `attempts`, `retries` and `duration` (seconds).
+/// `attempts`, `retries` and `duration` (seconds), and for jobs built here `build`
+/// (`sandbox`: `bwrap`, `builtin` or `off`; `protections`).
 pub fn fill_json(
     target: &str,
     results: &[JobResult],

@@ -611,5 +611,10 @@ fn real_backends_and_a_c_extension_build_under_the_builtin_layer() {
         .env("PYTHONPATH", &unpacked)
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "42", "{}", show(&run));
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout).trim(),
+        "42",
+        "{}",
+        show(&run)
+    );
 }

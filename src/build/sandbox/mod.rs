@@ -419,3 +419,85 @@ impl Sandbox {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_says_what_to_install_or_enable_for_each_layer_tried() {
+        let both = SandboxError::Unavailable {
+            bwrap: Some("`bwrap` not found on PATH".into()),
+            builtin: Some("seccomp filter refused".into()),
+        }
+        .to_string();
+        assert!(both.contains("nothing is built"), "{both}");
+        assert!(both.contains("`bwrap` not found on PATH"), "{both}");
+        assert!(both.contains("install the `bubblewrap` package"), "{both}");
+        assert!(both.contains("seccomp filter refused"), "{both}");
+        assert!(both.contains("--sandbox off"), "{both}");
+        let only_builtin = SandboxError::Unavailable {
+            bwrap: None,
+            builtin: Some("no".into()),
+        }
+        .to_string();
+        assert!(!only_builtin.contains("bubblewrap"), "{only_builtin}");
+    }
+
+    #[test]
+    fn protections_follow_the_layer_and_what_the_kernel_has() {
+        let sandbox = |layer| Sandbox {
+            layer,
+            limits: SandboxLimits::default(),
+            drop_to: None,
+        };
+        let old_kernel = sandbox(Layer::Builtin(builtin::Builtin {
+            launcher: "/x".into(),
+            abi: 2,
+            filesystem: true,
+            tcp: false,
+            scopes: false,
+        }));
+        let p = old_kernel.protections();
+        assert_eq!(
+            (p.network.as_str(), p.filesystem.as_str()),
+            ("seccomp", "landlock")
+        );
+        assert!(!p.pid_namespace);
+        assert!(
+            old_kernel
+                .describe()
+                .starts_with("builtin (network: seccomp,")
+        );
+        assert!(old_kernel.describe().contains("Landlock ABI 2"));
+        let bwrap = sandbox(Layer::Bwrap("/usr/bin/bwrap".into())).protections();
+        assert_eq!(bwrap.network, "namespace");
+        assert!(bwrap.pid_namespace);
+        let off = sandbox(Layer::Off);
+        assert_eq!(off.layer_name(), "off");
+        assert_eq!(off.protections().network, "none");
+        assert!(!off.is_isolated());
+    }
+
+    #[tokio::test]
+    async fn the_log_names_the_sandbox_in_its_first_line_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = Sandbox::new(SandboxMode::Off, SandboxLimits::default()).unwrap();
+        let cmd = SandboxCommand {
+            program: "/bin/echo".into(),
+            args: vec!["hello".into()],
+            cwd: dir.path().to_path_buf(),
+            env: Vec::new(),
+            ro_paths: Vec::new(),
+            rw_paths: Vec::new(),
+            watch_dir: dir.path().to_path_buf(),
+            log_path: dir.path().join("log"),
+        };
+        sandbox.run(&cmd).await.unwrap();
+        sandbox.run(&cmd).await.unwrap();
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+        let lines: Vec<&str> = log.lines().collect();
+        assert!(lines[0].starts_with("[wheelwright] sandbox: off"), "{log}");
+        assert_eq!(lines[1..], ["hello", "hello"], "{log}");
+    }
+}
