@@ -18,7 +18,7 @@ cd "$ROOT"
 VENV="$ROOT/.venv-test"
 UPSTREAM="$ROOT/.cache/upstream-wheels"
 
-# Pins verified to work together (devpi-server version: see /work/shared/protocols.md §1).
+# Pins verified to work together (devpi-server version: see docs/devpi-protocol.md).
 VENV_PACKAGES=(
   "devpi-server==6.20.3"
   "pypiserver==2.4.2"
@@ -91,6 +91,11 @@ fi
 
 section "4/6 fixtures reproducibility"
 python3 fixtures/build_fixtures.py --check
+# The --build-path test builds with rustup's proxies (cargo, rustc) and its toolchains.
+if ! command -v rustup >/dev/null; then
+  echo "error: rustup is not on PATH; the --build-path tests need a rustup-installed Rust" >&2
+  exit 1
+fi
 
 section "5/6 cargo fmt, clippy, test"
 cargo fmt --all -- --check

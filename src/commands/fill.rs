@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use std::time::Duration;
 
-use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode};
+use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode, Toolchains};
 use crate::cli::{FillArgs, SandboxArg};
 use crate::exit::{self, Failure};
 use crate::pipeline::UpstreamWheels;
@@ -76,6 +76,8 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
             line.origin, line.requirement, line.reason
         );
     }
+    // A bad --build-path is bad input whether or not anything needs building.
+    Toolchains::new(&args.build_path, |key| std::env::var_os(key)).map_err(Failure::input)?;
     // The sandbox layer is chosen at start (the probes run in the background); when no layer
     // works, builds are refused (their jobs fail, exit 2) while the jobs that need no build
     // still run.
@@ -190,6 +192,8 @@ fn make_builder(args: &FillArgs, ctx: &setup::Context, cache: &Path) -> Result<B
         })?;
         options.extra_env.push((key.to_string(), value.to_string()));
     }
+    options.toolchains =
+        Toolchains::new(&args.build_path, |key| std::env::var_os(key)).map_err(Failure::input)?;
     if let Some(path) = &args.build_constraints {
         options.build_constraints = build_constraints(path)?;
     }

@@ -5,6 +5,7 @@
 mod support;
 
 mod build;
+mod build_paths;
 mod config;
 mod faults;
 mod fill;
@@ -14,4 +15,5 @@ mod plan;
 mod policies;
 mod report;
 mod sandbox;
+mod served_directory;
 mod tls;

@@ -318,8 +318,13 @@ ww-tar-bomb==1.0
     assert!(!environ.contains(SECRET), "{layer:?}: {environ}");
     assert!(!environ.contains("WHEELWRIGHT_PASSWORD"), "{environ}");
     assert!(!loot.contains(SECRET), "{layer:?}: the thief read {loot}");
-    // No build process survived, not even the sleeper's grandchild.
-    let leftover = pgrep(&format!("{marker}|{}", home.path().display()));
+    // No build process survived, not even the sleeper's grandchild. Build dirs live in the
+    // cache (bwrap) or under a directory keyed by the sdist (other layers), whose name starts
+    // with the project and version; only the serialised suites run the fork bomb.
+    let leftover = pgrep(&format!(
+        "{marker}|{}|ww-fork-bomb-1.0-",
+        home.path().display()
+    ));
     assert!(leftover.is_empty(), "{layer:?}: left behind: {leftover}");
     // The build log's first line names the layer.
     let log = std::fs::read_dir(home.path().join(".cache/wheelwright/logs"))
@@ -530,6 +535,7 @@ fn bench_hook_start_per_layer() {
                 env: vec![("PATH".into(), "/usr/bin:/bin".into())],
                 ro_paths: Vec::new(),
                 rw_paths: vec![build.clone()],
+                source_mount: None,
                 watch_dir: build.clone(),
                 log_path: dir.path().join("log"),
             };

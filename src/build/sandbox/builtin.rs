@@ -250,7 +250,7 @@ pub fn exec_main(args: &[OsString]) -> i32 {
 }
 
 /// From root to `uid`, keeping only CAP_DAC_READ_SEARCH (ambient, so it survives exec): the
-/// build must read the interpreter and caches under `/root`, which uid 65534 cannot traverse;
+/// build must read the interpreter and caches in root's home, which uid 65534 cannot traverse;
 /// Landlock still decides which paths it may read, and `open_by_handle_at` (the one way that
 /// capability sidesteps paths) is refused by seccomp.
 fn become_build_user(uid: u32) -> std::io::Result<()> {

@@ -3,7 +3,7 @@
 //! Running as root, the build never runs as real root: we switch to an unprivileged uid
 //! (65534 by default) before exec'ing bwrap, so `RLIMIT_NPROC` (which root ignores) applies and
 //! anything the build writes is owned by that uid. That uid usually cannot traverse the paths it
-//! must see (`/root/.pyenv/...`, `/root/.cache/...`), so, still as root, we first enter a private
+//! must see (root's `~/.pyenv/...`, `~/.cache/...`), so, still as root, we first enter a private
 //! mount namespace (util-linux `unshare -m`) and bind each such path onto a staging directory
 //! the uid can reach; bwrap then binds the staging directory back at the original path. The host
 //! mount table is never touched.
@@ -69,6 +69,16 @@ pub(super) fn command(
     // Read-write first, so a read-only path nested inside a writable one stays read-only.
     binds(&cmd.rw_paths, "--bind");
     binds(&cmd.ro_paths, "--ro-bind");
+    if let Some((host, inside)) = &cmd.source_mount {
+        let source = stage
+            .and_then(|s| s.source_under(host))
+            .unwrap_or_else(|| host.clone());
+        args.extend([
+            "--bind".into(),
+            source.into_os_string(),
+            inside.clone().into(),
+        ]);
+    }
     args.push("--chdir".into());
     args.push(cmd.cwd.clone().into_os_string());
     args.push("--clearenv".into());
@@ -141,6 +151,14 @@ impl Stage {
             .iter()
             .find(|(p, _, _)| p == path)
             .map(|(_, s, _)| s.clone())
+    }
+
+    /// The staged counterpart of `path` when it lies inside a staged writable directory.
+    fn source_under(&self, path: &Path) -> Option<PathBuf> {
+        self.entries
+            .iter()
+            .filter(|(_, _, writable)| *writable)
+            .find_map(|(p, s, _)| path.strip_prefix(p).ok().map(|rest| s.join(rest)))
     }
 
     /// `unshare -m --propagation private -- sh -c SCRIPT sh <src stage mode>... -- setpriv ... bwrap`

@@ -74,6 +74,10 @@ pub struct SandboxCommand {
     pub ro_paths: Vec<PathBuf>,
     /// Bound read-write at the same path (made writable for the build uid).
     pub rw_paths: Vec<PathBuf>,
+    /// `(host, inside)`: a directory within one of `rw_paths` bound read-write at a fixed path
+    /// as well, so the build sees its source at the same place whatever the cache dir is.
+    /// Only under bubblewrap ([`Sandbox::supports_source_mount`]); other layers ignore it.
+    pub source_mount: Option<(PathBuf, PathBuf)>,
     /// The directory the disk watchdog measures.
     pub watch_dir: PathBuf,
     pub log_path: PathBuf,
@@ -242,6 +246,11 @@ impl Sandbox {
 
     pub fn limits(&self) -> &SandboxLimits {
         &self.limits
+    }
+
+    /// Whether [`SandboxCommand::source_mount`] is honoured (a mount namespace of our own).
+    pub fn supports_source_mount(&self) -> bool {
+        matches!(self.layer, Layer::Bwrap(_))
     }
 
     pub fn is_isolated(&self) -> bool {
@@ -490,6 +499,7 @@ mod tests {
             env: Vec::new(),
             ro_paths: Vec::new(),
             rw_paths: Vec::new(),
+            source_mount: None,
             watch_dir: dir.path().to_path_buf(),
             log_path: dir.path().join("log"),
         };
