@@ -252,10 +252,15 @@ pub fn exec_main(args: &[OsString]) -> i32 {
 /// From root to `uid`, keeping only CAP_DAC_READ_SEARCH (ambient, so it survives exec): the
 /// build must read the interpreter and caches in root's home, which uid 65534 cannot traverse;
 /// Landlock still decides which paths it may read, and `open_by_handle_at` (the one way that
-/// capability sidesteps paths) is refused by seccomp.
+/// capability sidesteps paths) is refused by seccomp. `SECBIT_NO_SETUID_FIXUP` (locked) keeps
+/// it in force for `access(2)`, which otherwise checks with no capabilities at all: compilers
+/// pick their temp dir and tools find programs with it.
 fn become_build_user(uid: u32) -> std::io::Result<()> {
     use rustix::process::{Gid, Uid};
-    use rustix::thread::{CapabilitySet, CapabilitySets};
+    use rustix::thread::{CapabilitiesSecureBits as Bits, CapabilitySet, CapabilitySets};
+    rustix::thread::set_capabilities_secure_bits(
+        Bits::NO_SETUID_FIXUP | Bits::NO_SETUID_FIXUP_LOCKED | Bits::NO_ROOT | Bits::NO_ROOT_LOCKED,
+    )?;
     rustix::thread::set_keep_capabilities(true)?;
     rustix::thread::set_thread_groups(&[])?;
     let gid = Gid::from_raw(uid);
