@@ -38,9 +38,10 @@ impl Layer {
 
 const NOBODY: u32 = 65534;
 
-/// Hostile suites run one at a time: without a user namespace, the built-in layer's process
-/// cap (RLIMIT_NPROC) counts every process of the build uid, so a fork bomb contained in one
-/// suite would starve the builds of another running at the same time.
+/// Hostile suites (and other tests that start a sleeper) run one at a time: without a user
+/// namespace, the built-in layer's process cap (RLIMIT_NPROC) counts every process of the
+/// build uid, so a fork bomb contained in one suite would starve the builds of another running
+/// at the same time, and a sleeper of one would count as a leftover of another.
 pub static HOSTILE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A home directory the run owns (as uid 65534 for [`Layer::BuiltinAsNobody`]), with a
@@ -98,6 +99,11 @@ fn command(layer: Layer, home: &Path, args: &[&str]) -> Command {
                     s.env(k, v);
                 }
             }
+            // Its own temp dir: the shared one (keyed build dirs) may belong to root.
+            let tmp = home.join("tmp");
+            std::fs::create_dir_all(&tmp).unwrap();
+            std::os::unix::fs::chown(&tmp, Some(NOBODY), Some(NOBODY)).unwrap();
+            s.env("TMPDIR", &tmp);
             s.args([
                 "--reuid=65534",
                 "--regid=65534",
@@ -206,6 +212,7 @@ ww-tar-bomb==1.0
     let reqs = home.path().join("requirements.txt");
     std::fs::write(&reqs, requirements).unwrap();
     let report_path = home.path().join("report.json");
+    let junit_path = home.path().join("junit.xml");
     let dists = fixtures_dir().join("dist");
     let hostile = fixtures_dir().join("hostile/dist");
     let output = command(
@@ -230,6 +237,8 @@ ww-tar-bomb==1.0
             "1",
             "--report-json",
             report_path.to_str().unwrap(),
+            "--junit-xml",
+            junit_path.to_str().unwrap(),
         ],
     )
     .env("WHEELWRIGHT_USER", "ci")
@@ -263,6 +272,14 @@ ww-tar-bomb==1.0
             assert_eq!(protections["pid_namespace"], false);
         }
     }
+    // JUnit carries the same as properties of each built job's test case.
+    let junit = std::fs::read_to_string(&junit_path).unwrap();
+    let property = format!(r#"<property name="sandbox" value="{}"/>"#, layer.expected());
+    assert!(junit.contains(&property), "{layer:?}: {junit}");
+    assert!(
+        junit.contains(r#"<property name="sandbox.protections" value="network="#),
+        "{junit}"
+    );
     let failed_because = |project: &str, words: &[&str]| {
         let j = job(&report, project);
         assert_eq!(j["outcome"], "failed", "{layer:?} {project}: {j}");

@@ -45,9 +45,10 @@ pub const TEST_JAIL: &str = "__test-jail";
 /// Exit status of the launcher when it cannot restrict itself (it never runs the program then).
 const SETUP_FAILED: i32 = 125;
 
-/// The newest ABI this code was written against; older kernels get what they have
-/// (best effort), and the probe reports exactly which parts.
-const ABI_WANTED: ABI = ABI::V7;
+/// The newest ABI the crate knows; older kernels get what they have (best effort), and the
+/// probe reports exactly which parts. From ABI 9 named UNIX sockets outside the writable
+/// paths are refused too, from ABI 10 UDP as well (seccomp refuses inet sockets anyway).
+const ABI_WANTED: ABI = ABI::V10;
 
 /// What the built-in layer gets on this kernel (from the probe).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -361,7 +362,7 @@ fn restrict_filesystem(ro: &[PathBuf], rw: &[PathBuf]) -> Result<LandlockStatus,
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(all)
         .map_err(|e| err(&e))?
-        .handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)
+        .handle_access(AccessNet::from_all(ABI_WANTED))
         .map_err(|e| err(&e))?
         .scope(Scope::from_all(ABI_WANTED))
         .map_err(|e| err(&e))?
