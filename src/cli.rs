@@ -1,5 +1,7 @@
-//! Command-line interface (clap). Flags keep devpi-builder's names where they exist
-//! (`--batch`, `--blacklist`, `--pure-index`, `--junit-xml`, `--run-id`, `--client-cert`).
+//! Command-line interface (clap). Every devpi-builder flag is accepted with its meaning, so
+//! a job switches by changing the command name: `fill REQUIREMENTS INDEX` (positional),
+//! `--batch`, `--user`, `--password` (and `DEVPI_USER`/`DEVPI_PASSWORD`), `--blacklist`,
+//! `--pure-index`, `--junit-xml`, `--run-id`, `--dry-run`, `--client-cert`.
 
 use std::path::PathBuf;
 
@@ -70,8 +72,9 @@ pub struct FillArgs {
     /// The target (instead of the last positional argument).
     #[arg(long, env = "WHEELWRIGHT_TARGET", value_name = "URL|DIR")]
     pub target: Option<String>,
-    /// Everything but the upload: fetch and build into the cache only.
-    #[arg(long)]
+    /// Everything but the upload: fetch and build into the cache only; nothing on the
+    /// server changes and no login is sent (devpi-builder's --dry-run).
+    #[arg(long, visible_alias = "dry-run")]
     pub no_upload: bool,
     /// Write a JUnit XML report (one test case per job) for Jenkins.
     #[arg(long, value_name = "FILE")]
@@ -219,9 +222,14 @@ pub struct CommonArgs {
     /// PEM bundle of extra CA certificates (PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE too).
     #[arg(long, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
-    /// PEM file with client certificate and key, for mutual TLS.
-    #[arg(long, value_name = "FILE")]
+    /// PEM file with the client certificate (and any intermediates) for mutual TLS, and its
+    /// private key unless --client-key is given (PIP_CLIENT_CERT too). X.509 v1 or v3;
+    /// PKCS#8, PKCS#1 or SEC1 keys; blocks in any order.
+    #[arg(long, env = "WHEELWRIGHT_CLIENT_CERT", value_name = "FILE")]
     pub client_cert: Option<PathBuf>,
+    /// PEM file with the private key of --client-cert, when it is not in that file.
+    #[arg(long, env = "WHEELWRIGHT_CLIENT_KEY", value_name = "FILE")]
+    pub client_key: Option<PathBuf>,
     /// Retries of transient network failures (connection errors, timeouts, 5xx, 429).
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub retries: u32,

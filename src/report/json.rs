@@ -25,15 +25,16 @@ pub fn plan_json(plan: &Plan) -> Value {
 }
 
 /// The fill report: the plan's schema plus, per job, `outcome`, `detail`, `sha256`,
-/// `attempts`, `retries` and `duration` (seconds), and for jobs built here `build`
-/// (`sandbox`: `bwrap`, `builtin` or `off`; `protections`).
+/// `attempts`, `retries`, `duration` (seconds), `built` (when this run built the wheel,
+/// even if its upload then failed; `summary.builds` counts those) and, for jobs whose build
+/// ran here, `build` (`sandbox`: `bwrap`, `builtin` or `off`; `protections`).
 pub fn fill_json(
     target: &str,
     results: &[JobResult],
     unsupported: &[UnsupportedLine],
     stopped: Option<&str>,
 ) -> Value {
-    let summary: serde_json::Map<String, Value> = Outcome::ALL
+    let mut summary: serde_json::Map<String, Value> = Outcome::ALL
         .iter()
         .map(|o| {
             (
@@ -42,6 +43,11 @@ pub fn fill_json(
             )
         })
         .collect();
+    // Builds that ran, uploaded or not (jobs with `"built": true`).
+    summary.insert(
+        "builds".into(),
+        json!(results.iter().filter(|r| r.built).count()),
+    );
     json!({
         "schema": 1,
         "target": target,

@@ -80,6 +80,9 @@ pub struct JobResult {
     /// Tail of the build log, for failed builds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_tail: Option<String>,
+    /// This run built the job's wheel, whatever became of its upload.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub built: bool,
     /// What protected the build, for jobs whose wheel was (or was to be) built here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildInfo>,
@@ -118,6 +121,7 @@ impl JobResult {
             duration: Duration::ZERO,
             log_tail: None,
             build: None,
+            built: false,
         }
     }
 }
