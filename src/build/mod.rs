@@ -10,6 +10,7 @@
 //! directory), `home/`, `tmp/`, `control/` (shim and its JSON). Only this dir is writable inside
 //! the sandbox; environments and the interpreter are bound read-only.
 
+mod decisive;
 mod env;
 mod error;
 mod hooks;
@@ -490,13 +491,15 @@ impl Builder {
             .await
             .map_err(|source| job.sandbox(BuildStep::Repair, source))?;
         if outcome.termination != Termination::Exited(0) {
+            let log_tail = outcome.log.report_tail();
             return Err(BuildError::HookFailed {
                 project: job.project.clone(),
                 version: job.version.clone(),
                 step: BuildStep::Repair,
                 termination: outcome.termination,
                 traceback: None,
-                log_tail: outcome.log.report_tail(),
+                decisive: error::decisive(&log_tail, None),
+                log_tail,
                 log_path: job.log_path.clone(),
             });
         }
@@ -660,6 +663,7 @@ impl Job {
                     version: self.version.clone(),
                     step,
                     termination,
+                    decisive: error::decisive(&log.report_tail(), traceback.as_deref()),
                     traceback,
                     log_tail: log.report_tail(),
                     log_path: self.log_path.clone(),
