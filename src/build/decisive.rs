@@ -154,7 +154,7 @@ and then retry package installation.
 running build_ext
 building '_cffi_backend' extension
 creating build/temp.linux-x86_64-cpython-311/src/c
-gcc -Wno-unused-result -Wsign-compare -DNDEBUG -g -fwrapv -O3 -Wall -fPIC -DFFI_BUILDING=1 -I/usr/include/ffi -I/usr/include/libffi -I/root/.pyenv/versions/3.11.9/include/python3.11 -c src/c/_cffi_backend.c -o build/temp.linux-x86_64-cpython-311/src/c/_cffi_backend.o
+gcc -Wno-unused-result -Wsign-compare -DNDEBUG -g -fwrapv -O3 -Wall -fPIC -DFFI_BUILDING=1 -I/usr/include/ffi -I/usr/include/libffi -I/usr/local/include/python3.11 -c src/c/_cffi_backend.c -o build/temp.linux-x86_64-cpython-311/src/c/_cffi_backend.o
 src/c/_cffi_backend.c:15:10: fatal error: ffi.h: No such file or directory
    15 | #include <ffi.h>
       |          ^~~~~~~

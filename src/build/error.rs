@@ -88,8 +88,8 @@ pub enum BuildError {
         version: Version,
         step: BuildStep,
         termination: Termination,
-        traceback: Option<String>,
-        /// The log line that explains the failure (see `decisive`), else the traceback's.
+        /// The log line that explains the failure (see `decisive`), else the last line of
+        /// the traceback the shim caught. The traceback itself is in the log.
         decisive: Option<String>,
         log_tail: String,
         log_path: PathBuf,

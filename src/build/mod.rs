@@ -21,6 +21,8 @@ mod sandbox;
 mod unpack;
 
 #[cfg(test)]
+mod resolve_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::{Path, PathBuf};
@@ -36,7 +38,8 @@ pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};
 pub use log::{LogLimits, LogSummary};
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
-    BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource, resolve,
+    BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource,
+    python_admitted, resolve,
 };
 pub use sandbox::{BUILD_UID, Sandbox, SandboxError, SandboxLimits, SandboxMode, Termination};
 pub use unpack::{UnpackError, UnpackLimits, Unpacked, unpack_sdist};
@@ -497,7 +500,6 @@ impl Builder {
                 version: job.version.clone(),
                 step: BuildStep::Repair,
                 termination: outcome.termination,
-                traceback: None,
                 decisive: error::decisive(&log_tail, None),
                 log_tail,
                 log_path: job.log_path.clone(),
@@ -664,7 +666,6 @@ impl Job {
                     step,
                     termination,
                     decisive: error::decisive(&log.report_tail(), traceback.as_deref()),
-                    traceback,
                     log_tail: log.report_tail(),
                     log_path: self.log_path.clone(),
                 },

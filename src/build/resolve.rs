@@ -279,7 +279,7 @@ async fn fetch_wheel(
 
 /// Whether a Requires-Python value admits `python`. pip ignores a value it cannot parse
 /// (with a warning) rather than rejecting the file, and so does this.
-pub(crate) fn python_admitted(requires_python: &str, python: &Version) -> bool {
+pub fn python_admitted(requires_python: &str, python: &Version) -> bool {
     VersionSpecifiers::from_str(requires_python).map_or(true, |specs| specs.contains(python))
 }
 

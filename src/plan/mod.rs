@@ -6,6 +6,7 @@
 //! planned concurrently, bounded by `concurrency`.
 
 mod job;
+mod requires_python;
 mod select;
 
 use std::collections::{BTreeMap, HashMap};
@@ -16,6 +17,7 @@ use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{PackageName, VersionOrUrl};
 
 pub use job::{Action, Job, JobFile, Plan, UnsupportedLine};
+use requires_python::RequiresPythonReader;
 pub use select::VersionPolicy;
 pub use select::pinned_version;
 use select::{Dist, Interp, UpstreamChoice, choose_upstream, dists, present_wheel, resolve_range};
@@ -121,6 +123,9 @@ pub struct Planner<'a> {
     pub shard: Option<Shard>,
     /// Remembered target listings (devpi serial unchanged); see [`crate::index::snapshot`].
     pub listings: Option<&'a crate::index::snapshot::ListingCache>,
+    /// Where remote files are downloaded to read a Requires-Python their listing lacks
+    /// (see [`requires_python`]); `None` accepts such files.
+    pub store: Option<&'a crate::store::Store>,
 }
 
 impl Planner<'_> {
@@ -245,7 +250,7 @@ impl Planner<'_> {
             return Ok(jobs);
         }
 
-        let target_files = match self.listings.and_then(|cache| cache.get(name)) {
+        let mut target_files = match self.listings.and_then(|cache| cache.get(name)) {
             Some(files) => files,
             None => {
                 let files = self
@@ -259,25 +264,49 @@ impl Planner<'_> {
             }
         }
         .unwrap_or_default();
-        let pure_files = match self.pure_index {
+        let mut pure_files = match self.pure_index {
             Some(pure) => pure
                 .project_files(self.client, name, own_only)
                 .await?
                 .unwrap_or_default(),
             None => Vec::new(),
         };
-        let target_dists = dists(&target_files, name);
-        let pure_dists = dists(&pure_files, name);
+        // Files whose listing has no Requires-Python get it from their content before they
+        // count as present (pinned versions now; range versions once upstream is known).
+        let reader = RequiresPythonReader::new(self.client, self.store);
+        let live_interps: Vec<&Interpreter> = self
+            .interpreters
+            .iter()
+            .filter(|i| {
+                live.iter()
+                    .any(|(_, _, interps)| interps.iter().any(|x| std::ptr::eq(*x, *i)))
+            })
+            .collect();
+        let pins: Vec<Version> = live
+            .iter()
+            .filter(|(_, _, interps)| !interps.is_empty())
+            .filter_map(|(_, entry, _)| pinned(entry))
+            .collect();
+        reader
+            .fill(&mut target_files, name, &pins, &live_interps)
+            .await;
+        reader
+            .fill(&mut pure_files, name, &pins, &live_interps)
+            .await;
 
         // Upstream is needed for ranges, and for pins not yet present everywhere.
-        let needs_upstream = live.iter().any(|(_, entry, interps)| match pinned(entry) {
-            None => !interps.is_empty(),
-            Some(version) => interps.iter().any(|i| {
-                present_wheel(&target_dists, &version, &i.tags).is_none()
-                    && present_wheel(&pure_dists, &version, &i.tags).is_none()
-            }),
-        });
-        let upstream_files = if needs_upstream && !self.upstream.is_empty() {
+        let needs_upstream = {
+            let target_dists = dists(&target_files, name);
+            let pure_dists = dists(&pure_files, name);
+            live.iter().any(|(_, entry, interps)| match pinned(entry) {
+                None => !interps.is_empty(),
+                Some(version) => interps.iter().any(|i| {
+                    present_wheel(&target_dists, &version, i).is_none()
+                        && present_wheel(&pure_dists, &version, i).is_none()
+                }),
+            })
+        };
+        let mut upstream_files = if needs_upstream && !self.upstream.is_empty() {
             self.upstream
                 .project_files(self.client, name)
                 .await?
@@ -285,6 +314,53 @@ impl Planner<'_> {
         } else {
             Vec::new()
         };
+        // Every version a job will be planned for (ranges resolve without Requires-Python).
+        let planned: Vec<Version> = {
+            let upstream_dists = dists(&upstream_files, name);
+            let mut all: Vec<Version> = live
+                .iter()
+                .filter(|(_, _, interps)| !interps.is_empty())
+                .flat_map(|(_, entry, _)| match pinned(entry) {
+                    Some(v) => vec![v],
+                    None => resolve_range(
+                        &upstream_dists,
+                        &specifiers(entry),
+                        constraints,
+                        self.policy.pre,
+                        &self.policy.versions,
+                    ),
+                })
+                .collect();
+            all.sort();
+            all.dedup();
+            all
+        };
+        reader
+            .fill(&mut target_files, name, &planned, &live_interps)
+            .await;
+        reader
+            .fill(&mut pure_files, name, &planned, &live_interps)
+            .await;
+        // Upstream files are read only where the target does not already serve the job.
+        let missing: Vec<Version> = {
+            let target_dists = dists(&target_files, name);
+            let pure_dists = dists(&pure_files, name);
+            planned
+                .iter()
+                .filter(|v| {
+                    live_interps.iter().any(|i| {
+                        present_wheel(&target_dists, v, i).is_none()
+                            && present_wheel(&pure_dists, v, i).is_none()
+                    })
+                })
+                .cloned()
+                .collect()
+        };
+        reader
+            .fill(&mut upstream_files, name, &missing, &live_interps)
+            .await;
+        let target_dists = dists(&target_files, name);
+        let pure_dists = dists(&pure_files, name);
         let upstream_dists = dists(&upstream_files, name);
 
         for (index, entry, interps) in &live {
@@ -331,7 +407,7 @@ impl Planner<'_> {
                         job.action = Action::Excluded;
                         job.reason =
                             format!("excluded by {} (`{}`)", exclusion.origin, exclusion.text);
-                    } else if let Some(d) = present_wheel(&target_dists, version, &interp.tags) {
+                    } else if let Some(d) = present_wheel(&target_dists, version, interp) {
                         job.action = Action::Present;
                         job.reason = match (&d.file.stage, self.target_stage()) {
                             (Some(stage), Some(own)) if *stage != own => {
@@ -340,7 +416,7 @@ impl Planner<'_> {
                             _ => "on the target".into(),
                         };
                         job.file = Some(job_file(d.file));
-                    } else if let Some(d) = present_wheel(&pure_dists, version, &interp.tags) {
+                    } else if let Some(d) = present_wheel(&pure_dists, version, interp) {
                         job.action = Action::Present;
                         job.reason = "on the pure index".into();
                         job.file = Some(job_file(d.file));

@@ -5,6 +5,7 @@
 mod support;
 
 mod build;
+mod build_reasons;
 mod config;
 mod faults;
 mod fill;
@@ -13,4 +14,5 @@ mod noop;
 mod plan;
 mod policies;
 mod report;
+mod requires_python;
 mod tls;
