@@ -288,10 +288,10 @@ impl Planner<'_> {
             .filter_map(|(_, entry, _)| pinned(entry))
             .collect();
         reader
-            .fill(&mut target_files, name, &pins, &live_interps)
+            .fill(&mut target_files, name, &pins, &live_interps, false)
             .await;
         reader
-            .fill(&mut pure_files, name, &pins, &live_interps)
+            .fill(&mut pure_files, name, &pins, &live_interps, false)
             .await;
 
         // Upstream is needed for ranges, and for pins not yet present everywhere.
@@ -336,10 +336,10 @@ impl Planner<'_> {
             all
         };
         reader
-            .fill(&mut target_files, name, &planned, &live_interps)
+            .fill(&mut target_files, name, &planned, &live_interps, false)
             .await;
         reader
-            .fill(&mut pure_files, name, &planned, &live_interps)
+            .fill(&mut pure_files, name, &planned, &live_interps, false)
             .await;
         // Upstream files are read only where the target does not already serve the job.
         let missing: Vec<Version> = {
@@ -357,7 +357,7 @@ impl Planner<'_> {
                 .collect()
         };
         reader
-            .fill(&mut upstream_files, name, &missing, &live_interps)
+            .fill(&mut upstream_files, name, &missing, &live_interps, true)
             .await;
         let target_dists = dists(&target_files, name);
         let pure_dists = dists(&pure_files, name);

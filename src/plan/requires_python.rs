@@ -6,11 +6,13 @@
 //! Then the value is read from the file itself before the file can count as present or be
 //! chosen for a fetch or a build:
 //! * local files (`file:` URLs): in place, from the wheel's METADATA or the sdist's PKG-INFO;
-//! * remote files: downloaded into the store first. That is the download a fetch or a build
-//!   makes anyway (the store keeps it by sha256, so the acquisition reuses it); for a remote
-//!   target it is a one-time cost per file, because wheels wheelwright uploads always carry
-//!   the value in the upload form. Without a store (none is configured) remote files without
-//!   the value are accepted, as before.
+//! * remote upstream files: downloaded into the store first. That is the download a fetch
+//!   or a build makes anyway (the store keeps it by sha256, so the acquisition reuses it).
+//!   Without a store, such files are accepted.
+//! * remote target (and pure-index) files are accepted as listed. Reading them would mean
+//!   downloading every present wheel, and a no-op run costs one listing per project; devpi
+//!   records Requires-Python from the upload form, which wheelwright and twine fill from the
+//!   file's metadata, so a target file listed without it almost always has none.
 //!
 //! Only files that could be chosen are read: of a version being planned, and (wheels) with
 //! tags one of the planned interpreters accepts, or (sdists) local, or remote when some
@@ -45,13 +47,14 @@ impl<'a> RequiresPythonReader<'a> {
     }
 
     /// Set `requires_python` on the files of `versions` that could be chosen for one of
-    /// `interpreters` and whose listing did not give it.
+    /// `interpreters` and whose listing did not give it; remote files only with `download`.
     pub async fn fill(
         &self,
         files: &mut [IndexFile],
         name: &PackageName,
         versions: &[Version],
         interpreters: &[&Interpreter],
+        download: bool,
     ) {
         let parsed: Vec<Option<DistFilename>> = files
             .iter()
@@ -64,7 +67,7 @@ impl<'a> RequiresPythonReader<'a> {
         let unknown = |file: &IndexFile, dist: &DistFilename| {
             file.requires_python.is_none()
                 && versions.contains(&version_of(dist))
-                && (file.url.scheme() == "file" || self.store.is_some())
+                && (file.url.scheme() == "file" || (download && self.store.is_some()))
         };
         // Wheels first: those whose tags an interpreter accepts.
         for index in 0..files.len() {

@@ -172,7 +172,12 @@ fn devpi_files_are_judged_with_or_without_data_requires_python() {
             user.upload("declared", &fixture_dist(file));
         }
     }
-    user.upload("target", &fixture_dist("ww_rp_only-2.0-py3-none-any.whl"));
+    upload_declaring(
+        &user,
+        "target",
+        &fixture_dist("ww_rp_only-2.0-py3-none-any.whl"),
+        ">=3.9",
+    );
     // The two paths really differ: only one listing carries a value (devpi writes an empty
     // `data-requires-python=""` when the upload form gave none; that is no value).
     let plain_simple = format!("{plain}/+simple/");
@@ -180,7 +185,7 @@ fn devpi_files_are_judged_with_or_without_data_requires_python() {
     let has_value = |url: &str| simple_page(url).contains("data-requires-python=\"&gt;=3.9\"");
     assert!(!has_value(&format!("{plain_simple}ww-rp-only/")));
     assert!(has_value(&format!("{declared_simple}ww-rp-only/")));
-    assert!(!has_value(&format!("{target}/+simple/ww-rp-only/")));
+    assert!(has_value(&format!("{target}/+simple/ww-rp-only/")));
 
     for upstream in [&plain_simple, &declared_simple] {
         let jobs = actions(&plan(
@@ -193,7 +198,8 @@ fn devpi_files_are_judged_with_or_without_data_requires_python() {
         assert_eq!(two_311.2, "fetch", "{upstream}: {two_311:?}");
         assert_excluded_for_38(two_38);
     }
-    // A target wheel devpi lists without the attribute is read before it counts as present.
+    // A target wheel whose listed Requires-Python excludes 3.8 is not present for it (a
+    // remote target file listed without one is trusted: see the README).
     let jobs = actions(&plan(
         "ww-rp-only==2.0\n",
         &["--target", &target, "--index-url", &plain_simple],
