@@ -1,6 +1,6 @@
 """A throw-away devpi-server on loopback and the few HTTP calls the benchmark needs to set it up.
 
-Everything speaks devpi's HTTP API directly (see /work/shared/protocols.md §1): `PUT /{user}`,
+Everything speaks devpi's HTTP API directly (see docs/devpi-protocol.md): `PUT /{user}`,
 `POST /+login`, `PUT /{user}/{index}`, multipart `:action=file_upload` with `X-Devpi-Auth`.
 """
 

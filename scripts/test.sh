@@ -18,7 +18,7 @@ cd "$ROOT"
 VENV="$ROOT/.venv-test"
 UPSTREAM="$ROOT/.cache/upstream-wheels"
 
-# Pins verified to work together (devpi-server version: see /work/shared/protocols.md §1).
+# Pins verified to work together (devpi-server version: see docs/devpi-protocol.md).
 VENV_PACKAGES=(
   "devpi-server==6.20.3"
   "pypiserver==2.4.2"

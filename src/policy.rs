@@ -5,7 +5,7 @@
 //!   then get 403 for every upload.
 //! * Shadowing: devpi hides a mirror's releases of a project as soon as a private stage in
 //!   the resolution order holds that project, unless `mirror_whitelist` names it
-//!   (protocols.md §1.4, `op_sro_check_mirror_whitelist`). Uploading `numpy` wheels to an
+//!   (devpi's `op_sro_check_mirror_whitelist`; docs/devpi-protocol.md). Uploading `numpy` wheels to an
 //!   index with the PyPI mirror among its bases hides every other `numpy` release from it.
 
 use std::collections::{HashSet, VecDeque};

@@ -3,13 +3,13 @@
 //!
 //! The sandbox knows nothing of Python packaging: it runs a program with the mounts, environment
 //! and limits it is given. Isolation comes from bubblewrap (new user, mount, net, pid, ipc and
-//! uts namespaces; rust-notes §3.2); the rlimits, process-group kill, timeout, watchdog and
+//! uts namespaces); the rlimits, process-group kill, timeout, watchdog and
 //! output cap apply in every mode.
 //!
 //! Running as root, the build never runs as real root: we switch to an unprivileged uid
 //! (65534 by default) before exec'ing bwrap, so `RLIMIT_NPROC` (which root ignores) applies and
 //! anything the build writes is owned by that uid. That uid usually cannot traverse the paths it
-//! must see (`/root/.pyenv/...`, `/root/.cache/...`), so, still as root, we first enter a private
+//! must see (root's `~/.pyenv/...`, `~/.cache/...`), so, still as root, we first enter a private
 //! mount namespace (util-linux `unshare -m`) and bind each such path onto a staging directory
 //! the uid can reach; bwrap then binds the staging directory back at the original path. The host
 //! mount table is never touched.
@@ -328,7 +328,7 @@ impl Sandbox {
         };
         let mut args: Vec<OsString> = Vec::new();
         let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
-        // rust-notes §3.2: --unshare-all only *tries* a user namespace; --disable-userns needs
+        // bubblewrap: --unshare-all only *tries* a user namespace; --disable-userns needs
         // an explicit --unshare-user.
         push(&[
             "--unshare-all",

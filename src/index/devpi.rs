@@ -1,4 +1,4 @@
-//! devpi-server's JSON API (verified against devpi-server 6.20.3, protocols.md §1).
+//! devpi-server's JSON API (verified against devpi-server 6.20.3; see docs/devpi-protocol.md).
 //!
 //! A devpi index is addressed as `http://host[:port][/prefix]/{user}/{index}`. Listings come
 //! from `GET /{user}/{index}/{project}` with `Accept: application/json`: one request per

@@ -4,9 +4,15 @@
 //! Safe when two runs write at once: a wheel is placed with a hard link from a temp file
 //! (fails instead of overwriting, so a conflict is seen, never hidden), and the simple pages
 //! are regenerated under an exclusive lock, each written to a temp file and renamed.
+//!
+//! The directory is meant to be served (nginx, Apache, `python -m http.server`) by a user
+//! other than the one who fills it: wheels and pages are created `0644` and directories
+//! `0755`, within the user's umask. The modes are passed at creation so the kernel applies the
+//! umask; a temp file's default `0600` would make a web server's workers answer 403.
 
-use std::fs;
+use std::fs::{self, DirBuilder, Permissions};
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use pep508_rs::PackageName;
@@ -14,6 +20,31 @@ use pep508_rs::PackageName;
 use super::upload::{UploadError, UploadOutcome};
 use crate::dist::{DistFilename, sha256_file};
 use crate::store::StoredFile;
+
+/// Mode of every file written (`& !umask`, by the kernel).
+const FILE_MODE: u32 = 0o644;
+/// Mode of every directory created (`& !umask`, by the kernel).
+const DIR_MODE: u32 = 0o755;
+
+/// `mkdir -p` with [`DIR_MODE`] for each directory it creates; existing ones keep their mode.
+fn create_dirs(path: &Path) -> Result<(), UploadError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(path)
+        .map_err(io(path))
+}
+
+/// A temp file in `dir` (so that the link or rename into place stays on one filesystem and is
+/// atomic), created with [`FILE_MODE`]: the placed file is this inode, so its mode is the
+/// mode readers see.
+fn temp_file(dir: &Path, prefix: &str) -> Result<tempfile::NamedTempFile, UploadError> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(Permissions::from_mode(FILE_MODE))
+        .tempfile_in(dir)
+        .map_err(io(dir))
+}
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UploadError + '_ {
     move |source| UploadError::Io {
@@ -29,15 +60,14 @@ pub fn place(
     project: &PackageName,
     file: &StoredFile,
 ) -> Result<UploadOutcome, UploadError> {
-    fs::create_dir_all(dir).map_err(io(dir))?;
+    create_dirs(dir)?;
     let dest = dir.join(&file.filename);
     let outcome = if dest.exists() {
         existing_outcome(dir, &dest, file)?
     } else {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".incoming-")
-            .tempfile_in(dir)
-            .map_err(io(dir))?;
+        // A copy, never a link to the store's file: that one is private to the cache (0600)
+        // and must not be shared with, or take its mode from, a served directory.
+        let mut tmp = temp_file(dir, ".incoming-")?;
         let mut source = fs::File::open(&file.path).map_err(io(&file.path))?;
         std::io::copy(&mut source, tmp.as_file_mut()).map_err(io(&dest))?;
         tmp.as_file().sync_all().map_err(io(&dest))?;
@@ -76,12 +106,13 @@ fn existing_outcome(
 /// to `simple/index.html`, under `simple/.lock`.
 pub fn regenerate_simple(dir: &Path, project: &PackageName) -> Result<(), UploadError> {
     let simple = dir.join("simple");
-    fs::create_dir_all(simple.join(project.as_ref())).map_err(io(&simple))?;
+    create_dirs(&simple.join(project.as_ref()))?;
     let lock_path = simple.join(".lock");
     let lock = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(FILE_MODE)
         .open(&lock_path)
         .map_err(io(&lock_path))?;
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
@@ -140,11 +171,10 @@ fn write_atomically(path: &Path, content: &[u8]) -> Result<(), UploadError> {
         .parent()
         .expect("page paths have parents")
         .to_path_buf();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".page-")
-        .tempfile_in(&dir)
-        .map_err(io(&dir))?;
+    let mut tmp = temp_file(&dir, ".page-")?;
     tmp.write_all(content).map_err(io(path))?;
+    // On disk before the rename, so a crash never leaves an empty page in place.
+    tmp.as_file().sync_all().map_err(io(path))?;
     tmp.persist(path).map_err(|e| io(path)(e.error))?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //!
 //! One GET per project (`<base>/<normalized-name>/`, trailing slash as PEP 503 asks).
 //! The response is dispatched on its `Content-Type`, not on what was asked for: devpi
-//! answers some requests with HTML labelled `text_html` (protocols.md §1.6).
+//! answers some requests with HTML labelled `text_html` (docs/devpi-protocol.md, Simple pages).
 
 use pep508_rs::PackageName;
 use serde::Deserialize;
@@ -212,7 +212,7 @@ pub fn take_sha256_fragment(url: &mut Url) -> Option<String> {
 }
 
 /// devpi file URLs are `/{user}/{index}/+f/...` (or `+e` for mirror files); the stage a file
-/// lives in can only be told from that path (protocols.md §1.5).
+/// lives in can only be told from that path (docs/devpi-protocol.md, Listings).
 pub fn devpi_stage(url: &Url) -> Option<String> {
     let segments: Vec<&str> = url.path_segments()?.collect();
     let marker = segments.iter().position(|s| *s == "+f" || *s == "+e")?;

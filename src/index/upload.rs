@@ -1,4 +1,4 @@
-//! Uploads, idempotent by content (protocols.md §1.11, §2.6).
+//! Uploads, idempotent by content, as uv's `publish --check-url` (docs/devpi-protocol.md, Uploads).
 //!
 //! Before sending, the target is asked for the filename: the same sha256 there means done,
 //! a different one is a conflict that is never overwritten. Status codes and message texts

@@ -7,10 +7,19 @@ use std::process::Command;
 
 use super::*;
 
+/// `$PYENV_ROOT/versions`, or that of pyenv's default root `~/.pyenv`.
+fn pyenv_versions() -> PathBuf {
+    std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".pyenv")))
+        .unwrap_or_default()
+        .join("versions")
+}
+
 /// pyenv interpreters 3.8–3.13 on this machine.
 fn pyenv_pythons() -> Vec<(PathBuf, String)> {
     let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/root/.pyenv/versions") else {
+    let Ok(entries) = std::fs::read_dir(pyenv_versions()) else {
         return found;
     };
     for entry in entries.flatten() {
@@ -50,7 +59,8 @@ async fn probes_python3_and_pyenv_interpreters() {
     let pyenv = pyenv_pythons();
     assert!(
         pyenv.len() >= 2,
-        "expected at least two of /root/.pyenv/versions/3.{{8..13}}*/bin/python3, found {pyenv:?}"
+        "expected at least two of {}/3.{{8..13}}*/bin/python3, found {pyenv:?}",
+        pyenv_versions().display()
     );
     let out = Command::new("python3")
         .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])

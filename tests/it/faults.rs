@@ -3,7 +3,7 @@
 //! a conflicting upload racing ours, a target that goes away, a token that expired, and the
 //! run is killed halfway. The upstream index is devpi too, reached directly (never through
 //! the proxy). After every scenario the target must hold each wheel exactly once, with the
-//! upstream's bytes (protocols.md §1.11, §2.6).
+//! upstream's bytes (docs/devpi-protocol.md, Uploads).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

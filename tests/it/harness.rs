@@ -39,7 +39,7 @@ fn devpi_identical_reupload_is_accepted_and_patch_index_applies_operations() {
     user.create_index("stable", &[], false);
     let sdist = fixture_dist("ww_alpha-1.0.tar.gz");
     user.upload("stable", &sdist);
-    // devpi answers 200 to an identical re-upload to a non-volatile index (protocols.md §1.8).
+    // devpi answers 200 to an identical re-upload to a non-volatile index (docs/devpi-protocol.md, Uploads).
     user.upload("stable", &sdist);
     assert_eq!(
         user.files("stable", "ww-alpha", true),

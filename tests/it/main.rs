@@ -15,4 +15,5 @@ mod plan;
 mod policies;
 mod report;
 mod requires_python;
+mod served_directory;
 mod tls;

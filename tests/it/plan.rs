@@ -247,7 +247,7 @@ fn plan_pre_admits_prereleases_for_ranges() {
 #[test]
 fn plan_with_two_interpreters_evaluates_each() {
     let layout = layout();
-    let others: Vec<_> = std::fs::read_dir("/root/.pyenv/versions")
+    let others: Vec<_> = std::fs::read_dir(crate::support::pyenv_versions())
         .map(|d| {
             d.flatten()
                 .map(|e| e.path().join("bin/python3"))

@@ -347,7 +347,7 @@ impl DevpiUser {
         let mut files = Vec::new();
         let versions = body["result"].as_object().cloned().unwrap_or_default();
         for (_version, data) in versions {
-            // A version without `+links` has no files (protocols.md §1.5).
+            // A version without `+links` has no files (docs/devpi-protocol.md, Listings).
             for link in data["+links"].as_array().into_iter().flatten() {
                 if link["rel"] != "releasefile" {
                     continue;

@@ -12,6 +12,7 @@
 mod devpi;
 mod forward_proxy;
 mod nginx;
+mod nginx_static;
 mod process;
 mod proxy;
 mod pypiserver;
@@ -20,6 +21,7 @@ mod wheelwright;
 pub use devpi::{DevpiServer, DevpiUser, devpi};
 pub use forward_proxy::ForwardProxy;
 pub use nginx::{Nginx, PROXY_PASSWORD, PROXY_USER, nginx};
+pub use nginx_static::{StaticNginx, WORKER_USER, uid_of};
 pub use proxy::{Fault, FaultProxy, LoggedRequest, Match, RequestInfo, When};
 pub use pypiserver::Pypiserver;
 pub use wheelwright::{WheelwrightCommand, wheelwright, wheelwright_with_home};
@@ -82,6 +84,15 @@ pub fn test_venv() -> PathBuf {
         );
     }
     venv
+}
+
+/// `$PYENV_ROOT/versions`, or that of pyenv's default root `~/.pyenv`.
+pub fn pyenv_versions() -> PathBuf {
+    std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".pyenv")))
+        .unwrap_or_default()
+        .join("versions")
 }
 
 /// A name unique within this machine for this run: `{prefix}-{counter}-{pid}`.

@@ -1,5 +1,5 @@
 //! A fault-injecting HTTP/1.1 reverse proxy between wheelwright and the real devpi-server
-//! (rust-notes.md §4: "faults are injected by a small proxy in the test support code").
+//! (faults come from a small proxy in the test support code, in front of a real server).
 //!
 //! Plain std threads and sockets: one thread accepts, one thread serves each client
 //! connection (keep-alive: many requests per connection, as reqwest's pool reuses them), and

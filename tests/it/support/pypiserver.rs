@@ -1,4 +1,4 @@
-//! A real pypiserver per test: the generic legacy upload API (protocols.md §2).
+//! A real pypiserver per test: the standard (legacy, `:action=file_upload`) upload API.
 
 use super::process::WatchedProcess;
 use super::{free_port, http_client, log_tail, test_venv, unique};
