@@ -6,6 +6,7 @@
 //! planned concurrently, bounded by `concurrency`.
 
 mod job;
+mod older;
 mod requires_python;
 mod select;
 
@@ -359,6 +360,30 @@ impl Planner<'_> {
         reader
             .fill(&mut upstream_files, name, &missing, &live_interps, true)
             .await;
+        // Ranges: an interpreter the newest match does not serve gets an older version.
+        let mut older: HashMap<(usize, String), Version> = HashMap::new();
+        for (index, entry, interps) in &live {
+            if interps.is_empty() || pinned(entry).is_some() {
+                continue;
+            }
+            let listings = older::Listings {
+                target: &mut target_files,
+                pure: &mut pure_files,
+                upstream: &mut upstream_files,
+            };
+            let picks = self
+                .older_for_python(
+                    &reader,
+                    listings,
+                    name,
+                    &specifiers(entry),
+                    constraints,
+                    interps,
+                    formats,
+                )
+                .await;
+            older.extend(picks.into_iter().map(|(label, v)| ((*index, label), v)));
+        }
         let target_dists = dists(&target_files, name);
         let pure_dists = dists(&pure_files, name);
         let upstream_dists = dists(&upstream_files, name);
@@ -400,8 +425,10 @@ impl Planner<'_> {
                 }
                 continue;
             }
-            for version in &versions {
+            for newest in &versions {
                 for interp in interps {
+                    let picked = older.get(&(*index, interp.label.clone()));
+                    let version = picked.unwrap_or(newest);
                     let mut job = new_job(*index, entry, interp, Some(version.to_string()));
                     if let Some(exclusion) = excluded_by(exclusions, name, version) {
                         job.action = Action::Excluded;
@@ -429,6 +456,12 @@ impl Planner<'_> {
                             exact.is_some(),
                             formats,
                         );
+                    }
+                    if picked.is_some() {
+                        job.reason.push_str(&format!(
+                            "; the newest match {newest} is not for Python {}",
+                            interp.markers.python_full_version().version
+                        ));
                     }
                     if let Some(held) = &held_back {
                         job.reason

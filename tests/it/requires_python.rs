@@ -98,7 +98,7 @@ fn find_links_and_directory_target_files_are_judged_by_their_metadata() {
     std::fs::copy(fixture_dist(wheel), wheelhouse.join(wheel)).unwrap();
     let dists = fixtures_dir().join("dist");
     let report = plan(
-        "ww-rp-only==2.0\nww-rp-only==1.0\n",
+        "ww-rp-only==2.0\nww-rp-only==1.0\nww-rp-only>=1.0\n",
         &[
             "--target",
             wheelhouse.to_str().unwrap(),
@@ -106,7 +106,30 @@ fn find_links_and_directory_target_files_are_judged_by_their_metadata() {
             dists.to_str().unwrap(),
         ],
     );
-    let jobs = actions(&report);
+    let (pins, range): (Vec<Value>, Vec<Value>) = report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .cloned()
+        .partition(|j| j["requirement"] != "ww-rp-only>=1.0");
+    // A range resolves per interpreter as pip resolves it: 3.8 gets the newest version whose
+    // Requires-Python admits it.
+    let range = actions(&serde_json::json!({ "jobs": range }));
+    let [range_38, range_311] = range.as_slice() else {
+        panic!("{range:?}")
+    };
+    assert_eq!(
+        (range_311.0.as_str(), range_311.2.as_str()),
+        ("2.0", "present")
+    );
+    assert_eq!((range_38.0.as_str(), range_38.2.as_str()), ("1.0", "fetch"));
+    assert!(
+        range_38
+            .3
+            .contains("the newest match 2.0 is not for Python 3.8"),
+        "{range_38:?}"
+    );
+    let jobs = actions(&serde_json::json!({ "jobs": pins }));
     let [one_311, one_38, two_311, two_38] = jobs.as_slice() else {
         panic!("{jobs:?}")
     };
