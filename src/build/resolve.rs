@@ -293,11 +293,8 @@ fn applicable<'a>(
     roots
         .iter()
         .filter(|r| r.evaluate_markers(&interpreter.markers, &[]))
-        .map(|r| {
-            let mut r = r.clone();
-            r.marker = Default::default();
-            r
-        })
+        // The marker stays on: errors then name the requirement as written.
+        .cloned()
 }
 
 fn enqueue_deps(

@@ -116,7 +116,8 @@ async fn build_requirement_markers_are_evaluated_for_the_build_interpreter() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, ResolveError::NoMatch { requirement, .. } if requirement == "ww-nowhere"),
+        matches!(&e, ResolveError::NoMatch { requirement, .. }
+            if requirement.starts_with("ww-nowhere ;") && requirement.contains("3.10")),
         "{e}"
     );
     assert!(e.to_string().contains("no files are published"), "{e}");

@@ -55,7 +55,7 @@ fn build_requirement_markers_are_evaluated_for_each_interpreter() {
     assert_eq!(on_38["outcome"], "failed", "{on_38}");
     let detail = on_38["detail"].as_str().unwrap();
     assert!(
-        detail.contains("build requirement `ww-nowhere`") && detail.contains("cp38"),
+        detail.contains("build requirement `ww-nowhere ;") && detail.contains("cp38"),
         "{detail}"
     );
 }
