@@ -129,6 +129,15 @@ fn find_links_and_directory_target_files_are_judged_by_their_metadata() {
             .contains("the newest match 2.0 is not for Python 3.8"),
         "{range_38:?}"
     );
+    // And that is what pip itself picks from the same directory on each interpreter.
+    assert_eq!(
+        pip_download("3.8", &dists, "ww-rp-only>=1.0"),
+        ["ww_rp_only-1.0-py3-none-any.whl"]
+    );
+    assert_eq!(
+        pip_download("3.11", &dists, "ww-rp-only>=1.0"),
+        ["ww_rp_only-2.0-py3-none-any.whl"]
+    );
     let jobs = actions(&serde_json::json!({ "jobs": pins }));
     let [one_311, one_38, two_311, two_38] = jobs.as_slice() else {
         panic!("{jobs:?}")
@@ -138,6 +147,40 @@ fn find_links_and_directory_target_files_are_judged_by_their_metadata() {
     // The target's 2.0 wheel serves 3.11; for 3.8 neither it nor upstream's 2.0 files count.
     assert_eq!(two_311.2, "present", "{two_311:?}");
     assert_excluded_for_38(two_38);
+}
+
+/// What `pip download --no-index --find-links DIR --only-binary :all:` on pyenv's `minor`
+/// picks for `requirement`: the reference for "a file pip would skip".
+fn pip_download(minor: &str, find_links: &Path, requirement: &str) -> Vec<String> {
+    let dest = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(pyenv_python(minor))
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--disable-pip-version-check",
+            "--no-index",
+        ])
+        .arg("--find-links")
+        .arg(find_links)
+        .arg("--dest")
+        .arg(dest.path())
+        .args(["--only-binary", ":all:", "--no-deps", requirement])
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "pip download on {minor}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dest.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 /// Upload `path` with devpi's legacy upload form, giving `requires_python` as a form field
