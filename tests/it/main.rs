@@ -5,6 +5,7 @@
 mod support;
 
 mod build;
+mod build_paths;
 mod build_reasons;
 mod config;
 mod faults;
@@ -17,3 +18,4 @@ mod report;
 mod requires_python;
 mod served_directory;
 mod tls;
+mod tls_certs;
