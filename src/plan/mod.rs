@@ -315,51 +315,19 @@ impl Planner<'_> {
         } else {
             Vec::new()
         };
-        // Every version a job will be planned for (ranges resolve without Requires-Python).
-        let planned: Vec<Version> = {
-            let upstream_dists = dists(&upstream_files, name);
-            let mut all: Vec<Version> = live
-                .iter()
-                .filter(|(_, _, interps)| !interps.is_empty())
-                .flat_map(|(_, entry, _)| match pinned(entry) {
-                    Some(v) => vec![v],
-                    None => resolve_range(
-                        &upstream_dists,
-                        &specifiers(entry),
-                        constraints,
-                        self.policy.pre,
-                        &self.policy.versions,
-                    ),
-                })
-                .collect();
-            all.sort();
-            all.dedup();
-            all
-        };
-        reader
-            .fill(&mut target_files, name, &planned, &live_interps, false)
-            .await;
-        reader
-            .fill(&mut pure_files, name, &planned, &live_interps, false)
-            .await;
-        // Upstream files are read only where the target does not already serve the job.
-        let missing: Vec<Version> = {
-            let target_dists = dists(&target_files, name);
-            let pure_dists = dists(&pure_files, name);
-            planned
-                .iter()
-                .filter(|v| {
-                    live_interps.iter().any(|i| {
-                        present_wheel(&target_dists, v, i).is_none()
-                            && present_wheel(&pure_dists, v, i).is_none()
-                    })
-                })
-                .cloned()
-                .collect()
-        };
-        reader
-            .fill(&mut upstream_files, name, &missing, &live_interps, true)
-            .await;
+        self.read_requires_python(
+            &reader,
+            older::Listings {
+                target: &mut target_files,
+                pure: &mut pure_files,
+                upstream: &mut upstream_files,
+            },
+            name,
+            &live,
+            constraints,
+            &live_interps,
+        )
+        .await;
         // Ranges: an interpreter the newest match does not serve gets an older version.
         let mut older: HashMap<(usize, String), Version> = HashMap::new();
         for (index, entry, interps) in &live {

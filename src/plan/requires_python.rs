@@ -25,9 +25,15 @@ use std::sync::Mutex;
 use pep440_rs::Version;
 use pep508_rs::PackageName;
 
+use pep440_rs::VersionSpecifiers;
+
+use super::older::Listings;
+use super::select::{dists, present_wheel, resolve_range};
+use super::{Planner, pinned, specifiers};
 use crate::dist::{Compatibility, DistFilename, requires_python_of};
 use crate::index::{HttpClient, IndexFile};
 use crate::interpreter::Interpreter;
+use crate::requirements::RequirementEntry;
 use crate::store::{Expected, Store};
 
 /// Looks up (and remembers, per URL) the Requires-Python of files from their content.
@@ -138,5 +144,65 @@ impl<'a> RequiresPythonReader<'a> {
             .flatten();
         self.known.lock().expect("lock").insert(key, value.clone());
         value
+    }
+}
+
+impl Planner<'_> {
+    /// Requires-Python for the files of every version a job will be planned for: target and
+    /// pure-index files first, then upstream files of versions the target does not serve.
+    pub(super) async fn read_requires_python(
+        &self,
+        reader: &RequiresPythonReader<'_>,
+        listings: Listings<'_>,
+        name: &PackageName,
+        live: &[(usize, &RequirementEntry, Vec<&Interpreter>)],
+        constraints: &[&VersionSpecifiers],
+        live_interps: &[&Interpreter],
+    ) {
+        // Every version a job will be planned for (ranges resolve without Requires-Python).
+        let planned: Vec<Version> = {
+            let upstream_dists = dists(listings.upstream, name);
+            let mut all: Vec<Version> = live
+                .iter()
+                .filter(|(_, _, interps)| !interps.is_empty())
+                .flat_map(|(_, entry, _)| match pinned(entry) {
+                    Some(v) => vec![v],
+                    None => resolve_range(
+                        &upstream_dists,
+                        &specifiers(entry),
+                        constraints,
+                        self.policy.pre,
+                        &self.policy.versions,
+                    ),
+                })
+                .collect();
+            all.sort();
+            all.dedup();
+            all
+        };
+        reader
+            .fill(listings.target, name, &planned, live_interps, false)
+            .await;
+        reader
+            .fill(listings.pure, name, &planned, live_interps, false)
+            .await;
+        // Upstream files are read only where the target does not already serve the job.
+        let missing: Vec<Version> = {
+            let target_dists = dists(listings.target, name);
+            let pure_dists = dists(listings.pure, name);
+            planned
+                .iter()
+                .filter(|v| {
+                    live_interps.iter().any(|i| {
+                        present_wheel(&target_dists, v, i).is_none()
+                            && present_wheel(&pure_dists, v, i).is_none()
+                    })
+                })
+                .cloned()
+                .collect()
+        };
+        reader
+            .fill(listings.upstream, name, &missing, live_interps, true)
+            .await;
     }
 }
