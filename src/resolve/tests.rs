@@ -1,0 +1,6 @@
+//! Unit tests with an in-memory metadata source; property tests in `prop`.
+
+mod memory;
+mod prop;
+mod ranges;
+mod solve;
