@@ -1,10 +1,13 @@
 //! Why a closure could not be solved.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+
+use pep508_rs::PackageName;
 
 use super::provider::ProviderError;
 use super::report::{Tree, render};
-use super::{Origin, Package};
+use super::{Origin, Package, Range};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -34,9 +37,27 @@ pub struct Conflict {
     report: String,
 }
 
+/// What a constrained project is narrowed to, and by which lines.
+pub(super) type ConstraintNotes = BTreeMap<PackageName, (Range, Vec<String>)>;
+
 impl Conflict {
-    pub(super) fn new(tree: Tree) -> Self {
-        let report = render(&tree);
+    /// The report, followed by a note for each constrained project the derivation names
+    /// (constraints act inside the edges, so the sentences show them merged).
+    pub(super) fn new(tree: Tree, constraints: ConstraintNotes) -> Self {
+        let mut report = render(&tree);
+        let named: BTreeSet<&PackageName> = tree
+            .packages()
+            .into_iter()
+            .filter_map(Package::name)
+            .collect();
+        for (name, (range, origins)) in &constraints {
+            if named.contains(name) {
+                report.push_str(&format!(
+                    "\nNote: {name} is constrained to {range} by {}.",
+                    origins.join(", ")
+                ));
+            }
+        }
         Self { tree, report }
     }
 

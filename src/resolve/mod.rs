@@ -27,7 +27,7 @@ use pep508_rs::{ExtraName, PackageName, Requirement};
 use crate::requirements::HashDigest;
 
 pub use error::{Conflict, ResolveError};
-pub use provider::Package;
+pub use provider::{Package, ProviderError};
 pub use range::Range;
 pub use solve::{LineResolution, PerLine, resolve, resolve_per_line};
 pub use source::{Candidate, MetadataSource, SourceError};

@@ -53,7 +53,7 @@ pub(super) fn root_version() -> Version {
 
 /// Why a version cannot be used although it exists (pubgrub's custom incompatibility).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unavailable {
+pub(super) enum Unavailable {
     /// A `Requires-Dist` names a direct URL; an index closure cannot follow it.
     UrlDependency(String),
 }
@@ -107,6 +107,8 @@ pub(super) struct Setup<'a> {
     pub pins: HashMap<PackageName, BTreeSet<Version>>,
     /// `--hash` values per project, passed on to the solution.
     pub hashes: HashMap<PackageName, Vec<HashDigest>>,
+    /// The lines behind each entry of `constraints`, for reports.
+    pub constraint_origins: HashMap<PackageName, Vec<String>>,
     /// Projects a root or constraint names a pre-release for.
     pub pre_named: BTreeSet<PackageName>,
     pub pre_everywhere: bool,

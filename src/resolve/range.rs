@@ -3,9 +3,9 @@
 //! pubgrub needs sets over a total order; PEP 440 specifiers are predicates with special
 //! cases (local labels ignored, `<V` refusing pre-releases of V, `>V` refusing post-releases
 //! and local versions of V). Each specifier becomes a union of intervals of `Version`s that
-//! contains exactly the versions pip's `packaging` accepts, except for two corners written
-//! down in `docs/resolver.md` (dev releases of post releases under `<V.postN`, and post or
-//! local versions of pre-releases under `>V` when V is a pre-release).
+//! contains exactly the versions pip's `packaging` accepts, except for the corners listed in
+//! `docs/resolver.md` (dev releases of post releases under `<V.postN`; local versions, and
+//! post releases of pre-releases, of V's release under `>V` when V is a pre- or post-release).
 //!
 //! Pre-release policy is not part of the set: the solver filters candidates by it.
 
@@ -189,6 +189,15 @@ impl fmt::Display for Range {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_empty() {
             return f.write_str("(no version)");
+        }
+        // `!=V`: everything but one version (or one public version and its locals).
+        let rest = self.0.complement();
+        if let Some((Bound::Included(a), high)) = rest.iter().next()
+            && rest.iter().count() == 1
+            && (matches!(high, Bound::Included(b) if b == a)
+                || matches!(high, Bound::Excluded(b) if a.local().is_empty() && *b == successor(a)))
+        {
+            return write!(f, "!={a}");
         }
         let mut first = true;
         for (low, high) in self.0.iter() {

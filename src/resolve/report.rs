@@ -14,7 +14,16 @@ pub(super) type Tree = DerivationTree<Package, Range, Unavailable>;
 
 /// The human report of a derivation tree.
 pub(super) fn render(tree: &Tree) -> String {
-    DefaultStringReporter::report_with_formatter(tree, &Formatter)
+    match tree {
+        // pubgrub's reporter prints a lone external fact without a conclusion.
+        DerivationTree::External(external) => format!(
+            "Because {}, the requirements cannot be satisfied together.",
+            Formatter.format_external(external)
+        ),
+        DerivationTree::Derived(_) => {
+            DefaultStringReporter::report_with_formatter(tree, &Formatter)
+        }
+    }
 }
 
 struct Formatter;

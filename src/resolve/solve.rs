@@ -99,6 +99,7 @@ fn setup<'a>(
         pins: HashMap::new(),
         hashes: HashMap::new(),
         pre_named: BTreeSet::new(),
+        constraint_origins: HashMap::new(),
         pre_everywhere: options.pre,
     };
     let lines = roots
@@ -144,7 +145,8 @@ fn setup<'a>(
                 .entry(name.clone())
                 .or_default()
                 .extend(line.hashes.iter().cloned());
-            constrain(&mut setup, name, &Range::exact(pin.clone()));
+            let origin = format!("the --hash pin of {}", line.origin);
+            constrain(&mut setup, name, &Range::exact(pin.clone()), origin);
         }
         if let Some(pin) = pin {
             setup
@@ -158,14 +160,25 @@ fn setup<'a>(
                 .roots
                 .push((line.requirement.clone(), line.origin.clone()));
         } else {
-            constrain(&mut setup, name, &Range::from_specifiers(&specifiers));
+            let origin = line.origin.to_string();
+            constrain(
+                &mut setup,
+                name,
+                &Range::from_specifiers(&specifiers),
+                origin,
+            );
         }
     }
     Ok(setup)
 }
 
 /// Narrow what every edge to `name` allows (a `-c` line, a `--hash` pin).
-fn constrain(setup: &mut Setup<'_>, name: &PackageName, range: &Range) {
+fn constrain(setup: &mut Setup<'_>, name: &PackageName, range: &Range, origin: String) {
+    setup
+        .constraint_origins
+        .entry(name.clone())
+        .or_default()
+        .push(origin);
     let entry = setup
         .constraints
         .entry(name.clone())
@@ -209,15 +222,33 @@ fn solve(setup: &Setup<'_>, cache: &Cache) -> Result<Resolution, ResolveError> {
         }
         return match outcome {
             Ok(selected) => solution(&provider, selected.into_iter().collect()),
-            Err(PubGrubError::NoSolution(mut tree)) => {
-                tree.collapse_no_versions();
-                Err(ResolveError::Conflict(Box::new(Conflict::new(tree))))
-            }
+            // Not `collapse_no_versions`: merged into an edge, "no version of X fits S"
+            // reads as if X had versions; the longer report says what is missing.
+            Err(PubGrubError::NoSolution(tree)) => Err(ResolveError::Conflict(Box::new(
+                Conflict::new(tree, constraint_notes(setup)),
+            ))),
             Err(PubGrubError::ErrorChoosingVersion { source, .. })
             | Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
             | Err(PubGrubError::ErrorInShouldCancel(source)) => Err(ResolveError::Source(source)),
         };
     }
+}
+
+/// What each constrained project is narrowed to, for the conflict report (pubgrub sees the
+/// constraint only inside the edges it narrows).
+fn constraint_notes(setup: &Setup<'_>) -> BTreeMap<PackageName, (Range, Vec<String>)> {
+    setup
+        .constraints
+        .iter()
+        .map(|(name, range)| {
+            let origins = setup
+                .constraint_origins
+                .get(name)
+                .cloned()
+                .unwrap_or_default();
+            (name.clone(), (range.clone(), origins))
+        })
+        .collect()
 }
 
 fn has_prerelease(provider: &Provider<'_>, name: &PackageName) -> bool {

@@ -92,5 +92,7 @@ fn sets_read_as_specifiers() {
     assert_eq!(shown(">=1.0,<2"), ">=1.0, <2");
     assert_eq!(shown("~=1.4"), ">=1.4, <2");
     assert_eq!(shown(""), "*");
+    assert_eq!(shown("!=1.0"), "!=1.0");
+    assert_eq!(shown("!=1.0+cpu"), "!=1.0+cpu");
     assert_eq!(Range::empty().to_string(), "(no version)");
 }

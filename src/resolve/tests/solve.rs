@@ -163,7 +163,7 @@ fn a_constraint_forces_an_older_version_without_adding_projects() {
     .expect("solvable");
     assert_eq!(r.pins(), ["app 1.0", "lib 1.0"]);
     // A constraint that no version meets is a conflict naming it.
-    let constraints = lines(&["lib>=3"]);
+    let constraints = [Line::new(req("lib>=3"), "constraints.txt:1")];
     let err = resolve(
         &index,
         &py312(),
@@ -172,7 +172,14 @@ fn a_constraint_forces_an_older_version_without_adding_projects() {
         Options::default(),
     );
     let report = conflict(err);
-    assert!(report.contains("lib >=3"), "{report}");
+    assert!(
+        report.contains("there is no usable version of lib >=3"),
+        "{report}"
+    );
+    assert!(
+        report.ends_with("Note: lib is constrained to >=3 by constraints.txt:1."),
+        "{report}"
+    );
     let err = resolve(
         &index,
         &py312(),
@@ -261,7 +268,9 @@ fn prereleases_only_when_asked_or_named() {
     assert_eq!(r.pins(), ["a 2.0b1"]);
     // No fallback to pre-releases when no final release exists.
     let report = conflict(solve(&index, &["only-pre"]));
-    assert!(report.contains("only-pre"), "{report}");
+    let expected =
+        "Because there is no usable version of only-pre and the requirements ask for only-pre";
+    assert!(report.starts_with(expected), "{report}");
     assert_eq!(pins(&index, &["only-pre==1.0rc1"]), ["only-pre 1.0rc1"]);
 }
 
