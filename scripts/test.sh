@@ -37,8 +37,9 @@ section() {
 
 section "1/6 system packages"
 missing=()
-# procps: pgrep (leftover checks); util-linux: unshare/setpriv (the sandbox as root).
-for pkg in bubblewrap nginx-light openssl procps util-linux; do
+# procps: pgrep (leftover checks); util-linux: unshare/setpriv (the sandbox as root); curl:
+# the TLS tests' cross-check; ca-certificates: Debian's system bundle the TLS tests load.
+for pkg in bubblewrap nginx-light openssl procps util-linux curl ca-certificates; do
   if ! dpkg -s "$pkg" >/dev/null 2>&1; then
     missing+=("$pkg")
   fi
@@ -52,7 +53,7 @@ if ! python3 -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.
   missing+=(python3-dev)
 fi
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "bubblewrap, nginx-light, openssl, procps, util-linux, python venv and headers: installed"
+  echo "bubblewrap, nginx-light, openssl, procps, util-linux, curl, ca-certificates, python venv and headers: installed"
 elif [ "$(id -u)" -eq 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update
@@ -91,6 +92,11 @@ fi
 
 section "4/6 fixtures reproducibility"
 python3 fixtures/build_fixtures.py --check
+# The --build-path test builds with rustup's proxies (cargo, rustc) and its toolchains.
+if ! command -v rustup >/dev/null; then
+  echo "error: rustup is not on PATH; the --build-path tests need a rustup-installed Rust" >&2
+  exit 1
+fi
 
 section "5/6 cargo fmt, clippy, test"
 cargo fmt --all -- --check

@@ -24,6 +24,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Dry run: report what is present and what would be fetched or built. Never builds,
@@ -101,6 +103,12 @@ pub struct FillArgs {
     /// environment reaches a build.
     #[arg(long, value_name = "KEY=VALUE")]
     pub build_env: Vec<String>,
+    /// A toolchain directory (repeatable), e.g. `~/.cargo/bin` for rustup's cargo and rustc:
+    /// bound read-only inside the sandbox and put on the build's PATH ahead of /usr/bin.
+    /// Only that directory is visible, never its parent; one holding a credential file is
+    /// refused.
+    #[arg(long, value_name = "DIR")]
+    pub build_path: Vec<PathBuf>,
     /// Build again what failed on an earlier run (known failures are skipped otherwise).
     #[arg(long)]
     pub retry_failed: bool,
@@ -110,7 +118,8 @@ pub struct FillArgs {
     /// Refuse sdists that unpack to more than this many MiB (tar bombs).
     #[arg(long, default_value_t = 2048, value_name = "MIB")]
     pub sdist_unpack_limit: u64,
-    /// Keep build directories in the cache for debugging.
+    /// Keep build directories for debugging (in the cache; with `--sandbox off` in
+    /// `$TMPDIR/wheelwright-build`, until the next build of the same sdist).
     #[arg(long)]
     pub keep_build_dirs: bool,
     /// Uploads and downloads at once per host.
@@ -206,9 +215,14 @@ pub struct CommonArgs {
     /// PEM bundle of extra CA certificates (PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE too).
     #[arg(long, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
-    /// PEM file with client certificate and key, for mutual TLS.
-    #[arg(long, value_name = "FILE")]
+    /// PEM file with the client certificate (and any intermediates) for mutual TLS, and its
+    /// private key unless --client-key is given (PIP_CLIENT_CERT too). X.509 v1 or v3;
+    /// PKCS#8, PKCS#1 or SEC1 keys; blocks in any order.
+    #[arg(long, env = "WHEELWRIGHT_CLIENT_CERT", value_name = "FILE")]
     pub client_cert: Option<PathBuf>,
+    /// PEM file with the private key of --client-cert, when it is not in that file.
+    #[arg(long, env = "WHEELWRIGHT_CLIENT_KEY", value_name = "FILE")]
+    pub client_key: Option<PathBuf>,
     /// Retries of transient network failures (connection errors, timeouts, 5xx, 429).
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub retries: u32,

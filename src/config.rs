@@ -174,6 +174,7 @@ pub fn merge(args: Vec<OsString>) -> Result<Merged, ConfigError> {
             "extra-index-url" => &["PIP_EXTRA_INDEX_URL"],
             "find-links" => &["PIP_FIND_LINKS"],
             "ca-bundle" => &["PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"],
+            "client-cert" => &["PIP_CLIENT_CERT"],
             "user" => &["DEVPI_USER"],
             "password" => &["DEVPI_PASSWORD"],
             _ => &[],

@@ -40,7 +40,9 @@ impl Failure {
 impl From<crate::index::IndexError> for Failure {
     fn from(error: crate::index::IndexError) -> Failure {
         match error {
-            crate::index::IndexError::Config(_) => Failure::input(error),
+            crate::index::IndexError::Config(_) | crate::index::IndexError::TlsSetup(_) => {
+                Failure::input(error)
+            }
             other => Failure::unusable(other),
         }
     }

@@ -11,6 +11,7 @@ use futures::future::try_join_all;
 
 use crate::cli::{CommonArgs, Versions};
 use crate::exit::Failure;
+use crate::index::tls::TlsFiles;
 use crate::index::{
     ClientConfig, Credentials, DevpiIndex, HttpClient, Source, Target, Upstream, redact_str,
 };
@@ -99,9 +100,17 @@ pub fn client(common: &CommonArgs) -> Result<HttpClient, Failure> {
             .find_map(|k| env(k))
             .map(PathBuf::from)
     });
+    // pip's variable; pip has no separate key file (its PEM holds both).
+    let client_cert = common
+        .client_cert
+        .clone()
+        .or_else(|| env("PIP_CLIENT_CERT").map(PathBuf::from));
     let config = ClientConfig {
-        ca_bundle,
-        client_cert: common.client_cert.clone(),
+        tls: TlsFiles {
+            ca_bundle,
+            client_cert,
+            client_key: common.client_key.clone(),
+        },
         retries: common.retries,
         read_timeout: std::time::Duration::from_secs(common.timeout.max(1)),
         ..ClientConfig::default()

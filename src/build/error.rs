@@ -8,7 +8,9 @@ use pep440_rs::Version;
 use pep508_rs::PackageName;
 
 use super::hooks::describe;
-use super::{EnvError, PyprojectError, ResolveError, SandboxError, Termination, UnpackError};
+use super::{
+    EnvError, PathsError, PyprojectError, ResolveError, SandboxError, Termination, UnpackError,
+};
 use crate::dist::ValidationError;
 
 /// The step a build failed in.
@@ -149,6 +151,14 @@ pub enum BuildError {
         what: String,
         source: std::io::Error,
     },
+    /// The fixed-path build dir could not be had.
+    #[error("{project} {version}: {step}: build directory: {source}")]
+    BuildDir {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: PathsError,
+    },
 }
 
 fn traceback_line(traceback: &Option<String>) -> String {
@@ -174,7 +184,8 @@ impl BuildError {
             | Self::ExtraWheels { step, .. }
             | Self::Invalid { step, .. }
             | Self::Protocol { step, .. }
-            | Self::Io { step, .. } => *step,
+            | Self::Io { step, .. }
+            | Self::BuildDir { step, .. } => *step,
         }
     }
 

@@ -61,6 +61,8 @@ pub struct HookContext {
     pub env: Vec<(String, String)>,
     pub ro_paths: Vec<PathBuf>,
     pub rw_paths: Vec<PathBuf>,
+    /// `(host, inside)`: the source tree's fixed mount point (bubblewrap only).
+    pub source_mount: Option<(PathBuf, PathBuf)>,
     /// The directory the disk watchdog measures.
     pub watch_dir: PathBuf,
 }
@@ -175,6 +177,7 @@ pub async fn call_hook(
         env: ctx.env.clone(),
         ro_paths: ctx.ro_paths.clone(),
         rw_paths: ctx.rw_paths.clone(),
+        source_mount: ctx.source_mount.clone(),
         watch_dir: ctx.watch_dir.clone(),
         log_path: log_path.to_path_buf(),
     };

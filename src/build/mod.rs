@@ -6,17 +6,21 @@
 //! environment over the union), `build_wheel` in the sandbox, an optional repair command, and
 //! validation outside the sandbox (exactly one wheel; name, version, RECORD and tags).
 //!
-//! Build dir layout (`<cache>/builds/<random>/`): `src/` (unpacked sdist), `out/` (wheel
-//! directory), `home/`, `tmp/`, `control/` (shim and its JSON). Only this dir is writable inside
-//! the sandbox; environments and the interpreter are bound read-only.
+//! Build dir layout (`<cache>/builds/<random>/`, or a path keyed by the sdist where the sandbox
+//! cannot mount, see [`paths`]): `src/` (unpacked sdist, mounted at `/build/<top>` under
+//! bubblewrap), `out/` (wheel directory), `home/`, `tmp/`, `cargo-home/`, `control/` (shim and
+//! its JSON). Only this dir is writable inside the sandbox; environments, the interpreter and
+//! `--build-path` toolchains are bound read-only.
 
 mod env;
 mod error;
 mod hooks;
 mod log;
+mod paths;
 mod pyproject;
 mod resolve;
 mod sandbox;
+mod toolchain;
 mod unpack;
 
 #[cfg(test)]
@@ -33,11 +37,13 @@ pub use env::{BuildEnv, EnvError, EnvWheel, env_key, provision_env};
 pub use error::{BuildError, BuildStep};
 pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};
 pub use log::{LogLimits, LogSummary};
+pub use paths::PathsError;
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
     BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource, resolve,
 };
 pub use sandbox::{BUILD_UID, Sandbox, SandboxError, SandboxLimits, SandboxMode, Termination};
+pub use toolchain::{BuildPathProblem, ToolchainError, Toolchains};
 pub use unpack::{UnpackError, UnpackLimits, Unpacked, unpack_sdist};
 
 use crate::dist::{WheelLimits, validate_built_wheel};
@@ -61,8 +67,13 @@ pub struct BuilderOptions {
     pub build_constraints: Vec<BuildConstraint>,
     /// `--build-env KEY=VAL`: the only variables besides the fixed allow-list.
     pub extra_env: Vec<(String, String)>,
-    /// Keep `<cache>/builds/<id>/` after the build (debugging).
+    /// Keep the build dir after the build (debugging).
     pub keep_build_dir: bool,
+    /// `--build-path`: toolchains bound read-only and put on `PATH`.
+    pub toolchains: Toolchains,
+    /// Parent of build dirs keyed by the sdist (`$TMPDIR/wheelwright-build`), used where the
+    /// sandbox cannot mount the source at a fixed path.
+    pub keyed_build_root: PathBuf,
 }
 
 impl BuilderOptions {
@@ -77,6 +88,8 @@ impl BuilderOptions {
             build_constraints: Vec::new(),
             extra_env: Vec::new(),
             keep_build_dir: false,
+            toolchains: Toolchains::default(),
+            keyed_build_root: paths::default_base(),
         }
     }
 }
@@ -141,12 +154,29 @@ impl Builder {
 
     pub async fn build(&self, request: BuildRequest) -> Result<BuiltWheel, BuildError> {
         let started = Instant::now();
-        let mut job = Job::new(&self.options, &request)?;
+        let mounted = self.sandbox.supports_source_mount() && !self.under_mount_root(&request);
+        let mut job = Job::new(&self.options, &request, mounted)?;
         let result = self.build_in(&mut job, &request, started).await;
         if !self.options.keep_build_dir {
             let _ = std::fs::remove_dir_all(&job.dir);
         }
+        if let Some(placeholder) = &job.placeholder {
+            let _ = std::fs::remove_dir(placeholder);
+        }
         result
+    }
+
+    /// Whether something the build must see lies under the fixed mount point (a cache dir in
+    /// `/build/...`, as some CI systems have): the mount would hide it, so such builds use the
+    /// keyed host path instead.
+    fn under_mount_root(&self, request: &BuildRequest) -> bool {
+        let root = Path::new(paths::MOUNT_ROOT);
+        let cache = std::fs::canonicalize(&self.options.cache_dir)
+            .unwrap_or_else(|_| self.options.cache_dir.clone());
+        std::iter::once(cache)
+            .chain(interpreter_paths(&request.interpreter))
+            .chain(self.options.toolchains.ro_paths())
+            .any(|p| p.starts_with(root))
     }
 
     async fn build_in(
@@ -166,6 +196,19 @@ impl Builder {
             step: BuildStep::ReadPyproject,
             source: Box::new(source),
         })?;
+        // Where the build sees its source: a fixed mount point under bubblewrap, otherwise the
+        // (already fixed, keyed) host path.
+        let source = if job.mounted() {
+            let top = unpacked
+                .root
+                .file_name()
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            job.source_mount = Some((job.dir.join("src"), PathBuf::from(paths::MOUNT_ROOT)));
+            Path::new(paths::MOUNT_ROOT).join(top)
+        } else {
+            unpacked.root.clone()
+        };
         // 3. Resolve and provision `requires`.
         let origin = format!("{} {}", request.name, request.version);
         let mut wheels = self
@@ -180,7 +223,7 @@ impl Builder {
         let backend_path = system
             .backend_path
             .iter()
-            .map(|p| unpacked.root.join(p))
+            .map(|p| source.join(p))
             .collect::<Vec<_>>();
         let config = serde_json::to_value(&request.config_settings).expect("serializable");
         // 4. get_requires_for_build_wheel.
@@ -188,7 +231,7 @@ impl Builder {
             job,
             interpreter,
             &env,
-            &unpacked.root,
+            &source,
             &system,
             &backend_path,
             epoch,
@@ -246,7 +289,7 @@ impl Builder {
             job,
             interpreter,
             &env,
-            &unpacked.root,
+            &source,
             &system,
             &backend_path,
             epoch,
@@ -399,11 +442,15 @@ impl Builder {
     ) -> HookContext {
         let home = job.dir.join("home");
         let tmp = job.dir.join("tmp");
+        let toolchains = &self.options.toolchains;
+        let mut path = vec![env.bin.clone()];
+        path.extend(toolchains.path_entries().iter().cloned());
+        path.extend([PathBuf::from("/usr/bin"), PathBuf::from("/bin")]);
+        let path = std::env::join_paths(path)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| format!("{}:/usr/bin:/bin", env.bin.display()));
         let mut vars: Vec<(String, String)> = vec![
-            (
-                "PATH".into(),
-                format!("{}:/usr/bin:/bin", env.bin.display()),
-            ),
+            ("PATH".into(), path),
             ("LANG".into(), "C.UTF-8".into()),
             ("LC_ALL".into(), "C.UTF-8".into()),
             ("SOURCE_DATE_EPOCH".into(), epoch.to_string()),
@@ -417,7 +464,19 @@ impl Builder {
             ("GIT_ALLOW_PROTOCOL".into(), "file".into()),
             ("CARGO_NET_OFFLINE".into(), "true".into()),
         ];
-        vars.extend(self.options.extra_env.iter().cloned());
+        vars.extend(toolchains.env(&job.dir.join("cargo-home")));
+        // `--build-env` replaces a variable of ours, except the compiler flags, which it extends.
+        for (key, value) in &self.options.extra_env {
+            match vars.iter_mut().find(|(k, _)| k == key) {
+                Some((_, old)) => *old = value.clone(),
+                None => vars.push((key.clone(), value.clone())),
+            }
+        }
+        let prefix_maps =
+            paths::prefix_map_flags(&paths::build_maps(&job.dir, &env.root, source_dir));
+        for key in ["CFLAGS", "CXXFLAGS"] {
+            paths::prepend_flags(&mut vars, key, &prefix_maps);
+        }
         HookContext {
             python: env.python.clone(),
             source_dir: source_dir.to_path_buf(),
@@ -429,8 +488,10 @@ impl Builder {
             ro_paths: interpreter_paths(interpreter)
                 .into_iter()
                 .chain([env.root.clone()])
+                .chain(toolchains.ro_paths())
                 .collect(),
             rw_paths: vec![job.dir.clone()],
+            source_mount: job.source_mount.clone(),
             watch_dir: job.dir.clone(),
         }
     }
@@ -482,6 +543,7 @@ impl Builder {
             ],
             ro_paths: Vec::new(),
             rw_paths: Vec::new(),
+            source_mount: None,
             watch_dir: job.dir.clone(),
             log_path: job.log_path.clone(),
         };
@@ -542,6 +604,12 @@ fn shell_quote(s: &str) -> String {
 struct Job {
     id: String,
     dir: PathBuf,
+    /// With a keyed build dir: the (empty) dir in `<cache>/builds/` that reserves `id`, and the
+    /// lock on the keyed dir.
+    placeholder: Option<PathBuf>,
+    _keyed: Option<paths::KeyedDir>,
+    /// `(host src dir, fixed mount point)` under bubblewrap, once unpacked.
+    source_mount: Option<(PathBuf, PathBuf)>,
     log_path: PathBuf,
     project: PackageName,
     version: Version,
@@ -549,7 +617,13 @@ struct Job {
 }
 
 impl Job {
-    fn new(options: &BuilderOptions, request: &BuildRequest) -> Result<Self, BuildError> {
+    /// `mounted`: the sandbox mounts the source at a fixed path, so the build dir can live in
+    /// the cache; otherwise it is placed at a path keyed by the sdist (see [`paths`]).
+    fn new(
+        options: &BuilderOptions,
+        request: &BuildRequest,
+        mounted: bool,
+    ) -> Result<Self, BuildError> {
         let project = request.name.clone();
         let version = request.version.clone();
         let io = |what: &str| {
@@ -566,28 +640,62 @@ impl Job {
         let logs = options.cache_dir.join("logs");
         std::fs::create_dir_all(&builds).map_err(io("create builds dir"))?;
         std::fs::create_dir_all(&logs).map_err(io("create logs dir"))?;
-        let dir = tempfile::Builder::new()
+        // A fresh directory in the cache names the build uniquely (wheels and logs go by it).
+        let reserved = tempfile::Builder::new()
             .prefix(&format!("{}-{}-", request.name, request.version))
             .tempdir_in(&builds)
             .map_err(io("create build dir"))?
             .keep();
-        for sub in ["src", "out", "home", "tmp", "control"] {
-            std::fs::create_dir_all(dir.join(sub)).map_err(io("create build dir"))?;
-        }
-        let id = dir
+        let id = reserved
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let (dir, placeholder, keyed) = if mounted {
+            (reserved, None, None)
+        } else {
+            let keyed = crate::dist::hash::sha256_file(&request.sdist)
+                .map_err(io("hash sdist"))
+                .and_then(|sdist_sha256| {
+                    let key = paths::build_key(&sdist_sha256, &request.interpreter.executable);
+                    let stem = format!("{}-{}", request.name, request.version);
+                    paths::keyed_build_dir(&options.keyed_build_root, &stem, &key).map_err(
+                        |source| BuildError::BuildDir {
+                            project: project.clone(),
+                            version: version.clone(),
+                            step: BuildStep::Unpack,
+                            source,
+                        },
+                    )
+                });
+            match keyed {
+                Ok(keyed) => (keyed.dir.clone(), Some(reserved), Some(keyed)),
+                Err(e) => {
+                    let _ = std::fs::remove_dir(&reserved);
+                    return Err(e);
+                }
+            }
+        };
+        for sub in ["src", "out", "home", "tmp", "cargo-home", "control"] {
+            std::fs::create_dir_all(dir.join(sub)).map_err(io("create build dir"))?;
+        }
         let log_path = logs.join(format!("{id}-{}.log", request.interpreter.label));
         let _ = std::fs::remove_file(&log_path);
         Ok(Self {
             id,
             dir,
+            placeholder,
+            _keyed: keyed,
+            source_mount: None,
             log_path,
             project,
             version,
             interpreter: request.interpreter.clone(),
         })
+    }
+
+    /// The source is mounted at the fixed point (the build dir is in the cache, not keyed).
+    fn mounted(&self) -> bool {
+        self.placeholder.is_none()
     }
 
     fn err_unpack(&self, source: UnpackError) -> BuildError {

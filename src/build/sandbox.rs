@@ -90,6 +90,10 @@ pub struct SandboxCommand {
     pub ro_paths: Vec<PathBuf>,
     /// Bound read-write at the same path (made writable for the build uid).
     pub rw_paths: Vec<PathBuf>,
+    /// `(host, inside)`: a directory within one of `rw_paths` bound read-write at a fixed path
+    /// as well, so the build sees its source at the same place whatever the cache dir is.
+    /// Only under bubblewrap ([`Sandbox::supports_source_mount`]); other layers ignore it.
+    pub source_mount: Option<(PathBuf, PathBuf)>,
     /// The directory the disk watchdog measures.
     pub watch_dir: PathBuf,
     pub log_path: PathBuf,
@@ -186,6 +190,11 @@ impl Sandbox {
 
     pub fn limits(&self) -> &SandboxLimits {
         &self.limits
+    }
+
+    /// Whether [`SandboxCommand::source_mount`] is honoured (a mount namespace of our own).
+    pub fn supports_source_mount(&self) -> bool {
+        matches!(self.isolation, Isolation::Bwrap(_))
     }
 
     pub fn is_isolated(&self) -> bool {
@@ -385,6 +394,16 @@ impl Sandbox {
         // Read-write first, so a read-only path nested inside a writable one stays read-only.
         binds(&cmd.rw_paths, "--bind");
         binds(&cmd.ro_paths, "--ro-bind");
+        if let Some((host, inside)) = &cmd.source_mount {
+            let source = stage
+                .and_then(|s| s.source_under(host))
+                .unwrap_or_else(|| host.clone());
+            args.extend([
+                "--bind".into(),
+                source.into_os_string(),
+                inside.clone().into(),
+            ]);
+        }
         args.push("--chdir".into());
         args.push(cmd.cwd.clone().into_os_string());
         args.push("--clearenv".into());
@@ -458,6 +477,14 @@ impl Stage {
             .iter()
             .find(|(p, _, _)| p == path)
             .map(|(_, s, _)| s.clone())
+    }
+
+    /// The staged counterpart of `path` when it lies inside a staged writable directory.
+    fn source_under(&self, path: &Path) -> Option<PathBuf> {
+        self.entries
+            .iter()
+            .filter(|(_, _, writable)| *writable)
+            .find_map(|(p, s, _)| path.strip_prefix(p).ok().map(|rest| s.join(rest)))
     }
 
     /// `unshare -m --propagation private -- sh -c SCRIPT sh <src stage mode>... -- setpriv ... bwrap`

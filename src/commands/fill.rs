@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use std::time::Duration;
 
-use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode};
+use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode, Toolchains};
 use crate::cli::{FillArgs, SandboxArg};
 use crate::exit::{self, Failure};
 use crate::pipeline::UpstreamWheels;
@@ -79,6 +79,8 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     // `--sandbox required` must fail before any work when builds cannot be isolated; in the
     // other modes the builder (and its sandbox probe) is set up on the first build.
     let builder = tokio::sync::OnceCell::new();
+    // A bad --build-path is bad input whether or not anything needs building.
+    Toolchains::new(&args.build_path, |key| std::env::var_os(key)).map_err(Failure::input)?;
     if args.sandbox == SandboxArg::Required {
         let _ = builder.set(Ok(make_builder(&args, &ctx, &cache)?));
     }
@@ -173,6 +175,8 @@ fn make_builder(args: &FillArgs, ctx: &setup::Context, cache: &Path) -> Result<B
         })?;
         options.extra_env.push((key.to_string(), value.to_string()));
     }
+    options.toolchains =
+        Toolchains::new(&args.build_path, |key| std::env::var_os(key)).map_err(Failure::input)?;
     if let Some(path) = &args.build_constraints {
         options.build_constraints = build_constraints(path)?;
     }

@@ -37,6 +37,9 @@ pub enum IndexError {
     },
     #[error("{0}")]
     Config(String),
+    /// A CA bundle, client certificate or key that cannot be used (bad configuration).
+    #[error(transparent)]
+    TlsSetup(#[from] super::tls::TlsSetupError),
 }
 
 impl IndexError {

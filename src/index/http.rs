@@ -12,14 +12,13 @@ use url::Url;
 
 use super::error::IndexError;
 use super::redact::{redact, split_credentials};
+use super::tls::{TlsFiles, client_config};
 
 /// TLS and retry settings of the client (flags and environment are merged by the caller).
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// PEM bundle added to the system roots (`--ca-bundle`, `PIP_CERT`, ...).
-    pub ca_bundle: Option<std::path::PathBuf>,
-    /// PEM file holding certificate and key (`--client-cert`).
-    pub client_cert: Option<std::path::PathBuf>,
+    /// CA bundle, client certificate and key (see [`super::tls`]).
+    pub tls: TlsFiles,
     /// Retries after the first attempt for transient failures.
     pub retries: u32,
     pub connect_timeout: Duration,
@@ -31,8 +30,7 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
-            ca_bundle: None,
-            client_cert: None,
+            tls: TlsFiles::default(),
             retries: 5,
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
@@ -84,40 +82,15 @@ impl HttpClient {
             .read_timeout(config.read_timeout)
             .pool_max_idle_per_host(32)
             .redirect(reqwest::redirect::Policy::limited(5));
-        if let Some(path) = &config.ca_bundle {
-            let pem = std::fs::read(path).map_err(|e| {
-                IndexError::Config(format!("cannot read CA bundle {}: {e}", path.display()))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                IndexError::Config(format!("CA bundle {} is not PEM: {e}", path.display()))
-            })?;
-            if certs.is_empty() {
-                return Err(IndexError::Config(format!(
-                    "CA bundle {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                    path.display()
-                )));
-            }
-            builder = builder.tls_certs_merge(certs);
-        }
-        if let Some(path) = &config.client_cert {
-            let pem = std::fs::read(path).map_err(|e| {
-                IndexError::Config(format!(
-                    "cannot read client certificate {}: {e}",
-                    path.display()
-                ))
-            })?;
-            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
-                IndexError::Config(format!(
-                    "client certificate {} must be one PEM file with certificate and private key: {}",
-                    path.display(),
-                    error_chain(&e)
-                ))
-            })?;
-            builder = builder.identity(identity);
-        }
-        let inner = builder
-            .build()
-            .map_err(|e| IndexError::Config(format!("cannot set up the HTTP client: {e}")))?;
+        // Our own rustls configuration: reqwest's would refuse v1 client certificates and
+        // a bundle with one unparsable entry (see `super::tls`).
+        builder = builder.use_preconfigured_tls(client_config(&config.tls)?);
+        let inner = builder.build().map_err(|e| {
+            IndexError::Config(format!(
+                "cannot set up the HTTP client: {}",
+                error_chain(&e)
+            ))
+        })?;
         Ok(HttpClient {
             inner,
             config: Arc::new(config),
@@ -248,22 +221,27 @@ pub fn retry_after(response: &Response) -> Option<Duration> {
     Some(Duration::from_secs(secs.min(120)))
 }
 
-/// TLS failures (unknown CA, bad certificate, handshake alerts) are not transient. rustls
-/// errors reach us either directly in the source chain (certificate verification during
-/// connect) or wrapped in an `io::Error` (tokio-rustls, during the handshake).
+/// TLS failures (unknown CA, bad certificate, handshake alerts) are not transient.
 pub fn is_tls_failure(error: &reqwest::Error) -> bool {
+    rustls_cause(error).is_some()
+}
+
+/// The rustls error behind a reqwest error. It is either directly in the source chain
+/// (certificate verification during connect) or wrapped in an `io::Error` (tokio-rustls,
+/// during the handshake).
+fn rustls_cause(error: &reqwest::Error) -> Option<&rustls::Error> {
     let mut source = std::error::Error::source(error);
     while let Some(inner) = source {
-        if inner.downcast_ref::<rustls::Error>().is_some() {
-            return true;
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return Some(tls);
         }
         // io::Error hides its payload from `source()`; look inside, possibly nested.
         let mut wrapped = inner
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref());
         while let Some(payload) = wrapped {
-            if payload.downcast_ref::<rustls::Error>().is_some() {
-                return true;
+            if let Some(tls) = payload.downcast_ref::<rustls::Error>() {
+                return Some(tls);
             }
             wrapped = payload
                 .downcast_ref::<std::io::Error>()
@@ -271,7 +249,36 @@ pub fn is_tls_failure(error: &reqwest::Error) -> bool {
         }
         source = inner.source();
     }
-    false
+    None
+}
+
+/// What a TLS failure usually means, for the user who has to fix it.
+fn tls_hint(error: &rustls::Error) -> Option<&'static str> {
+    use rustls::{AlertDescription as Alert, CertificateError as Cert, Error};
+    Some(match error {
+        Error::InvalidCertificate(Cert::UnknownIssuer) => {
+            "the server's certificate is not signed by a trusted CA: add the CA with --ca-bundle \
+             (or PIP_CERT, REQUESTS_CA_BUNDLE)"
+        }
+        Error::InvalidCertificate(Cert::NotValidForName | Cert::NotValidForNameContext { .. }) => {
+            "the server's certificate does not name this host or IP address in its subjectAltName"
+        }
+        Error::InvalidCertificate(Cert::Expired | Cert::ExpiredContext { .. }) => {
+            "the server's certificate has expired"
+        }
+        Error::InvalidCertificate(Cert::NotValidYet | Cert::NotValidYetContext { .. }) => {
+            "the server's certificate is not valid yet (is the clock right?)"
+        }
+        Error::AlertReceived(Alert::CertificateRequired) => {
+            "the server wants a client certificate: --client-cert"
+        }
+        Error::AlertReceived(
+            Alert::UnknownCA | Alert::BadCertificate | Alert::CertificateUnknown,
+        ) => {
+            "the server refused the client certificate (--client-cert): is it signed by a CA the server trusts?"
+        }
+        _ => return None,
+    })
 }
 
 /// An error and its causes on one line (reqwest's own message hides the cause).
@@ -292,10 +299,15 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// Turns a reqwest error into the index error that says what went wrong, without the
 /// credentials reqwest may have kept in the URL.
 pub fn transport_error(url: &Url, error: &reqwest::Error) -> IndexError {
-    if is_tls_failure(error) {
+    if let Some(cause) = rustls_cause(error) {
+        // rustls' own error is the cause; reqwest's wrapping only repeats the URL.
+        let detail = match tls_hint(cause) {
+            Some(hint) => format!("{cause}: {hint}"),
+            None => cause.to_string(),
+        };
         return IndexError::Tls {
             url: redact(url),
-            detail: error_chain(error),
+            detail,
         };
     }
     let mut detail = if error.is_timeout() {

@@ -2,16 +2,20 @@
 //!
 //! The index layer fetches and parses; it decides nothing. What counts as present, which
 //! file to fetch, is the planner's business.
+mod der;
 pub mod devpi;
 pub mod directory;
 mod error;
 mod file;
 pub mod http;
+mod identity;
+mod pem;
 mod redact;
 pub mod simple;
 pub mod snapshot;
 mod source;
 mod target;
+pub mod tls;
 pub mod upload;
 
 pub use devpi::DevpiIndex;

@@ -5,6 +5,7 @@
 mod support;
 
 mod build;
+mod build_paths;
 mod config;
 mod faults;
 mod fill;
@@ -15,3 +16,4 @@ mod policies;
 mod report;
 mod served_directory;
 mod tls;
+mod tls_certs;

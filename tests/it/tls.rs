@@ -16,17 +16,17 @@ const REQUIREMENTS: &str = "ww-alpha==1.0\nww-bravo==1.0\n";
 const EXPECTED_ACTIONS: [(&str, &str); 2] = [("ww-alpha", "fetch"), ("ww-bravo", "present")];
 
 /// A user with an empty-but-for-ww-bravo index `target`; returns the devpi (plain HTTP) URL.
-fn target_with_bravo(prefix: &str) -> (DevpiUser, String) {
+pub(crate) fn target_with_bravo(prefix: &str) -> (DevpiUser, String) {
     let user = devpi().new_user(prefix);
     let target = user.create_index("target", &[], false);
     user.upload("target", &fixture_dist("ww_bravo-1.0.0-py3-none-any.whl"));
     (user, target)
 }
 
-struct PlanRun {
-    code: i32,
-    stderr: String,
-    report: Value,
+pub(crate) struct PlanRun {
+    pub code: i32,
+    pub stderr: String,
+    pub report: Value,
 }
 
 impl PlanRun {
@@ -46,7 +46,7 @@ impl PlanRun {
     }
 
     /// Exit 0 and the actions of [`EXPECTED_ACTIONS`]: the target was read through TLS.
-    fn assert_planned(&self, what: &str) {
+    pub(crate) fn assert_planned(&self, what: &str) {
         assert_eq!(self.code, 0, "{what}: {}", self.stderr);
         let expected: Vec<(String, String)> = EXPECTED_ACTIONS
             .iter()
@@ -57,7 +57,7 @@ impl PlanRun {
 }
 
 /// `wheelwright plan REQUIREMENTS --target TARGET --find-links fixtures/dist ARGS...`.
-fn plan(target: &str, args: &[&str], env: &[(&str, &Path)]) -> PlanRun {
+pub(crate) fn plan(target: &str, args: &[&str], env: &[(&str, &Path)]) -> PlanRun {
     let mut cmd = wheelwright();
     let reqs = cmd.home().join("requirements.txt");
     std::fs::write(&reqs, REQUIREMENTS).unwrap();
@@ -84,11 +84,11 @@ fn plan(target: &str, args: &[&str], env: &[(&str, &Path)]) -> PlanRun {
 }
 
 /// `host:port` of an `https://host:port` URL, as error messages print it.
-fn authority(url: &str) -> &str {
+pub(crate) fn authority(url: &str) -> &str {
     url.strip_prefix("https://").expect("https URL")
 }
 
-fn path_str(path: &Path) -> &str {
+pub(crate) fn path_str(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
 }
 

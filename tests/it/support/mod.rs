@@ -13,6 +13,7 @@ mod devpi;
 mod forward_proxy;
 mod nginx;
 mod nginx_static;
+pub mod pki;
 mod process;
 mod proxy;
 mod pypiserver;

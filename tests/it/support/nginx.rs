@@ -8,10 +8,10 @@
 //! [`super::process`], so it dies with the test process. All its paths (pid, logs, temp
 //! dirs) point into the temp dir: the compiled-in ones are under /var and /run.
 
+use super::pki::{Ca, Extensions, KeyKind, SERVER_IP_ONLY, concat};
 use super::process::WatchedProcess;
 use super::{devpi, free_port, log_tail, test_venv};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,8 @@ pub struct Nginx {
     pub client_pem: PathBuf,
     /// The client certificate alone, without its key.
     pub client_cert_only_pem: PathBuf,
+    /// The CA the mTLS server trusts for client certificates (tests issue their own).
+    pub client_ca: Ca,
     /// `https://127.0.0.1:PORT`: TLS only.
     pub tls_url: String,
     /// `https://127.0.0.1:PORT`: TLS and a client certificate signed by the client CA.
@@ -106,7 +108,7 @@ struct Pki {
     ca_pem: PathBuf,
     server_pem: PathBuf,
     server_key: PathBuf,
-    client_ca_pem: PathBuf,
+    client_ca: Ca,
     client_pem: PathBuf,
     client_cert_only_pem: PathBuf,
 }
@@ -166,6 +168,7 @@ impl Nginx {
                         ca_pem: pki.ca_pem,
                         client_pem: pki.client_pem,
                         client_cert_only_pem: pki.client_cert_only_pem,
+                        client_ca: pki.client_ca,
                         tls_url,
                         mtls_url,
                         basic_url,
@@ -343,6 +346,8 @@ http {{
         {tls}
         ssl_client_certificate {client_ca};
         ssl_verify_client on;
+        # Client certificate, intermediate CA, root: nginx's default depth (1) stops short.
+        ssl_verify_depth 3;
         {location}
     }}
     server {{
@@ -354,7 +359,7 @@ http {{
     }}
 }}
 ",
-        client_ca = path_str(&pki.client_ca_pem),
+        client_ca = path_str(&pki.client_ca.pem),
         htpasswd = path_str(htpasswd),
         // proxy_set_header in a location replaces the inherited ones, so the header that
         // must not reach devpi is dropped here.
@@ -365,152 +370,37 @@ http {{
     )
 }
 
-/// Extensions for the certificates, in one `-extfile` with a section per kind. webpki
-/// (rustls) wants v3 certificates, `CA:FALSE` leaves and a subjectAltName matching the IP
-/// address we connect to; the common name is ignored.
-const EXTENSIONS: &str = "\
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[client]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-";
-
-/// A server CA and a separate client CA, a server certificate for 127.0.0.1 and a client
-/// certificate. Keys are P-256 in PKCS#8 (`BEGIN PRIVATE KEY`, what openssl 3 writes), one
-/// of the forms `reqwest::Identity::from_pem` accepts with rustls (PKCS#8, PKCS#1, SEC1).
+/// The PKI of one nginx, made as tutorials make one (see [`super::pki`]): a server CA and a
+/// server certificate whose only extension is an IP SAN for 127.0.0.1; a client CA (whose
+/// key tests use to issue more client certificates) and a v3 client certificate with its
+/// PKCS#8 key, which the test harness's own reqwest client can use.
 fn make_pki(dir: &Path) -> Pki {
-    let ext = dir.join("extensions.cnf");
-    std::fs::write(&ext, EXTENSIONS).expect("write extensions.cnf");
-    let file = |name: &str| dir.join(name);
-    let ca = |name: &str, cn: &str| {
-        let key = file(&format!("{name}.key"));
-        let csr = file(&format!("{name}.csr"));
-        let pem = file(&format!("{name}.pem"));
-        new_key_and_csr(&key, &csr, cn);
-        sign(&csr, None, &pem, &ext, "ca");
-        (pem, key)
-    };
-    let (ca_pem, ca_key) = ca("ca", "wheelwright test server CA");
-    let (client_ca_pem, client_ca_key) = ca("client-ca", "wheelwright test client CA");
-
-    let server_key = file("server.key");
-    let server_pem = file("server.pem");
-    new_key_and_csr(&server_key, &file("server.csr"), "127.0.0.1");
-    sign(
-        &file("server.csr"),
-        Some((&ca_pem, &ca_key)),
-        &server_pem,
-        &ext,
+    let ca = Ca::root(dir, "ca", "wheelwright test server CA");
+    let server = ca.issue(
+        dir,
         "server",
+        "127.0.0.1",
+        KeyKind::RsaPkcs8,
+        Extensions::V3(SERVER_IP_ONLY),
     );
-
-    let client_key = file("client.key");
-    let client_cert_only_pem = file("client-cert-only.pem");
-    new_key_and_csr(&client_key, &file("client.csr"), "wheelwright test client");
-    sign(
-        &file("client.csr"),
-        Some((&client_ca_pem, &client_ca_key)),
-        &client_cert_only_pem,
-        &ext,
+    let client_ca = Ca::root(dir, "client-ca", "wheelwright test client CA");
+    let client = client_ca.issue(
+        dir,
         "client",
+        "wheelwright test client",
+        KeyKind::RsaPkcs8,
+        Extensions::V3("extendedKeyUsage = clientAuth\n"),
     );
-    let cert = std::fs::read_to_string(&client_cert_only_pem).expect("read client cert");
-    let key = std::fs::read_to_string(&client_key).expect("read client key");
-    assert!(
-        key.starts_with("-----BEGIN PRIVATE KEY-----"),
-        "openssl did not write a PKCS#8 key: {}",
-        key.lines().next().unwrap_or_default()
+    let client_pem = concat(
+        &dir.join("client-with-key.pem"),
+        &[&client.cert, &client.key],
     );
-    let client_pem = file("client.pem");
-    std::fs::write(&client_pem, format!("{cert}{key}")).expect("write client.pem");
     Pki {
-        ca_pem,
-        server_pem,
-        server_key,
-        client_ca_pem,
+        ca_pem: ca.pem,
+        server_pem: server.cert,
+        server_key: server.key,
+        client_ca,
         client_pem,
-        client_cert_only_pem,
+        client_cert_only_pem: client.cert,
     }
-}
-
-fn new_key_and_csr(key: &Path, csr: &Path, cn: &str) {
-    openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-noenc",
-        "-keyout",
-        path_str(key),
-        "-out",
-        path_str(csr),
-        "-subj",
-        &format!("/CN={cn}"),
-    ]);
-}
-
-/// Sign `csr` with `issuer` (certificate, key), or self-sign with its own key when `None`.
-fn sign(csr: &Path, issuer: Option<(&Path, &Path)>, out: &Path, ext: &Path, section: &str) {
-    let csr_str = path_str(csr);
-    let self_key = csr.with_extension("key");
-    let mut args = vec![
-        "x509",
-        "-req",
-        "-in",
-        csr_str,
-        "-out",
-        path_str(out),
-        "-days",
-        "7",
-        "-sha256",
-        "-extfile",
-        path_str(ext),
-        "-extensions",
-        section,
-    ];
-    match issuer {
-        Some((cert, key)) => {
-            args.extend([
-                "-CA",
-                path_str(cert),
-                "-CAkey",
-                path_str(key),
-                "-CAcreateserial",
-            ]);
-        }
-        None => args.extend(["-signkey", path_str(&self_key)]),
-    }
-    openssl(&args);
-}
-
-fn openssl(args: &[&str]) {
-    let output = Command::new("openssl")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run openssl ({e}): run scripts/test.sh first (it installs openssl)")
-        });
-    assert!(
-        output.status.success(),
-        "openssl {} failed ({}):\n{}{}",
-        args.join(" "),
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
