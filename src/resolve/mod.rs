@@ -9,6 +9,7 @@
 //! Not wired into `plan`/`fill` yet: this is the core the `--deps` modes will sit on.
 
 mod error;
+pub mod listing;
 mod provider;
 mod range;
 mod report;
