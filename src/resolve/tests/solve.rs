@@ -431,3 +431,18 @@ fn per_line_mode_solves_each_line_alone() {
         extra: None
     }));
 }
+
+#[test]
+fn per_line_mode_asks_each_question_once_across_lines() {
+    let mut index = Memory::default();
+    index
+        .add("a", "1.0", &["common"])
+        .add("a", "2.0", &["common"])
+        .add("common", "1.0", &[]);
+    let roots = lines(&["a==1.0", "a==2.0"]);
+    let per_line = resolve_per_line(&index, &py312(), &roots, &[], Options::default());
+    assert!(per_line.lines.iter().all(|l| l.result.is_ok()));
+    let asked = index.asked.borrow();
+    assert_eq!(asked.get("list common"), Some(&1), "{asked:?}");
+    assert_eq!(asked.get("metadata common 1.0"), Some(&1), "{asked:?}");
+}
