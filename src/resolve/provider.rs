@@ -165,6 +165,23 @@ impl Provider<'_> {
         Ok(found)
     }
 
+    /// Tell the source which listings come next (those not answered yet).
+    fn hint(&self, edges: &Edges) {
+        let known = self.cache.candidates.borrow();
+        // Edges are sorted by package, so a project and its extras are adjacent.
+        let mut names: Vec<PackageName> = edges
+            .keys()
+            .filter_map(Package::name)
+            .filter(|name| !known.contains_key(*name))
+            .cloned()
+            .collect();
+        drop(known);
+        names.dedup();
+        if !names.is_empty() {
+            self.setup.source.prefetch(&names);
+        }
+    }
+
     /// Whether `candidate` of `name` may be chosen at all (before the range).
     fn admissible(&self, name: &PackageName, candidate: &Candidate) -> bool {
         let pre_ok = self.setup.pre_everywhere
@@ -318,6 +335,7 @@ impl DependencyProvider for Provider<'_> {
     ) -> Result<Dependencies<Package, Range, Unavailable>, ProviderError> {
         Ok(match self.edges(package, version)? {
             Ok(edges) => {
+                self.hint(&edges);
                 Dependencies::Available(edges.into_iter().collect::<DependencyConstraints<_, _>>())
             }
             Err(why) => Dependencies::Unavailable(why),

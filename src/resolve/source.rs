@@ -53,4 +53,10 @@ pub trait MetadataSource {
         name: &PackageName,
         version: &Version,
     ) -> Result<Vec<Requirement>, SourceError>;
+
+    /// A hint, sent as soon as a chosen version's dependencies are known: the solver will
+    /// probably ask for the candidates of these projects next. A source over the network
+    /// starts fetching their listings concurrently (uv does the same), so that a closure of
+    /// hundreds of projects costs round trips in parallel, not in series. Never required.
+    fn prefetch(&self, _names: &[PackageName]) {}
 }

@@ -14,6 +14,8 @@ pub(super) struct Memory {
     projects: BTreeMap<PackageName, BTreeMap<Version, (bool, Vec<Requirement>)>>,
     /// How often each question was asked (the solver should ask once).
     pub(super) asked: RefCell<HashMap<String, usize>>,
+    /// The prefetch hints, in order.
+    pub(super) prefetched: RefCell<Vec<String>>,
 }
 
 pub(super) fn name(s: &str) -> PackageName {
@@ -86,6 +88,11 @@ impl MetadataSource for Memory {
             .and_then(|versions| versions.get(v))
             .map(|(_, deps)| deps.clone())
             .ok_or_else(|| format!("{project} {v} is not in the table").into())
+    }
+
+    fn prefetch(&self, names: &[PackageName]) {
+        let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+        self.prefetched.borrow_mut().push(names.join(" "));
     }
 }
 

@@ -64,6 +64,8 @@ fn each_question_is_asked_once() {
     let asked = index.asked.borrow();
     assert!(asked.values().all(|n| *n == 1), "{asked:?}");
     assert_eq!(asked.get("metadata base 1.0"), Some(&1));
+    // Listings are hinted before they are asked for, each once.
+    assert_eq!(*index.prefetched.borrow(), ["app", "left right", "base"]);
 }
 
 #[test]
