@@ -1,6 +1,6 @@
 //! Property tests: the PEP 440 mapping against a checker written from `packaging`'s rules,
-//! and solutions against every requirement of every chosen package (with a brute-force
-//! search when the solver reports a conflict).
+//! and solutions against every root, constraint and requirement of every chosen package
+//! (with a brute-force search when the solver reports a conflict).
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -168,8 +168,15 @@ fn build(table: &[Published]) -> Memory {
 fn satisfies(
     index: &Memory,
     roots: &[pep508_rs::Requirement],
+    constraints: &[pep508_rs::Requirement],
     chosen: &BTreeMap<PackageName, Version>,
 ) -> bool {
+    let within = |c: &pep508_rs::Requirement| {
+        chosen.get(&c.name).is_none_or(|v| match &c.version_or_url {
+            Some(VersionOrUrl::VersionSpecifier(s)) => s.contains(v),
+            _ => true,
+        })
+    };
     let ok = |req: &pep508_rs::Requirement| {
         chosen
             .get(&req.name)
@@ -179,6 +186,7 @@ fn satisfies(
             })
     };
     roots.iter().all(ok)
+        && constraints.iter().all(within)
         && chosen.iter().all(|(n, v)| {
             index
                 .requires_dist(n, v)
@@ -187,7 +195,11 @@ fn satisfies(
 }
 
 /// Every assignment of (absent or one version) to each project: is any a solution?
-fn brute_force(index: &Memory, roots: &[pep508_rs::Requirement]) -> bool {
+fn brute_force(
+    index: &Memory,
+    roots: &[pep508_rs::Requirement],
+    constraints: &[pep508_rs::Requirement],
+) -> bool {
     let projects: Vec<(PackageName, Vec<Version>)> = (0..5)
         .map(|i| {
             let n = name(&format!("p{i}"));
@@ -208,7 +220,7 @@ fn brute_force(index: &Memory, roots: &[pep508_rs::Requirement]) -> bool {
             .filter(|(_, c)| **c > 0)
             .map(|((n, vs), c)| (n.clone(), vs[*c - 1].clone()))
             .collect();
-        if satisfies(index, roots, &chosen) {
+        if satisfies(index, roots, constraints, &chosen) {
             return true;
         }
         // Next assignment (odometer).
@@ -234,23 +246,33 @@ proptest! {
     fn solutions_satisfy_every_requirement(
         table in index_strategy(),
         roots in proptest::collection::vec((0usize..5, 0usize..SPECS.len()), 1..3),
+        constraints in proptest::collection::vec((0usize..5, 1usize..SPECS.len()), 0..2),
     ) {
         let index = build(&table);
         let texts: Vec<String> = roots.iter().map(|(p, s)| format!("p{p}{}", SPECS[*s])).collect();
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         let roots = lines(&texts);
         let reqs: Vec<_> = roots.iter().map(|l| l.requirement.clone()).collect();
-        match resolve(&index, &py312(), &roots, &[], Options::default()) {
+        let texts: Vec<String> =
+            constraints.iter().map(|(p, s)| format!("p{p}{}", SPECS[*s])).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let constraints = lines(&texts);
+        let limits: Vec<_> = constraints.iter().map(|l| l.requirement.clone()).collect();
+        match resolve(&index, &py312(), &roots, &constraints, Options::default()) {
             Ok(resolution) => {
                 let chosen = resolution
                     .packages
                     .values()
                     .map(|r| (r.name.clone(), r.version.clone()))
                     .collect();
-                prop_assert!(satisfies(&index, &reqs, &chosen), "{:?}", resolution.pins());
+                prop_assert!(satisfies(&index, &reqs, &limits, &chosen), "{:?}", resolution.pins());
+                // Nothing is there without a reason: constraints never add a project.
+                for r in resolution.packages.values() {
+                    prop_assert!(!r.via.is_empty(), "{} has no via", r.name);
+                }
             }
             Err(ResolveError::Conflict(c)) => {
-                prop_assert!(!brute_force(&index, &reqs), "solver gave up but a solution exists:\n{}", c);
+                prop_assert!(!brute_force(&index, &reqs, &limits), "solver gave up but a solution exists:\n{}", c);
             }
             Err(other) => prop_assert!(false, "unexpected error: {}", other),
         }
