@@ -1,5 +1,7 @@
-//! Command-line interface (clap). Flags keep devpi-builder's names where they exist
-//! (`--batch`, `--blacklist`, `--pure-index`, `--junit-xml`, `--run-id`, `--client-cert`).
+//! Command-line interface (clap). Every devpi-builder flag is accepted with its meaning, so
+//! a job switches by changing the command name: `fill REQUIREMENTS INDEX` (positional),
+//! `--batch`, `--user`, `--password` (and `DEVPI_USER`/`DEVPI_PASSWORD`), `--blacklist`,
+//! `--pure-index`, `--junit-xml`, `--run-id`, `--dry-run`, `--client-cert`.
 
 use std::path::PathBuf;
 
@@ -70,8 +72,9 @@ pub struct FillArgs {
     /// The target (instead of the last positional argument).
     #[arg(long, env = "WHEELWRIGHT_TARGET", value_name = "URL|DIR")]
     pub target: Option<String>,
-    /// Everything but the upload: fetch and build into the cache only.
-    #[arg(long)]
+    /// Everything but the upload: fetch and build into the cache only; nothing on the
+    /// server changes and no login is sent (devpi-builder's --dry-run).
+    #[arg(long, visible_alias = "dry-run")]
     pub no_upload: bool,
     /// Write a JUnit XML report (one test case per job) for Jenkins.
     #[arg(long, value_name = "FILE")]

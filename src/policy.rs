@@ -22,6 +22,9 @@ pub struct TargetPolicy {
     pub mirror_whitelist: Vec<String>,
     /// The first mirror stage in the target's bases (transitively), if any.
     pub mirror: Option<String>,
+    /// Every mirror stage among the bases, in devpi's resolution order: the default upstream
+    /// when none is configured.
+    pub mirrors: Vec<String>,
 }
 
 impl TargetPolicy {
@@ -31,7 +34,7 @@ impl TargetPolicy {
         target: &DevpiIndex,
     ) -> Result<TargetPolicy, IndexError> {
         let own = target.config(client).await?;
-        let mut mirror = None;
+        let mut mirrors = Vec::new();
         let mut queue: VecDeque<String> = own.bases.iter().cloned().collect();
         let mut seen: HashSet<String> = HashSet::new();
         while let Some(stage) = queue.pop_front() {
@@ -49,7 +52,7 @@ impl TargetPolicy {
             };
             let config = base.config(client).await?;
             if config.kind == "mirror" {
-                mirror.get_or_insert(stage.clone());
+                mirrors.push(stage.clone());
             }
             queue.extend(config.bases.iter().cloned());
         }
@@ -57,7 +60,8 @@ impl TargetPolicy {
             stage: target.stage(),
             acl_upload: own.acl_upload,
             mirror_whitelist: own.mirror_whitelist,
-            mirror,
+            mirror: mirrors.first().cloned(),
+            mirrors,
         })
     }
 
@@ -116,6 +120,7 @@ mod tests {
             acl_upload: acl.iter().map(|s| s.to_string()).collect(),
             mirror_whitelist: whitelist.iter().map(|s| s.to_string()).collect(),
             mirror: mirror.map(String::from),
+            mirrors: mirror.map(String::from).into_iter().collect(),
         }
     }
 

@@ -13,7 +13,7 @@ use crate::cli::{CommonArgs, Versions};
 use crate::exit::Failure;
 use crate::index::tls::TlsFiles;
 use crate::index::{
-    ClientConfig, Credentials, DevpiIndex, HttpClient, Source, Target, Upstream, redact_str,
+    ClientConfig, Credentials, DevpiIndex, HttpClient, Source, Target, Upstream, redact, redact_str,
 };
 use crate::interpreter::{self, Interpreter};
 use crate::plan::{Policy, VersionPolicy};
@@ -119,14 +119,14 @@ pub fn client(common: &CommonArgs) -> Result<HttpClient, Failure> {
 }
 
 /// Upstream sources, pip's precedence: flags, then the requirements files' options, then
-/// PIP_INDEX_URL / PIP_EXTRA_INDEX_URL / PIP_FIND_LINKS. With nothing configured and a devpi
-/// target, the server's `root/pypi` mirror.
-pub fn upstream(
+/// PIP_INDEX_URL / PIP_EXTRA_INDEX_URL / PIP_FIND_LINKS. `None` when nothing at all is
+/// configured (see [`default_upstream`]). Local only: a find-links directory that does not
+/// exist is bad input (exit 2), found before any index is contacted.
+pub fn configured_upstream(
     common: &CommonArgs,
     requirements: &ParsedRequirements,
-    target: &Target,
     client: &HttpClient,
-) -> Result<Upstream, Failure> {
+) -> Result<Option<Vec<Source>>, Failure> {
     let options = &requirements.options;
     let split = |v: Option<String>| -> Vec<String> {
         v.map(|s| s.split_whitespace().map(String::from).collect())
@@ -146,26 +146,85 @@ pub fn upstream(
     let mut find_links: Vec<String> = common.find_links.clone();
     find_links.extend(options.find_links.iter().cloned());
     find_links.extend(split(env("PIP_FIND_LINKS")));
+    if !no_index && index_url.is_none() && extra.is_empty() && find_links.is_empty() {
+        return Ok(None);
+    }
 
     let mut sources = Vec::new();
     if !no_index {
-        match (&index_url, target) {
-            (Some(url), _) => sources.push(Source::index_url(url, client)?),
-            (None, Target::Devpi(index)) if extra.is_empty() && find_links.is_empty() => {
-                sources.push(Source::Simple {
-                    base: index.root.join("root/pypi/+simple/").expect("valid path"),
-                });
-            }
-            _ => {}
+        if let Some(url) = &index_url {
+            sources.push(Source::index_url(url, client)?);
         }
         for url in &extra {
             sources.push(Source::index_url(url, client)?);
         }
     }
     for link in &find_links {
-        sources.push(Source::find_links(link, client)?);
+        let source = Source::find_links(link, client)?;
+        if let Source::Directory { path, .. } = &source
+            && !path.is_dir()
+        {
+            return Err(Failure::input(anyhow::anyhow!(
+                "find-links `{}`: {} is not a directory",
+                redact_str(link),
+                path.display()
+            )));
+        }
+        sources.push(source);
     }
-    Ok(Upstream { sources })
+    Ok(Some(sources))
+}
+
+/// With no upstream configured and a devpi target: the mirror indexes the target inherits
+/// from (its bases, transitively, in devpi's resolution order), since that is where the
+/// target's own users get what it lacks; else the server's `root/pypi`, only if it exists.
+/// Neither is a configuration error (exit 2) that says what to give. Other targets have no
+/// default upstream (their jobs say so).
+pub async fn default_upstream(
+    target: &Target,
+    client: &HttpClient,
+) -> Result<Vec<Source>, Failure> {
+    let Target::Devpi(index) = target else {
+        return Ok(Vec::new());
+    };
+    let stage = |name: &str| {
+        let (user, idx) = name.split_once('/')?;
+        Some(DevpiIndex {
+            root: index.root.clone(),
+            user: user.to_string(),
+            index: idx.to_string(),
+            serial: None,
+        })
+    };
+    let policy = crate::policy::TargetPolicy::load(client, index).await?;
+    let mirrors: Vec<DevpiIndex> = policy.mirrors.iter().filter_map(|m| stage(m)).collect();
+    if !mirrors.is_empty() {
+        eprintln!(
+            "note: no upstream configured; using the mirror{} {} inherits from: {}",
+            if mirrors.len() == 1 { "" } else { "s" },
+            index.stage(),
+            policy.mirrors.join(", ")
+        );
+        return Ok(mirrors
+            .into_iter()
+            .map(|m| Source::Simple {
+                base: m.simple_url(),
+            })
+            .collect());
+    }
+    let pypi = stage("root/pypi").expect("a user/index name");
+    match pypi.api(client).await {
+        Ok(_) => Ok(vec![Source::Simple {
+            base: pypi.simple_url(),
+        }]),
+        Err(crate::index::IndexError::NotAnIndex { .. }) => Err(Failure::input(anyhow::anyhow!(
+            "no upstream: none is configured, {} inherits from no mirror index, and {} has no \
+             root/pypi; give --index-url, --extra-index-url or --find-links (or PIP_INDEX_URL)",
+            index.stage(),
+            redact(&index.root)
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Detects the target (and the pure index) and logs in where credentials are given.
@@ -279,9 +338,14 @@ pub async fn context(
         credentials = crate::netrc::lookup(&host);
     }
     let (requirements, exclusions, interpreters) = read_inputs(paths, common).await?;
+    let configured = configured_upstream(common, &requirements, &client)?;
     let target = target(target_spec, upload_url, &credentials, &client, login).await?;
     let pure_index = pure_index(common.pure_index.as_deref(), &credentials, &client, login).await?;
-    let upstream = upstream(common, &requirements, &target, &client)?;
+    let sources = match configured {
+        Some(sources) => sources,
+        None => default_upstream(&target, &client).await?,
+    };
+    let upstream = Upstream::new(sources);
     let policy = policy(common, &requirements);
     Ok(Context {
         requirements,

@@ -93,6 +93,7 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         build_slots: tokio::sync::Semaphore::new(build_slots),
         interpreters: ctx.interpreters.iter().cloned().map(Arc::new).collect(),
         logins: Default::default(),
+        credentials_checked: Default::default(),
         hosts: crate::pipeline::HostSlots::new(args.transfer_concurrency),
         target_policy: tokio::sync::OnceCell::new(),
         strict_whitelist: args.common.strict_whitelist,
@@ -146,7 +147,7 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         STOP_SIGTERM => exit::INTERRUPTED_SIGTERM,
         _ if outcome.target_failure.is_some() => {
             eprintln!(
-                "error: the target became unusable: {}",
+                "error: the run stopped: {}",
                 outcome.target_failure.as_deref().unwrap_or_default()
             );
             exit::INDEX_UNUSABLE

@@ -10,6 +10,7 @@ mod file;
 pub mod http;
 mod identity;
 mod pem;
+mod probe;
 mod redact;
 pub mod simple;
 pub mod snapshot;

@@ -182,11 +182,38 @@ async fn fetch_page(client: &HttpClient, url: &Url) -> Result<Vec<IndexFile>, In
 #[derive(Default)]
 pub struct Upstream {
     pub sources: Vec<Source>,
+    /// Whether every source is usable, asked once before the first listing (see
+    /// [`super::probe`]): a no-op night that needs nothing from upstream asks nothing.
+    checked: OnceCell<Result<(), IndexError>>,
 }
 
 impl Upstream {
+    pub fn new(sources: Vec<Source>) -> Upstream {
+        Upstream {
+            sources,
+            checked: OnceCell::new(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.sources.is_empty()
+    }
+
+    /// Every source answers as an index (once per run; later calls repeat the verdict).
+    pub async fn check(&self, client: &HttpClient) -> Result<(), IndexError> {
+        let verdict = self
+            .checked
+            .get_or_init(|| async {
+                try_join_all(
+                    self.sources
+                        .iter()
+                        .map(|s| super::probe::check_source(s, client)),
+                )
+                .await
+                .map(|_| ())
+            })
+            .await;
+        verdict.as_ref().map_err(super::probe::replay).copied()
     }
 
     /// Every source is asked at once; files are merged by filename, the earlier source wins.
@@ -196,6 +223,7 @@ impl Upstream {
         client: &HttpClient,
         name: &PackageName,
     ) -> Result<Option<Vec<IndexFile>>, IndexError> {
+        self.check(client).await?;
         let answers =
             try_join_all(self.sources.iter().map(|s| s.project_files(client, name))).await?;
         let mut merged: Vec<IndexFile> = Vec::new();

@@ -284,6 +284,28 @@ impl Uploader<'_> {
     }
 }
 
+/// Are the credentials for an upload-API index accepted? A form with `:action` but no
+/// file: servers authenticate the POST before reading the form (pypiserver answers 401/403
+/// first, 400 "missing content" to an accepted user), and a form without `content` can
+/// store nothing. Only 401/403 count as a refusal; anything else is left to the uploads.
+pub async fn check_upload_credentials(client: &HttpClient, url: &Url) -> Result<(), IndexError> {
+    let form = Form::new()
+        .text(":action", "file_upload")
+        .text("protocol_version", "1");
+    let response = client
+        .reqwest()
+        .post(url.clone())
+        .headers(client.auth_headers(url))
+        .multipart(form)
+        .send()
+        .await
+        .map_err(|e| transport_error(url, &e))?;
+    match response.status() {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(status_error(url, response).await),
+        _ => Ok(()),
+    }
+}
+
 async fn relogin(
     client: &HttpClient,
     index: &DevpiIndex,

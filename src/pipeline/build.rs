@@ -32,6 +32,12 @@ impl Pipeline<'_> {
         {
             return all_jobs(&unit.jobs, Outcome::NotRun, &message, started);
         }
+        // Nor with credentials the target would refuse (devpi logs in here, once).
+        if !self.settings.no_upload
+            && let Err(message) = self.verify_credentials(target_failure).await
+        {
+            return all_jobs(&unit.jobs, Outcome::NotRun, &message, started);
+        }
         let builder = match self
             .builder
             .get_or_init(|| async { (self.make_builder)() })
@@ -173,7 +179,11 @@ impl Pipeline<'_> {
             {
                 Ok(stored) => stored,
                 Err(e) => {
-                    out.extend(all_jobs(&these, Outcome::Failed, &e.to_string(), started));
+                    let mut failed = all_jobs(&these, Outcome::Failed, &e.to_string(), started);
+                    for (_, result) in &mut failed {
+                        result.built = true;
+                    }
+                    out.extend(failed);
                     pending = rest;
                     continue;
                 }

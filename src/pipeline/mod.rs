@@ -7,6 +7,7 @@
 //! continues from what the target and the store hold.
 
 mod build;
+mod credentials;
 mod failures;
 mod sources;
 
@@ -77,6 +78,8 @@ pub struct Pipeline<'a> {
     pub hosts: HostSlots,
     /// devpi logins done so far, by server root.
     pub logins: Mutex<std::collections::HashMap<String, Result<(), String>>>,
+    /// The target's (and pure index's) credentials, verified before the first build.
+    pub credentials_checked: tokio::sync::OnceCell<Result<(), String>>,
 }
 
 /// A semaphore per host, so one slow server does not hold every transfer slot and no
@@ -138,9 +141,13 @@ impl Pipeline<'_> {
                 let batch = match batch {
                     Ok(batch) => batch,
                     Err(error) => {
-                        // The plan cannot be finished: stop like a failing target would.
-                        self.stop_for_target(&target_failure, &error.to_string())
-                            .await;
+                        // The plan cannot be finished (the target, or an upstream index
+                        // that does not answer as one): stop like a failing target would.
+                        self.stop_for_target(
+                            &target_failure,
+                            &format!("the plan could not be finished: {error}"),
+                        )
+                        .await;
                         break;
                     }
                 };
@@ -169,9 +176,8 @@ impl Pipeline<'_> {
                     self.progress.finished(1, outcome);
                     if self.settings.verbose {
                         self.log(&format!(
-                            "{outcome:<8} {}=={} ({}): {}",
-                            job.project,
-                            job.version.as_deref().unwrap_or("-"),
+                            "{outcome:<8} {} ({}): {}",
+                            job.label(),
                             job.interpreter,
                             job.reason
                         ));
@@ -305,7 +311,11 @@ impl Pipeline<'_> {
             Ok(w) => w,
             Err(e) => {
                 let detail = format!("the wheel {} is invalid: {e}", stored.filename);
-                return all_jobs(jobs, Outcome::Failed, &detail, started);
+                let mut failed = all_jobs(jobs, Outcome::Failed, &detail, started);
+                for (_, result) in &mut failed {
+                    result.built = build_log.is_some();
+                }
+                return failed;
             }
         };
         let upload = if self.settings.no_upload {
@@ -324,6 +334,7 @@ impl Pipeline<'_> {
                 let mut result = JobResult::new(slot.job.clone(), Outcome::Failed, String::new());
                 result.duration = started.elapsed();
                 result.log_tail = build_log.map(String::from);
+                result.built = build_log.is_some();
                 match &upload {
                     Ok((outcome, attempts, detail)) => {
                         result.outcome =
@@ -593,7 +604,7 @@ impl Pipeline<'_> {
     fn stop_reason(&self) -> Option<String> {
         match self.stop.load(Ordering::SeqCst) {
             STOP_NONE => None,
-            STOP_TARGET => Some("not attempted: the target became unusable".into()),
+            STOP_TARGET => Some("not attempted: the run stopped (an index became unusable)".into()),
             _ => Some("not attempted: interrupted".into()),
         }
     }

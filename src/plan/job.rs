@@ -78,6 +78,17 @@ pub struct Job {
     pub entry: usize,
 }
 
+impl Job {
+    /// `name==version` once a version is chosen; before that (a range that failed to
+    /// resolve) the requirement as written, e.g. `six>=1`, never `six==-`.
+    pub fn label(&self) -> String {
+        match &self.version {
+            Some(version) => format!("{}=={version}", self.project),
+            None => self.requirement.clone(),
+        }
+    }
+}
+
 /// A plan: every job, plus requirement lines wheelwright cannot act on.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {

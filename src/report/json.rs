@@ -25,14 +25,15 @@ pub fn plan_json(plan: &Plan) -> Value {
 }
 
 /// The fill report: the plan's schema plus, per job, `outcome`, `detail`, `sha256`,
-/// `attempts`, `retries` and `duration` (seconds).
+/// `attempts`, `retries`, `duration` (seconds) and `built` (when this run built the wheel,
+/// even if its upload then failed); `summary.builds` counts those.
 pub fn fill_json(
     target: &str,
     results: &[JobResult],
     unsupported: &[UnsupportedLine],
     stopped: Option<&str>,
 ) -> Value {
-    let summary: serde_json::Map<String, Value> = Outcome::ALL
+    let mut summary: serde_json::Map<String, Value> = Outcome::ALL
         .iter()
         .map(|o| {
             (
@@ -41,6 +42,11 @@ pub fn fill_json(
             )
         })
         .collect();
+    // Builds that ran, uploaded or not (jobs with `"built": true`).
+    summary.insert(
+        "builds".into(),
+        json!(results.iter().filter(|r| r.built).count()),
+    );
     json!({
         "schema": 1,
         "target": target,

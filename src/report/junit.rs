@@ -19,8 +19,7 @@ pub fn render(
     let mut suite = TestSuite::new(suite_name.clone());
     for result in results {
         let job = &result.job;
-        let version = job.version.as_deref().unwrap_or("-");
-        let mut name = format!("{}=={} ({})", job.project, version, job.interpreter);
+        let mut name = format!("{} ({})", job.label(), job.interpreter);
         if let Some(id) = run_id {
             name.push_str(&format!(" [{id}]"));
         }

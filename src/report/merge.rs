@@ -190,6 +190,10 @@ pub fn merge_json(inputs: &[Input]) -> Result<MergedJson, MergeError> {
         let count = summary.entry(word.to_string()).or_insert(json!(0));
         *count = json!(count.as_u64().unwrap_or(0) + 1);
     }
+    if kind == Kind::Fill {
+        let builds = jobs.iter().filter(|j| j["built"] == json!(true)).count();
+        summary.insert("builds".into(), json!(builds));
+    }
 
     let mut report = json!({
         "schema": 1,

@@ -80,6 +80,9 @@ pub struct JobResult {
     /// Tail of the build log, for failed builds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_tail: Option<String>,
+    /// This run built the job's wheel, whatever became of its upload.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub built: bool,
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -97,6 +100,7 @@ impl JobResult {
             retries: Vec::new(),
             duration: Duration::ZERO,
             log_tail: None,
+            built: false,
         }
     }
 }

@@ -79,17 +79,91 @@ pub fn fill_summary(results: &[JobResult]) -> String {
         .filter(|(o, n)| *n > 0 || !matches!(o, Outcome::NotRun | Outcome::Fetched))
         .map(|(o, n)| format!("{n} {o}"))
         .collect();
-    let mut out = format!("{} jobs: {}\n", results.len(), parts.join(", "));
+    let mut out = format!("{} jobs: {}", results.len(), parts.join(", "));
+    // A build whose upload failed (or was not wanted) still ran: say so, or the summary
+    // would read "0 built" after an hour of compiling.
+    let ran = results.iter().filter(|r| r.built).count();
+    let delivered = results
+        .iter()
+        .filter(|r| r.built && r.outcome == Outcome::Built)
+        .count();
+    if ran > delivered {
+        out.push_str(&format!(
+            "; {ran} {} ran, {} not uploaded",
+            if ran == 1 { "build" } else { "builds" },
+            ran - delivered
+        ));
+    }
+    out.push('\n');
     for r in results.iter().filter(|r| !r.outcome.is_ok()) {
         out.push_str(&format!(
-            "  {} {}=={} ({}) [{}]: {}\n",
+            "  {} {} ({}) [{}]: {}\n",
             r.outcome,
-            r.job.project,
-            r.job.version.as_deref().unwrap_or("-"),
+            r.job.label(),
             r.job.interpreter,
             r.job.origin,
             r.detail
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Job;
+
+    fn job(project: &str, version: Option<&str>, requirement: &str) -> Job {
+        Job {
+            project: project.into(),
+            version: version.map(String::from),
+            requirement: requirement.into(),
+            origin: "r.txt:1".into(),
+            interpreter: "cp311".into(),
+            action: Action::Build,
+            reason: String::new(),
+            file: None,
+            entry: 0,
+        }
+    }
+
+    #[test]
+    fn a_range_that_never_resolved_prints_as_written() {
+        let results = [JobResult::new(
+            job("six", None, "six>=1"),
+            Outcome::Failed,
+            "upstream has no version matching >=1",
+        )];
+        let summary = fill_summary(&results);
+        assert!(summary.contains("failed six>=1 (cp311)"), "{summary}");
+        assert!(!summary.contains("=="), "{summary}");
+    }
+
+    #[test]
+    fn builds_whose_upload_failed_are_counted() {
+        let mut refused = JobResult::new(
+            job("ww-charlie", Some("1.0"), "ww-charlie==1.0"),
+            Outcome::Failed,
+            "refused",
+        );
+        refused.built = true;
+        let mut uploaded = JobResult::new(
+            job("ww-golf", Some("1.0"), "ww-golf==1.0"),
+            Outcome::Built,
+            "uploaded",
+        );
+        uploaded.built = true;
+        let summary = fill_summary(&[refused, uploaded]);
+        let first = summary.lines().next().unwrap();
+        assert!(first.contains("1 built"), "{first}");
+        assert!(first.ends_with("; 2 builds ran, 1 not uploaded"), "{first}");
+        assert!(
+            summary.contains("failed ww-charlie==1.0 (cp311)"),
+            "{summary}"
+        );
+        // Nothing to add when every build was uploaded.
+        let mut only = JobResult::new(job("a", Some("1"), "a==1"), Outcome::Built, "");
+        only.built = true;
+        assert!(!fill_summary(&[only]).contains("ran"));
+    }
 }

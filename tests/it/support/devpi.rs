@@ -281,6 +281,25 @@ impl DevpiUser {
         url
     }
 
+    /// Create a mirror index (devpi's `type: mirror`) of `mirror_url`, a simple index base
+    /// such as another local index's `+simple/`. Returns the index URL.
+    pub fn create_mirror(&self, name: &str, mirror_url: &str) -> String {
+        let url = self.index_url(name);
+        let (key, value) = self.auth_header();
+        let response = self
+            .client
+            .put(&url)
+            .header("Accept", "application/json")
+            .header(key, value)
+            .json(&json!({ "type": "mirror", "mirror_url": mirror_url, "volatile": true }))
+            .send()
+            .expect("PUT mirror index");
+        let status = response.status();
+        let body = response.text().unwrap_or_default();
+        assert_eq!(status.as_u16(), 200, "create mirror {url}: {body}");
+        url
+    }
+
     /// `PATCH` an index with a JSON list of operations, e.g. `["mirror_whitelist+=foo"]`.
     pub fn patch_index(&self, name: &str, ops: Value) {
         let url = self.index_url(name);
