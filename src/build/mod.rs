@@ -12,6 +12,7 @@
 //! its JSON). Only this dir is writable inside the sandbox; environments, the interpreter and
 //! `--build-path` toolchains are bound read-only.
 
+mod decisive;
 mod env;
 mod error;
 mod hooks;
@@ -23,6 +24,8 @@ mod sandbox;
 mod toolchain;
 mod unpack;
 
+#[cfg(test)]
+mod resolve_tests;
 #[cfg(test)]
 mod tests;
 
@@ -40,7 +43,8 @@ pub use log::{LogLimits, LogSummary};
 pub use paths::PathsError;
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
-    BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource, resolve,
+    BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource,
+    python_admitted, resolve,
 };
 pub use sandbox::{
     BUILD_UID, Protections, SANDBOX_EXEC, Sandbox, SandboxCommand, SandboxError, SandboxLimits,
@@ -555,13 +559,14 @@ impl Builder {
             .await
             .map_err(|source| job.sandbox(BuildStep::Repair, source))?;
         if outcome.termination != Termination::Exited(0) {
+            let log_tail = outcome.log.report_tail();
             return Err(BuildError::HookFailed {
                 project: job.project.clone(),
                 version: job.version.clone(),
                 step: BuildStep::Repair,
                 termination: outcome.termination,
-                traceback: None,
-                log_tail: outcome.log.report_tail(),
+                decisive: error::decisive(&log_tail, None),
+                log_tail,
                 log_path: job.log_path.clone(),
             });
         }
@@ -771,7 +776,7 @@ impl Job {
                     version: self.version.clone(),
                     step,
                     termination,
-                    traceback,
+                    decisive: error::decisive(&log.report_tail(), traceback.as_deref()),
                     log_tail: log.report_tail(),
                     log_path: self.log_path.clone(),
                 },

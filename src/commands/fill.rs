@@ -68,7 +68,8 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     watch_signals(stop.clone(), cancel.clone());
 
     let listings = ctx.listing_cache(&cache);
-    let planner = ctx.planner(listings.as_ref(), args.common.shard);
+    let metadata_store = Store::new(&cache);
+    let planner = ctx.planner(listings.as_ref(), args.common.shard, Some(&metadata_store));
     let unsupported = crate::plan::unsupported_lines(&ctx.requirements);
     for line in &unsupported {
         eprintln!(

@@ -4,11 +4,13 @@
 mod filename;
 pub mod hash;
 mod metadata;
+mod requires_python;
 mod tags;
 mod validate;
 
 pub use filename::{DistFilename, FilenameError, SdistExtension, SdistFilename, WheelFilename};
 pub use hash::sha256_file;
 pub use metadata::{CoreMetadata, MetadataError, WheelError, WheelInfo, read_wheel};
+pub use requires_python::{RequiresPythonError, requires_python_of};
 pub use tags::{Compatibility, IncompatibleTag, ParseTagError, Tag, TagSet};
 pub use validate::{ValidationError, WheelLimits, validate_built_wheel};

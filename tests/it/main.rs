@@ -6,6 +6,7 @@ mod support;
 
 mod build;
 mod build_paths;
+mod build_reasons;
 mod config;
 mod devpi_builder;
 mod faults;
@@ -15,6 +16,7 @@ mod noop;
 mod plan;
 mod policies;
 mod report;
+mod requires_python;
 mod sandbox;
 mod served_directory;
 mod tls;
