@@ -124,7 +124,7 @@ pub struct FillArgs {
     #[arg(long, default_value_t = 2048, value_name = "MIB")]
     pub sdist_unpack_limit: u64,
     /// Keep build directories for debugging (in the cache; with `--sandbox off` in
-    /// `$TMPDIR/wheelwright-build`, until the next build of the same sdist).
+    /// `$TMPDIR/wheelwright-build-<uid>`, until the next build of the same sdist).
     #[arg(long)]
     pub keep_build_dirs: bool,
     /// Uploads and downloads at once per host.

@@ -78,7 +78,7 @@ pub struct BuilderOptions {
     pub keep_build_dir: bool,
     /// `--build-path`: toolchains bound read-only and put on `PATH`.
     pub toolchains: Toolchains,
-    /// Parent of build dirs keyed by the sdist (`$TMPDIR/wheelwright-build`), used where the
+    /// Parent of build dirs keyed by the sdist (`$TMPDIR/wheelwright-build-<uid>`), used where the
     /// sandbox cannot mount the source at a fixed path.
     pub keyed_build_root: PathBuf,
 }
