@@ -88,8 +88,10 @@ pub struct FillArgs {
     /// Parallel builds (default: number of cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
-    /// Build isolation: `auto` uses bubblewrap when it works and warns once otherwise;
-    /// `required` fails when builds cannot be isolated; `off` keeps only the limits.
+    /// Build isolation, chosen once at start: `auto` uses bubblewrap when it works, else the
+    /// built-in Landlock + seccomp layer, else refuses to build (exit 2; jobs that need no
+    /// build still run); `bwrap` or `builtin` forces a layer; `required` is the old name of
+    /// `auto`; `off` builds without isolation (limits only).
     #[arg(long, value_enum, default_value = "auto")]
     pub sandbox: SandboxArg,
     /// Wall-clock limit per build hook, in seconds; the whole process group is killed.
@@ -122,7 +124,7 @@ pub struct FillArgs {
     #[arg(long, default_value_t = 2048, value_name = "MIB")]
     pub sdist_unpack_limit: u64,
     /// Keep build directories for debugging (in the cache; with `--sandbox off` in
-    /// `$TMPDIR/wheelwright-build`, until the next build of the same sdist).
+    /// `$TMPDIR/wheelwright-build-<uid>`, until the next build of the same sdist).
     #[arg(long)]
     pub keep_build_dirs: bool,
     /// Uploads and downloads at once per host.
@@ -154,6 +156,8 @@ pub enum ConfigCommand {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SandboxArg {
     Auto,
+    Bwrap,
+    Builtin,
     Required,
     Off,
 }

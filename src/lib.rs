@@ -16,6 +16,7 @@ pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod requirements;
+pub mod resolve;
 pub mod setup;
 pub mod store;
 

@@ -5,6 +5,18 @@ use wheelwright::cli::{Cli, Command};
 use wheelwright::commands;
 
 fn main() -> ExitCode {
+    // The sandbox launcher (and its test helper) run before anything else: no configuration
+    // file (the build's cwd is untrusted) and no async runtime (it must stay single-threaded).
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match argv.get(1).and_then(|a| a.to_str()) {
+        Some(wheelwright::build::SANDBOX_EXEC) => {
+            return exit_status(wheelwright::build::sandbox_exec_main(&argv[2..]));
+        }
+        Some(wheelwright::build::TEST_JAIL) => {
+            return exit_status(wheelwright::build::test_jail_main(&argv[2..]));
+        }
+        _ => {}
+    }
     // wheelwright.toml settings join the command line before clap sees it (config.rs).
     let merged = match wheelwright::config::merge(std::env::args_os().collect()) {
         Ok(merged) => merged,
@@ -68,4 +80,8 @@ fn main() -> ExitCode {
             failure.exit_code()
         }
     }
+}
+
+fn exit_status(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

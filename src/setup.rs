@@ -394,6 +394,7 @@ impl Context {
         &'a self,
         listings: Option<&'a crate::index::snapshot::ListingCache>,
         shard: Option<crate::plan::Shard>,
+        store: Option<&'a crate::store::Store>,
     ) -> crate::plan::Planner<'a> {
         crate::plan::Planner {
             client: &self.client,
@@ -405,6 +406,7 @@ impl Context {
             concurrency: self.concurrency,
             shard,
             listings,
+            store,
         }
     }
 }

@@ -83,14 +83,16 @@ pub enum BuildError {
     #[error(
         "{project} {version}: {step} failed ({}){}",
         describe(termination),
-        traceback_line(traceback)
+        decisive.as_deref().map(|l| format!(": {l}")).unwrap_or_default()
     )]
     HookFailed {
         project: PackageName,
         version: Version,
         step: BuildStep,
         termination: Termination,
-        traceback: Option<String>,
+        /// The log line that explains the failure (see `decisive`), else the last line of
+        /// the traceback the shim caught. The traceback itself is in the log.
+        decisive: Option<String>,
         log_tail: String,
         log_path: PathBuf,
     },
@@ -161,12 +163,14 @@ pub enum BuildError {
     },
 }
 
-fn traceback_line(traceback: &Option<String>) -> String {
-    traceback
-        .as_deref()
-        .and_then(|t| t.lines().rev().find(|l| !l.trim().is_empty()))
-        .map(|l| format!(": {}", l.trim()))
-        .unwrap_or_default()
+/// The decisive line of a failed hook: from its log, else the last line of the traceback
+/// the shim caught.
+pub(super) fn decisive(log_tail: &str, traceback: Option<&str>) -> Option<String> {
+    super::decisive::decisive_line(log_tail).or_else(|| {
+        traceback
+            .and_then(|t| t.lines().rev().find(|l| !l.trim().is_empty()))
+            .map(|l| l.trim().to_string())
+    })
 }
 
 impl BuildError {

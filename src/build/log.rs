@@ -84,6 +84,20 @@ impl LogSink {
         })
     }
 
+    /// The log's first line (what sandbox protected the build): written only while the log
+    /// file is still empty, so the later hooks of a build, which append, do not repeat it.
+    pub(crate) fn first_line(&self, text: &str) {
+        let mut inner = self.inner.lock().expect("log lock");
+        let empty = inner
+            .file
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .is_some_and(|m| m.len() == 0);
+        if empty && let Some(file) = inner.file.as_mut() {
+            let _ = writeln!(file, "{text}");
+        }
+    }
+
     /// A line of our own (e.g. "killed: timeout") in the same log.
     pub(crate) fn note(&self, text: &str) {
         self.push(format!("\n[wheelwright] {text}\n").as_bytes());

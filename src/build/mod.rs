@@ -12,6 +12,7 @@
 //! its JSON). Only this dir is writable inside the sandbox; environments, the interpreter and
 //! `--build-path` toolchains are bound read-only.
 
+mod decisive;
 mod env;
 mod error;
 mod hooks;
@@ -23,6 +24,8 @@ mod sandbox;
 mod toolchain;
 mod unpack;
 
+#[cfg(test)]
+mod resolve_tests;
 #[cfg(test)]
 mod tests;
 
@@ -40,16 +43,20 @@ pub use log::{LogLimits, LogSummary};
 pub use paths::PathsError;
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
-    BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource, resolve,
+    BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource,
+    python_admitted, resolve,
 };
-pub use sandbox::{BUILD_UID, Sandbox, SandboxError, SandboxLimits, SandboxMode, Termination};
+pub use sandbox::{
+    BUILD_UID, Protections, SANDBOX_EXEC, Sandbox, SandboxCommand, SandboxError, SandboxLimits,
+    SandboxMode, TEST_JAIL, Termination, exec_main as sandbox_exec_main,
+    jail_main as test_jail_main, set_launcher as set_sandbox_launcher,
+};
 pub use toolchain::{BuildPathProblem, ToolchainError, Toolchains};
 pub use unpack::{UnpackError, UnpackLimits, Unpacked, unpack_sdist};
 
 use crate::dist::{WheelLimits, validate_built_wheel};
 use crate::interpreter::Interpreter;
 use hooks::{HookContext, call_hook};
-use sandbox::SandboxCommand;
 
 /// 1980-01-01: the oldest time a zip (and so a wheel) can record.
 pub const DEFAULT_SOURCE_DATE_EPOCH: u64 = 315_532_800;
@@ -71,7 +78,7 @@ pub struct BuilderOptions {
     pub keep_build_dir: bool,
     /// `--build-path`: toolchains bound read-only and put on `PATH`.
     pub toolchains: Toolchains,
-    /// Parent of build dirs keyed by the sdist (`$TMPDIR/wheelwright-build`), used where the
+    /// Parent of build dirs keyed by the sdist (`$TMPDIR/wheelwright-build-<uid>`), used where the
     /// sandbox cannot mount the source at a fixed path.
     pub keyed_build_root: PathBuf,
 }
@@ -552,13 +559,14 @@ impl Builder {
             .await
             .map_err(|source| job.sandbox(BuildStep::Repair, source))?;
         if outcome.termination != Termination::Exited(0) {
+            let log_tail = outcome.log.report_tail();
             return Err(BuildError::HookFailed {
                 project: job.project.clone(),
                 version: job.version.clone(),
                 step: BuildStep::Repair,
                 termination: outcome.termination,
-                traceback: None,
-                log_tail: outcome.log.report_tail(),
+                decisive: error::decisive(&log_tail, None),
+                log_tail,
                 log_path: job.log_path.clone(),
             });
         }
@@ -768,7 +776,7 @@ impl Job {
                     version: self.version.clone(),
                     step,
                     termination,
-                    traceback,
+                    decisive: error::decisive(&log.report_tail(), traceback.as_deref()),
                     log_tail: log.report_tail(),
                     log_path: self.log_path.clone(),
                 },

@@ -9,7 +9,7 @@
 //! * **The source sits at a fixed path.** Under bubblewrap the unpacked sdist is mounted at
 //!   `/build/<top-level dir>` (usually `/build/NAME-VERSION`), whatever `--cache-dir` is. Without
 //!   a mount namespace the whole build directory is placed at
-//!   `$TMPDIR/wheelwright-build/NAME-VERSION-<key>`, where the key is a hash of the sdist's
+//!   `$TMPDIR/wheelwright-build-<uid>/NAME-VERSION-<key>`, where the key is a hash of the sdist's
 //!   sha256 and the interpreter (so builds of one sdist for several interpreters, which run at
 //!   the same time, do not compete for one path). A lock file guards each such directory: a
 //!   second concurrent build of the very same sdist for the same interpreter takes the next
@@ -124,9 +124,12 @@ pub fn keyed_build_dir(base: &Path, stem: &str, key: &str) -> Result<KeyedDir, P
     })
 }
 
-/// `$TMPDIR/wheelwright-build`: the parent of keyed build dirs.
+/// `$TMPDIR/wheelwright-build-<uid>`: the parent of keyed build dirs. One per user, because
+/// `$TMPDIR` is usually shared and [`ensure_private_base`] refuses a directory another user
+/// owns: a second user on the same Jenkins agent must not be locked out by the first.
 pub fn default_base() -> PathBuf {
-    std::env::temp_dir().join("wheelwright-build")
+    let uid = rustix::process::getuid().as_raw();
+    std::env::temp_dir().join(format!("wheelwright-build-{uid}"))
 }
 
 /// Create `base` (mode 0755) or accept it only when it is a real directory of ours that

@@ -102,6 +102,8 @@ struct Fetched {
     path: PathBuf,
     sha256: String,
     deps: Vec<Requirement>,
+    /// From METADATA, for files whose listing did not say.
+    requires_python: Option<String>,
 }
 
 /// Resolve `roots` (the build requirements of `origin`, e.g. `ww-legacy 1.0`) for `interpreter`.
@@ -116,14 +118,14 @@ pub async fn resolve(
     let mut fetched: HashMap<String, Fetched> = HashMap::new();
     // Specifiers learnt in earlier rounds, applied from the start of later ones.
     let mut learnt: HashMap<PackageName, Vec<(VersionSpecifiers, String)>> = HashMap::new();
+    let python = &interpreter.markers.python_full_version().version;
     for _round in 0..MAX_ROUNDS {
         let mut specs = learnt.clone();
         let mut extras: HashMap<PackageName, BTreeSet<ExtraName>> = HashMap::new();
         let mut chosen: BTreeMap<PackageName, ResolvedWheel> = BTreeMap::new();
         let mut chosen_url: HashMap<PackageName, String> = HashMap::new();
-        let mut queue: VecDeque<(Requirement, String)> = roots
-            .iter()
-            .map(|r| (r.clone(), origin.to_string()))
+        let mut queue: VecDeque<(Requirement, String)> = applicable(roots, interpreter)
+            .map(|r| (r, origin.to_string()))
             .collect();
         let mut restart = false;
         while let Some((req, from)) = queue.pop_front() {
@@ -173,7 +175,7 @@ pub async fn resolve(
                     })?;
                 listings.insert(name.clone(), files);
             }
-            let wheel = pick(
+            let candidates = pick(
                 &listings[&name],
                 &name,
                 &specs[&name],
@@ -181,24 +183,40 @@ pub async fn resolve(
                 constraints,
             )
             .map_err(|reason| no_match(reason, &req, &from, &listings[&name], interpreter))?;
-            let (file, filename) = wheel;
-            let key = file.url.to_string();
-            if !fetched.contains_key(&key) {
-                let path = source
-                    .fetch(file)
-                    .await
-                    .map_err(|source| ResolveError::Fetch {
-                        file: file.filename.to_string(),
-                        source,
-                    })?;
-                let sha256 = sha256_file(&path).map_err(|e| ResolveError::Metadata {
-                    file: file.filename.to_string(),
-                    message: e.to_string(),
-                })?;
-                check_constraint_hash(constraints, &name, &file.filename, &sha256)?;
-                let deps = requires_dist(&path, &file.filename)?;
-                fetched.insert(key.clone(), Fetched { path, sha256, deps });
+            // Best first. A file whose listing gives no Requires-Python (a find-links
+            // directory, an index without `data-requires-python`) is judged by its METADATA
+            // before it is installed, as pip does; the download is the one provisioning needs.
+            let mut found = None;
+            let mut excluded = Vec::new();
+            for (file, filename) in candidates {
+                let key = file.url.to_string();
+                if !fetched.contains_key(&key) {
+                    fetched.insert(
+                        key.clone(),
+                        fetch_wheel(source, file, constraints, &name).await?,
+                    );
+                }
+                if file.requires_python.is_none()
+                    && let Some(rp) = &fetched[&key].requires_python
+                    && !python_admitted(rp, python)
+                {
+                    excluded.push(format!("{} (Requires-Python `{rp}`)", file.filename));
+                    continue;
+                }
+                found = Some((key, filename));
+                break;
             }
+            let Some((key, filename)) = found else {
+                return Err(ResolveError::NoMatch {
+                    requirement: req.to_string(),
+                    origin: from,
+                    interpreter: interpreter.label.clone(),
+                    reason: format!(
+                        "no wheel is for Python {python}: the METADATA of {} excludes it",
+                        excluded.join(", ")
+                    ),
+                });
+            };
             let done = &fetched[&key];
             let resolved = ResolvedWheel {
                 name: name.clone(),
@@ -231,6 +249,54 @@ pub async fn resolve(
     })
 }
 
+/// Download (or locate) a wheel, check it against `--build-constraints`, read its METADATA.
+async fn fetch_wheel(
+    source: &dyn WheelSource,
+    file: &IndexFile,
+    constraints: &[BuildConstraint],
+    name: &PackageName,
+) -> Result<Fetched, ResolveError> {
+    let path = source
+        .fetch(file)
+        .await
+        .map_err(|source| ResolveError::Fetch {
+            file: file.filename.to_string(),
+            source,
+        })?;
+    let sha256 = sha256_file(&path).map_err(|e| ResolveError::Metadata {
+        file: file.filename.to_string(),
+        message: e.to_string(),
+    })?;
+    check_constraint_hash(constraints, name, &file.filename, &sha256)?;
+    let (deps, requires_python) = wheel_metadata(&path, &file.filename)?;
+    Ok(Fetched {
+        path,
+        sha256,
+        deps,
+        requires_python,
+    })
+}
+
+/// Whether a Requires-Python value admits `python`. pip ignores a value it cannot parse
+/// (with a warning) rather than rejecting the file, and so does this.
+pub fn python_admitted(requires_python: &str, python: &Version) -> bool {
+    VersionSpecifiers::from_str(requires_python).map_or(true, |specs| specs.contains(python))
+}
+
+/// pip evaluates the markers of build requirements (`[build-system].requires` and what
+/// `get_requires_for_build_wheel` returns) for the build's interpreter with no extras, and
+/// drops the ones that are false: `tomli ; python_version < "3.11"` is no requirement on 3.11.
+fn applicable<'a>(
+    roots: &'a [Requirement],
+    interpreter: &'a Interpreter,
+) -> impl Iterator<Item = Requirement> + 'a {
+    roots
+        .iter()
+        .filter(|r| r.evaluate_markers(&interpreter.markers, &[]))
+        // The marker stays on: errors then name the requirement as written.
+        .cloned()
+}
+
 fn enqueue_deps(
     queue: &mut VecDeque<(Requirement, String)>,
     deps: &[Requirement],
@@ -248,21 +314,23 @@ fn enqueue_deps(
     }
 }
 
-/// The best wheel for `name` under `specs`, or why there is none.
+/// The wheels for `name` under `specs`, best first (newest version, then best tag rank), or
+/// why there is none.
 fn pick<'a>(
     files: &'a [IndexFile],
     name: &PackageName,
     specs: &[(VersionSpecifiers, String)],
     interpreter: &Interpreter,
     constraints: &[BuildConstraint],
-) -> Result<(&'a IndexFile, WheelFilename), String> {
+) -> Result<Vec<(&'a IndexFile, WheelFilename)>, String> {
     let allow_pre = specs
         .iter()
         .flat_map(|(s, _)| s.iter())
         .any(|s| s.version().any_prerelease());
     let pin = constraints.iter().find(|c| &c.name == name);
     let python = &interpreter.markers.python_full_version().version;
-    let mut best: Option<(&IndexFile, WheelFilename, u32)> = None;
+    let mut fitting: Vec<(&IndexFile, WheelFilename, u32)> = Vec::new();
+    let mut other_python: Vec<String> = Vec::new();
     for file in files {
         let Ok(wheel) = WheelFilename::from_str(&file.filename) else {
             continue;
@@ -279,45 +347,47 @@ fn pick<'a>(
         if pin.is_some_and(|p| p.version != wheel.version) {
             continue;
         }
-        if let Some(rp) = file.requires_python.as_deref()
-            && let Ok(rp) = VersionSpecifiers::from_str(rp)
-            && !rp.contains(python)
-        {
-            continue;
-        }
         let Compatibility::Compatible(rank) = interpreter.tags.compatibility(&wheel) else {
             continue;
         };
-        // Newest version first; among its wheels the best tag rank (lower is better).
-        let better = match &best {
-            None => true,
-            Some((_, b, r)) => {
-                wheel.version > b.version || (wheel.version == b.version && rank < *r)
-            }
-        };
-        if better {
-            best = Some((file, wheel, rank));
+        if let Some(rp) = file.requires_python.as_deref()
+            && !python_admitted(rp, python)
+        {
+            other_python.push(format!("{} needs Python `{rp}`", wheel.version));
+            continue;
         }
+        fitting.push((file, wheel, rank));
     }
-    best.map(|(f, w, _)| (f, w)).ok_or_else(|| {
-        let wanted: Vec<String> = specs
-            .iter()
-            .map(|(s, from)| {
-                format!(
-                    "`{}` from {from}",
-                    if s.is_empty() {
-                        "*".to_string()
-                    } else {
-                        s.to_string()
-                    }
-                )
-            })
-            .collect();
-        let pinned = pin
-            .map(|p| format!("; --build-constraints pins {}", p.version))
-            .unwrap_or_default();
-        format!("wanted {}{pinned}", wanted.join(", "))
-    })
+    fitting.sort_by(|(_, a, ra), (_, b, rb)| b.version.cmp(&a.version).then(ra.cmp(rb)));
+    if !fitting.is_empty() {
+        return Ok(fitting.into_iter().map(|(f, w, _)| (f, w)).collect());
+    }
+    let wanted: Vec<String> = specs
+        .iter()
+        .map(|(s, from)| {
+            format!(
+                "`{}` from {from}",
+                if s.is_empty() {
+                    "*".to_string()
+                } else {
+                    s.to_string()
+                }
+            )
+        })
+        .collect();
+    let pinned = pin
+        .map(|p| format!("; --build-constraints pins {}", p.version))
+        .unwrap_or_default();
+    other_python.dedup();
+    let python_note = if other_python.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; none is for Python {python} ({})",
+            other_python.join(", ")
+        )
+    };
+    Err(format!("wanted {}{pinned}{python_note}", wanted.join(", ")))
 }
 
 /// Tell "only an sdist exists" apart from "nothing fits".
@@ -373,12 +443,17 @@ fn check_constraint_hash(
     Ok(())
 }
 
-fn requires_dist(path: &Path, filename: &str) -> Result<Vec<Requirement>, ResolveError> {
+/// Requires-Dist (parsed) and Requires-Python of a wheel on disk.
+fn wheel_metadata(
+    path: &Path,
+    filename: &str,
+) -> Result<(Vec<Requirement>, Option<String>), ResolveError> {
     let info = read_wheel(path).map_err(|e| ResolveError::Metadata {
         file: filename.to_string(),
         message: e.to_string(),
     })?;
-    info.metadata
+    let deps = info
+        .metadata
         .requires_dist
         .iter()
         .map(|line| {
@@ -387,7 +462,13 @@ fn requires_dist(path: &Path, filename: &str) -> Result<Vec<Requirement>, Resolv
                 message: format!("Requires-Dist `{line}`: {}", e.message),
             })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    let requires_python = info
+        .metadata
+        .requires_python
+        .map(|rp| rp.trim().to_string())
+        .filter(|rp| !rp.is_empty());
+    Ok((deps, requires_python))
 }
 
 /// A local directory of dists (`--find-links DIR`, test fixtures).

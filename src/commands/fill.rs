@@ -68,7 +68,8 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     watch_signals(stop.clone(), cancel.clone());
 
     let listings = ctx.listing_cache(&cache);
-    let planner = ctx.planner(listings.as_ref(), args.common.shard);
+    let metadata_store = Store::new(&cache);
+    let planner = ctx.planner(listings.as_ref(), args.common.shard, Some(&metadata_store));
     let unsupported = crate::plan::unsupported_lines(&ctx.requirements);
     for line in &unsupported {
         eprintln!(
@@ -76,14 +77,20 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
             line.origin, line.requirement, line.reason
         );
     }
-    // `--sandbox required` must fail before any work when builds cannot be isolated; in the
-    // other modes the builder (and its sandbox probe) is set up on the first build.
-    let builder = tokio::sync::OnceCell::new();
     // A bad --build-path is bad input whether or not anything needs building.
     Toolchains::new(&args.build_path, |key| std::env::var_os(key)).map_err(Failure::input)?;
-    if args.sandbox == SandboxArg::Required {
-        let _ = builder.set(Ok(make_builder(&args, &ctx, &cache)?));
+    // The sandbox layer is chosen at start (the probes run in the background); when no layer
+    // works, builds are refused (their jobs fail, exit 2) while the jobs that need no build
+    // still run.
+    let mode = sandbox_mode(args.sandbox);
+    if mode == SandboxMode::Off {
+        eprintln!(
+            "warning: --sandbox off: builds run without isolation (network, files and \
+             processes open; only the limits apply)"
+        );
     }
+    crate::build::Sandbox::warm_up(mode);
+    let builder = tokio::sync::OnceCell::new();
     let build_slots = args.jobs.unwrap_or_else(default_build_jobs).max(1);
     let pipeline = Pipeline {
         builder,
@@ -152,20 +159,31 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
             );
             exit::INDEX_UNUSABLE
         }
+        // A build was needed and could not be set up (no sandbox layer, a bad build option):
+        // a configuration error, whatever else the run did.
+        _ if let Some(Err(refused)) = pipeline.builder.get() => {
+            eprintln!("error: {refused}");
+            exit::BAD_INPUT
+        }
         _ if outcome.results.iter().all(|r| r.outcome.is_ok()) => 0,
         _ => exit::JOBS_FAILED,
     };
     Ok(ExitCode::from(code))
 }
 
+fn sandbox_mode(arg: SandboxArg) -> SandboxMode {
+    match arg {
+        SandboxArg::Auto | SandboxArg::Required => SandboxMode::Auto,
+        SandboxArg::Bwrap => SandboxMode::Bwrap,
+        SandboxArg::Builtin => SandboxMode::Builtin,
+        SandboxArg::Off => SandboxMode::Off,
+    }
+}
+
 /// The builder, with the build requirements coming from the same upstream and store.
 fn make_builder(args: &FillArgs, ctx: &setup::Context, cache: &Path) -> Result<Builder, Failure> {
     let mut options = BuilderOptions::new(cache);
-    options.sandbox = match args.sandbox {
-        SandboxArg::Auto => SandboxMode::Auto,
-        SandboxArg::Required => SandboxMode::Required,
-        SandboxArg::Off => SandboxMode::Off,
-    };
+    options.sandbox = sandbox_mode(args.sandbox);
     options.limits.timeout = Duration::from_secs(args.build_timeout.max(1));
     options.repair_command = args.repair_command.clone();
     options.keep_build_dir = args.keep_build_dirs;

@@ -17,7 +17,7 @@ use crate::dist::filename::split_name_version;
 use crate::dist::{FilenameError, WheelFilename};
 
 /// METADATA carries the long description, which can be large but not unbounded.
-const MAX_METADATA_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_METADATA_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_WHEEL_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Why a wheel could not be read. Every variant names the wheel file.
@@ -359,7 +359,7 @@ pub(crate) fn read_archive<R: Read + Seek>(
 
 /// The one top-level `*.dist-info` directory, checked against the filename's name and
 /// version (compared normalised: `Foo_Bar-1.0.dist-info` fits `foo_bar-1.0.0-...whl`).
-fn find_dist_info<R: Read + Seek>(
+pub(crate) fn find_dist_info<R: Read + Seek>(
     path: &Path,
     filename: &WheelFilename,
     archive: &ZipArchive<R>,

@@ -6,6 +6,7 @@ pub mod hash;
 mod metadata;
 #[cfg(test)]
 mod proptests;
+mod requires_python;
 mod safe;
 mod tags;
 mod validate;
@@ -13,6 +14,7 @@ mod validate;
 pub use filename::{DistFilename, FilenameError, SdistExtension, SdistFilename, WheelFilename};
 pub use hash::sha256_file;
 pub use metadata::{CoreMetadata, MetadataError, WheelError, WheelInfo, read_wheel};
+pub use requires_python::{RequiresPythonError, requires_python_of};
 pub use safe::{BadSha256, MAX_FILENAME_BYTES, SafeFilename, Sha256, UnsafeFilename};
 pub use tags::{Compatibility, IncompatibleTag, ParseTagError, Tag, TagSet};
 pub use validate::{ValidationError, WheelLimits, validate_built_wheel};

@@ -13,7 +13,7 @@ use super::{Key, Pipeline, Unit, all_jobs};
 use crate::build::{BuildRequest, config_settings};
 use crate::dist::DistFilename;
 use crate::plan::JobSlot;
-use crate::report::{JobResult, Outcome};
+use crate::report::{BuildInfo, JobResult, Outcome};
 
 impl Pipeline<'_> {
     pub(super) async fn build_unit(
@@ -158,6 +158,7 @@ impl Pipeline<'_> {
                     );
                     for (_, result) in &mut failed {
                         result.log_tail = e.log_tail().map(String::from);
+                        result.build = Some(BuildInfo::of(builder.sandbox()));
                     }
                     out.extend(failed);
                     pending = rest;
@@ -208,16 +209,19 @@ impl Pipeline<'_> {
             let pure = matches!(DistFilename::parse(&filename, &name), Some(DistFilename::Wheel(w)) if w.is_pure());
             // A pure wheel serves every interpreter still waiting for this sdist.
             let served = if pure { pending.clone() } else { these };
-            out.extend(
-                self.deliver(
+            let mut delivered = self
+                .deliver(
                     &served,
                     &stored,
                     Some(&built.log_tail),
                     started,
                     target_failure,
                 )
-                .await,
-            );
+                .await;
+            for (_, result) in &mut delivered {
+                result.build = Some(BuildInfo::of(builder.sandbox()));
+            }
+            out.extend(delivered);
             pending = if pure { Vec::new() } else { rest };
         }
         out

@@ -6,6 +6,8 @@
 //! planned concurrently, bounded by `concurrency`.
 
 mod job;
+mod older;
+mod requires_python;
 mod select;
 
 use std::collections::{BTreeMap, HashMap};
@@ -16,12 +18,13 @@ use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{PackageName, VersionOrUrl};
 
 pub use job::{Action, Job, JobFile, Plan, UnsupportedLine};
+use requires_python::RequiresPythonReader;
 pub use select::VersionPolicy;
 pub use select::pinned_version;
 use select::{Dist, Interp, UpstreamChoice, choose_upstream, dists, present_wheel, resolve_range};
 
 use crate::dist::Sha256;
-use crate::index::{HttpClient, IndexError, IndexFile, Listing, Target, Upstream, redact};
+use crate::index::{HttpClient, IndexError, IndexFile, Target, Upstream, redact};
 use crate::interpreter::Interpreter;
 use crate::requirements::{AllowedFormats, ParsedRequirements, RequirementEntry};
 
@@ -122,6 +125,9 @@ pub struct Planner<'a> {
     pub shard: Option<Shard>,
     /// Remembered target listings (devpi serial unchanged); see [`crate::index::snapshot`].
     pub listings: Option<&'a crate::index::snapshot::ListingCache>,
+    /// Where remote files are downloaded to read a Requires-Python their listing lacks
+    /// (see [`requires_python`]); `None` accepts such files.
+    pub store: Option<&'a crate::store::Store>,
 }
 
 impl Planner<'_> {
@@ -246,7 +252,7 @@ impl Planner<'_> {
             return Ok(jobs);
         }
 
-        let target_files = match self.listings.and_then(|cache| cache.get(name)) {
+        let mut target_files = match self.listings.and_then(|cache| cache.get(name)) {
             Some(files) => files,
             None => {
                 let files = self
@@ -260,34 +266,99 @@ impl Planner<'_> {
             }
         }
         .unwrap_or_default();
-        let pure_files = match self.pure_index {
+        let mut pure_files = match self.pure_index {
             Some(pure) => pure
                 .project_files(self.client, name, own_only)
                 .await?
                 .unwrap_or_default(),
             None => Vec::new(),
         };
-        let target_dists = dists(&target_files, name);
-        let pure_dists = dists(&pure_files, name);
+        // Files whose listing has no Requires-Python get it from their content before they
+        // count as present (pinned versions now; range versions once upstream is known).
+        let reader = RequiresPythonReader::new(self.client, self.store);
+        let live_interps: Vec<&Interpreter> = self
+            .interpreters
+            .iter()
+            .filter(|i| {
+                live.iter()
+                    .any(|(_, _, interps)| interps.iter().any(|x| std::ptr::eq(*x, *i)))
+            })
+            .collect();
+        let pins: Vec<Version> = live
+            .iter()
+            .filter(|(_, _, interps)| !interps.is_empty())
+            .filter_map(|(_, entry, _)| pinned(entry))
+            .collect();
+        reader
+            .fill(&mut target_files, name, &pins, &live_interps, false)
+            .await;
+        reader
+            .fill(&mut pure_files, name, &pins, &live_interps, false)
+            .await;
 
         // Upstream is needed for ranges, and for pins not yet present everywhere.
-        let needs_upstream = live.iter().any(|(_, entry, interps)| match pinned(entry) {
-            None => !interps.is_empty(),
-            Some(version) => interps.iter().any(|i| {
-                present_wheel(&target_dists, &version, &i.tags).is_none()
-                    && present_wheel(&pure_dists, &version, &i.tags).is_none()
-            }),
-        });
-        let upstream_listing = if needs_upstream && !self.upstream.is_empty() {
-            self.upstream
+        let needs_upstream = {
+            let target_dists = dists(&target_files, name);
+            let pure_dists = dists(&pure_files, name);
+            live.iter().any(|(_, entry, interps)| match pinned(entry) {
+                None => !interps.is_empty(),
+                Some(version) => interps.iter().any(|i| {
+                    present_wheel(&target_dists, &version, i).is_none()
+                        && present_wheel(&pure_dists, &version, i).is_none()
+                }),
+            })
+        };
+        // Entries refused at the index boundary stay beside the files (see `refuse_unusable`).
+        let (mut upstream_files, rejected) = if needs_upstream && !self.upstream.is_empty() {
+            let listing = self
+                .upstream
                 .project_listing(self.client, name)
                 .await?
-                .unwrap_or_default()
+                .unwrap_or_default();
+            (listing.files, listing.rejected)
         } else {
-            Listing::default()
+            (Vec::new(), Vec::new())
         };
-        let upstream_dists = dists(&upstream_listing.files, name);
-        let rejected = &upstream_listing.rejected;
+        self.read_requires_python(
+            &reader,
+            older::Listings {
+                target: &mut target_files,
+                pure: &mut pure_files,
+                upstream: &mut upstream_files,
+            },
+            name,
+            &live,
+            constraints,
+            &live_interps,
+        )
+        .await;
+        // Ranges: an interpreter the newest match does not serve gets an older version.
+        let mut older: HashMap<(usize, String), Version> = HashMap::new();
+        for (index, entry, interps) in &live {
+            if interps.is_empty() || pinned(entry).is_some() {
+                continue;
+            }
+            let listings = older::Listings {
+                target: &mut target_files,
+                pure: &mut pure_files,
+                upstream: &mut upstream_files,
+            };
+            let picks = self
+                .older_for_python(
+                    &reader,
+                    listings,
+                    name,
+                    &specifiers(entry),
+                    constraints,
+                    interps,
+                    formats,
+                )
+                .await;
+            older.extend(picks.into_iter().map(|(label, v)| ((*index, label), v)));
+        }
+        let target_dists = dists(&target_files, name);
+        let pure_dists = dists(&pure_files, name);
+        let upstream_dists = dists(&upstream_files, name);
 
         for (index, entry, interps) in &live {
             if interps.is_empty() {
@@ -322,19 +393,21 @@ impl Planner<'_> {
                     } else {
                         no_match_reason(&upstream_dists, &specifiers, constraints)
                     };
-                    refuse_unusable(&mut job, name, None, rejected);
+                    refuse_unusable(&mut job, name, None, &rejected);
                     jobs.push((*index, job));
                 }
                 continue;
             }
-            for version in &versions {
+            for newest in &versions {
                 for interp in interps {
+                    let picked = older.get(&(*index, interp.label.clone()));
+                    let version = picked.unwrap_or(newest);
                     let mut job = new_job(*index, entry, interp, Some(version.to_string()));
                     if let Some(exclusion) = excluded_by(exclusions, name, version) {
                         job.action = Action::Excluded;
                         job.reason =
                             format!("excluded by {} (`{}`)", exclusion.origin, exclusion.text);
-                    } else if let Some(d) = present_wheel(&target_dists, version, &interp.tags) {
+                    } else if let Some(d) = present_wheel(&target_dists, version, interp) {
                         job.action = Action::Present;
                         job.reason = match (&d.file.stage, self.target_stage()) {
                             (Some(stage), Some(own)) if *stage != own => {
@@ -343,7 +416,7 @@ impl Planner<'_> {
                             _ => "on the target".into(),
                         };
                         job.file = Some(job_file(d.file));
-                    } else if let Some(d) = present_wheel(&pure_dists, version, &interp.tags) {
+                    } else if let Some(d) = present_wheel(&pure_dists, version, interp) {
                         job.action = Action::Present;
                         job.reason = "on the pure index".into();
                         job.file = Some(job_file(d.file));
@@ -357,7 +430,13 @@ impl Planner<'_> {
                             formats,
                         );
                     }
-                    refuse_unusable(&mut job, name, Some(version), rejected);
+                    refuse_unusable(&mut job, name, Some(version), &rejected);
+                    if picked.is_some() {
+                        job.reason.push_str(&format!(
+                            "; the newest match {newest} is not for Python {}",
+                            interp.markers.python_full_version().version
+                        ));
+                    }
                     if let Some(held) = &held_back {
                         job.reason
                             .push_str(&format!("; pre-release {held} held back (--pre takes it)"));

@@ -1,13 +1,12 @@
 //! Pure selection logic: which versions a requirement resolves to, whether a listing holds a
 //! wheel an interpreter accepts, and which upstream file to fetch or build from.
 
-use std::str::FromStr;
-
 use pep440_rs::{Operator, Version, VersionSpecifiers};
 use pep508_rs::PackageName;
 
 use crate::dist::{Compatibility, DistFilename, TagSet};
 use crate::index::IndexFile;
+use crate::interpreter::Interpreter;
 
 /// A listing entry that parsed as a distribution of the project.
 pub struct Dist<'a> {
@@ -100,17 +99,20 @@ pub fn newest_prerelease_above(
         .max()
 }
 
-/// The target file that makes a job present: a wheel of `version` whose tags `tags` accept.
+/// The target file that makes a job present: a wheel of `version` whose tags the
+/// interpreter accepts and whose Requires-Python admits it (pip would skip it otherwise).
 pub fn present_wheel<'a>(
     dists: &'a [Dist<'a>],
     version: &Version,
-    tags: &TagSet,
+    interp: &Interpreter,
 ) -> Option<&'a Dist<'a>> {
+    let python = &interp.markers.python_full_version().version;
     dists
         .iter()
         .filter(|d| d.version() == version)
+        .filter(|d| python_ok(d, python))
         .filter_map(|d| match &d.dist {
-            DistFilename::Wheel(w) => match tags.compatibility(w) {
+            DistFilename::Wheel(w) => match interp.tags.compatibility(w) {
                 Compatibility::Compatible(priority) => Some((priority, d)),
                 Compatibility::Incompatible(_) => None,
             },
@@ -118,6 +120,15 @@ pub fn present_wheel<'a>(
         })
         .min_by_key(|(priority, _)| *priority)
         .map(|(_, d)| d)
+}
+
+/// Whether the file's Requires-Python (as listed, or as read from the file) admits `python`;
+/// a value that does not parse is ignored, as pip ignores it.
+fn python_ok(d: &Dist<'_>, python: &Version) -> bool {
+    d.file
+        .requires_python
+        .as_deref()
+        .is_none_or(|rp| crate::build::python_admitted(rp, python))
 }
 
 /// What upstream offers for one (version, interpreter).
@@ -154,13 +165,11 @@ pub fn choose_upstream<'a>(
     if usable.is_empty() {
         return UpstreamChoice::Nothing(format!("every file of version {version} is yanked"));
     }
-    let python_ok = |d: &Dist| {
-        d.file.requires_python.as_deref().is_none_or(|rp| {
-            VersionSpecifiers::from_str(rp)
-                .map_or(true, |specs| specs.contains(interp.python_full_version))
-        })
-    };
-    let fitting: Vec<&Dist> = usable.iter().copied().filter(|d| python_ok(d)).collect();
+    let fitting: Vec<&Dist> = usable
+        .iter()
+        .copied()
+        .filter(|d| python_ok(d, interp.python_full_version))
+        .collect();
     if fitting.is_empty() {
         let rp = usable
             .first()

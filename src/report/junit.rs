@@ -46,6 +46,16 @@ pub fn render(
         if let Some(tail) = &result.log_tail {
             case.set_system_err_lossy(tail.as_bytes());
         }
+        // The same as the JSON report's `build` (what protected the build).
+        if let Some(build) = &result.build {
+            let p = &build.protections;
+            case.add_property(("sandbox", build.sandbox.as_str()));
+            let protections = format!(
+                "network={}; filesystem={}; pid-namespace={}; limits={}",
+                p.network, p.filesystem, p.pid_namespace, p.limits
+            );
+            case.add_property(("sandbox.protections", protections.as_str()));
+        }
         suite.add_test_case(case);
     }
     let mut report = Report::new("wheelwright");

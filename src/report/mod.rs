@@ -8,6 +8,6 @@ mod progress;
 mod table;
 
 pub use json::{fill_json, plan_json, write_atomically, write_json_atomically};
-pub use outcome::{JobResult, Outcome};
+pub use outcome::{BuildInfo, JobResult, Outcome};
 pub use progress::{BuildLine, Progress, timestamp};
 pub use table::{fill_summary, render_table, summary_line};

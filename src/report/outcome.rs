@@ -83,6 +83,26 @@ pub struct JobResult {
     /// This run built the job's wheel, whatever became of its upload.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub built: bool,
+    /// What protected the build, for jobs whose wheel was (or was to be) built here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildInfo>,
+}
+
+/// `jobs[].build` of the JSON report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildInfo {
+    /// `bwrap`, `builtin` or `off`.
+    pub sandbox: String,
+    pub protections: crate::build::Protections,
+}
+
+impl BuildInfo {
+    pub fn of(sandbox: &crate::build::Sandbox) -> BuildInfo {
+        BuildInfo {
+            sandbox: sandbox.layer_name().to_string(),
+            protections: sandbox.protections(),
+        }
+    }
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -100,6 +120,7 @@ impl JobResult {
             retries: Vec::new(),
             duration: Duration::ZERO,
             log_tail: None,
+            build: None,
             built: false,
         }
     }

@@ -136,6 +136,9 @@ fn job<'a>(report: &'a serde_json::Value, project: &str) -> &'a serde_json::Valu
 
 #[test]
 fn hostile_sdists_fail_with_the_right_reason_while_the_rest_succeeds() {
+    let _serial = crate::sandbox::HOSTILE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let home = tempfile::tempdir().unwrap();
     let wheelhouse = home.path().join("wheelhouse");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -255,6 +258,9 @@ ww-tar-bomb==1.0
 
 #[test]
 fn sigterm_kills_running_builds_writes_the_reports_and_exits_143() {
+    let _serial = crate::sandbox::HOSTILE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let home = tempfile::tempdir().unwrap();
     let wheelhouse = home.path().join("wheelhouse");
     // The sandboxed hook's command line names its build directory under our cache.

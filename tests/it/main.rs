@@ -6,6 +6,7 @@ mod support;
 
 mod build;
 mod build_paths;
+mod build_reasons;
 mod config;
 mod devpi_builder;
 mod faults;
@@ -16,6 +17,8 @@ mod noop;
 mod plan;
 mod policies;
 mod report;
+mod requires_python;
+mod sandbox;
 mod served_directory;
 mod tls;
 mod tls_certs;

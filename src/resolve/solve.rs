@@ -1,0 +1,337 @@
+//! The solve loop: set-up from lines, pubgrub, the pre-release restart, the solution.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use pep440_rs::{Operator, Version};
+use pep508_rs::{MarkerEnvironment, PackageName, VersionOrUrl};
+use pubgrub::{PubGrubError, VersionSet};
+
+use super::error::{Conflict, ResolveError};
+use super::provider::{Cache, Package, Provider, Setup, names_prerelease, root_version};
+use super::source::MetadataSource;
+use super::{Line, Options, Range, Resolution, Resolved, Via};
+
+/// Solve `roots` together, as one environment (`pip install -r FILE`): one version per
+/// project for all of them. `constraints` restrict versions and never add a project.
+pub fn resolve(
+    source: &dyn MetadataSource,
+    markers: &MarkerEnvironment,
+    roots: &[Line],
+    constraints: &[Line],
+    options: Options,
+) -> Result<Resolution, ResolveError> {
+    let setup = setup(source, markers, roots, constraints, options)?;
+    solve(&setup, &Cache::default())
+}
+
+/// The outcome of one line in per-line mode.
+#[derive(Debug)]
+pub struct LineResolution {
+    pub line: Line,
+    pub result: Result<Resolution, ResolveError>,
+}
+
+/// Per-line mode: each root alone, for backfill lists that name several versions of one
+/// project. A conflict fails only its line.
+#[derive(Debug, Default)]
+pub struct PerLine {
+    pub lines: Vec<LineResolution>,
+}
+
+impl PerLine {
+    /// Every (project, version) some line's closure needs, with the union of their `via`.
+    pub fn union(&self) -> BTreeMap<(PackageName, Version), BTreeSet<Via>> {
+        let mut all: BTreeMap<(PackageName, Version), BTreeSet<Via>> = BTreeMap::new();
+        for line in &self.lines {
+            if let Ok(resolution) = &line.result {
+                for r in resolution.packages.values() {
+                    all.entry((r.name.clone(), r.version.clone()))
+                        .or_default()
+                        .extend(r.via.iter().cloned());
+                }
+            }
+        }
+        all
+    }
+}
+
+/// Solve each root on its own (with all constraints). Metadata is asked once for all lines.
+pub fn resolve_per_line(
+    source: &dyn MetadataSource,
+    markers: &MarkerEnvironment,
+    roots: &[Line],
+    constraints: &[Line],
+    options: Options,
+) -> PerLine {
+    let cache = Cache::default();
+    let lines = roots
+        .iter()
+        .map(|line| {
+            let result = setup(
+                source,
+                markers,
+                std::slice::from_ref(line),
+                constraints,
+                options,
+            )
+            .and_then(|setup| solve(&setup, &cache));
+            LineResolution {
+                line: line.clone(),
+                result,
+            }
+        })
+        .collect();
+    PerLine { lines }
+}
+
+fn setup<'a>(
+    source: &'a dyn MetadataSource,
+    markers: &'a MarkerEnvironment,
+    roots: &[Line],
+    constraints: &[Line],
+    options: Options,
+) -> Result<Setup<'a>, ResolveError> {
+    let mut setup = Setup {
+        source,
+        markers,
+        roots: Vec::new(),
+        constraints: HashMap::new(),
+        pins: HashMap::new(),
+        hashes: HashMap::new(),
+        pre_named: BTreeSet::new(),
+        constraint_origins: HashMap::new(),
+        pre_everywhere: options.pre,
+    };
+    let lines = roots
+        .iter()
+        .map(|line| (line, true))
+        .chain(constraints.iter().map(|line| (line, false)));
+    for (line, is_root) in lines {
+        let specifiers = match &line.requirement.version_or_url {
+            Some(VersionOrUrl::Url(_)) => {
+                return Err(ResolveError::Url {
+                    origin: line.origin.clone(),
+                    requirement: line.requirement.to_string(),
+                });
+            }
+            Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
+            None => Default::default(),
+        };
+        if !is_root && !line.requirement.extras.is_empty() {
+            return Err(ResolveError::ConstraintExtras {
+                origin: line.origin.clone(),
+                requirement: line.requirement.to_string(),
+            });
+        }
+        let pin = exact_pin(&specifiers);
+        if !line.hashes.is_empty() && pin.is_none() {
+            return Err(ResolveError::HashWithoutPin {
+                origin: line.origin.clone(),
+                requirement: line.requirement.to_string(),
+            });
+        }
+        // A constraint (or a root) whose markers do not hold here says nothing here.
+        if !line.requirement.evaluate_markers(markers, &[]) {
+            continue;
+        }
+        let name = &line.requirement.name;
+        if names_prerelease(&specifiers) {
+            setup.pre_named.insert(name.clone());
+        }
+        if let (false, Some(pin)) = (line.hashes.is_empty(), &pin) {
+            // A hash names files of one version: exactly that version, no local variant.
+            setup
+                .hashes
+                .entry(name.clone())
+                .or_default()
+                .extend(line.hashes.iter().cloned());
+            let origin = format!("the --hash pin of {}", line.origin);
+            constrain(&mut setup, name, &Range::exact(pin.clone()), origin);
+        }
+        if let Some(pin) = pin {
+            setup
+                .pins
+                .entry(line.requirement.name.clone())
+                .or_default()
+                .insert(pin);
+        }
+        if is_root {
+            setup
+                .roots
+                .push((line.requirement.clone(), line.origin.clone()));
+        } else {
+            let origin = line.origin.to_string();
+            constrain(
+                &mut setup,
+                name,
+                &Range::from_specifiers(&specifiers),
+                origin,
+            );
+        }
+    }
+    Ok(setup)
+}
+
+/// Narrow what every edge to `name` allows (a `-c` line, a `--hash` pin).
+fn constrain(setup: &mut Setup<'_>, name: &PackageName, range: &Range, origin: String) {
+    setup
+        .constraint_origins
+        .entry(name.clone())
+        .or_default()
+        .push(origin);
+    let entry = setup
+        .constraints
+        .entry(name.clone())
+        .or_insert_with(Range::full);
+    *entry = entry.intersection(range);
+}
+
+/// `==V` (no wildcard) or `===V` alone: the version it pins.
+fn exact_pin(specifiers: &pep440_rs::VersionSpecifiers) -> Option<Version> {
+    let mut iter = specifiers.iter();
+    let first = iter.next()?;
+    if iter.next().is_some() {
+        return None;
+    }
+    matches!(first.operator(), Operator::Equal | Operator::ExactEqual)
+        .then(|| first.version().clone())
+}
+
+fn solve(setup: &Setup<'_>, cache: &Cache) -> Result<Resolution, ResolveError> {
+    // Pre-releases named by a root or constraint are candidates from the start; those named
+    // deeper (by some Requires-Dist) are learnt, and the solve restarts knowing them. The
+    // set only grows, so this ends.
+    let mut pre = setup.pre_named.clone();
+    loop {
+        let provider = Provider {
+            setup,
+            cache,
+            pre: &pre,
+            named_pre: Default::default(),
+        };
+        let outcome = pubgrub::resolve(&provider, Package::Root, root_version());
+        let learnt: Vec<PackageName> = provider
+            .named_pre
+            .take()
+            .into_iter()
+            .filter(|name| !pre.contains(name) && has_prerelease(&provider, name))
+            .collect();
+        if !setup.pre_everywhere && !learnt.is_empty() {
+            pre.extend(learnt);
+            continue;
+        }
+        return match outcome {
+            Ok(selected) => solution(&provider, selected.into_iter().collect()),
+            // Not `collapse_no_versions`: merged into an edge, "no version of X fits S"
+            // reads as if X had versions; the longer report says what is missing.
+            Err(PubGrubError::NoSolution(tree)) => Err(ResolveError::Conflict(Box::new(
+                Conflict::new(tree, constraint_notes(setup)),
+            ))),
+            Err(PubGrubError::ErrorChoosingVersion { source, .. })
+            | Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
+            | Err(PubGrubError::ErrorInShouldCancel(source)) => Err(ResolveError::Source(source)),
+        };
+    }
+}
+
+/// What each constrained project is narrowed to, for the conflict report (pubgrub sees the
+/// constraint only inside the edges it narrows).
+fn constraint_notes(setup: &Setup<'_>) -> BTreeMap<PackageName, (Range, Vec<String>)> {
+    setup
+        .constraints
+        .iter()
+        .map(|(name, range)| {
+            let origins = setup
+                .constraint_origins
+                .get(name)
+                .cloned()
+                .unwrap_or_default();
+            (name.clone(), (range.clone(), origins))
+        })
+        .collect()
+}
+
+fn has_prerelease(provider: &Provider<'_>, name: &PackageName) -> bool {
+    provider
+        .candidates(name)
+        .is_ok_and(|all| all.iter().any(|c| c.version.any_prerelease()))
+}
+
+/// The chosen versions, with `via` edges recomputed from the chosen packages' metadata.
+fn solution(
+    provider: &Provider<'_>,
+    selected: BTreeMap<Package, Version>,
+) -> Result<Resolution, ResolveError> {
+    let mut packages: BTreeMap<PackageName, Resolved> = BTreeMap::new();
+    for (package, version) in &selected {
+        if let Package::Project(name) = package {
+            let hashes = provider_hashes(provider, name);
+            packages.insert(
+                name.clone(),
+                Resolved {
+                    name: name.clone(),
+                    version: version.clone(),
+                    extras: BTreeSet::new(),
+                    via: BTreeSet::new(),
+                    hashes,
+                },
+            );
+        }
+    }
+    for (package, version) in &selected {
+        if let Package::Extra(name, extra) = package
+            && let Some(r) = packages.get_mut(name)
+        {
+            r.extras.insert(extra.clone());
+        }
+        let edges = match provider.edges(package, version) {
+            Ok(Ok(edges)) => edges,
+            // A chosen version had usable edges during the solve; the cache answers again.
+            Ok(Err(_)) => continue,
+            Err(source) => return Err(ResolveError::Source(source)),
+        };
+        for target in edges.keys() {
+            let Some(target_name) = target.name() else {
+                continue;
+            };
+            // An extra's edge to its own project is the modelling, not a reason.
+            if package.name() == Some(target_name) {
+                continue;
+            }
+            let Some(r) = packages.get_mut(target_name) else {
+                continue;
+            };
+            match package {
+                Package::Root => {
+                    for (req, origin) in &provider.setup.roots {
+                        if &req.name == target_name {
+                            r.via.insert(Via::Root(origin.clone()));
+                        }
+                    }
+                }
+                Package::Project(name) => {
+                    r.via.insert(Via::Package {
+                        name: name.clone(),
+                        version: version.clone(),
+                        extra: None,
+                    });
+                }
+                Package::Extra(name, extra) => {
+                    r.via.insert(Via::Package {
+                        name: name.clone(),
+                        version: version.clone(),
+                        extra: Some(extra.clone()),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Resolution { packages })
+}
+
+fn provider_hashes(
+    provider: &Provider<'_>,
+    name: &PackageName,
+) -> Vec<crate::requirements::HashDigest> {
+    provider.setup.hashes.get(name).cloned().unwrap_or_default()
+}

@@ -1,0 +1,62 @@
+//! What the solver asks of the outside world, and nothing more.
+//!
+//! pubgrub's `DependencyProvider` is synchronous, so this trait is too. Callers on tokio run
+//! the solver inside `spawn_blocking` and implement the trait with `Handle::block_on` over
+//! their listings (the upstream index, `--find-links`, the serial-snapshot cache), or fetch
+//! ahead and serve from memory. The solver asks each question at most once per project or
+//! candidate, and keeps the answers across its policy restarts.
+
+use pep440_rs::Version;
+use pep508_rs::{PackageName, Requirement};
+
+/// A version a project publishes that can be installed in the environment being solved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub version: Version,
+    /// PEP 592: every file of this version that fits is yanked. The solver picks it only for
+    /// an exact pin (`==V`, `===V`) from a root or a constraint.
+    pub yanked: bool,
+}
+
+impl Candidate {
+    pub fn new(version: Version) -> Self {
+        Self {
+            version,
+            yanked: false,
+        }
+    }
+
+    pub fn yanked(version: Version) -> Self {
+        Self {
+            version,
+            yanked: true,
+        }
+    }
+}
+
+/// An error of a metadata source, kept whole for the report (`source()` chain).
+pub type SourceError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Listings and metadata for one environment (one interpreter).
+pub trait MetadataSource {
+    /// The versions of `name` that have a file this environment can use: wheel tags that fit
+    /// the interpreter (or an sdist, when building is allowed), `Requires-Python` admitting
+    /// it. Pre-release and yanked filtering is the solver's (it knows the specifiers). An
+    /// unknown project is an empty list, not an error.
+    fn candidates(&self, name: &PackageName) -> Result<Vec<Candidate>, SourceError>;
+
+    /// The `Requires-Dist` of `name` at `version` (one of its candidates), unevaluated: the
+    /// solver evaluates markers, extras included. The source chooses which file's metadata
+    /// it reads (PEP 658 file, a range request into the wheel, the built wheel).
+    fn requires_dist(
+        &self,
+        name: &PackageName,
+        version: &Version,
+    ) -> Result<Vec<Requirement>, SourceError>;
+
+    /// A hint, sent as soon as a chosen version's dependencies are known: the solver will
+    /// probably ask for the candidates of these projects next. A source over the network
+    /// starts fetching their listings concurrently (uv does the same), so that a closure of
+    /// hundreds of projects costs round trips in parallel, not in series. Never required.
+    fn prefetch(&self, _names: &[PackageName]) {}
+}

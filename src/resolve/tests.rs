@@ -1,0 +1,7 @@
+//! Unit tests with an in-memory metadata source; property tests in `prop`.
+
+mod listing;
+mod memory;
+mod prop;
+mod ranges;
+mod solve;
