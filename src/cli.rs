@@ -130,11 +130,6 @@ pub struct FillArgs {
     /// Uploads and downloads at once per host.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub transfer_concurrency: usize,
-    /// Cut off and fail any download longer than this (bytes, or with a K, M, G or T
-    /// suffix, powers of 1024: `500M`, `20G`). A listed PEP 700 size or a Content-Length
-    /// is a tighter limit for its file.
-    #[arg(long, default_value = "20G", value_name = "SIZE", value_parser = crate::store::parse_size)]
-    pub max_download_size: u64,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -172,6 +167,11 @@ pub enum Versions {
 
 #[derive(Debug, Args)]
 pub struct CommonArgs {
+    /// Cut off and fail any download longer than this (bytes, or with a K, M, G or T
+    /// suffix, powers of 1024: `500M`, `20G`). A listed PEP 700 size or a Content-Length
+    /// is a tighter limit for its file.
+    #[arg(long, default_value = "20G", value_name = "SIZE", value_parser = crate::store::parse_size)]
+    pub max_download_size: u64,
     /// Settings file (default: ./wheelwright.toml when it exists; WHEELWRIGHT_CONFIG too).
     /// Flags beat environment variables, which beat the file.
     #[arg(long, value_name = "FILE")]

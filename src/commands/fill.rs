@@ -68,7 +68,9 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     watch_signals(stop.clone(), cancel.clone());
 
     let listings = ctx.listing_cache(&cache);
-    let metadata_store = Store::new(&cache);
+    // The planner reads METADATA of remote files that list no Requires-Python: the same
+    // size limits as any download (an endless body must not be read to the end).
+    let metadata_store = Store::new(&cache).with_max_download_size(args.common.max_download_size);
     let planner = ctx.planner(listings.as_ref(), args.common.shard, Some(&metadata_store));
     let unsupported = crate::plan::unsupported_lines(&ctx.requirements);
     for line in &unsupported {
@@ -111,7 +113,7 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         },
         warned: Default::default(),
         ctx: &ctx,
-        store: Store::new(&cache).with_max_download_size(args.max_download_size),
+        store: Store::new(&cache).with_max_download_size(args.common.max_download_size),
         settings: FillSettings {
             no_upload: args.no_upload,
             verbose: args.common.verbose > 0,
@@ -202,7 +204,7 @@ fn make_builder(args: &FillArgs, ctx: &setup::Context, cache: &Path) -> Result<B
     let source = UpstreamWheels {
         client: ctx.client.clone(),
         upstream: Arc::clone(&ctx.upstream),
-        store: Store::new(cache).with_max_download_size(args.max_download_size),
+        store: Store::new(cache).with_max_download_size(args.common.max_download_size),
     };
     Builder::new(options, Arc::new(source)).map_err(Failure::input)
 }

@@ -23,7 +23,8 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
     .await?;
     let cache = setup::cache_dir(args.common.cache_dir.as_deref());
     let listings = ctx.listing_cache(&cache);
-    let store = crate::store::Store::new(&cache);
+    let store =
+        crate::store::Store::new(&cache).with_max_download_size(args.common.max_download_size);
     let planner = ctx.planner(listings.as_ref(), args.common.shard, Some(&store));
     let plan = planner.plan(&ctx.requirements, &ctx.exclusions).await?;
     if let Some(listings) = &listings {
