@@ -55,6 +55,13 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         setup::Login::BeforeFirstUpload,
     )
     .await?;
+    // A directory target filled by an earlier version may hold 0600 wheels that a web server
+    // cannot read; widen those once (present wheels are never placed again).
+    if let crate::index::Target::Directory { path, .. } = &ctx.target
+        && !args.no_upload
+    {
+        crate::index::directory::widen_legacy_modes(path).map_err(Failure::input)?;
+    }
     let cache = setup::cache_dir(args.common.cache_dir.as_deref());
     std::fs::create_dir_all(&cache).map_err(|e| {
         Failure::input(anyhow::anyhow!(

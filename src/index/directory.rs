@@ -92,6 +92,7 @@ fn existing_outcome(
 ) -> Result<UploadOutcome, UploadError> {
     let existing = sha256_file(dest).map_err(io(dest))?;
     if file.sha256.matches(&existing) {
+        widen_legacy_mode(dest)?;
         Ok(UploadOutcome::AlreadyPresent)
     } else {
         Err(UploadError::Conflict {
@@ -101,6 +102,50 @@ fn existing_outcome(
             ours: file.sha256.to_string(),
         })
     }
+}
+
+/// [`widen_legacy_mode`] for every wheel in `dir`.
+///
+/// Earlier wheelwright versions wrote the directory's wheels `0600`, which a web server's
+/// workers cannot read. A wheel of ours found with exactly that mode is widened to what a new
+/// one gets (`0644` within the umask); any other mode is the admin's choice and is kept.
+pub fn widen_legacy_modes(dir: &Path) -> Result<(), UploadError> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(()); // not created yet: nothing to widen
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "whl")
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            widen_legacy_mode(&path)?;
+        }
+    }
+    Ok(())
+}
+
+fn widen_legacy_mode(dest: &Path) -> Result<(), UploadError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = fs::metadata(dest).map_err(io(dest))?;
+    if meta.mode() & 0o777 != 0o600 || meta.uid() != rustix::process::geteuid().as_raw() {
+        return Ok(());
+    }
+    let mode = FILE_MODE & !current_umask();
+    fs::set_permissions(dest, fs::Permissions::from_mode(mode)).map_err(io(dest))
+}
+
+/// The process umask, read without changing it (`/proc/self/status`, Linux ≥ 4.7); the common
+/// `022` where it cannot be read.
+fn current_umask() -> u32 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Umask:"))
+                .and_then(|value| u32::from_str_radix(value.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
 }
 
 /// Rewrites `simple/<project>/index.html` from the directory's files and adds the project

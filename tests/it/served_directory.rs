@@ -251,3 +251,34 @@ fn the_directory_target_honours_a_stricter_umask() {
     assert_eq!(report["summary"]["uploaded"], 4, "{report}\n{stderr}");
     assert_modes(&wheelhouse, 0o640, 0o750);
 }
+
+/// A wheelhouse filled by an earlier wheelwright holds `0600` wheels. A re-run finds them
+/// present and widens exactly those to what a new wheel gets, so nginx can serve them.
+#[test]
+fn wheels_left_0600_by_an_earlier_version_are_widened_on_a_rerun() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let wheelhouse = home.path().join("wheelhouse");
+    let (output, _) = fill(home.path(), &wheelhouse, 0o022);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let wheels: Vec<PathBuf> = std::fs::read_dir(&wheelhouse)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "whl"))
+        .collect();
+    assert!(!wheels.is_empty());
+    for wheel in &wheels {
+        std::fs::set_permissions(wheel, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let (output, report) = fill(home.path(), &wheelhouse, 0o022);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(report["summary"]["uploaded"], 0, "{report}\n{stderr}");
+    assert_modes(&wheelhouse, 0o644, 0o755);
+}
