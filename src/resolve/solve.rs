@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use pep440_rs::{Operator, Version};
+use pep440_rs::Version;
 use pep508_rs::{MarkerEnvironment, PackageName, VersionOrUrl};
 use pubgrub::{PubGrubError, VersionSet};
 
@@ -123,7 +123,7 @@ fn setup<'a>(
                 requirement: line.requirement.to_string(),
             });
         }
-        let pin = exact_pin(&specifiers);
+        let pin = crate::plan::pinned_version(&specifiers);
         if !line.hashes.is_empty() && pin.is_none() {
             return Err(ResolveError::HashWithoutPin {
                 origin: line.origin.clone(),
@@ -184,17 +184,6 @@ fn constrain(setup: &mut Setup<'_>, name: &PackageName, range: &Range, origin: S
         .entry(name.clone())
         .or_insert_with(Range::full);
     *entry = entry.intersection(range);
-}
-
-/// `==V` (no wildcard) or `===V` alone: the version it pins.
-fn exact_pin(specifiers: &pep440_rs::VersionSpecifiers) -> Option<Version> {
-    let mut iter = specifiers.iter();
-    let first = iter.next()?;
-    if iter.next().is_some() {
-        return None;
-    }
-    matches!(first.operator(), Operator::Equal | Operator::ExactEqual)
-        .then(|| first.version().clone())
 }
 
 fn solve(setup: &Setup<'_>, cache: &Cache) -> Result<Resolution, ResolveError> {
