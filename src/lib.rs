@@ -17,6 +17,7 @@ pub mod policy;
 pub mod report;
 pub mod requirements;
 pub mod resolve;
+pub mod settings;
 pub mod setup;
 pub mod store;
 
