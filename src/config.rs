@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use clap::ArgAction;
 
+use crate::package_settings::PackageSettings;
 use crate::settings::{self, ProcessEnvironment};
 
 pub const FILE_NAME: &str = "wheelwright.toml";
@@ -33,6 +34,8 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
+    #[error(transparent)]
+    Packages(#[from] crate::package_settings::PackageSettingsError),
 }
 
 /// The command line with the file's settings added, and which options came from the file.
@@ -41,6 +44,8 @@ pub struct Merged {
     pub file: Option<PathBuf>,
     pub from_file: BTreeSet<String>,
     pub invocation: Invocation,
+    /// The file's `[package.NAME]` tables.
+    pub packages: PackageSettings,
 }
 
 /// What the command line asks for, read once: the file merge and `main` both need it.
@@ -97,6 +102,7 @@ pub fn merge(args: Vec<OsString>) -> Result<Merged, ConfigError> {
             file: None,
             from_file: BTreeSet::new(),
             invocation,
+            packages: PackageSettings::default(),
         });
     };
     let shown = path.display().to_string();
@@ -108,6 +114,7 @@ pub fn merge(args: Vec<OsString>) -> Result<Merged, ConfigError> {
         path: shown.clone(),
         message: e.to_string(),
     })?;
+    let packages = PackageSettings::parse(&text, &path)?;
     // The subcommand: the first argument that is not an option.
     let Some(subcommand) = args
         .iter()
@@ -120,6 +127,7 @@ pub fn merge(args: Vec<OsString>) -> Result<Merged, ConfigError> {
             file: Some(path),
             from_file: BTreeSet::new(),
             invocation,
+            packages,
         });
     };
     // `config show [fill|plan]` shows what that command would run with.
@@ -134,11 +142,14 @@ pub fn merge(args: Vec<OsString>) -> Result<Merged, ConfigError> {
             file: Some(path),
             from_file: BTreeSet::new(),
             invocation,
+            packages,
         });
     };
     // Top-level keys apply to every command; a [plan] or [fill] table overrides them.
     let mut settings: Vec<(String, toml::Value)> = Vec::new();
-    let sections = ["plan", "fill", "report", "config"];
+    // `[package.NAME]` tables are per-package build settings, not flags (see
+    // `crate::package_settings`).
+    let sections = ["plan", "fill", "report", "config", "package"];
     for (key, value) in &table {
         if sections.contains(&key.as_str()) {
             continue;
@@ -231,6 +242,7 @@ pub fn merge(args: Vec<OsString>) -> Result<Merged, ConfigError> {
         file: Some(path),
         from_file,
         invocation,
+        packages,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod exit;
 pub mod index;
 pub mod interpreter;
 pub mod netrc;
+pub mod package_settings;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
