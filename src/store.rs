@@ -223,7 +223,7 @@ impl Store {
             .await
             .map_err(|e| download_error(url, &e))?;
         if !response.status().is_success() {
-            let transient = crate::index::http::is_transient_status(response.status());
+            let transient = crate::retry::is_transient_status(response.status().as_u16());
             let detail = status_error(url, response).await.to_string();
             return Err(StoreError::Download {
                 url: redact(url),
@@ -370,7 +370,7 @@ fn download_error(url: &Url, error: &reqwest::Error) -> StoreError {
     StoreError::Download {
         url: redact(url),
         detail: transport_error(url, error).to_string(),
-        transient: !crate::index::http::is_tls_failure(error),
+        transient: crate::retry::TransportFailure::of(error).is_transient(),
     }
 }
 
