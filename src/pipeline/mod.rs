@@ -301,7 +301,7 @@ impl Pipeline<'_> {
             .collect()
     }
 
-    /// Downloads into the store, retrying transient failures with backoff.
+    /// Downloads into the store, retrying transient failures ([`crate::retry`]).
     async fn download(
         &self,
         job: &Job,
@@ -312,6 +312,7 @@ impl Pipeline<'_> {
             url: url.to_string(),
             detail: e.to_string(),
             transient: false,
+            retry_after: None,
         })?;
         let entry = &self.ctx.requirements.requirements[job.entry];
         let expected = Expected {
@@ -330,7 +331,7 @@ impl Pipeline<'_> {
                     .await
             };
             match fetched {
-                Err(e) if e.is_transient() => match retry.next_wait(None) {
+                Err(e) if e.is_transient() => match retry.next_wait(e.retry_after()) {
                     Some(wait) => tokio::time::sleep(wait).await,
                     None => return Err(e),
                 },

@@ -203,16 +203,14 @@ impl<'a> Session<'a> {
         }
         let mut attempts = Attempts::default();
         let outcome = match HttpRemote::new(self.client, target, self.credentials) {
-            None => {
-                let Target::Directory { path, .. } = target else {
-                    unreachable!("only directories have no HTTP remote")
-                };
-                let (path, project, stored) = (path.clone(), project.clone(), stored.clone());
+            Err(directory) => {
+                let (path, project, stored) =
+                    (directory.to_path_buf(), project.clone(), stored.clone());
                 tokio::task::spawn_blocking(move || directory::place(&path, &project, &stored))
                     .await
                     .expect("placing a file does not panic")
             }
-            Some(remote) => {
+            Ok(remote) => {
                 let _permit = self.slots.permit(remote.url()).await;
                 // The run may have stopped while this upload waited for its slot.
                 if let Some(reason) = self.stop.reason() {

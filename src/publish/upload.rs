@@ -301,18 +301,18 @@ pub(crate) struct HttpRemote<'a> {
 }
 
 impl<'a> HttpRemote<'a> {
-    /// `None` for a directory target (written, not uploaded to).
+    /// `Err` with the directory for a directory target (written, not uploaded to).
     pub(crate) fn new(
         client: &HttpClient,
         target: &'a Target,
         credentials: Option<&'a (String, String)>,
-    ) -> Option<HttpRemote<'a>> {
+    ) -> Result<HttpRemote<'a>, &'a std::path::Path> {
         let upload_url = match target {
             Target::Devpi(index) => index.upload_url(),
             Target::Simple { upload, .. } => upload.clone(),
-            Target::Directory { .. } => return None,
+            Target::Directory { path, .. } => return Err(path),
         };
-        Some(HttpRemote {
+        Ok(HttpRemote {
             client: client.single_attempt(),
             target,
             upload_url,
