@@ -351,3 +351,154 @@ async fn listing_failures_count_against_the_same_budget() {
     );
     assert_eq!(*remote.reads.lock().unwrap(), 1);
 }
+
+/// The session with directory targets: dispatch, idempotence, the stop.
+mod session {
+    use std::io::Write;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::super::{PublishError, Session, SessionParts, UploadOutcome};
+    use crate::dist::{SafeFilename, Sha256, read_wheel, sha256_file};
+    use crate::host_slots::HostSlots;
+    use crate::index::{ClientConfig, HttpClient, Target};
+    use crate::report::Progress;
+    use crate::stop::{Signal, Stop, StopReason};
+    use crate::store::StoredFile;
+
+    /// A wheel with METADATA and WHEEL, enough for `read_wheel`.
+    fn wheel(dir: &Path, filename: &str, purelib: bool, tag: &str) -> StoredFile {
+        let path = dir.join(filename);
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file("demo-1.0.dist-info/METADATA", options)
+            .unwrap();
+        zip.write_all(b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\n")
+            .unwrap();
+        zip.start_file("demo-1.0.dist-info/WHEEL", options).unwrap();
+        write!(
+            zip,
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: {purelib}\nTag: {tag}\n"
+        )
+        .unwrap();
+        zip.start_file("demo-1.0.dist-info/RECORD", options)
+            .unwrap();
+        zip.finish().unwrap();
+        StoredFile {
+            sha256: Sha256::new(&sha256_file(&path).unwrap()).unwrap(),
+            size: std::fs::metadata(&path).unwrap().len(),
+            filename: SafeFilename::new(filename).unwrap(),
+            path,
+        }
+    }
+
+    struct Scene {
+        _dir: tempfile::TempDir,
+        store: std::path::PathBuf,
+        client: HttpClient,
+        target: Target,
+        pure: Target,
+        stop: Arc<Stop>,
+        progress: Progress,
+    }
+
+    impl Scene {
+        fn new() -> Scene {
+            let dir = tempfile::tempdir().unwrap();
+            let store = dir.path().join("store");
+            std::fs::create_dir(&store).unwrap();
+            Scene {
+                store,
+                client: HttpClient::new(ClientConfig::default()).unwrap(),
+                target: Target::directory(dir.path().join("target")),
+                pure: Target::directory(dir.path().join("pure")),
+                stop: Arc::new(Stop::default()),
+                progress: Progress::new(0, true),
+                _dir: dir,
+            }
+        }
+
+        fn session(&self) -> Session<'_> {
+            Session::new(SessionParts {
+                client: &self.client,
+                target: &self.target,
+                pure_index: Some(&self.pure),
+                credentials: None,
+                strict_whitelist: true,
+                slots: Arc::new(HostSlots::new(1)),
+                stop: Arc::clone(&self.stop),
+                progress: &self.progress,
+            })
+        }
+    }
+
+    fn placed(target: &Target, filename: &str) -> bool {
+        let Target::Directory { path, .. } = target else {
+            unreachable!("the scene's targets are directories")
+        };
+        path.join(filename).is_file()
+    }
+
+    #[tokio::test]
+    async fn pure_wheels_go_to_the_pure_index_and_a_second_time_are_present() {
+        let scene = Scene::new();
+        let session = scene.session();
+        let pure = wheel(
+            &scene.store,
+            "demo-1.0-py3-none-any.whl",
+            true,
+            "py3-none-any",
+        );
+        let info = read_wheel(&pure.path).unwrap();
+        let first = session.publish(&pure, &info).await.unwrap();
+        assert_eq!(first.outcome, UploadOutcome::Uploaded);
+        assert_eq!(first.destination, scene.pure.describe());
+        assert!(
+            first.warning.is_none(),
+            "directories have no mirror to shadow"
+        );
+        assert!(placed(&scene.pure, "demo-1.0-py3-none-any.whl"));
+        assert!(!placed(&scene.target, "demo-1.0-py3-none-any.whl"));
+        let again = session.publish(&pure, &info).await.unwrap();
+        assert_eq!(again.outcome, UploadOutcome::AlreadyPresent);
+        assert_eq!(
+            again.detail(),
+            format!("already on {} with identical bytes", scene.pure.describe())
+        );
+
+        let platform = wheel(
+            &scene.store,
+            "demo-1.0-cp312-cp312-linux_x86_64.whl",
+            false,
+            "cp312-cp312-linux_x86_64",
+        );
+        let info = read_wheel(&platform.path).unwrap();
+        let published = session.publish(&platform, &info).await.unwrap();
+        assert_eq!(published.destination, scene.target.describe());
+        assert!(placed(
+            &scene.target,
+            "demo-1.0-cp312-cp312-linux_x86_64.whl"
+        ));
+    }
+
+    #[tokio::test]
+    async fn nothing_is_attempted_once_the_run_stopped() {
+        let scene = Scene::new();
+        let session = scene.session();
+        let file = wheel(
+            &scene.store,
+            "demo-1.0-py3-none-any.whl",
+            true,
+            "py3-none-any",
+        );
+        let info = read_wheel(&file.path).unwrap();
+        scene.stop.interrupted(Signal::Interrupt);
+        match session.publish(&file, &info).await {
+            Err(PublishError::NotAttempted(StopReason::Interrupted(Signal::Interrupt))) => {}
+            other => panic!("expected not attempted, got {other:?}"),
+        }
+        assert!(!placed(&scene.pure, "demo-1.0-py3-none-any.whl"));
+        // Directories need no credentials and have no policies: the pre-build check passes.
+        assert_eq!(session.check_before_build().await, Ok(()));
+    }
+}
