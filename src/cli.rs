@@ -228,7 +228,8 @@ pub struct CommonArgs {
     /// PEM file with the private key of --client-cert, when it is not in that file.
     #[arg(long, value_name = "FILE")]
     pub client_key: Option<PathBuf>,
-    /// Retries of transient network failures (connection errors, timeouts, 5xx, 429).
+    /// Retries of transient network failures (connection errors, timeouts, HTTP 408, 429,
+    /// 500, 502, 503, 504) per read, download or upload.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub retries: u32,
     /// Seconds without progress before a request counts as failed (and is retried).

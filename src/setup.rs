@@ -242,8 +242,9 @@ pub async fn target(
     Ok(target)
 }
 
-/// When to log in to devpi: `plan` checks the credentials at once; `fill` logs in before its
-/// first upload, so a no-op night costs no login (reads need none on devpi).
+/// When to log in to devpi: `plan` checks the credentials at once; `fill` leaves it to its
+/// publish session (before its first upload or build), so a no-op night costs no login
+/// (reads need none on devpi).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Login {
     Now,
@@ -261,14 +262,7 @@ async fn authenticate(
     };
     match target {
         Target::Devpi(_) if login == Login::BeforeFirstUpload => {}
-        Target::Devpi(index) => {
-            // Basic credentials in the URL are for a proxy in front of devpi (devpi-builder#94).
-            let proxy_basic = match client.credentials(&index.root) {
-                Some(Credentials::Basic { user, password }) => Some((user, password)),
-                _ => None,
-            };
-            index.login(client, user, password, proxy_basic).await?;
-        }
+        Target::Devpi(index) => crate::publish::log_in(client, index, user, password).await?,
         Target::Simple { simple, upload } => {
             for url in [simple, upload] {
                 client.set_credentials(
