@@ -81,16 +81,21 @@ pub fn document(project: &str, version: &str, build: &BuildInfo) -> Value {
     if let Some(sdist) = &build.sdist {
         let id = "SPDXRef-Package-sdist";
         let filename = sdist.filename.to_string();
-        packages.push(package(
+        let location = download_location(&sdist.url);
+        let mut p = package(
             id,
             project,
             Some(version),
             Some(&filename),
-            &download_location(&sdist.url),
+            location.as_deref().unwrap_or("NOASSERTION"),
             &sdist.sha256,
             &pypi_purl(project, version, &filename),
             "SOURCE",
-        ));
+        );
+        if location.is_none() {
+            p["sourceInfo"] = json!(format!("downloaded from {}", sdist.url));
+        }
+        packages.push(p);
         relationships.push(relationship(&wheel_id, "GENERATED_FROM", id));
     }
     for (i, wheel) in build.environment.iter().enumerate() {
@@ -199,13 +204,14 @@ fn relationship(from: &str, kind: &str, to: &str) -> Value {
     json!({"spdxElementId": from, "relationshipType": kind, "relatedSpdxElement": to})
 }
 
-/// SPDX download locations are network locations: a local file (`file:`) is NOASSERTION.
-fn download_location(url: &str) -> String {
-    if url.starts_with("https://") || url.starts_with("http://") {
-        url.to_string()
-    } else {
-        "NOASSERTION".to_string()
-    }
+/// SPDX download locations are network locations with a domain name (the SPDX validator
+/// rejects IP addresses and single-label hosts such as `localhost`): anything else, a local
+/// file included, is NOASSERTION, and the URL goes into `sourceInfo` instead.
+fn download_location(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let network = matches!(parsed.scheme(), "http" | "https");
+    let named = matches!(parsed.host(), Some(url::Host::Domain(d)) if d.contains('.'));
+    (network && named).then(|| url.to_string())
 }
 
 /// purl spec, `pypi` type: the PEP 503 normalised name (lowercase, runs of `-_.` as `-`),

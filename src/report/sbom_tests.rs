@@ -26,7 +26,7 @@ fn built() -> BuildInfo {
         sdist: Some(SourceFile {
             filename: SafeFilename::new("ww_rust-1.0+local.tar.gz").unwrap(),
             sha256: Sha256::new(&sha('a')).unwrap(),
-            url: "http://127.0.0.1:1/packages/ww_rust-1.0+local.tar.gz".into(),
+            url: "https://devpi.example.org/root/pypi/+f/ww_rust-1.0+local.tar.gz".into(),
         }),
         environment: vec![
             InstalledWheel {
@@ -113,8 +113,9 @@ fn packages_carry_checksums_purls_and_versions() {
     assert_eq!(sdist["checksums"][0]["checksumValue"], sha('a'));
     assert_eq!(
         sdist["downloadLocation"],
-        "http://127.0.0.1:1/packages/ww_rust-1.0+local.tar.gz"
+        "https://devpi.example.org/root/pypi/+f/ww_rust-1.0+local.tar.gz"
     );
+    assert!(sdist.get("sourceInfo").is_none(), "{sdist}");
     let env = by_id(&doc, "SPDXRef-Package-env-2-setuptools-rust");
     assert_eq!(env["name"], "setuptools-rust");
     assert_eq!(env["versionInfo"], "1.10.0");
@@ -174,11 +175,26 @@ fn a_local_sdist_has_no_download_location_and_no_crates_means_no_crate_packages(
         sdist.url = "file:///srv/dists/ww_rust-1.0+local.tar.gz".into();
     }
     let doc = document("ww-rust", "1.0+local", &build);
+    let sdist = by_id(&doc, "SPDXRef-Package-sdist");
+    assert_eq!(sdist["downloadLocation"], "NOASSERTION");
     assert_eq!(
-        by_id(&doc, "SPDXRef-Package-sdist")["downloadLocation"],
-        "NOASSERTION"
+        sdist["sourceInfo"],
+        "downloaded from file:///srv/dists/ww_rust-1.0+local.tar.gz"
     );
     assert_eq!(doc["packages"].as_array().unwrap().len(), 4);
+    // An address the SPDX validator does not take as a URL (no domain name) goes the same way.
+    for url in [
+        "http://127.0.0.1:3141/root/pypi/+f/x.tar.gz",
+        "http://localhost:3141/x.tar.gz",
+    ] {
+        if let Some(sdist) = &mut build.sdist {
+            sdist.url = url.into();
+        }
+        let doc = document("ww-rust", "1.0+local", &build);
+        let sdist = by_id(&doc, "SPDXRef-Package-sdist");
+        assert_eq!(sdist["downloadLocation"], "NOASSERTION", "{url}");
+        assert_eq!(sdist["sourceInfo"], format!("downloaded from {url}"));
+    }
 }
 
 #[test]
