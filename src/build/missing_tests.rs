@@ -253,3 +253,37 @@ fn serialises_as_kind_and_name() {
     let json = serde_json::to_value(Missing::RustCompiler).unwrap();
     assert_eq!(json, serde_json::json!({"kind": "rust-compiler"}));
 }
+
+proptest::proptest! {
+    #![proptest_config(crate::proptest_config())]
+
+    /// Whatever a build prints, reading it never panics and a name taken from it is short and
+    /// plain (it ends up in reports and on terminals).
+    #[test]
+    fn any_log_gives_at_most_a_plain_bounded_name(
+        lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::string::string_regex(".{0,80}").unwrap(),
+                proptest::string::string_regex(
+                    "[a-z/]{0,10}\\.c:1:2: fatal error: .{0,30}: No such file or directory"
+                ).unwrap(),
+                proptest::string::string_regex("/usr/bin/ld: cannot find -l.{0,30}").unwrap(),
+                proptest::string::string_regex("sh: 1: .{0,30}: not found").unwrap(),
+                proptest::string::string_regex("ERROR: Dependency \".{0,30}\" not found").unwrap(),
+            ],
+            0..8,
+        )
+    ) {
+        let log = lines.join("\n");
+        let name = match missing_in_log(&log) {
+            Some(Missing::Header(n) | Missing::Library(n) | Missing::PkgConfig(n)
+                | Missing::Program(n)) => n,
+            Some(Missing::RustCompiler) | None => String::new(),
+        };
+        proptest::prop_assert!(name.len() <= 120, "{name:?}");
+        proptest::prop_assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || "._+-/".contains(c)),
+            "{name:?}"
+        );
+    }
+}
