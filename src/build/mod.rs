@@ -17,6 +17,7 @@ mod env;
 mod error;
 mod hooks;
 mod log;
+mod missing;
 mod paths;
 mod pyproject;
 mod resolve;
@@ -36,10 +37,11 @@ use std::time::{Duration, Instant};
 use pep440_rs::Version;
 use pep508_rs::{PackageName, Requirement};
 
-pub use env::{BuildEnv, EnvError, EnvWheel, env_key, provision_env};
+pub use env::{BuildEnv, EnvError, EnvWheel, InstalledWheel, env_key, provision_env};
 pub use error::{BuildError, BuildStep};
 pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};
 pub use log::{LogLimits, LogSummary};
+pub use missing::{Missing, Provider, missing_in_log};
 pub use paths::PathsError;
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
@@ -132,6 +134,18 @@ pub struct BuiltWheel {
     pub env: PathBuf,
 }
 
+/// What a build did before it ended, for its provenance: kept for failed builds too, as far
+/// as the build got.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildFacts {
+    /// Every wheel installed into the environment the last hook ran in.
+    pub environment: Vec<InstalledWheel>,
+    /// The `SOURCE_DATE_EPOCH` the hooks saw, once the sdist was unpacked.
+    pub source_date_epoch: Option<u64>,
+    /// Wall time of the whole build, however it ended.
+    pub duration: Duration,
+}
+
 /// Builds sdists into wheels. Cheap to share (`Arc`) between concurrent builds.
 pub struct Builder {
     options: BuilderOptions,
@@ -160,9 +174,26 @@ impl Builder {
     }
 
     pub async fn build(&self, request: BuildRequest) -> Result<BuiltWheel, BuildError> {
+        self.build_recorded(request).await.0
+    }
+
+    /// [`Builder::build`], and what the build did (its provenance) however it ended.
+    pub async fn build_recorded(
+        &self,
+        request: BuildRequest,
+    ) -> (Result<BuiltWheel, BuildError>, BuildFacts) {
         let started = Instant::now();
         let mounted = self.sandbox.supports_source_mount() && !self.under_mount_root(&request);
-        let mut job = Job::new(&self.options, &request, mounted)?;
+        let mut job = match Job::new(&self.options, &request, mounted) {
+            Ok(job) => job,
+            Err(e) => {
+                let facts = BuildFacts {
+                    duration: started.elapsed(),
+                    ..BuildFacts::default()
+                };
+                return (Err(e), facts);
+            }
+        };
         let result = self.build_in(&mut job, &request, started).await;
         if !self.options.keep_build_dir {
             let _ = std::fs::remove_dir_all(&job.dir);
@@ -170,7 +201,9 @@ impl Builder {
         if let Some(placeholder) = &job.placeholder {
             let _ = std::fs::remove_dir(placeholder);
         }
-        result
+        let mut facts = std::mem::take(&mut job.facts);
+        facts.duration = started.elapsed();
+        (result, facts)
     }
 
     /// Whether something the build must see lies under the fixed mount point (a cache dir in
@@ -221,12 +254,14 @@ impl Builder {
         let mut wheels = self
             .resolve(job, &system.requires, &origin, BuildStep::ResolveRequires)
             .await?;
-        let env = self.provision(job, interpreter, &wheels).await?;
         let epoch = request
             .source_date_epoch
             .or(unpacked.newest_mtime)
             .unwrap_or(DEFAULT_SOURCE_DATE_EPOCH)
             .max(DEFAULT_SOURCE_DATE_EPOCH);
+        job.facts.source_date_epoch = Some(epoch);
+        let env = self.provision(job, interpreter, &wheels).await?;
+        job.facts.environment = env.installed.clone();
         let backend_path = system
             .backend_path
             .iter()
@@ -280,6 +315,18 @@ impl Builder {
                     .collect::<Result<_, _>>()?
             }
         };
+        // maturin asks for `puccinialin` (a compiler download) when no cargo is on PATH: the
+        // sandbox has no network, so say what is missing instead of failing to resolve it.
+        if let Some(missing) = missing::missing_in_requires(&extra) {
+            return Err(BuildError::Missing {
+                project: job.project.clone(),
+                version: job.version.clone(),
+                step: BuildStep::GetRequires,
+                requested: "puccinialin".to_string(),
+                missing,
+                log_tail: result.log.report_tail(),
+            });
+        }
         // 5. Extra requirements: a second environment over the union.
         let env = if extra.is_empty() {
             env
@@ -289,7 +336,9 @@ impl Builder {
             wheels = self
                 .resolve(job, &all, &origin, BuildStep::ResolveExtraRequires)
                 .await?;
-            self.provision(job, interpreter, &wheels).await?
+            let env = self.provision(job, interpreter, &wheels).await?;
+            job.facts.environment = env.installed.clone();
+            env
         };
         // 6. build_wheel.
         let ctx = self.context(
@@ -622,6 +671,8 @@ struct Job {
     project: PackageName,
     version: Version,
     interpreter: Arc<Interpreter>,
+    /// Provenance gathered as the build goes.
+    facts: BuildFacts,
 }
 
 impl Job {
@@ -698,6 +749,7 @@ impl Job {
             project,
             version,
             interpreter: request.interpreter.clone(),
+            facts: BuildFacts::default(),
         })
     }
 

@@ -16,6 +16,7 @@ mod hostile_index;
 mod noop;
 mod plan;
 mod policies;
+mod provenance;
 mod report;
 mod requires_python;
 mod sandbox;
