@@ -12,6 +12,7 @@
 //! its JSON). Only this dir is writable inside the sandbox; environments, the interpreter and
 //! `--build-path` toolchains are bound read-only.
 
+mod cargo;
 mod decisive;
 mod env;
 mod error;
@@ -36,6 +37,7 @@ use std::time::{Duration, Instant};
 use pep440_rs::Version;
 use pep508_rs::{PackageName, Requirement};
 
+pub use cargo::{CargoError, ChecksumMismatch, CrateChecksum, LockedCrate, VendoredCrates};
 pub use env::{BuildEnv, EnvError, EnvWheel, env_key, provision_env};
 pub use error::{BuildError, BuildStep};
 pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};
@@ -130,6 +132,10 @@ pub struct BuiltWheel {
     pub duration: Duration,
     /// The environment `build_wheel` ran in.
     pub env: PathBuf,
+    /// A Rust build's crates, as its `Cargo.lock` pins them (empty for other builds).
+    pub crates: Vec<LockedCrate>,
+    /// How many of those cargo had to fetch (the rest came from the crate cache).
+    pub crates_fetched: usize,
 }
 
 /// Builds sdists into wheels. Cheap to share (`Arc`) between concurrent builds.
@@ -203,6 +209,9 @@ impl Builder {
             step: BuildStep::ReadPyproject,
             source: Box::new(source),
         })?;
+        // 2b. A Rust build's crates: fetched and verified outside the sandbox, vendored inside
+        // the build dir (see `cargo`).
+        let vendored = self.vendor_crates(job, request, &unpacked.root).await?;
         // Where the build sees its source: a fixed mount point under bubblewrap, otherwise the
         // (already fixed, keyed) host path.
         let source = if job.mounted() {
@@ -371,7 +380,46 @@ impl Builder {
             sandbox_wall,
             duration: started.elapsed(),
             env: env.root,
+            crates_fetched: vendored.as_ref().map_or(0, |v| v.fetched),
+            crates: vendored.map(|v| v.crates).unwrap_or_default(),
         })
+    }
+
+    async fn vendor_crates(
+        &self,
+        job: &mut Job,
+        request: &BuildRequest,
+        root: &Path,
+    ) -> Result<Option<VendoredCrates>, BuildError> {
+        let sdist = request
+            .sdist
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let options = cargo::PrepareOptions {
+            sdist: &sdist,
+            cache_dir: &self.options.cache_dir,
+            build_dir: &job.dir,
+            build_path: self.options.toolchains.path_entries(),
+            unpack: self.options.unpack,
+        };
+        let vendored =
+            cargo::prepare(root, &options)
+                .await
+                .map_err(|source| BuildError::Crates {
+                    project: job.project.clone(),
+                    version: job.version.clone(),
+                    step: BuildStep::VendorCrates,
+                    source: Box::new(source),
+                })?;
+        if vendored.is_some() {
+            let target = job.dir.join("cargo-target");
+            std::fs::create_dir_all(&target).map_err(|source| {
+                job.io(BuildStep::VendorCrates, "create CARGO_TARGET_DIR", source)
+            })?;
+            job.cargo_target = Some(target);
+        }
+        Ok(vendored)
     }
 
     async fn resolve(
@@ -472,6 +520,9 @@ impl Builder {
             ("CARGO_NET_OFFLINE".into(), "true".into()),
         ];
         vars.extend(toolchains.env(&job.dir.join("cargo-home")));
+        if let Some(target) = &job.cargo_target {
+            vars.push(("CARGO_TARGET_DIR".into(), target.display().to_string()));
+        }
         // `--build-env` replaces a variable of ours, except the compiler flags, which it extends.
         for (key, value) in &self.options.extra_env {
             match vars.iter_mut().find(|(k, _)| k == key) {
@@ -618,6 +669,8 @@ struct Job {
     _keyed: Option<paths::KeyedDir>,
     /// `(host src dir, fixed mount point)` under bubblewrap, once unpacked.
     source_mount: Option<(PathBuf, PathBuf)>,
+    /// A Rust build's `CARGO_TARGET_DIR`, inside the build dir.
+    cargo_target: Option<PathBuf>,
     log_path: PathBuf,
     project: PackageName,
     version: Version,
@@ -694,6 +747,7 @@ impl Job {
             placeholder,
             _keyed: keyed,
             source_mount: None,
+            cargo_target: None,
             log_path,
             project,
             version,

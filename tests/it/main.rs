@@ -18,6 +18,7 @@ mod plan;
 mod policies;
 mod report;
 mod requires_python;
+mod rust_build;
 mod sandbox;
 mod served_directory;
 mod tls;
