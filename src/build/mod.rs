@@ -1,7 +1,8 @@
 //! wheelwright's own PEP 517 front end: sdist → validated wheel, in a sandbox.
 //!
 //! Steps (each named in errors, [`BuildStep`]): unpack the sdist into a fresh build dir, read
-//! `[build-system]`, resolve and provision `requires` as wheels into a cached environment,
+//! `[build-system]`, fetch and vendor a Rust build's locked crates (outside the sandbox, see
+//! [`cargo`]), resolve and provision `requires` as wheels into a cached environment,
 //! `get_requires_for_build_wheel` in the sandbox, provision the extra requirements (a second
 //! environment over the union), `build_wheel` in the sandbox, an optional repair command, and
 //! validation outside the sandbox (exactly one wheel; name, version, RECORD and tags).
@@ -9,8 +10,9 @@
 //! Build dir layout (`<cache>/builds/<random>/`, or a path keyed by the sdist where the sandbox
 //! cannot mount, see [`paths`]): `src/` (unpacked sdist, mounted at `/build/<top>` under
 //! bubblewrap), `out/` (wheel directory), `home/`, `tmp/`, `cargo-home/`, `control/` (shim and
-//! its JSON). Only this dir is writable inside the sandbox; environments, the interpreter and
-//! `--build-path` toolchains are bound read-only.
+//! its JSON), and for Rust builds `cargo-vendor/` and `cargo-target/`. Only this dir is
+//! writable inside the sandbox; environments, the interpreter and `--build-path` toolchains are
+//! bound read-only.
 
 mod cargo;
 mod decisive;
