@@ -404,6 +404,7 @@ impl Builder {
             build_dir: &job.dir,
             build_path: self.options.toolchains.path_entries(),
             unpack: self.options.unpack,
+            fetch_timeout: self.options.limits.timeout,
         };
         let vendored =
             cargo::prepare(root, &options)

@@ -216,6 +216,23 @@ fn a_sdist_without_cargo_lock_fails_saying_offline_builds_need_one() {
     );
     // Nothing was fetched.
     assert!(!cargo_home.path().join("registry").exists());
+    // The sdist itself is at fault: the next run does not try again.
+    let again = fill_rust(
+        home.path(),
+        "ww-rust-nolock==1.0",
+        "wheelhouse",
+        "bwrap",
+        &toolchain,
+        cargo_home.path(),
+    );
+    let detail = job(&again, "ww-rust-nolock")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        detail.starts_with("known failure") && detail.contains("need a Cargo.lock"),
+        "{detail}"
+    );
 }
 
 #[test]

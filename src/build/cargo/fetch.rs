@@ -53,16 +53,23 @@ pub fn cargo_home(host_env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Opti
         .or_else(|| host_env("HOME").map(|h| PathBuf::from(h).join(".cargo")))
 }
 
-/// Run `cargo fetch --locked` on `manifest`.
-pub async fn cargo_fetch(cargo: &Path, manifest: &Path) -> Result<(), CargoError> {
-    let output = tokio::process::Command::new(cargo)
+/// Run `cargo fetch --locked` on `manifest`, for at most `timeout` (the build timeout: a
+/// stalled registry must not hold the build slot forever).
+pub async fn cargo_fetch(
+    cargo: &Path,
+    manifest: &Path,
+    timeout: std::time::Duration,
+) -> Result<(), CargoError> {
+    let run = tokio::process::Command::new(cargo)
         .args(["fetch", "--locked", "--quiet", "--manifest-path"])
         .arg(manifest)
         .current_dir("/")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
-        .output()
+        .output();
+    let output = tokio::time::timeout(timeout, run)
         .await
+        .map_err(|_| CargoError::FetchTimedOut { timeout })?
         .map_err(|source| CargoError::Spawn {
             cargo: cargo.to_path_buf(),
             source,

@@ -75,6 +75,8 @@ pub enum CargoError {
         cargo: PathBuf,
         source: std::io::Error,
     },
+    #[error("cargo fetch --locked did not finish within {timeout:?}")]
+    FetchTimedOut { timeout: std::time::Duration },
     #[error("cargo fetch --locked failed ({status}):\n{stderr}")]
     FetchFailed { status: String, stderr: String },
     #[error(
@@ -141,6 +143,8 @@ pub struct PrepareOptions<'a> {
     /// `--build-path` directories, where cargo is looked for last.
     pub build_path: &'a [PathBuf],
     pub unpack: UnpackLimits,
+    /// Longest a `cargo fetch` may run.
+    pub fetch_timeout: std::time::Duration,
 }
 
 /// Find, fetch, verify and vendor the crates of the sdist unpacked at `root`; `None` when the
@@ -210,7 +214,7 @@ pub async fn prepare(
             missing: missing.len(),
         })?;
         for (_, manifest) in &locks {
-            fetch::cargo_fetch(&cargo, manifest).await?;
+            fetch::cargo_fetch(&cargo, manifest, options.fetch_timeout).await?;
         }
         let dirs = fetch::cargo_home(host_env)
             .map(|home| fetch::candidate_dirs(&home))

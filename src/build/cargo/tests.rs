@@ -178,6 +178,7 @@ async fn a_build_whose_crates_are_all_cached_runs_no_cargo_and_a_missing_lock_is
         // cargo fetch would fail on this manifest (it has no version): a cache hit runs none.
         build_path: &[],
         unpack: UnpackLimits::default(),
+        fetch_timeout: std::time::Duration::from_secs(60),
     };
     let vendored = prepare(&root, &options).await.unwrap().unwrap();
     assert_eq!(vendored.crates, vec![krate]);
