@@ -4,7 +4,7 @@
 //! `scripts/test.sh`, standing in for a company's crate mirror), verified and cached; the
 //! wheel installs and imports. A second build takes every crate from the crate cache without
 //! running cargo; a sdist without `Cargo.lock` and a cached crate whose bytes do not match the
-//! lock fail before anything is built.
+//! lock fail before anything is built; without the toolchain, maturin asks for `puccinialin`.
 
 use std::path::{Path, PathBuf};
 
@@ -265,4 +265,41 @@ fn a_cached_crate_whose_bytes_do_not_match_the_lock_fails_before_the_build() {
         "{detail}"
     );
     assert!(!home.path().join("wheelhouse").join("ww_rust_ext").exists());
+}
+
+#[test]
+fn without_the_toolchain_on_build_path_maturin_asks_for_puccinialin() {
+    // The control for the builds above: there, cargo being visible is what keeps maturin from
+    // asking for a Rust installer.
+    let cargo_home = user_cargo_home(&local_registry());
+    let home = tempfile::tempdir().unwrap();
+    let dists = fixtures_dir().join("dist");
+    let upstream = upstream_wheels_dir();
+    let target = home.path().join("wheelhouse");
+    let rustup = rustup_home();
+    let run = fill(
+        home.path(),
+        "ww-rust-ext==1.0\n",
+        &[
+            "--find-links",
+            dists.to_str().unwrap(),
+            "--find-links",
+            upstream.to_str().unwrap(),
+            target.to_str().unwrap(),
+            "--sandbox",
+            "bwrap",
+        ],
+        &[
+            ("RUSTUP_HOME", rustup.as_str()),
+            ("CARGO_HOME", cargo_home.path().to_str().unwrap()),
+        ],
+    );
+    assert_eq!(run.code(), 1, "{}\n{}", run.stdout(), run.stderr());
+    let j = job(&run, "ww-rust-ext");
+    assert_eq!(j["outcome"], "failed", "{j}");
+    let detail = j["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("resolve extra build requirements") && detail.contains("puccinialin"),
+        "{detail}"
+    );
 }
