@@ -39,7 +39,10 @@ use std::time::{Duration, Instant};
 use pep440_rs::Version;
 use pep508_rs::{PackageName, Requirement};
 
-pub use cargo::{CargoError, ChecksumMismatch, CrateChecksum, LockedCrate, VendoredCrates};
+pub use cargo::{
+    CargoError, ChecksumMismatch, CrateChecksum, EntryProblem, LockError, LockedCrate,
+    VendoredCrates, parse_lock,
+};
 pub use env::{BuildEnv, EnvError, EnvWheel, env_key, provision_env};
 pub use error::{BuildError, BuildStep};
 pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};

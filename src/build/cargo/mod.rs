@@ -26,7 +26,7 @@ mod vendor;
 
 use std::path::{Path, PathBuf};
 
-pub use lock::{CrateChecksum, LockError, LockedCrate, parse_lock};
+pub use lock::{CrateChecksum, EntryProblem, LockError, LockedCrate, parse_lock};
 
 use super::{UnpackError, UnpackLimits};
 
