@@ -10,7 +10,8 @@ use pep508_rs::PackageName;
 use super::hooks::describe;
 use super::missing::{Missing, missing_in_log};
 use super::{
-    EnvError, PathsError, PyprojectError, ResolveError, SandboxError, Termination, UnpackError,
+    CargoError, EnvError, PathsError, PyprojectError, ResolveError, SandboxError, Termination,
+    UnpackError,
 };
 use crate::dist::ValidationError;
 
@@ -19,6 +20,7 @@ use crate::dist::ValidationError;
 pub enum BuildStep {
     Unpack,
     ReadPyproject,
+    VendorCrates,
     ResolveRequires,
     Provision,
     GetRequires,
@@ -33,6 +35,7 @@ impl std::fmt::Display for BuildStep {
         f.write_str(match self {
             Self::Unpack => "unpack sdist",
             Self::ReadPyproject => "read pyproject.toml",
+            Self::VendorCrates => "fetch and vendor Rust crates",
             Self::ResolveRequires => "resolve build requirements",
             Self::Provision => "provision build environment",
             Self::GetRequires => "get_requires_for_build_wheel",
@@ -59,6 +62,13 @@ pub enum BuildError {
         version: Version,
         step: BuildStep,
         source: Box<PyprojectError>,
+    },
+    #[error("{project} {version}: {step}: {source}")]
+    Crates {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: Box<CargoError>,
     },
     #[error("{project} {version}: {step}: {source}")]
     Requirements {
@@ -193,6 +203,7 @@ impl BuildError {
         match self {
             Self::Unpack { step, .. }
             | Self::Pyproject { step, .. }
+            | Self::Crates { step, .. }
             | Self::Requirements { step, .. }
             | Self::Env { step, .. }
             | Self::Sandbox { step, .. }

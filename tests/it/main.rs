@@ -19,6 +19,7 @@ mod policies;
 mod provenance;
 mod report;
 mod requires_python;
+mod rust_build;
 mod sandbox;
 mod served_directory;
 mod tls;
