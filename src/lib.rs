@@ -10,6 +10,7 @@ pub mod dist;
 pub mod exit;
 pub mod index;
 pub mod interpreter;
+pub mod metadata;
 pub mod netrc;
 pub mod pipeline;
 pub mod plan;

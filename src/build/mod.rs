@@ -18,6 +18,7 @@ mod error;
 mod hooks;
 mod log;
 mod paths;
+mod prepare;
 mod pyproject;
 mod resolve;
 mod sandbox;
@@ -41,6 +42,7 @@ pub use error::{BuildError, BuildStep};
 pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};
 pub use log::{LogLimits, LogSummary};
 pub use paths::PathsError;
+pub use prepare::{PreparedFrom, PreparedMetadata};
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
     BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource,
