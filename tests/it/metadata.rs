@@ -11,9 +11,7 @@ use std::sync::Arc;
 use pep440_rs::Version;
 use pep508_rs::PackageName;
 use wheelwright::dist::{Sha256, read_wheel_metadata_bytes, sha256_file};
-use wheelwright::index::{
-    ClientConfig, HttpClient, IndexFile, MetadataFile, Source, Upstream,
-};
+use wheelwright::index::{ClientConfig, HttpClient, IndexFile, MetadataFile, Source, Upstream};
 use wheelwright::metadata::{FetchError, MetadataFetcher, Obtained, zip::TAIL_LEN};
 use wheelwright::store::Store;
 
@@ -82,7 +80,9 @@ fn served_dir(fixtures: &[&str]) -> tempfile::TempDir {
 fn index_file(url: &str, path: &Path) -> IndexFile {
     IndexFile {
         filename: wheelwright::dist::SafeFilename::new(
-            path.file_name().and_then(|n| n.to_str()).expect("file name"),
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .expect("file name"),
         )
         .expect("safe name"),
         url: url::Url::parse(url).expect("URL"),
@@ -130,7 +130,12 @@ fn range_requests_read_a_small_part_of_a_big_wheel_and_the_cache_asks_nothing() 
         panic!("not read with ranges: {:?}", found.obtained);
     };
     let (logged_requests, logged_bytes) = nginx_traffic(&nginx, &format!("/{big}"));
-    assert_eq!(logged_requests as u32, requests, "{}", nginx.access_log_text());
+    assert_eq!(
+        logged_requests as u32,
+        requests,
+        "{}",
+        nginx.access_log_text()
+    );
     assert_eq!(logged_bytes, received);
     assert!(
         received <= TAIL_LEN && received * 10 < size,
@@ -215,7 +220,13 @@ fn a_pep658_file_is_used_when_its_hash_matches_and_refused_when_it_lies() {
         .block_on(fetcher(cache.path()).wheel(&name("ww-alpha"), &version("1.0"), &files[0]))
         .expect_err("inconsistent metadata");
     assert!(
-        matches!(err, FetchError::Inconsistent { field: "Version", .. }),
+        matches!(
+            err,
+            FetchError::Inconsistent {
+                field: "Version",
+                ..
+            }
+        ),
         "{err}"
     );
 }
@@ -225,7 +236,10 @@ fn a_server_that_ignores_range_sends_the_file_once_into_the_store() {
     let big = "ww_big-1.0-py3-none-any.whl";
     let wheel = std::fs::read(fixture_dist(big)).unwrap();
     let server = CannedServer::start();
-    server.route(&format!("/files/{big}"), Reply::file(Body::Exact(wheel.clone())));
+    server.route(
+        &format!("/files/{big}"),
+        Reply::file(Body::Exact(wheel.clone())),
+    );
     let file = index_file(&format!("{}/files/{big}", server.url()), &fixture_dist(big));
     let cache = tempfile::tempdir().unwrap();
     let found = runtime()
@@ -268,9 +282,13 @@ fn wrong_ranges_and_a_huge_central_directory_fall_back_to_the_download() {
             .compression_method(zip::CompressionMethod::Stored);
         zip.start_file("ww_pad/data.bin", stored).unwrap();
         std::io::Write::write_all(&mut zip, &vec![1u8; 200_000]).unwrap();
-        zip.start_file("ww_pad-1.0.dist-info/METADATA", stored).unwrap();
-        std::io::Write::write_all(&mut zip, b"Metadata-Version: 2.1\nName: ww-pad\nVersion: 1.0\n")
+        zip.start_file("ww_pad-1.0.dist-info/METADATA", stored)
             .unwrap();
+        std::io::Write::write_all(
+            &mut zip,
+            b"Metadata-Version: 2.1\nName: ww-pad\nVersion: 1.0\n",
+        )
+        .unwrap();
         zip.finish().unwrap().into_inner()
     };
     let pad_name = "ww_pad-1.0-py3-none-any.whl";
@@ -301,7 +319,10 @@ fn wrong_ranges_and_a_huge_central_directory_fall_back_to_the_download() {
     let at = huge.len() - 22 + 12;
     huge[at..at + 4].copy_from_slice(&0x7FFF_FFFFu32.to_le_bytes());
     let huge_server = CannedServer::start();
-    huge_server.route(&format!("/files/{alpha}"), Reply::file(Body::Ranged(huge.clone())));
+    huge_server.route(
+        &format!("/files/{alpha}"),
+        Reply::file(Body::Ranged(huge.clone())),
+    );
     let huge_path = dir.path().join(alpha);
     std::fs::write(&huge_path, &huge).unwrap();
     let file = index_file(&format!("{}/files/{alpha}", huge_server.url()), &huge_path);
@@ -342,7 +363,13 @@ fn devpi_serves_pep658_files_only_with_enable_core_metadata() {
         found.push((file.metadata_file, metadata.obtained));
     }
     // devpi-server 6.20 offers the file without a hash, and only when asked to.
-    assert_eq!(found[0], (MetadataFile::Offered { sha256: None }, Obtained::MetadataFile));
+    assert_eq!(
+        found[0],
+        (
+            MetadataFile::Offered { sha256: None },
+            Obtained::MetadataFile
+        )
+    );
     assert_eq!(found[1].0, MetadataFile::NotOffered);
     // Nor does it honour `Range` on its file URLs: the one GET streams into the store.
     assert!(
@@ -390,7 +417,9 @@ fn an_sdist_only_project_gets_its_metadata_from_the_prepare_hook_once() {
     let builder = Arc::new(
         Builder::new(
             BuilderOptions::new(cache.path()),
-            Arc::new(FindLinksDir::new(fixture_dist("ww_charlie-1.0.tar.gz").parent().unwrap())),
+            Arc::new(FindLinksDir::new(
+                fixture_dist("ww_charlie-1.0.tar.gz").parent().unwrap(),
+            )),
         )
         .expect("builder"),
     );
@@ -412,4 +441,137 @@ fn an_sdist_only_project_gets_its_metadata_from_the_prepare_hook_once() {
         .expect("cached metadata");
     assert_eq!(again.obtained, Obtained::Cache);
     assert_eq!(again.metadata, found.metadata);
+}
+
+/// A minimal valid wheel `{name}-{version}-py3-none-any.whl` in `dir` with these
+/// `Requires-Dist` lines and extras.
+fn make_wheel(dir: &Path, project: &str, version: &str, requires: &[&str], extras: &[&str]) {
+    use std::io::Write;
+    let dist = project.replace('-', "_");
+    let info = format!("{dist}-{version}.dist-info");
+    let mut metadata = format!("Metadata-Version: 2.1\nName: {project}\nVersion: {version}\n");
+    for extra in extras {
+        metadata.push_str(&format!("Provides-Extra: {extra}\n"));
+    }
+    for line in requires {
+        metadata.push_str(&format!("Requires-Dist: {line}\n"));
+    }
+    let members = [
+        (format!("{dist}/__init__.py"), String::new()),
+        (format!("{info}/METADATA"), metadata),
+        (
+            format!("{info}/WHEEL"),
+            "Wheel-Version: 1.0\nGenerator: wheelwright-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+                .to_string(),
+        ),
+    ];
+    let path = dir.join(format!("{dist}-{version}-py3-none-any.whl"));
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    let mut record = String::new();
+    for (member, content) in &members {
+        zip.start_file(member.as_str(), options).unwrap();
+        zip.write_all(content.as_bytes()).unwrap();
+        record.push_str(&format!("{member},,\n"));
+    }
+    zip.start_file(format!("{info}/RECORD"), options).unwrap();
+    record.push_str(&format!("{info}/RECORD,,\n"));
+    zip.write_all(record.as_bytes()).unwrap();
+    zip.finish().unwrap();
+}
+
+#[test]
+fn the_resolver_walks_a_closure_over_pypiserver_with_range_reads_and_then_the_cache() {
+    use wheelwright::metadata::{IndexMetadataSource, SourceOptions};
+    use wheelwright::resolve::{Line, Options, Via, resolve};
+    let packages = tempfile::tempdir().unwrap();
+    let p = packages.path();
+    make_wheel(
+        p,
+        "ww-top",
+        "1.0",
+        &[
+            "ww-mid>=1",
+            "ww-fast-dep; extra == \"fast\"",
+            "ww-never; python_version < \"3\"",
+        ],
+        &["fast"],
+    );
+    make_wheel(p, "ww-mid", "1.0", &["ww-leaf"], &[]);
+    // A cycle back to the root, and a bound that keeps the older leaf.
+    make_wheel(p, "ww-mid", "2.0", &["ww-leaf<2", "ww-top"], &[]);
+    make_wheel(p, "ww-leaf", "1.0", &[], &[]);
+    make_wheel(p, "ww-leaf", "2.0", &[], &[]);
+    make_wheel(p, "ww-fast-dep", "1.0", &[], &[]);
+    let server = Pypiserver::start(p, None);
+    let rt = runtime();
+    let interpreter = Arc::new(
+        rt.block_on(wheelwright::interpreter::probe(&python()))
+            .expect("probe python3"),
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let roots = vec![Line::new(
+        pep508_rs::Requirement::from_str("ww-top[fast]").unwrap(),
+        "requirements.txt:1",
+    )];
+    let solve = || {
+        let client = client();
+        let upstream = Upstream::new(vec![
+            Source::index_url(&format!("{}/simple/", server.url()), &client).unwrap(),
+        ]);
+        let source = IndexMetadataSource::new(
+            rt.handle().clone(),
+            Arc::new(upstream),
+            client,
+            fetcher(cache.path()),
+            Arc::clone(&interpreter),
+            SourceOptions::default(),
+        );
+        // The solver blocks on the runtime's handle: it runs on this (non-runtime) thread.
+        resolve(
+            &source,
+            &interpreter.markers,
+            &roots,
+            &[],
+            Options::default(),
+        )
+        .expect("a solution")
+    };
+    let resolution = solve();
+    let pins = resolution.pins();
+    assert_eq!(
+        pins,
+        ["ww-fast-dep 1.0", "ww-leaf 1.0", "ww-mid 2.0", "ww-top 1.0"],
+        "{resolution:?}"
+    );
+    let leaf = &resolution.packages[&name("ww-leaf")];
+    assert!(leaf.via.contains(&Via::Package {
+        name: name("ww-mid"),
+        version: version("2.0"),
+        extra: None,
+    }));
+    // Each chosen wheel's METADATA is cached by its sha256 (pypiserver lists it).
+    let cached = walk_files(&cache.path().join("metadata/wheel"));
+    assert_eq!(cached, 4, "one entry per chosen wheel");
+    assert!(
+        !cache.path().join("store").exists() || walk_files(&cache.path().join("store/sha256")) == 0,
+        "range reads download no wheel"
+    );
+    // The second solve reads every METADATA from the cache.
+    assert_eq!(solve().pins(), pins);
+    assert_eq!(walk_files(&cache.path().join("metadata/wheel")), 4);
+    server.assert_no_tracebacks();
+}
+
+fn walk_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let path = e.path();
+            if path.is_dir() { walk_files(&path) } else { 1 }
+        })
+        .sum()
 }
