@@ -14,6 +14,9 @@ use std::time::Duration;
 /// Largest request head read.
 const MAX_HEAD: usize = 64 * 1024;
 
+/// The requests a server saw: each path and its `Range` header.
+type RequestLog = Mutex<Vec<(String, Option<String>)>>;
+
 /// How an answer's body is framed.
 #[derive(Clone)]
 pub enum Body {
@@ -71,7 +74,7 @@ pub struct CannedServer {
     /// Bytes of body written, over all answers (to tell a cut-off download from a read one).
     sent: Arc<AtomicU64>,
     /// Every request: its path and `Range` header.
-    requests: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    requests: Arc<RequestLog>,
     accept: Option<JoinHandle<()>>,
 }
 
@@ -82,7 +85,7 @@ impl CannedServer {
         let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let sent = Arc::new(AtomicU64::new(0));
-        let requests: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+        let requests: Arc<RequestLog> = Arc::default();
         let accept = {
             let (routes, stop, sent, requests) = (
                 Arc::clone(&routes),
@@ -154,7 +157,7 @@ fn serve(
     routes: &Mutex<HashMap<String, Reply>>,
     stop: &AtomicBool,
     sent: &AtomicU64,
-    requests: &Mutex<Vec<(String, Option<String>)>>,
+    requests: &RequestLog,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
