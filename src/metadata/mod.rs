@@ -91,6 +91,8 @@ pub enum FetchError {
     Wheel(#[from] WheelError),
     #[error(transparent)]
     Build(Box<BuildError>),
+    #[error("{url} is not a local path")]
+    NotLocal { url: String },
     #[error("{file} is an sdist and no builder is set up to prepare its metadata")]
     NoBuilder { file: String },
 }
@@ -220,10 +222,8 @@ impl MetadataFetcher {
     ) -> Result<(Vec<u8>, Obtained, Option<Sha256>), FetchError> {
         if file.url.scheme() == "file" {
             // A local file is read in place: nothing to save by cleverness.
-            let path = file.url.to_file_path().map_err(|()| StoreError::Download {
+            let path = file.url.to_file_path().map_err(|()| FetchError::NotLocal {
                 url: file.url.to_string(),
-                detail: "not a local path".into(),
-                transient: false,
             })?;
             let bytes = read_wheel_metadata_bytes(&path)?;
             return Ok((bytes, Obtained::Local, None));
