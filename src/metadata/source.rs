@@ -81,6 +81,8 @@ pub struct IndexMetadataSource {
     interpreter: Arc<Interpreter>,
     options: SourceOptions,
     listings: Mutex<HashMap<PackageName, Arc<OnceCell<Files>>>>,
+    /// Versions whose METADATA Requires-Python excludes the interpreter, with why.
+    excluded: Mutex<HashMap<(PackageName, Version), String>>,
 }
 
 impl IndexMetadataSource {
@@ -100,6 +102,7 @@ impl IndexMetadataSource {
             interpreter,
             options,
             listings: Mutex::default(),
+            excluded: Mutex::default(),
         }
     }
 
@@ -185,6 +188,19 @@ impl IndexMetadataSource {
                 });
             }
         };
+        let python = &self.interpreter.markers.python_full_version().version;
+        if let Some(rp) = &metadata.metadata.requires_python
+            && !crate::build::python_admitted(rp, python)
+        {
+            let why = format!(
+                "{} says Requires-Python `{rp}`, which excludes {} (Python {python})",
+                file.filename, self.interpreter.label
+            );
+            self.excluded
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert((name.clone(), version.clone()), why);
+        }
         metadata
             .metadata
             .requires_dist
@@ -220,6 +236,11 @@ impl MetadataSource for IndexMetadataSource {
     ) -> Result<Vec<Requirement>, SourceError> {
         let files = self.files(name)?;
         Ok(self.handle.block_on(self.requires(name, version, &files))?)
+    }
+
+    fn unusable(&self, name: &PackageName, version: &Version) -> Option<String> {
+        let excluded = self.excluded.lock().unwrap_or_else(|e| e.into_inner());
+        excluded.get(&(name.clone(), version.clone())).cloned()
     }
 
     /// Starts the listings of `names` on the runtime; `candidates` later awaits the same

@@ -446,10 +446,23 @@ fn an_sdist_only_project_gets_its_metadata_from_the_prepare_hook_once() {
 /// A minimal valid wheel `{name}-{version}-py3-none-any.whl` in `dir` with these
 /// `Requires-Dist` lines and extras.
 fn make_wheel(dir: &Path, project: &str, version: &str, requires: &[&str], extras: &[&str]) {
+    make_wheel_with(dir, project, version, requires, extras, "");
+}
+
+/// [`make_wheel`] with more METADATA header lines.
+fn make_wheel_with(
+    dir: &Path,
+    project: &str,
+    version: &str,
+    requires: &[&str],
+    extras: &[&str],
+    headers: &str,
+) {
     use std::io::Write;
     let dist = project.replace('-', "_");
     let info = format!("{dist}-{version}.dist-info");
-    let mut metadata = format!("Metadata-Version: 2.1\nName: {project}\nVersion: {version}\n");
+    let mut metadata =
+        format!("Metadata-Version: 2.1\nName: {project}\nVersion: {version}\n{headers}");
     for extra in extras {
         metadata.push_str(&format!("Provides-Extra: {extra}\n"));
     }
@@ -492,6 +505,7 @@ fn the_resolver_walks_a_closure_over_pypiserver_with_range_reads_and_then_the_ca
         "1.0",
         &[
             "ww-mid>=1",
+            "ww-rp",
             "ww-fast-dep; extra == \"fast\"",
             "ww-never; python_version < \"3\"",
         ],
@@ -503,6 +517,9 @@ fn the_resolver_walks_a_closure_over_pypiserver_with_range_reads_and_then_the_ca
     make_wheel(p, "ww-leaf", "1.0", &[], &[]);
     make_wheel(p, "ww-leaf", "2.0", &[], &[]);
     make_wheel(p, "ww-fast-dep", "1.0", &[], &[]);
+    // Requires-Python only in METADATA (pypiserver lists none): 2.0 is skipped, as pip does.
+    make_wheel(p, "ww-rp", "1.0", &[], &[]);
+    make_wheel_with(p, "ww-rp", "2.0", &[], &[], "Requires-Python: <3\n");
     let server = Pypiserver::start(p, None);
     let rt = runtime();
     let interpreter = Arc::new(
@@ -541,7 +558,13 @@ fn the_resolver_walks_a_closure_over_pypiserver_with_range_reads_and_then_the_ca
     let pins = resolution.pins();
     assert_eq!(
         pins,
-        ["ww-fast-dep 1.0", "ww-leaf 1.0", "ww-mid 2.0", "ww-top 1.0"],
+        [
+            "ww-fast-dep 1.0",
+            "ww-leaf 1.0",
+            "ww-mid 2.0",
+            "ww-rp 1.0",
+            "ww-top 1.0"
+        ],
         "{resolution:?}"
     );
     let leaf = &resolution.packages[&name("ww-leaf")];
@@ -552,14 +575,14 @@ fn the_resolver_walks_a_closure_over_pypiserver_with_range_reads_and_then_the_ca
     }));
     // Each chosen wheel's METADATA is cached by its sha256 (pypiserver lists it).
     let cached = walk_files(&cache.path().join("metadata/wheel"));
-    assert_eq!(cached, 4, "one entry per chosen wheel");
+    assert_eq!(cached, 6, "one entry per wheel read (ww-rp 2.0 too)");
     assert!(
         !cache.path().join("store").exists() || walk_files(&cache.path().join("store/sha256")) == 0,
         "range reads download no wheel"
     );
     // The second solve reads every METADATA from the cache.
     assert_eq!(solve().pins(), pins);
-    assert_eq!(walk_files(&cache.path().join("metadata/wheel")), 4);
+    assert_eq!(walk_files(&cache.path().join("metadata/wheel")), 6);
     server.assert_no_tracebacks();
 }
 
