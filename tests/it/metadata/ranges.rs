@@ -148,6 +148,37 @@ fn a_pep658_file_is_used_when_its_hash_matches_and_refused_when_it_lies() {
 }
 
 #[test]
+fn an_endless_metadata_file_is_cut_off_at_the_cap() {
+    let wheel_name = "ww_alpha-1.0-py3-none-any.whl";
+    let server = CannedServer::start();
+    server.route("/simple/", Reply::html("<html><body></body></html>"));
+    server.route(
+        "/simple/ww-alpha/",
+        Reply::html(format!(
+            r#"<html><body><a href="/files/{wheel_name}" data-core-metadata="true">{wheel_name}</a></body></html>"#
+        )),
+    );
+    server.route(
+        &format!("/files/{wheel_name}.metadata"),
+        Reply::file(Body::Endless { cap: 80 << 20 }),
+    );
+    let files = listed(&format!("{}/simple/", server.url()), "ww-alpha");
+    let cache = tempfile::tempdir().unwrap();
+    let err = runtime()
+        .block_on(fetcher(cache.path()).wheel(&name("ww-alpha"), &version("1.0"), &files[0]))
+        .expect_err("an endless metadata file");
+    assert!(
+        matches!(&err, FetchError::MetadataFile { detail, .. } if detail.contains("longer than")),
+        "{err}"
+    );
+    assert!(
+        server.bytes_sent() < (70 << 20),
+        "{} bytes sent",
+        server.bytes_sent()
+    );
+}
+
+#[test]
 fn a_server_that_ignores_range_sends_the_file_once_into_the_store() {
     let big = "ww_big-1.0-py3-none-any.whl";
     let wheel = std::fs::read(fixture_dist(big)).unwrap();
