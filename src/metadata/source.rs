@@ -83,6 +83,8 @@ pub struct IndexMetadataSource {
     listings: Mutex<HashMap<PackageName, Arc<OnceCell<Files>>>>,
     /// Versions whose METADATA Requires-Python excludes the interpreter, with why.
     excluded: Mutex<HashMap<(PackageName, Version), String>>,
+    /// The tasks `prefetch` started.
+    prefetching: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl IndexMetadataSource {
@@ -103,6 +105,17 @@ impl IndexMetadataSource {
             options,
             listings: Mutex::default(),
             excluded: Mutex::default(),
+            prefetching: Mutex::default(),
+        }
+    }
+
+    /// Waits until every task `prefetch` started has finished (tests; a caller that wants
+    /// the warm cache before it reports).
+    pub fn wait_for_prefetch(&self) {
+        let tasks =
+            std::mem::take(&mut *self.prefetching.lock().unwrap_or_else(|e| e.into_inner()));
+        for task in tasks {
+            let _ = self.handle.block_on(task);
         }
     }
 
@@ -244,7 +257,9 @@ impl MetadataSource for IndexMetadataSource {
     }
 
     /// Starts the listings of `names` on the runtime; `candidates` later awaits the same
-    /// cells, so each listing is fetched once.
+    /// cells, so each listing is fetched once. Then the METADATA of each project's newest
+    /// wheel (the version the solver tries first) goes into the metadata cache, so that its
+    /// `requires_dist` finds it there (uv guesses the same way).
     fn prefetch(&self, names: &[PackageName]) {
         for name in names {
             let cell = self.cell(name);
@@ -252,9 +267,67 @@ impl MetadataSource for IndexMetadataSource {
                 continue;
             }
             let task = self.listing_task(name);
-            self.handle.spawn(async move {
-                cell.get_or_init(|| task).await;
+            let warm = Warm {
+                fetcher: self.fetcher.clone(),
+                interpreter: Arc::clone(&self.interpreter),
+                options: self.options,
+                name: name.clone(),
+            };
+            let handle = self.handle.spawn(async move {
+                if let Ok(files) = cell.get_or_init(|| task).await {
+                    warm.newest(files).await;
+                }
             });
+            self.prefetching
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(handle);
+        }
+    }
+}
+
+/// What a prefetch task needs to warm the metadata cache for one project.
+struct Warm {
+    fetcher: MetadataFetcher,
+    interpreter: Arc<Interpreter>,
+    options: SourceOptions,
+    name: PackageName,
+}
+
+impl Warm {
+    /// The newest final release with a wheel that fits, when the listing gives its sha256
+    /// (the cache key). Errors are left for the solver's own question to report.
+    async fn newest(&self, files: &[IndexFile]) {
+        let python = &self.interpreter.markers.python_full_version().version;
+        let fit = Fit {
+            tags: &self.interpreter.tags,
+            python_full_version: python,
+            sdists: false,
+        };
+        let Some(newest) = candidates(files, &self.name, &fit)
+            .into_iter()
+            .filter(|c| !c.yanked && !c.version.any_prerelease())
+            .map(|c| c.version)
+            .max()
+        else {
+            return;
+        };
+        let listed = dists(files, &self.name);
+        let interp = Interp {
+            label: &self.interpreter.label,
+            tags: &self.interpreter.tags,
+            python_full_version: python,
+        };
+        if let UpstreamChoice::Wheel(d) = choose_upstream(
+            &listed,
+            &newest,
+            &interp,
+            false,
+            self.options.binary_allowed,
+            false,
+        ) && d.file.sha256.is_some()
+        {
+            let _ = self.fetcher.wheel(&self.name, &newest, d.file).await;
         }
     }
 }
