@@ -2,9 +2,10 @@
 //! allows (see `docs/metadata.md`):
 //!
 //! 1. the cache, by the file's sha256;
-//! 2. a PEP 658/714 metadata file (`<url>.metadata`), hash-checked when the index gives one;
-//! 3. HTTP range requests into the wheel's central directory ([`range`]);
-//! 4. the whole file, downloaded into the store (a later fetch then costs nothing).
+//! 2. the file itself when it is local already (a `file:` URL, or in the store);
+//! 3. a PEP 658/714 metadata file (`<url>.metadata`), hash-checked when the index gives one;
+//! 4. HTTP range requests into the wheel's central directory ([`range`]);
+//! 5. the whole file, downloaded into the store (a later fetch then costs nothing).
 //!
 //! sdists go through the store and `prepare_metadata_for_build_wheel` in the sandbox
 //! ([`crate::build::Builder::prepare_metadata`]). Whatever the way, the metadata must name the
