@@ -1,7 +1,8 @@
 //! An sdist's core metadata without building it (PEP 517 `prepare_metadata_for_build_wheel`),
 //! for a resolver that needs the `Requires-Dist` of a project that publishes no wheel. The
 //! hook runs in the sandbox like every other, in the same build environment `build_wheel`
-//! would get (`requires`, then `get_requires_for_build_wheel`). A back end without the hook
+//! would get (a Rust build's crates vendored, `requires`, then
+//! `get_requires_for_build_wheel`). A back end without the hook
 //! gets what pip and `build` do then: the wheel is built and its METADATA read.
 
 use std::path::{Path, PathBuf};
@@ -85,6 +86,9 @@ impl Builder {
             step: BuildStep::ReadPyproject,
             source: Box::new(source),
         })?;
+        // A Rust build's crates, vendored as for `build_wheel`: a back end may run cargo in
+        // this hook too (`cargo metadata`).
+        self.vendor_crates(job, request, &unpacked.root).await?;
         let source = if job.mounted() {
             let top = unpacked.root.file_name().map(PathBuf::from);
             job.source_mount = Some((job.dir.join("src"), PathBuf::from(paths::MOUNT_ROOT)));
@@ -126,6 +130,17 @@ impl Builder {
             None => Vec::new(),
             Some(value) => extra_requires(job, value, &result.log)?,
         };
+        // As in `build_wheel`'s preparation: a compiler download stands for a missing cargo.
+        if let Some(missing) = super::missing::missing_in_requires(&extra) {
+            return Err(BuildError::Missing {
+                project: job.project.clone(),
+                version: job.version.clone(),
+                step: BuildStep::GetRequires,
+                requested: "puccinialin".to_string(),
+                missing,
+                log_tail: result.log.report_tail(),
+            });
+        }
         if !extra.is_empty() {
             let mut all = system.requires.clone();
             all.extend(extra);
