@@ -8,7 +8,7 @@
 mod job;
 mod older;
 mod requires_python;
-mod select;
+pub(crate) mod select;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
