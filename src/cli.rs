@@ -246,6 +246,11 @@ pub struct CommonArgs {
     /// name): N copies with 0/N .. N-1/N split a list with no coordination.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::plan::Shard>,
+    /// Also plan (and fill) the dependency closure: `together` (the default) solves each
+    /// requirements file as one environment, as `pip install -r FILE`; `per-line` solves
+    /// each line alone and fills the union. Per target interpreter.
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "together")]
+    pub deps: Option<crate::closure::DepsMode>,
     /// Index queries at once.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub index_concurrency: usize,

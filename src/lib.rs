@@ -5,6 +5,7 @@
 //! `retry` is the one retry policy of every request, `stop` why a run stopped.
 pub mod build;
 pub mod cli;
+pub mod closure;
 pub mod commands;
 pub mod config;
 pub mod dist;

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
+use futures::TryStreamExt;
+
 use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode, Toolchains};
 use crate::cli::{FillArgs, SandboxArg};
 use crate::exit::{self, Failure};
@@ -48,7 +50,7 @@ pub fn split_positional(positional: &[String], target: Option<&str>) -> (Vec<Pat
 
 pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     let (requirements, target_spec) = split_positional(&args.positional, args.target.as_deref());
-    let ctx = setup::context(
+    let mut ctx = setup::context(
         &requirements,
         &target_spec,
         args.upload_url.as_deref(),
@@ -71,6 +73,14 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         ))
     })?;
 
+    let closure = crate::closure::for_run(
+        &mut ctx,
+        &requirements,
+        &cache,
+        args.common.max_download_size,
+        args.common.deps,
+    )
+    .await?;
     let stop = Arc::new(Stop::default());
     watch_signals(Arc::clone(&stop));
 
@@ -137,9 +147,15 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         progress: &progress,
         session,
     };
-    let outcome = pipeline
-        .run(planner.batches(&ctx.requirements, &ctx.exclusions))
-        .await;
+    let outcome =
+        pipeline
+            .run(planner.batches(&ctx.requirements, &ctx.exclusions).map_ok(
+                |slots| match &closure {
+                    Some(closure) => closure.adjust_slots(slots),
+                    None => slots,
+                },
+            ))
+            .await;
     if let Some(listings) = &listings {
         let changed = outcome
             .results

@@ -13,7 +13,7 @@ use crate::report;
 use crate::setup;
 
 pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
-    let ctx = setup::context(
+    let mut ctx = setup::context(
         &args.requirements,
         &args.target,
         None,
@@ -22,11 +22,26 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
     )
     .await?;
     let cache = setup::cache_dir(args.common.cache_dir.as_deref());
+    let closure = crate::closure::for_run(
+        &mut ctx,
+        &args.requirements,
+        &cache,
+        args.common.max_download_size,
+        args.common.deps,
+    )
+    .await?;
     let listings = ctx.listing_cache(&cache);
     let store =
         crate::store::Store::new(&cache).with_max_download_size(args.common.max_download_size);
     let planner = ctx.planner(listings.as_ref(), args.common.shard, Some(&store));
-    let plan = planner.plan(&ctx.requirements, &ctx.exclusions).await?;
+    let mut plan = planner.plan(&ctx.requirements, &ctx.exclusions).await?;
+    if let Some(closure) = &closure {
+        plan.jobs = plan
+            .jobs
+            .into_iter()
+            .filter_map(|j| closure.adjust(j))
+            .collect();
+    }
     if let Some(listings) = &listings {
         listings.save();
     }

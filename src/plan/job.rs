@@ -77,6 +77,9 @@ pub struct Job {
     pub action: Action,
     pub reason: String,
     pub file: Option<JobFile>,
+    /// `--deps`: why the job is in the closure (`requests 2.31.0`), pip-compile's `# via`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<String>,
     /// Index of the requirement line in `ParsedRequirements::requirements` (its hashes and
     /// config settings travel with it).
     #[serde(skip)]

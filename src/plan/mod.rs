@@ -538,6 +538,7 @@ fn new_job(
         action: Action::Unavailable,
         reason: String::new(),
         file: None,
+        via: Vec::new(),
     }
 }
 

@@ -22,7 +22,7 @@ pub fn render_table(plan: &Plan) -> String {
                     }
                     Some(file) => format!("{}: {}", job.reason, file.filename),
                     None => job.reason.clone(),
-                },
+                } + &via_note(&job.via),
             ]
         })
         .collect();
@@ -55,6 +55,15 @@ pub fn render_table(plan: &Plan) -> String {
         ));
     }
     out
+}
+
+/// `; via requests 2.31.0, ...` after the reason of a `--deps` job (pip-compile's `# via`).
+fn via_note(via: &[String]) -> String {
+    if via.is_empty() {
+        String::new()
+    } else {
+        format!("; via {}", via.join(", "))
+    }
 }
 
 /// `12 jobs: 3 present, 2 fetch, 4 build, 1 skipped, 1 excluded, 1 unavailable`.
@@ -123,6 +132,7 @@ mod tests {
             action: Action::Build,
             reason: String::new(),
             file: None,
+            via: Vec::new(),
             entry: 0,
         }
     }

@@ -8,6 +8,7 @@ mod build;
 mod build_paths;
 mod build_reasons;
 mod config;
+mod deps;
 mod devpi_builder;
 mod faults;
 mod fill;

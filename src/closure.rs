@@ -1,0 +1,389 @@
+//! `--deps`: the dependency closure as pinned requirement lines (issue 13, first slice).
+//!
+//! A pre-pass before planning. For each target interpreter the resolver (`src/resolve/`)
+//! solves the requirement lines over the upstream with [`IndexMetadataSource`]:
+//! `--deps together` solves each requirements file as one environment (what
+//! `pip install -r FILE` sees), `--deps per-line` solves each line on its own and fills the
+//! union. Every (project, version) of a solution becomes one pinned line `name==version`
+//! that the planner plans like any pin (present, fetch, build, unavailable with why); its
+//! jobs carry `via` (pip-compile's `# via`). The lines as written stay in the requirements
+//! too, so a line whose marker is false everywhere still shows as skipped, and a line whose
+//! closure failed in per-line mode gets failed jobs; their other jobs are dropped by
+//! [`Closure::adjust`] (the pinned lines stand for them). See `docs/resolver.md`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use pep440_rs::Version;
+use pep508_rs::{PackageName, Requirement};
+
+use crate::exit::Failure;
+use crate::index::{HttpClient, Upstream};
+use crate::interpreter::Interpreter;
+use crate::metadata::{IndexMetadataSource, MetadataFetcher, SourceOptions};
+use crate::plan::{Action, Job, JobSlot};
+use crate::requirements::{ParsedRequirements, RequirementEntry};
+use crate::resolve::{self, Line, Options, Resolution, ResolveError, Via};
+
+/// `--deps together|per-line`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DepsMode {
+    /// Each requirements file is one environment, as `pip install -r FILE` sees it.
+    Together,
+    /// Each requirement line gets its own closure; the union is filled.
+    PerLine,
+}
+
+/// What the pre-pass needs from the run's context.
+pub struct Inputs<'a> {
+    pub paths: &'a [PathBuf],
+    pub requirements: &'a ParsedRequirements,
+    pub interpreters: &'a [Interpreter],
+    pub upstream: &'a Arc<Upstream>,
+    pub client: &'a HttpClient,
+    pub fetcher: MetadataFetcher,
+    pub pre: bool,
+}
+
+/// The role of each line of the expanded requirements, by its index.
+#[derive(Debug, Clone)]
+enum Role {
+    /// A line as written. Its skipped jobs (marker false) stay; the jobs of interpreters
+    /// whose closure of this line failed fail with the reason; its other jobs are dropped.
+    Written { failed: BTreeMap<String, String> },
+    /// A pinned line from the solutions: jobs only for these interpreters, with their `via`.
+    Pinned { via: BTreeMap<String, Vec<String>> },
+}
+
+/// The expanded requirements and what [`Closure::adjust`] does to their jobs.
+#[derive(Debug, Clone)]
+pub struct Closure {
+    pub requirements: ParsedRequirements,
+    roles: Vec<Role>,
+}
+
+/// One (project, version) some interpreter's solution holds.
+#[derive(Default)]
+struct Member {
+    /// Interpreter label → the `via` of the package there (root lines left out).
+    via: BTreeMap<String, BTreeSet<String>>,
+    /// The root lines (indices into the written requirements) that name this project.
+    roots: BTreeSet<usize>,
+    /// Where a dependency comes from: the first root its `via` chain leads to.
+    derived_from: Option<usize>,
+    hashes: Vec<crate::requirements::HashDigest>,
+}
+
+impl Closure {
+    /// A job of the expanded requirements as the closure wants it (see [`Role`]), or `None`
+    /// when a pinned line stands for it.
+    pub fn adjust(&self, mut job: Job) -> Option<Job> {
+        match self.roles.get(job.entry)? {
+            Role::Written { failed } => {
+                if let Some(reason) = failed.get(&job.interpreter) {
+                    job.action = Action::Unavailable;
+                    job.reason = reason.clone();
+                    job.file = None;
+                    job.version = None;
+                } else if job.action != Action::Skipped {
+                    return None;
+                }
+            }
+            Role::Pinned { via } => {
+                job.via = via.get(&job.interpreter)?.clone();
+            }
+        }
+        Some(job)
+    }
+
+    /// [`Self::adjust`] over one batch of the planner's stream.
+    pub fn adjust_slots(&self, slots: Vec<JobSlot>) -> Vec<JobSlot> {
+        slots
+            .into_iter()
+            .filter_map(|slot| {
+                let key = slot.key;
+                self.adjust(slot.job).map(|job| JobSlot { key, job })
+            })
+            .collect()
+    }
+}
+
+/// `--deps` for a run: solves the closure and replaces the context's requirements with the
+/// expanded ones. `None` without `--deps`.
+pub async fn for_run(
+    ctx: &mut crate::setup::Context,
+    paths: &[PathBuf],
+    cache: &std::path::Path,
+    max_download_size: u64,
+    mode: Option<DepsMode>,
+) -> Result<Option<Closure>, Failure> {
+    let Some(mode) = mode else {
+        return Ok(None);
+    };
+    let store = crate::store::Store::new(cache).with_max_download_size(max_download_size);
+    let fetcher = MetadataFetcher::new(ctx.client.clone(), store, cache);
+    let closure = expand(
+        Inputs {
+            paths,
+            requirements: &ctx.requirements,
+            interpreters: &ctx.interpreters,
+            upstream: &ctx.upstream,
+            client: &ctx.client,
+            fetcher,
+            pre: ctx.policy.pre,
+        },
+        mode,
+    )
+    .await?;
+    ctx.requirements = closure.requirements.clone();
+    Ok(Some(closure))
+}
+
+/// Solve the closure for every interpreter and expand the requirements with its pins.
+/// A conflict in together mode is bad input (exit 2, nothing planned or uploaded); a
+/// metadata source that fails ends the run as an unusable index (exit 3).
+pub async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure, Failure> {
+    let written = inputs.requirements;
+    let environments = environments(inputs.paths, written, mode)?;
+    let lines: Vec<Line> = written.requirements.iter().map(line).collect();
+    let constraints: Vec<Line> = written.constraints.iter().map(line).collect();
+    let origin_index: HashMap<String, usize> = written
+        .requirements
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.origin.to_string(), i))
+        .rev()
+        .collect();
+
+    let mut members: BTreeMap<(PackageName, Version), Member> = BTreeMap::new();
+    let mut failed: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
+    for interpreter in inputs.interpreters {
+        let source = IndexMetadataSource::new(
+            tokio::runtime::Handle::current(),
+            Arc::clone(inputs.upstream),
+            inputs.client.clone(),
+            inputs.fetcher.clone(),
+            Arc::new(interpreter.clone()),
+            SourceOptions::default(),
+        );
+        let markers = interpreter.markers.clone();
+        let options = Options { pre: inputs.pre };
+        let env_lines: Vec<(Vec<usize>, Vec<Line>)> = environments
+            .iter()
+            .map(|env| (env.clone(), env.iter().map(|i| lines[*i].clone()).collect()))
+            .collect();
+        let constraints = constraints.clone();
+        let outcomes = tokio::task::spawn_blocking(move || {
+            let outcomes: Vec<(Vec<usize>, Result<Resolution, ResolveError>)> = env_lines
+                .into_iter()
+                .map(|(indices, roots)| {
+                    let result = match mode {
+                        DepsMode::Together => {
+                            resolve::resolve(&source, &markers, &roots, &constraints, options)
+                        }
+                        DepsMode::PerLine => {
+                            let mut per_line = resolve::resolve_per_line(
+                                &source,
+                                &markers,
+                                &roots,
+                                &constraints,
+                                options,
+                            );
+                            match per_line.lines.pop() {
+                                Some(line) => line.result,
+                                None => Ok(Resolution::default()),
+                            }
+                        }
+                    };
+                    (indices, result)
+                })
+                .collect();
+            source.wait_for_prefetch();
+            outcomes
+        })
+        .await
+        .map_err(|e| Failure::input(anyhow::anyhow!("the resolver stopped: {e}")))?;
+        for (indices, result) in outcomes {
+            match result {
+                Ok(resolution) => {
+                    record(&mut members, &resolution, &interpreter.label, &origin_index);
+                }
+                Err(ResolveError::Conflict(conflict)) if mode == DepsMode::PerLine => {
+                    for index in indices {
+                        failed.entry(index).or_default().insert(
+                            interpreter.label.clone(),
+                            format!(
+                                "no dependency closure for {}: {conflict}",
+                                interpreter.label
+                            ),
+                        );
+                    }
+                }
+                Err(e @ ResolveError::Source(_)) => {
+                    return Err(Failure::unusable(anyhow::anyhow!(
+                        "--deps for {}: {e}",
+                        interpreter.label
+                    )));
+                }
+                Err(e) => {
+                    return Err(Failure::input(anyhow::anyhow!(
+                        "--deps for {}: {e}",
+                        interpreter.label
+                    )));
+                }
+            }
+        }
+    }
+    Ok(pinned_lines(written, members, failed))
+}
+
+/// The environments to solve, as indices into the written lines: one per requirements file
+/// given on the command line (its `-r` includes with it), or one per line.
+fn environments(
+    paths: &[PathBuf],
+    written: &ParsedRequirements,
+    mode: DepsMode,
+) -> Result<Vec<Vec<usize>>, Failure> {
+    if mode == DepsMode::PerLine || paths.len() <= 1 {
+        return Ok(match mode {
+            DepsMode::PerLine => (0..written.requirements.len()).map(|i| vec![i]).collect(),
+            DepsMode::Together => vec![(0..written.requirements.len()).collect()],
+        });
+    }
+    let lookup = |key: &str| std::env::var(key).ok();
+    let mut environments = Vec::new();
+    for path in paths {
+        let own = crate::requirements::parse_files(std::slice::from_ref(path), &lookup)
+            .map_err(Failure::input)?;
+        let origins: BTreeSet<String> = own
+            .requirements
+            .iter()
+            .map(|e| e.origin.to_string())
+            .collect();
+        environments.push(
+            written
+                .requirements
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| origins.contains(&e.origin.to_string()))
+                .map(|(i, _)| i)
+                .collect(),
+        );
+    }
+    Ok(environments)
+}
+
+fn line(entry: &RequirementEntry) -> Line {
+    Line {
+        requirement: entry.requirement.clone(),
+        origin: resolve::Origin(entry.origin.to_string()),
+        hashes: entry.hashes.clone(),
+    }
+}
+
+/// Adds one interpreter's solution to the members.
+fn record(
+    members: &mut BTreeMap<(PackageName, Version), Member>,
+    resolution: &Resolution,
+    label: &str,
+    origin_index: &HashMap<String, usize>,
+) {
+    for resolved in resolution.packages.values() {
+        let member = members
+            .entry((resolved.name.clone(), resolved.version.clone()))
+            .or_default();
+        let via = member.via.entry(label.to_string()).or_default();
+        for edge in &resolved.via {
+            match edge {
+                Via::Root(origin) => {
+                    if let Some(index) = origin_index.get(&origin.0) {
+                        member.roots.insert(*index);
+                    }
+                }
+                Via::Package { .. } => {
+                    via.insert(edge.to_string());
+                }
+            }
+        }
+        if member.derived_from.is_none() {
+            member.derived_from = first_root(resolution, &resolved.name, origin_index);
+        }
+        for hash in &resolved.hashes {
+            if !member.hashes.contains(hash) {
+                member.hashes.push(hash.clone());
+            }
+        }
+    }
+}
+
+/// The first root line a package's `via` chain leads to (breadth first; cycles are fine).
+fn first_root(
+    resolution: &Resolution,
+    name: &PackageName,
+    origin_index: &HashMap<String, usize>,
+) -> Option<usize> {
+    let mut queue = std::collections::VecDeque::from([name.clone()]);
+    let mut seen = BTreeSet::new();
+    while let Some(next) = queue.pop_front() {
+        if !seen.insert(next.clone()) {
+            continue;
+        }
+        let resolved = resolution.packages.get(&next)?;
+        for edge in &resolved.via {
+            match edge {
+                Via::Root(origin) => return origin_index.get(&origin.0).copied(),
+                Via::Package { name, .. } => queue.push_back(name.clone()),
+            }
+        }
+    }
+    None
+}
+
+/// The written lines, then one pinned line per member, and the role of each.
+fn pinned_lines(
+    written: &ParsedRequirements,
+    members: BTreeMap<(PackageName, Version), Member>,
+    mut failed: BTreeMap<usize, BTreeMap<String, String>>,
+) -> Closure {
+    let mut requirements = written.clone();
+    let mut roles: Vec<Role> = (0..written.requirements.len())
+        .map(|i| Role::Written {
+            failed: failed.remove(&i).unwrap_or_default(),
+        })
+        .collect();
+    for ((name, version), member) in members {
+        let root = member.roots.first().or(member.derived_from.as_ref());
+        let Some(model) = root.and_then(|i| written.requirements.get(*i)) else {
+            continue;
+        };
+        let text = format!("{name}=={version}");
+        let Ok(requirement) = Requirement::from_str(&text) else {
+            continue;
+        };
+        let is_root = !member.roots.is_empty();
+        requirements.requirements.push(RequirementEntry {
+            requirement,
+            text: if is_root { model.text.clone() } else { text },
+            origin: model.origin.clone(),
+            hashes: member.hashes,
+            config_settings: if is_root {
+                model.config_settings.clone()
+            } else {
+                Vec::new()
+            },
+        });
+        roles.push(Role::Pinned {
+            via: member
+                .via
+                .into_iter()
+                .map(|(label, via)| (label, via.into_iter().collect()))
+                .collect(),
+        });
+    }
+    Closure {
+        requirements,
+        roles,
+    }
+}

@@ -1,0 +1,371 @@
+//! `--deps` on plan and fill (issue 13): the closure of the `ww-dep-*` fixtures (a diamond
+//! with a cap, an extra, a marker for Python < 3.10, a cycle, a clash) resolved over a real
+//! pypiserver and a find-links directory, filled into a directory that pip then installs
+//! from alone, and checked against pip's own resolution.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::fill::{Venv, fill};
+use crate::support::{Pypiserver, fixtures_dir, pyenv_versions, wheelwright_with_home};
+
+/// A pypiserver whose packages are the `ww-dep-*` fixture wheels.
+fn upstream() -> (tempfile::TempDir, Pypiserver) {
+    let packages = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixtures_dir().join("dist")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("ww_dep_") {
+            std::fs::copy(&path, packages.path().join(&name)).unwrap();
+        }
+    }
+    let server = Pypiserver::start(packages.path(), None);
+    (packages, server)
+}
+
+/// The pyenv interpreter of `minor` (e.g. "3.9"): the marker test needs one before 3.10.
+fn pyenv_python(minor: &str) -> PathBuf {
+    std::fs::read_dir(pyenv_versions())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{minor}.")))
+        })
+        .map(|p| p.join("bin/python3"))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "no pyenv Python {minor} under {}",
+                pyenv_versions().display()
+            )
+        })
+}
+
+/// The wheels in a directory target, sorted.
+fn wheels(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.ends_with(".whl"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// `(project, interpreter) -> (version, action, via)` of a report's jobs.
+fn jobs(report: &Value) -> BTreeMap<(String, String), (String, String, Vec<String>)> {
+    report["jobs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no jobs in {report}"))
+        .iter()
+        .map(|j| {
+            let via = j["via"]
+                .as_array()
+                .map(|v| v.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default();
+            (
+                (
+                    j["project"].as_str().unwrap().to_string(),
+                    j["interpreter"].as_str().unwrap().to_string(),
+                ),
+                (
+                    j["version"].as_str().unwrap_or("-").to_string(),
+                    j["action"].as_str().unwrap_or_default().to_string(),
+                    via,
+                ),
+            )
+        })
+        .collect()
+}
+
+/// `wheelwright plan` with a JSON report; returns (exit code, stdout, stderr, report).
+fn plan(home: &Path, requirements: &str, args: &[&str]) -> (i32, String, String, Value) {
+    let reqs = home.join("requirements.txt");
+    std::fs::write(&reqs, requirements).unwrap();
+    let report = home.join("plan.json");
+    let _ = std::fs::remove_file(&report);
+    let out = wheelwright_with_home(home)
+        .arg("plan")
+        .arg(&reqs)
+        .args(args)
+        .arg("--report-json")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let report = std::fs::read_to_string(&report)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(Value::Null);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+        report,
+    )
+}
+
+#[test]
+fn fill_deps_fills_the_closure_per_interpreter_and_pip_installs_from_the_target_alone() {
+    let (_packages, server) = upstream();
+    let home = tempfile::tempdir().unwrap();
+    let wheelhouse = home.path().join("wheelhouse");
+    let py39 = pyenv_python("3.9");
+    let index = format!("{}/simple/", server.url());
+    let args = [
+        "--deps",
+        "--index-url",
+        &index,
+        "--python",
+        "python3",
+        "--python",
+        py39.to_str().unwrap(),
+        "--target",
+        wheelhouse.to_str().unwrap(),
+    ];
+    let requirements = "ww-dep-top[fast]\nww-dep-cycle-a\n";
+    let run = fill(home.path(), requirements, &args, &[]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = jobs(&run.report);
+    let labels: std::collections::BTreeSet<&str> = jobs.keys().map(|(_, i)| i.as_str()).collect();
+    assert_eq!(labels.len(), 2, "{labels:?}");
+    let py311 = labels
+        .iter()
+        .find(|l| l.contains("311"))
+        .unwrap()
+        .to_string();
+    let py39 = labels
+        .iter()
+        .find(|l| l.contains("39"))
+        .unwrap()
+        .to_string();
+    for label in [&py311, &py39] {
+        let at = |project: &str| jobs.get(&(project.to_string(), label.clone()));
+        // The diamond: left wants base >=1.0, right caps it <2: the newest under the cap.
+        let base = at("ww-dep-base").unwrap_or_else(|| panic!("no base for {label}: {jobs:?}"));
+        assert_eq!(base.0, "1.5");
+        assert_eq!(base.2, vec!["ww-dep-left 1.0", "ww-dep-right 1.0"]);
+        // The extra pulls its dependency, through the extra's virtual package.
+        assert_eq!(at("ww-dep-fast").unwrap().2, vec!["ww-dep-top[fast] 1.0"]);
+        // The cycle: each side via the other.
+        assert_eq!(at("ww-dep-cycle-b").unwrap().2, vec!["ww-dep-cycle-a 1.0"]);
+        assert_eq!(at("ww-dep-cycle-a").unwrap().2, vec!["ww-dep-cycle-b 1.0"]);
+        // The root keeps its origin and no via of its own.
+        assert!(at("ww-dep-top").unwrap().2.is_empty());
+    }
+    // The marker `python_version < '3.10'`: true for 3.9, false for 3.11.
+    assert_eq!(
+        jobs.get(&("ww-dep-oldpy".to_string(), py39.clone()))
+            .map(|j| &j.2),
+        Some(&vec!["ww-dep-top 1.0".to_string()])
+    );
+    assert!(!jobs.contains_key(&("ww-dep-oldpy".to_string(), py311.clone())));
+    // One wheel per file: base 1.5 serves both interpreters.
+    assert_eq!(
+        wheels(&wheelhouse),
+        [
+            "ww_dep_base-1.5-py3-none-any.whl",
+            "ww_dep_cycle_a-1.0-py3-none-any.whl",
+            "ww_dep_cycle_b-1.0-py3-none-any.whl",
+            "ww_dep_fast-1.0-py3-none-any.whl",
+            "ww_dep_left-1.0-py3-none-any.whl",
+            "ww_dep_oldpy-1.0-py3-none-any.whl",
+            "ww_dep_right-1.0-py3-none-any.whl",
+            "ww_dep_top-1.0-py3-none-any.whl",
+        ]
+    );
+
+    // pip installs the roots from the target alone, with their dependencies.
+    let venv = Venv::new(home.path());
+    let simple = url::Url::from_directory_path(wheelhouse.join("simple")).unwrap();
+    venv.pip_install(&[
+        "--index-url",
+        simple.as_str(),
+        "ww-dep-top[fast]",
+        "ww-dep-cycle-a",
+    ]);
+    assert_eq!(
+        venv.python(
+            "import importlib.metadata as m; print(m.version('ww-dep-base'), m.version('ww-dep-fast'), m.version('ww-dep-cycle-b'))"
+        ),
+        "1.5 1.0 1.0"
+    );
+
+    // A second fill finds everything present; the plan table says why each job is there.
+    let again = fill(home.path(), requirements, &args, &[]);
+    assert_eq!(again.code(), 0, "{}", again.stderr());
+    assert_eq!(again.count("uploaded"), 0, "{:?}", again.outcomes());
+    let (code, stdout, stderr, _) = plan(home.path(), requirements, &args);
+    assert_eq!(code, 0, "{stderr}");
+    let base_row = stdout
+        .lines()
+        .find(|l| l.starts_with("ww-dep-base"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        base_row.contains("present") && base_row.contains("via ww-dep-left 1.0, ww-dep-right 1.0"),
+        "{base_row}"
+    );
+    server.assert_no_tracebacks();
+}
+
+#[test]
+fn a_constraint_forces_an_older_version_into_the_closure() {
+    let home = tempfile::tempdir().unwrap();
+    let constraints = home.path().join("constraints.txt");
+    std::fs::write(&constraints, "ww-dep-base<1.5\n").unwrap();
+    let find_links = fixtures_dir().join("dist");
+    let requirements = format!("-c {}\nww-dep-left\nww-dep-right\n", constraints.display());
+    let (code, _, stderr, report) = plan(
+        home.path(),
+        &requirements,
+        &[
+            "--deps",
+            "--no-index",
+            "--find-links",
+            find_links.to_str().unwrap(),
+            "--target",
+            home.path().join("wh").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let versions: BTreeMap<String, String> = jobs(&report)
+        .into_iter()
+        .map(|((project, _), (version, _, _))| (project, version))
+        .collect();
+    assert_eq!(versions["ww-dep-base"], "1.0", "{versions:?}");
+    assert_eq!(versions.len(), 3, "{versions:?}");
+}
+
+#[test]
+fn a_conflict_stops_together_mode_and_fails_only_its_line_per_line() {
+    let home = tempfile::tempdir().unwrap();
+    let wheelhouse = home.path().join("wheelhouse");
+    let find_links = fixtures_dir().join("dist");
+    let requirements = "ww-dep-clash\nww-dep-left\n";
+    let args = |mode: &'static str| {
+        vec![
+            "--deps".to_string(),
+            mode.to_string(),
+            "--no-index".to_string(),
+            "--find-links".to_string(),
+            find_links.to_str().unwrap().to_string(),
+            wheelhouse.to_str().unwrap().to_string(),
+        ]
+    };
+    let together = args("together");
+    let together: Vec<&str> = together.iter().map(String::as_str).collect();
+    let run = fill(home.path(), requirements, &together, &[]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("Because ")
+            && run
+                .stderr()
+                .contains("ww-dep-clash ==1.0 depends on ww-dep-base >=2"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        wheels(&wheelhouse),
+        Vec::<String>::new(),
+        "nothing uploaded"
+    );
+
+    let per_line = args("per-line");
+    let per_line: Vec<&str> = per_line.iter().map(String::as_str).collect();
+    let run = fill(home.path(), requirements, &per_line, &[]);
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let outcomes = run.outcomes();
+    let clash: Vec<_> = outcomes.iter().filter(|o| o.0 == "ww-dep-clash").collect();
+    assert_eq!(clash.len(), 1, "{outcomes:?}");
+    assert_ne!(clash[0].2, "uploaded");
+    let reason = run.report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["project"] == "ww-dep-clash")
+        .map(|j| j["reason"].as_str().unwrap_or_default().to_string())
+        .unwrap();
+    assert!(reason.contains("no dependency closure"), "{reason}");
+    for project in ["ww-dep-left", "ww-dep-base"] {
+        assert!(
+            outcomes.iter().any(|o| o.0 == project && o.2 == "uploaded"),
+            "{project}: {outcomes:?}"
+        );
+    }
+    assert!(
+        wheelhouse
+            .join("ww_dep_base-2.0-py3-none-any.whl")
+            .is_file()
+    );
+}
+
+/// The oracle: pip's resolution (`pip install --dry-run --report`) over the same pypiserver
+/// chooses the versions wheelwright's closure has, for the same interpreter.
+#[test]
+fn deps_choose_the_versions_pips_resolver_installs() {
+    let (_packages, server) = upstream();
+    let home = tempfile::tempdir().unwrap();
+    let index = format!("{}/simple/", server.url());
+    let requirements = "ww-dep-top[fast]\nww-dep-cycle-a\nww-dep-left\n";
+    let _venv = Venv::new(home.path());
+    let python = home.path().join("venv/bin/python");
+    let (code, _, stderr, report) = plan(
+        home.path(),
+        requirements,
+        &[
+            "--deps",
+            "--index-url",
+            &index,
+            "--python",
+            python.to_str().unwrap(),
+            "--target",
+            home.path().join("wh").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let ours: BTreeMap<String, String> = jobs(&report)
+        .into_iter()
+        .map(|((project, _), (version, _, _))| (project, version))
+        .collect();
+    let pip_report = home.path().join("pip-report.json");
+    let out = std::process::Command::new(home.path().join("venv/bin/pip"))
+        .args([
+            "install",
+            "--disable-pip-version-check",
+            "--dry-run",
+            "--ignore-installed",
+            "--index-url",
+            &index,
+            "--report",
+        ])
+        .arg(&pip_report)
+        .arg("-r")
+        .arg(home.path().join("requirements.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pip: Value = serde_json::from_str(&std::fs::read_to_string(&pip_report).unwrap()).unwrap();
+    let theirs: BTreeMap<String, String> = pip["install"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["metadata"]["name"].as_str().unwrap().to_string(),
+                i["metadata"]["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.len(), 7, "{ours:?}");
+}
