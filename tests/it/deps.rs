@@ -369,3 +369,70 @@ fn deps_choose_the_versions_pips_resolver_installs() {
     assert_eq!(ours, theirs);
     assert_eq!(ours.len(), 7, "{ours:?}");
 }
+
+/// devpi as upstream and as target: the closure lands on the target with a `--hash` pin
+/// honoured, and pip installs the root from the target's simple index alone.
+#[test]
+fn fill_deps_into_devpi_with_a_hash_pinned_root() {
+    let (user, upstream) = crate::fill::user_with_upstream("deps");
+    let target = user.create_index("target", &[], false);
+    let home = tempfile::tempdir().unwrap();
+    let left = crate::fill::sha256_of(&crate::support::fixture_dist(
+        "ww_dep_left-1.0-py3-none-any.whl",
+    ));
+    let requirements = format!("ww-dep-left==1.0 --hash=sha256:{left}\nww-dep-right\n");
+    let args = [
+        "--deps",
+        "--index-url",
+        upstream.as_str(),
+        target.as_str(),
+        "--batch",
+    ];
+    let run = fill(home.path(), &requirements, &args, &user.env());
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    let mut uploaded: Vec<(String, String)> = run
+        .outcomes()
+        .into_iter()
+        .filter(|o| o.2 == "uploaded")
+        .map(|o| (o.0, o.1))
+        .collect();
+    uploaded.sort();
+    assert_eq!(
+        uploaded,
+        [
+            ("ww-dep-base".to_string(), "1.5".to_string()),
+            ("ww-dep-left".to_string(), "1.0".to_string()),
+            ("ww-dep-right".to_string(), "1.0".to_string()),
+        ]
+    );
+    let venv = Venv::new(home.path());
+    venv.pip_install(&[
+        "--index-url",
+        &format!("{target}/+simple/"),
+        "ww-dep-left",
+        "ww-dep-right",
+    ]);
+    assert_eq!(
+        venv.python("import importlib.metadata as m; print(m.version('ww-dep-base'))"),
+        "1.5"
+    );
+
+    // A wrong hash on the root fails its job (the pin's hash travels with the closure).
+    let wrong = format!("ww-dep-left==1.0 --hash=sha256:{}\n", "0".repeat(64));
+    let target2 = user.create_index("target2", &[], false);
+    let args = [
+        "--deps",
+        "--index-url",
+        upstream.as_str(),
+        target2.as_str(),
+        "--batch",
+    ];
+    let run = fill(home.path(), &wrong, &args, &user.env());
+    assert_eq!(run.code(), 1, "{}\n{}", run.stdout(), run.stderr());
+    let left_outcome = run
+        .outcomes()
+        .into_iter()
+        .find(|o| o.0 == "ww-dep-left")
+        .unwrap();
+    assert_ne!(left_outcome.2, "uploaded", "{:?}", run.outcomes());
+}
