@@ -436,3 +436,53 @@ fn fill_deps_into_devpi_with_a_hash_pinned_root() {
         .unwrap();
     assert_ne!(left_outcome.2, "uploaded", "{:?}", run.outcomes());
 }
+
+/// Together mode solves each requirements file as its own environment: two files that pip
+/// installs one at a time (base 1.5 under ww-dep-right's cap, base 2.0 alone) both get
+/// their versions, where one environment would have no solution.
+#[test]
+fn together_mode_solves_each_requirements_file_alone() {
+    let home = tempfile::tempdir().unwrap();
+    let capped = home.path().join("capped.txt");
+    let newest = home.path().join("newest.txt");
+    std::fs::write(&capped, "ww-dep-right\n").unwrap();
+    std::fs::write(&newest, "ww-dep-base>=2\n").unwrap();
+    let find_links = fixtures_dir().join("dist");
+    let report = home.path().join("plan.json");
+    let out = wheelwright_with_home(home.path())
+        .arg("plan")
+        .arg(&capped)
+        .arg(&newest)
+        .args(["--deps", "--no-index", "--find-links"])
+        .arg(&find_links)
+        .arg("--target")
+        .arg(home.path().join("wh"))
+        .arg("--report-json")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let mut bases: Vec<(String, Vec<String>)> = report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["project"] == "ww-dep-base")
+        .map(|j| {
+            let via = j["via"]
+                .as_array()
+                .map(|v| v.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default();
+            (j["version"].as_str().unwrap().to_string(), via)
+        })
+        .collect();
+    bases.sort();
+    assert_eq!(
+        bases,
+        [
+            ("1.5".to_string(), vec!["ww-dep-right 1.0".to_string()]),
+            ("2.0".to_string(), Vec::new()),
+        ]
+    );
+}
