@@ -62,11 +62,11 @@ async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<Vec<String
     let Target::Devpi(index) = &ctx.target else {
         return Ok(Vec::new());
     };
-    let projects: BTreeSet<&str> = plan
+    let projects: BTreeSet<&pep508_rs::PackageName> = plan
         .jobs
         .iter()
-        .filter(|j| matches!(j.action, Action::Fetch | Action::Build))
-        .map(|j| j.project.as_str())
+        .filter(|j| matches!(j.action(), Action::Fetch | Action::Build))
+        .map(|j| &j.project)
         .collect();
     if projects.is_empty() {
         return Ok(Vec::new());
@@ -77,9 +77,7 @@ async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<Vec<String
         warnings.push(refusal.replace("; nothing was built or uploaded", "; fill would stop"));
     }
     for project in projects {
-        if let Ok(name) = pep508_rs::PackageName::new(project.to_string())
-            && let Some(shadowing) = policy.shadowing(&name)
-        {
+        if let Some(shadowing) = policy.shadowing(project) {
             warnings.push(shadowing);
         }
     }

@@ -25,10 +25,10 @@ use pep508_rs::PackageName;
 use tokio::sync::Mutex;
 
 use crate::dist::{WheelInfo, read_wheel};
-use crate::index::IndexError;
 use crate::index::upload::{Attempts, UploadError, UploadOutcome, Uploader};
+use crate::index::{IndexError, SafeUrl};
 use crate::index::{Target, directory};
-use crate::plan::{Action, Job, JobFile, JobSlot};
+use crate::plan::{Action, Chosen, Decision, Job, JobFile, JobSlot};
 use crate::report::{JobResult, Outcome, Progress};
 use crate::setup::Context;
 use crate::store::{Expected, Store, StoreError, StoredFile, check_requirement_hashes};
@@ -114,9 +114,10 @@ impl HostSlots {
     }
 }
 
-/// Jobs that share one file to acquire.
+/// Jobs that share one file to acquire: the version they were planned for and its file
+/// (the wheel to fetch or the sdist to build).
 struct Unit {
-    url: String,
+    chosen: Chosen,
     jobs: Vec<JobSlot>,
 }
 
@@ -152,20 +153,20 @@ impl Pipeline<'_> {
                     }
                 };
                 self.progress.planned(batch.len());
-                let mut units: BTreeMap<(Action, String), Unit> = BTreeMap::new();
+                let mut units: BTreeMap<(Action, SafeUrl), Unit> = BTreeMap::new();
                 for slot in batch {
                     let job = &slot.job;
-                    let outcome = match job.action {
-                        Action::Present => Outcome::Present,
-                        Action::Skipped => Outcome::Skipped,
-                        Action::Excluded => Outcome::Excluded,
-                        Action::Unavailable => Outcome::Failed,
-                        Action::Build | Action::Fetch => {
-                            let url = job.file.as_ref().map(|f| f.url.clone()).unwrap_or_default();
+                    let outcome = match &job.decision {
+                        Decision::Present(_) => Outcome::Present,
+                        Decision::Skipped(_) => Outcome::Skipped,
+                        Decision::Excluded(_) => Outcome::Excluded,
+                        Decision::Unavailable(_) => Outcome::Failed,
+                        Decision::Build(chosen) | Decision::Fetch(chosen) => {
+                            let chosen = chosen.clone();
                             units
-                                .entry((job.action, url.clone()))
+                                .entry((job.action(), chosen.file.url.clone()))
                                 .or_insert_with(|| Unit {
-                                    url,
+                                    chosen,
                                     jobs: Vec::new(),
                                 })
                                 .jobs
@@ -241,9 +242,8 @@ impl Pipeline<'_> {
         if let Some(reason) = self.stop_reason() {
             return all_jobs(&unit.jobs, Outcome::NotRun, &reason, started);
         }
-        let file = first.file.as_ref().expect("fetch jobs name a file").clone();
-        let first = first.clone();
-        let stored = match self.download(&first, &unit.url, &file).await {
+        let file = &unit.chosen.file;
+        let stored = match self.download(first, file).await {
             Ok(stored) => stored,
             Err(e) => {
                 self.log(&format!("failed   {}: {e}", file.filename));
@@ -367,17 +367,8 @@ impl Pipeline<'_> {
     }
 
     /// Downloads into the store, retrying transient failures with backoff.
-    async fn download(
-        &self,
-        job: &Job,
-        url: &str,
-        file: &JobFile,
-    ) -> Result<StoredFile, StoreError> {
-        let url = url::Url::parse(url).map_err(|e| StoreError::Download {
-            url: url.to_string(),
-            detail: e.to_string(),
-            transient: false,
-        })?;
+    async fn download(&self, job: &Job, file: &JobFile) -> Result<StoredFile, StoreError> {
+        let url = file.url.as_url();
         let entry = &self.ctx.requirements.requirements[job.entry];
         let expected = Expected {
             index_sha256: file.sha256.clone(),
@@ -388,9 +379,9 @@ impl Pipeline<'_> {
         let mut attempt = 0;
         loop {
             let fetched = {
-                let _permit = self.hosts.permit(&url).await;
+                let _permit = self.hosts.permit(url).await;
                 self.store
-                    .fetch(&self.ctx.client, &url, &file.filename, &expected)
+                    .fetch(&self.ctx.client, url, &file.filename, &expected)
                     .await
             };
             match fetched {

@@ -6,9 +6,12 @@
 //! planned concurrently, bounded by `concurrency`.
 
 mod job;
+mod listings;
 mod older;
 mod requires_python;
 mod select;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -17,14 +20,15 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{PackageName, VersionOrUrl};
 
-pub use job::{Action, Job, JobFile, Plan, UnsupportedLine};
+pub use job::{Action, Chosen, Decision, Job, JobFile, Plan, UnsupportedLine};
+pub use listings::{IndexListings, Listings};
 use requires_python::RequiresPythonReader;
 pub use select::VersionPolicy;
 pub use select::pinned_version;
 use select::{Dist, Interp, UpstreamChoice, choose_upstream, dists, present_wheel, resolve_range};
 
 use crate::dist::Sha256;
-use crate::index::{HttpClient, IndexError, IndexFile, Target, Upstream, redact};
+use crate::index::{IndexError, IndexFile, SafeUrl};
 use crate::interpreter::Interpreter;
 use crate::requirements::{AllowedFormats, ParsedRequirements, RequirementEntry};
 
@@ -114,23 +118,17 @@ pub fn unsupported_lines(requirements: &ParsedRequirements) -> Vec<UnsupportedLi
         .collect()
 }
 
-pub struct Planner<'a> {
-    pub client: &'a HttpClient,
-    pub target: &'a Target,
-    pub pure_index: Option<&'a Target>,
-    pub upstream: &'a Upstream,
+/// Plans requirements against what [`Listings`] report (the real indexes, or memory in the
+/// unit tests).
+pub struct Planner<'a, L> {
+    pub listings: L,
     pub interpreters: &'a [Interpreter],
     pub policy: &'a Policy,
     pub concurrency: usize,
     pub shard: Option<Shard>,
-    /// Remembered target listings (devpi serial unchanged); see [`crate::index::snapshot`].
-    pub listings: Option<&'a crate::index::snapshot::ListingCache>,
-    /// Where remote files are downloaded to read a Requires-Python their listing lacks
-    /// (see [`requires_python`]); `None` accepts such files.
-    pub store: Option<&'a crate::store::Store>,
 }
 
-impl Planner<'_> {
+impl<L: Listings> Planner<'_, L> {
     pub async fn plan(
         &self,
         requirements: &ParsedRequirements,
@@ -142,7 +140,7 @@ impl Planner<'_> {
         let mut slots: Vec<JobSlot> = batches.into_iter().flatten().collect();
         slots.sort_by_key(|slot| slot.key);
         Ok(Plan {
-            target: self.target.describe(),
+            target: self.listings.target_description(),
             jobs: slots.into_iter().map(|slot| slot.job).collect(),
             unsupported: unsupported_lines(requirements),
         })
@@ -240,9 +238,7 @@ impl Planner<'_> {
                         .map(|(_, m)| m.trim().to_string())
                         .or_else(|| entry.requirement.marker.try_to_string())
                         .unwrap_or_default();
-                    let mut job =
-                        new_job(*index, entry, interp, pinned(entry).map(|v| v.to_string()));
-                    job.action = Action::Skipped;
+                    let mut job = new_job(*index, entry, interp, Decision::Skipped(pinned(entry)));
                     job.reason = format!("marker `{marker}` is false for {}", interp.label);
                     jobs.push((*index, job));
                 }
@@ -252,30 +248,11 @@ impl Planner<'_> {
             return Ok(jobs);
         }
 
-        let mut target_files = match self.listings.and_then(|cache| cache.get(name)) {
-            Some(files) => files,
-            None => {
-                let files = self
-                    .target
-                    .project_files(self.client, name, own_only)
-                    .await?;
-                if let Some(cache) = self.listings {
-                    cache.record(name, &files);
-                }
-                files
-            }
-        }
-        .unwrap_or_default();
-        let mut pure_files = match self.pure_index {
-            Some(pure) => pure
-                .project_files(self.client, name, own_only)
-                .await?
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let mut target_files = self.listings.target_files(name, own_only).await?;
+        let mut pure_files = self.listings.pure_files(name, own_only).await?;
         // Files whose listing has no Requires-Python get it from their content before they
         // count as present (pinned versions now; range versions once upstream is known).
-        let reader = RequiresPythonReader::new(self.client, self.store);
+        let reader = RequiresPythonReader::new(&self.listings);
         let live_interps: Vec<&Interpreter> = self
             .interpreters
             .iter()
@@ -309,19 +286,16 @@ impl Planner<'_> {
             })
         };
         // Entries refused at the index boundary stay beside the files (see `refuse_unusable`).
-        let (mut upstream_files, rejected) = if needs_upstream && !self.upstream.is_empty() {
-            let listing = self
-                .upstream
-                .project_listing(self.client, name)
-                .await?
-                .unwrap_or_default();
+        let has_upstream = self.listings.has_upstream();
+        let (mut upstream_files, rejected) = if needs_upstream && has_upstream {
+            let listing = self.listings.upstream_listing(name).await?;
             (listing.files, listing.rejected)
         } else {
             (Vec::new(), Vec::new())
         };
         self.read_requires_python(
             &reader,
-            older::Listings {
+            older::ProjectFiles {
                 target: &mut target_files,
                 pure: &mut pure_files,
                 upstream: &mut upstream_files,
@@ -338,7 +312,7 @@ impl Planner<'_> {
             if interps.is_empty() || pinned(entry).is_some() {
                 continue;
             }
-            let listings = older::Listings {
+            let listings = older::ProjectFiles {
                 target: &mut target_files,
                 pure: &mut pure_files,
                 upstream: &mut upstream_files,
@@ -359,6 +333,7 @@ impl Planner<'_> {
         let target_dists = dists(&target_files, name);
         let pure_dists = dists(&pure_files, name);
         let upstream_dists = dists(&upstream_files, name);
+        let target_stage = self.listings.target_stage();
 
         for (index, entry, interps) in &live {
             if interps.is_empty() {
@@ -386,14 +361,13 @@ impl Planner<'_> {
             };
             if versions.is_empty() {
                 for interp in interps {
-                    let mut job = new_job(*index, entry, interp, None);
-                    job.action = Action::Unavailable;
-                    job.reason = if self.upstream.is_empty() {
+                    let mut job = new_job(*index, entry, interp, Decision::Unavailable(None));
+                    job.reason = if !has_upstream {
                         "no upstream index is configured to resolve the range".into()
                     } else {
                         no_match_reason(&upstream_dists, &specifiers, constraints)
                     };
-                    refuse_unusable(&mut job, name, None, &rejected);
+                    refuse_unusable(&mut job, name, &rejected);
                     jobs.push((*index, job));
                 }
                 continue;
@@ -402,27 +376,25 @@ impl Planner<'_> {
                 for interp in interps {
                     let picked = older.get(&(*index, interp.label.clone()));
                     let version = picked.unwrap_or(newest);
-                    let mut job = new_job(*index, entry, interp, Some(version.to_string()));
+                    let mut job =
+                        new_job(*index, entry, interp, Decision::Excluded(version.clone()));
                     if let Some(exclusion) = excluded_by(exclusions, name, version) {
-                        job.action = Action::Excluded;
                         job.reason =
                             format!("excluded by {} (`{}`)", exclusion.origin, exclusion.text);
                     } else if let Some(d) = present_wheel(&target_dists, version, interp) {
-                        job.action = Action::Present;
-                        job.reason = match (&d.file.stage, self.target_stage()) {
-                            (Some(stage), Some(own)) if *stage != own => {
+                        job.decision = Decision::Present(chosen(version, d.file));
+                        job.reason = match (&d.file.stage, &target_stage) {
+                            (Some(stage), Some(own)) if stage != own => {
                                 format!("on the target, inherited from {stage}")
                             }
                             _ => "on the target".into(),
                         };
-                        job.file = Some(job_file(d.file));
                     } else if let Some(d) = present_wheel(&pure_dists, version, interp) {
-                        job.action = Action::Present;
+                        job.decision = Decision::Present(chosen(version, d.file));
                         job.reason = "on the pure index".into();
-                        job.file = Some(job_file(d.file));
                     } else {
-                        self.decide_acquisition(
-                            &mut job,
+                        (job.decision, job.reason) = self.decide_acquisition(
+                            has_upstream,
                             &upstream_dists,
                             version,
                             interp,
@@ -430,7 +402,7 @@ impl Planner<'_> {
                             formats,
                         );
                     }
-                    refuse_unusable(&mut job, name, Some(version), &rejected);
+                    refuse_unusable(&mut job, name, &rejected);
                     if picked.is_some() {
                         job.reason.push_str(&format!(
                             "; the newest match {newest} is not for Python {}",
@@ -448,19 +420,20 @@ impl Planner<'_> {
         Ok(jobs)
     }
 
+    /// Fetch, build or unavailable for a version the target does not serve, and why.
     fn decide_acquisition(
         &self,
-        job: &mut Job,
+        has_upstream: bool,
         upstream: &[Dist<'_>],
         version: &Version,
         interp: &Interpreter,
         exact_pin: bool,
         formats: AllowedFormats,
-    ) {
-        if self.upstream.is_empty() {
-            job.action = Action::Unavailable;
-            job.reason = "not on the target, and no upstream index is configured".into();
-            return;
+    ) -> (Decision, String) {
+        let unavailable = Decision::Unavailable(Some(version.clone()));
+        if !has_upstream {
+            let reason = "not on the target, and no upstream index is configured";
+            return (unavailable, reason.into());
         }
         let interp_view = Interp {
             label: &interp.label,
@@ -476,17 +449,15 @@ impl Planner<'_> {
             formats.source,
         );
         match choice {
-            UpstreamChoice::Wheel(d) => {
-                job.action = Action::Fetch;
-                job.reason = "upstream publishes a compatible wheel".into();
-                job.file = Some(job_file(d.file));
-            }
+            UpstreamChoice::Wheel(d) => (
+                Decision::Fetch(chosen(version, d.file)),
+                "upstream publishes a compatible wheel".into(),
+            ),
             UpstreamChoice::Sdist(d) => {
-                job.action = Action::Build;
                 let incompatible = upstream.iter().any(|x| {
                     x.version() == version && matches!(x.dist, crate::dist::DistFilename::Wheel(_))
                 });
-                job.reason = if incompatible {
+                let reason = if incompatible {
                     format!(
                         "upstream has only wheels {} cannot use; build from the sdist",
                         interp.label
@@ -494,19 +465,9 @@ impl Planner<'_> {
                 } else {
                     "upstream has only an sdist".into()
                 };
-                job.file = Some(job_file(d.file));
+                (Decision::Build(chosen(version, d.file)), reason)
             }
-            UpstreamChoice::Nothing(reason) => {
-                job.action = Action::Unavailable;
-                job.reason = reason;
-            }
-        }
-    }
-
-    fn target_stage(&self) -> Option<String> {
-        match self.target {
-            Target::Devpi(index) => Some(index.stage()),
-            _ => None,
+            UpstreamChoice::Nothing(reason) => (unavailable, reason),
         }
     }
 }
@@ -526,27 +487,28 @@ fn new_job(
     index: usize,
     entry: &RequirementEntry,
     interp: &Interpreter,
-    version: Option<String>,
+    decision: Decision,
 ) -> Job {
     Job {
         entry: index,
-        project: entry.requirement.name.to_string(),
-        version,
+        project: entry.requirement.name.clone(),
         requirement: crate::index::redact_text(&entry.text),
         origin: entry.origin.to_string(),
         interpreter: interp.label.clone(),
-        action: Action::Unavailable,
+        decision,
         reason: String::new(),
-        file: None,
     }
 }
 
-fn job_file(file: &IndexFile) -> JobFile {
-    JobFile {
-        filename: file.filename.clone(),
-        url: redact(&file.url),
-        sha256: file.sha256.clone(),
-        size: file.size,
+fn chosen(version: &Version, file: &IndexFile) -> Chosen {
+    Chosen {
+        version: version.clone(),
+        file: JobFile {
+            filename: file.filename.clone(),
+            url: SafeUrl::new(&file.url),
+            sha256: file.sha256.clone(),
+            size: file.size,
+        },
     }
 }
 
@@ -554,17 +516,13 @@ fn job_file(file: &IndexFile) -> JobFile {
 /// would have needed them: a job about to fetch or build the version such an entry claims
 /// is refused rather than served by its neighbours (a listing tampered with for that version
 /// is not trusted for it), and a job that found nothing says which entries were refused.
-fn refuse_unusable(
-    job: &mut Job,
-    name: &PackageName,
-    version: Option<&Version>,
-    rejected: &[crate::index::RejectedEntry],
-) {
-    let claims = |r: &&crate::index::RejectedEntry| match (r.version_of(name), version) {
+fn refuse_unusable(job: &mut Job, name: &PackageName, rejected: &[crate::index::RejectedEntry]) {
+    let version = job.version().cloned();
+    let claims = |r: &&crate::index::RejectedEntry| match (r.version_of(name), &version) {
         (Some(claimed), Some(version)) => claimed == *version,
         _ => false,
     };
-    let relevant: Vec<&crate::index::RejectedEntry> = match job.action {
+    let relevant: Vec<&crate::index::RejectedEntry> = match job.action() {
         Action::Fetch | Action::Build => rejected.iter().filter(claims).collect(),
         Action::Unavailable => rejected
             .iter()
@@ -581,12 +539,11 @@ fn refuse_unusable(
         listed.push(format!("and {} more", relevant.len() - SHOWN));
     }
     let refused = format!("unusable upstream entries: {}", listed.join("; "));
-    if job.action == Action::Unavailable {
+    if job.action() == Action::Unavailable {
         job.reason = format!("{}; {refused}", job.reason);
     } else {
-        job.action = Action::Unavailable;
+        job.decision = Decision::Unavailable(version);
         job.reason = refused;
-        job.file = None;
     }
 }
 
@@ -632,29 +589,26 @@ fn no_match_reason(
 /// Files from local directories carry no hash in their listing; the chosen ones get theirs
 /// here, so the report names exact bytes.
 async fn fill_local_hashes(slots: &mut [JobSlot]) {
-    let mut cache: BTreeMap<String, Option<Sha256>> = BTreeMap::new();
+    let mut cache: BTreeMap<SafeUrl, Option<Sha256>> = BTreeMap::new();
     for slot in slots.iter_mut() {
-        let Some(file) = slot.job.file.as_mut() else {
-            continue;
+        let file = match &mut slot.job.decision {
+            Decision::Present(c) | Decision::Fetch(c) | Decision::Build(c) => &mut c.file,
+            _ => continue,
         };
-        if file.sha256.is_some() || !file.url.starts_with("file:") {
+        if file.sha256.is_some() || file.url.as_url().scheme() != "file" {
             continue;
         }
-        let url = file.url.clone();
-        if !cache.contains_key(&url) {
-            let hash = match url::Url::parse(&url)
-                .ok()
-                .and_then(|u| u.to_file_path().ok())
-            {
-                Some(path) => tokio::task::spawn_blocking(move || hash_path(&path))
+        if !cache.contains_key(&file.url) {
+            let hash = match file.url.as_url().to_file_path() {
+                Ok(path) => tokio::task::spawn_blocking(move || hash_path(&path))
                     .await
                     .ok()
                     .flatten(),
-                None => None,
+                Err(()) => None,
             };
-            cache.insert(url.clone(), hash);
+            cache.insert(file.url.clone(), hash);
         }
-        file.sha256 = cache[&url].clone();
+        file.sha256 = cache.get(&file.url).cloned().flatten();
     }
 }
 
