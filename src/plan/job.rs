@@ -203,3 +203,68 @@ impl Plan {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(decision: Decision) -> Job {
+        Job {
+            project: "ww-a".parse().unwrap(),
+            requirement: "ww-a>=1".into(),
+            origin: "reqs.txt:3".into(),
+            interpreter: "cp311".into(),
+            decision,
+            reason: "why".into(),
+            entry: 7,
+        }
+    }
+
+    #[test]
+    fn serialises_as_the_flat_object_reports_have_always_written() {
+        let url = url::Url::parse("https://u:secret@h/f/ww_a-1.0-py3-none-any.whl").unwrap();
+        let fetch = job(Decision::Fetch(Chosen {
+            version: "1.0".parse().unwrap(),
+            file: JobFile {
+                filename: "ww_a-1.0-py3-none-any.whl".parse().unwrap(),
+                url: SafeUrl::new(&url),
+                sha256: Some(Sha256::new(&"ab".repeat(32)).unwrap()),
+                size: Some(12),
+            },
+        }));
+        assert_eq!(
+            serde_json::to_string(&fetch).unwrap(),
+            format!(
+                "{{\"project\":\"ww-a\",\"version\":\"1.0\",\"requirement\":\"ww-a>=1\",\
+                 \"origin\":\"reqs.txt:3\",\"interpreter\":\"cp311\",\"action\":\"fetch\",\
+                 \"reason\":\"why\",\"file\":{{\"filename\":\"ww_a-1.0-py3-none-any.whl\",\
+                 \"url\":\"https://h/f/ww_a-1.0-py3-none-any.whl\",\"sha256\":\"{}\",\
+                 \"size\":12}}}}",
+                "ab".repeat(32)
+            )
+        );
+        assert_eq!(fetch.label(), "ww-a==1.0");
+        let unresolved = job(Decision::Unavailable(None));
+        assert_eq!(
+            serde_json::to_string(&unresolved).unwrap(),
+            "{\"project\":\"ww-a\",\"version\":null,\"requirement\":\"ww-a>=1\",\
+             \"origin\":\"reqs.txt:3\",\"interpreter\":\"cp311\",\"action\":\"unavailable\",\
+             \"reason\":\"why\",\"file\":null}"
+        );
+        assert_eq!(unresolved.label(), "ww-a>=1");
+    }
+
+    #[test]
+    fn only_present_fetch_and_build_have_a_file() {
+        let v: Version = "2.0".parse().unwrap();
+        for decision in [
+            Decision::Skipped(Some(v.clone())),
+            Decision::Excluded(v.clone()),
+            Decision::Unavailable(Some(v.clone())),
+        ] {
+            assert_eq!(decision.version(), Some(&v));
+            assert!(decision.file().is_none());
+        }
+        assert_eq!(Decision::Skipped(None).version(), None);
+    }
+}

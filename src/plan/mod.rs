@@ -376,32 +376,34 @@ impl<L: Listings> Planner<'_, L> {
                 for interp in interps {
                     let picked = older.get(&(*index, interp.label.clone()));
                     let version = picked.unwrap_or(newest);
-                    let mut job =
-                        new_job(*index, entry, interp, Decision::Excluded(version.clone()));
-                    if let Some(exclusion) = excluded_by(exclusions, name, version) {
-                        job.reason =
-                            format!("excluded by {} (`{}`)", exclusion.origin, exclusion.text);
-                    } else if let Some(d) = present_wheel(&target_dists, version, interp) {
-                        job.decision = Decision::Present(chosen(version, d.file));
-                        job.reason = match (&d.file.stage, &target_stage) {
-                            (Some(stage), Some(own)) if stage != own => {
-                                format!("on the target, inherited from {stage}")
-                            }
-                            _ => "on the target".into(),
+                    let (decision, reason) =
+                        if let Some(exclusion) = excluded_by(exclusions, name, version) {
+                            let reason =
+                                format!("excluded by {} (`{}`)", exclusion.origin, exclusion.text);
+                            (Decision::Excluded(version.clone()), reason)
+                        } else if let Some(d) = present_wheel(&target_dists, version, interp) {
+                            let reason = match (&d.file.stage, &target_stage) {
+                                (Some(stage), Some(own)) if stage != own => {
+                                    format!("on the target, inherited from {stage}")
+                                }
+                                _ => "on the target".into(),
+                            };
+                            (Decision::Present(chosen(version, d.file)), reason)
+                        } else if let Some(d) = present_wheel(&pure_dists, version, interp) {
+                            let reason = "on the pure index".into();
+                            (Decision::Present(chosen(version, d.file)), reason)
+                        } else {
+                            self.decide_acquisition(
+                                has_upstream,
+                                &upstream_dists,
+                                version,
+                                interp,
+                                exact.is_some(),
+                                formats,
+                            )
                         };
-                    } else if let Some(d) = present_wheel(&pure_dists, version, interp) {
-                        job.decision = Decision::Present(chosen(version, d.file));
-                        job.reason = "on the pure index".into();
-                    } else {
-                        (job.decision, job.reason) = self.decide_acquisition(
-                            has_upstream,
-                            &upstream_dists,
-                            version,
-                            interp,
-                            exact.is_some(),
-                            formats,
-                        );
-                    }
+                    let mut job = new_job(*index, entry, interp, decision);
+                    job.reason = reason;
                     refuse_unusable(&mut job, name, &rejected);
                     if picked.is_some() {
                         job.reason.push_str(&format!(
