@@ -1,33 +1,39 @@
 //! Resolution: requirements × interpreters × target state → jobs with actions.
 //!
-//! The planner does no I/O of its own beyond the index listings it asks for: one request
-//! per project on the target (and the pure index), and one per project and upstream source
-//! only when a job is not already present or a range has to be resolved. Projects are
-//! planned concurrently, bounded by `concurrency`.
+//! The planner does no I/O of its own beyond what it asks of [`Listings`]: one listing per
+//! project on the target (and the pure index), and one per project upstream only when a job
+//! is not already present or a range has to be resolved. Projects are planned concurrently,
+//! bounded by `concurrency`. Selection lives in `select`, the fetch/build/unavailable
+//! decisions and failure reasons in `decide`, Requires-Python reading in `requires_python`
+//! and `older`.
 
+mod decide;
 mod job;
 mod listings;
+mod local_hashes;
 mod older;
 mod requires_python;
 mod select;
+mod shard;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::collections::HashMap;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{PackageName, VersionOrUrl};
 
+use decide::{decide_acquisition, excluded_by, no_match_reason, refuse_unusable};
 pub use job::{Action, Chosen, Decision, Job, JobFile, Plan, UnsupportedLine};
 pub use listings::{IndexListings, Listings};
+use local_hashes::fill_local_hashes;
 use requires_python::RequiresPythonReader;
 pub use select::VersionPolicy;
 pub use select::pinned_version;
-use select::{Dist, Interp, UpstreamChoice, choose_upstream, dists, present_wheel, resolve_range};
+use select::{dists, present_wheel, resolve_range};
+pub use shard::{Shard, ShardError};
 
-use crate::dist::Sha256;
 use crate::index::{IndexError, IndexFile, SafeUrl};
 use crate::interpreter::Interpreter;
 use crate::requirements::{AllowedFormats, ParsedRequirements, RequirementEntry};
@@ -54,56 +60,6 @@ pub struct Policy {
 pub struct JobSlot {
     pub key: (usize, usize),
     pub job: Job,
-}
-
-/// `--shard K/N`: this run's share of the projects, by a stable hash of the normalised name
-/// (FNV-1a, the same on every machine and every run), so N copies split a list without
-/// talking to each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
-
-impl Shard {
-    pub fn contains(&self, name: &PackageName) -> bool {
-        let hash = name
-            .as_ref()
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-            });
-        hash % u64::from(self.count) == u64::from(self.index)
-    }
-}
-
-impl std::str::FromStr for Shard {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Shard, String> {
-        let (k, n) = text
-            .split_once('/')
-            .ok_or_else(|| format!("`{text}`: expected K/N, e.g. 0/3"))?;
-        let index: u32 = k
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{text}`: K must be a number"))?;
-        let count: u32 = n
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{text}`: N must be a number"))?;
-        if count == 0 || index >= count {
-            return Err(format!(
-                "`{text}`: K must be between 0 and N-1 and N at least 1"
-            ));
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-impl std::fmt::Display for Shard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
 }
 
 pub fn unsupported_lines(requirements: &ParsedRequirements) -> Vec<UnsupportedLine> {
@@ -393,7 +349,7 @@ impl<L: Listings> Planner<'_, L> {
                             let reason = "on the pure index".into();
                             (Decision::Present(chosen(version, d.file)), reason)
                         } else {
-                            self.decide_acquisition(
+                            decide_acquisition(
                                 has_upstream,
                                 &upstream_dists,
                                 version,
@@ -420,57 +376,6 @@ impl<L: Listings> Planner<'_, L> {
             }
         }
         Ok(jobs)
-    }
-
-    /// Fetch, build or unavailable for a version the target does not serve, and why.
-    fn decide_acquisition(
-        &self,
-        has_upstream: bool,
-        upstream: &[Dist<'_>],
-        version: &Version,
-        interp: &Interpreter,
-        exact_pin: bool,
-        formats: AllowedFormats,
-    ) -> (Decision, String) {
-        let unavailable = Decision::Unavailable(Some(version.clone()));
-        if !has_upstream {
-            let reason = "not on the target, and no upstream index is configured";
-            return (unavailable, reason.into());
-        }
-        let interp_view = Interp {
-            label: &interp.label,
-            tags: &interp.tags,
-            python_full_version: &interp.markers.python_full_version().version,
-        };
-        let choice = choose_upstream(
-            upstream,
-            version,
-            &interp_view,
-            exact_pin,
-            formats.binary,
-            formats.source,
-        );
-        match choice {
-            UpstreamChoice::Wheel(d) => (
-                Decision::Fetch(chosen(version, d.file)),
-                "upstream publishes a compatible wheel".into(),
-            ),
-            UpstreamChoice::Sdist(d) => {
-                let incompatible = upstream.iter().any(|x| {
-                    x.version() == version && matches!(x.dist, crate::dist::DistFilename::Wheel(_))
-                });
-                let reason = if incompatible {
-                    format!(
-                        "upstream has only wheels {} cannot use; build from the sdist",
-                        interp.label
-                    )
-                } else {
-                    "upstream has only an sdist".into()
-                };
-                (Decision::Build(chosen(version, d.file)), reason)
-            }
-            UpstreamChoice::Nothing(reason) => (unavailable, reason),
-        }
     }
 }
 
@@ -512,110 +417,4 @@ fn chosen(version: &Version, file: &IndexFile) -> Chosen {
             size: file.size,
         },
     }
-}
-
-/// Upstream entries that could not be used (unsafe name, malformed sha256) fail the jobs that
-/// would have needed them: a job about to fetch or build the version such an entry claims
-/// is refused rather than served by its neighbours (a listing tampered with for that version
-/// is not trusted for it), and a job that found nothing says which entries were refused.
-fn refuse_unusable(job: &mut Job, name: &PackageName, rejected: &[crate::index::RejectedEntry]) {
-    let version = job.version().cloned();
-    let claims = |r: &&crate::index::RejectedEntry| match (r.version_of(name), &version) {
-        (Some(claimed), Some(version)) => claimed == *version,
-        _ => false,
-    };
-    let relevant: Vec<&crate::index::RejectedEntry> = match job.action() {
-        Action::Fetch | Action::Build => rejected.iter().filter(claims).collect(),
-        Action::Unavailable => rejected
-            .iter()
-            .filter(|r| claims(r) || r.version_of(name).is_none())
-            .collect(),
-        _ => Vec::new(),
-    };
-    if relevant.is_empty() {
-        return;
-    }
-    const SHOWN: usize = 3;
-    let mut listed: Vec<String> = relevant.iter().take(SHOWN).map(|r| r.to_string()).collect();
-    if relevant.len() > SHOWN {
-        listed.push(format!("and {} more", relevant.len() - SHOWN));
-    }
-    let refused = format!("unusable upstream entries: {}", listed.join("; "));
-    if job.action() == Action::Unavailable {
-        job.reason = format!("{}; {refused}", job.reason);
-    } else {
-        job.decision = Decision::Unavailable(version);
-        job.reason = refused;
-    }
-}
-
-fn excluded_by<'a>(
-    exclusions: &'a [RequirementEntry],
-    name: &PackageName,
-    version: &Version,
-) -> Option<&'a RequirementEntry> {
-    exclusions.iter().find(|e| {
-        e.requirement.name == *name
-            && match &e.requirement.version_or_url {
-                Some(VersionOrUrl::VersionSpecifier(specs)) => specs.contains(version),
-                _ => true,
-            }
-    })
-}
-
-fn no_match_reason(
-    upstream: &[Dist<'_>],
-    specifiers: &VersionSpecifiers,
-    constraints: &[&VersionSpecifiers],
-) -> String {
-    let mut known: Vec<&Version> = upstream.iter().map(Dist::version).collect();
-    known.sort();
-    known.dedup();
-    if known.is_empty() {
-        return "the project is not on upstream".into();
-    }
-    let listed: Vec<String> = known.iter().rev().take(8).map(|v| v.to_string()).collect();
-    let constraint_text = if constraints.is_empty() {
-        String::new()
-    } else {
-        let c: Vec<String> = constraints.iter().map(|c| c.to_string()).collect();
-        format!(" and constraints `{}`", c.join(", "))
-    };
-    format!(
-        "no version matching `{specifiers}`{constraint_text} on upstream (it has {}{})",
-        listed.join(", "),
-        if known.len() > 8 { ", ..." } else { "" }
-    )
-}
-
-/// Files from local directories carry no hash in their listing; the chosen ones get theirs
-/// here, so the report names exact bytes.
-async fn fill_local_hashes(slots: &mut [JobSlot]) {
-    let mut cache: BTreeMap<SafeUrl, Option<Sha256>> = BTreeMap::new();
-    for slot in slots.iter_mut() {
-        let file = match &mut slot.job.decision {
-            Decision::Present(c) | Decision::Fetch(c) | Decision::Build(c) => &mut c.file,
-            _ => continue,
-        };
-        if file.sha256.is_some() || file.url.as_url().scheme() != "file" {
-            continue;
-        }
-        if !cache.contains_key(&file.url) {
-            let hash = match file.url.as_url().to_file_path() {
-                Ok(path) => tokio::task::spawn_blocking(move || hash_path(&path))
-                    .await
-                    .ok()
-                    .flatten(),
-                Err(()) => None,
-            };
-            cache.insert(file.url.clone(), hash);
-        }
-        file.sha256 = cache.get(&file.url).cloned().flatten();
-    }
-}
-
-fn hash_path(path: &Path) -> Option<Sha256> {
-    crate::dist::sha256_file(path)
-        .ok()
-        .and_then(|hex| Sha256::new(&hex).ok())
 }
