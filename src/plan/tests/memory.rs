@@ -28,6 +28,8 @@ pub struct Memory {
     pub downloads: bool,
     /// Every question asked, in order: `target x`, `pure x`, `upstream x`, `read <file>`.
     pub asked: Mutex<Vec<String>>,
+    /// Indexes that do not answer (`target`, `pure`, `upstream`).
+    pub down: Vec<&'static str>,
 }
 
 impl Memory {
@@ -45,8 +47,16 @@ impl Memory {
         self.asked.lock().unwrap().clone()
     }
 
-    fn ask(&self, question: String) {
-        self.asked.lock().unwrap().push(question);
+    /// Records the question; an index that is down answers with an error.
+    fn ask(&self, index: &str, name: &PackageName) -> Result<(), IndexError> {
+        self.asked.lock().unwrap().push(format!("{index} {name}"));
+        if self.down.contains(&index) {
+            return Err(IndexError::Unreachable {
+                url: format!("https://{index}.test/simple/{name}/"),
+                detail: "connection refused".into(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -56,7 +66,7 @@ impl Listings for Memory {
         name: &PackageName,
         own_only: bool,
     ) -> Result<Vec<IndexFile>, IndexError> {
-        self.ask(format!("target {name}"));
+        self.ask("target", name)?;
         // devpi's own-stage listing leaves out what the stage inherits.
         Ok(self
             .target
@@ -71,7 +81,7 @@ impl Listings for Memory {
         name: &PackageName,
         _own_only: bool,
     ) -> Result<Vec<IndexFile>, IndexError> {
-        self.ask(format!("pure {name}"));
+        self.ask("pure", name)?;
         Ok(self.pure.clone())
     }
 
@@ -80,7 +90,7 @@ impl Listings for Memory {
     }
 
     async fn upstream_listing(&self, name: &PackageName) -> Result<Listing, IndexError> {
-        self.ask(format!("upstream {name}"));
+        self.ask("upstream", name)?;
         Ok(self.upstream.clone().unwrap_or_default())
     }
 
@@ -89,7 +99,8 @@ impl Listings for Memory {
     }
 
     async fn requires_python(&self, file: &IndexFile) -> Option<String> {
-        self.ask(format!("read {}", file.filename));
+        let read = format!("read {}", file.filename);
+        self.asked.lock().unwrap().push(read);
         self.metadata.get(file.filename.as_str()).cloned()
     }
 

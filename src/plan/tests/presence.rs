@@ -177,3 +177,37 @@ async fn lines_keep_their_order_and_projects_are_asked_once() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_index_that_does_not_answer_fails_the_plan_only_when_it_is_needed() {
+    let cp311 = [cpython(11)];
+    let mut listing = upstream();
+    listing.target = vec![file("ww_a-1.0-py3-none-any.whl")];
+    listing.down = vec!["upstream"];
+    let planner = crate::plan::Planner {
+        listings: listing,
+        interpreters: &cp311,
+        policy: &policy(),
+        concurrency: 1,
+        shard: None,
+    };
+    // A present pin never asks upstream.
+    let plan = planner.plan(&requirements("ww-a==1.0"), &[]).await.unwrap();
+    assert_eq!(rows(&plan), ["cp311 present 1.0 ww_a-1.0-py3-none-any.whl"]);
+    // A range does, and the error names the index.
+    let error = planner
+        .plan(&requirements("ww-a>=1"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot reach https://upstream.test/simple/ww-a/: connection refused"
+    );
+    let mut down = upstream();
+    down.down = vec!["target"];
+    let planner = crate::plan::Planner {
+        listings: down,
+        ..planner
+    };
+    assert!(planner.plan(&requirements("ww-a==1.0"), &[]).await.is_err());
+}
