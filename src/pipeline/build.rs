@@ -48,7 +48,8 @@ impl Pipeline<'_> {
                 return all_jobs(&unit.jobs, Outcome::Failed, &detail, started);
             }
         };
-        let sdist = match self.download(&first, &unit.chosen.file).await {
+        let file = &unit.chosen.file;
+        let sdist = match self.download(&first, file).await {
             Ok(stored) => stored,
             Err(e) => return all_jobs(&unit.jobs, Outcome::Failed, &e.to_string(), started),
         };
