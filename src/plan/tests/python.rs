@@ -140,3 +140,32 @@ async fn remote_target_files_are_taken_as_listed() {
     assert_eq!(rows(&plan), ["cp38 present 2.0 ww_a-2.0-py3-none-any.whl"]);
     assert_eq!(memory.asked(), ["target ww-a", "pure ww-a"]);
 }
+
+#[tokio::test]
+async fn versions_all_plans_every_match_for_every_interpreter_and_says_which_cannot_use_it() {
+    let all = crate::plan::Policy {
+        versions: crate::plan::VersionPolicy::All,
+        ..policy()
+    };
+    let (plan, _) = plan_with(
+        listing(),
+        &requirements("ww-a>=1"),
+        &[],
+        &[cpython(8), cpython(11)],
+        &all,
+    )
+    .await;
+    assert_eq!(
+        rows(&plan),
+        [
+            "cp38 unavailable 2.0 -",
+            "cp311 fetch 2.0 ww_a-2.0-py3-none-any.whl",
+            "cp38 fetch 1.0 ww_a-1.0-py3-none-any.whl",
+            "cp311 fetch 1.0 ww_a-1.0-py3-none-any.whl",
+        ]
+    );
+    assert_eq!(
+        plan.jobs[0].reason,
+        "requires-python `>=3.9` excludes cp38 (Python 3.8.1)"
+    );
+}
