@@ -2,6 +2,9 @@
 //! a job switches by changing the command name: `fill REQUIREMENTS INDEX` (positional),
 //! `--batch`, `--user`, `--password` (and `DEVPI_USER`/`DEVPI_PASSWORD`), `--blacklist`,
 //! `--pure-index`, `--junit-xml`, `--run-id`, `--dry-run`, `--client-cert`.
+//!
+//! Environment variables are not declared here but in the one settings table
+//! ([`crate::settings`]), which attaches them to this definition.
 
 use std::path::PathBuf;
 
@@ -52,12 +55,7 @@ pub struct PlanArgs {
     pub requirements: Vec<PathBuf>,
     /// The target: a devpi index URL (http://host/USER/INDEX), a simple index URL ending in
     /// /simple/ (with --upload-url for other servers), or a directory.
-    #[arg(
-        long,
-        env = "WHEELWRIGHT_TARGET",
-        default_value = "./wheelhouse",
-        value_name = "URL|DIR"
-    )]
+    #[arg(long, default_value = "./wheelhouse", value_name = "URL|DIR")]
     pub target: String,
     #[command(flatten)]
     pub common: CommonArgs,
@@ -70,7 +68,7 @@ pub struct FillArgs {
     #[arg(required = true, value_name = "REQUIREMENTS... [TARGET]")]
     pub positional: Vec<String>,
     /// The target (instead of the last positional argument).
-    #[arg(long, env = "WHEELWRIGHT_TARGET", value_name = "URL|DIR")]
+    #[arg(long, value_name = "URL|DIR")]
     pub target: Option<String>,
     /// Everything but the upload: fetch and build into the cache only; nothing on the
     /// server changes and no login is sent (devpi-builder's --dry-run).
@@ -179,13 +177,13 @@ pub struct CommonArgs {
     /// Target interpreter (repeatable): markers and wheel tags are evaluated for each.
     #[arg(long = "python", value_name = "PATH", default_value = "python3")]
     pub pythons: Vec<PathBuf>,
-    /// Upstream index (replaces PIP_INDEX_URL and any -i in the requirements files).
+    /// Upstream index (replaces pip's variable and any -i in the requirements files).
     #[arg(long, short = 'i', value_name = "URL")]
     pub index_url: Option<String>,
-    /// Further upstream indexes (repeatable; PIP_EXTRA_INDEX_URL is honoured too).
+    /// Further upstream indexes (repeatable; pip's variable adds to them).
     #[arg(long, value_name = "URL")]
     pub extra_index_url: Vec<String>,
-    /// A directory or page of dists used as upstream (repeatable; PIP_FIND_LINKS too).
+    /// A directory or page of dists used as upstream (repeatable; pip's variable adds to them).
     #[arg(long, short = 'f', value_name = "DIR|URL")]
     pub find_links: Vec<String>,
     /// Ignore index URLs (from flags, files and environment); use only --find-links.
@@ -210,32 +208,28 @@ pub struct CommonArgs {
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
     /// User for the target (devpi login or HTTP basic).
-    #[arg(long, env = "WHEELWRIGHT_USER", value_name = "USER")]
+    #[arg(long, value_name = "USER")]
     pub user: Option<String>,
-    /// Password or token. Prefer --password-file or WHEELWRIGHT_PASSWORD / DEVPI_PASSWORD:
+    /// Password or token. Prefer --password-file or a variable (below):
     /// arguments are visible to every user of the machine.
-    #[arg(
-        long,
-        env = "WHEELWRIGHT_PASSWORD",
-        hide_env_values = true,
-        value_name = "PASSWORD"
-    )]
+    #[arg(long, value_name = "PASSWORD")]
     pub password: Option<String>,
     /// Read the password or token from this file (first line).
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
-    /// PEM bundle of extra CA certificates (PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE too).
+    /// PEM bundle of extra CA certificates.
     #[arg(long, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
     /// PEM file with the client certificate (and any intermediates) for mutual TLS, and its
-    /// private key unless --client-key is given (PIP_CLIENT_CERT too). X.509 v1 or v3;
+    /// private key unless --client-key is given. X.509 v1 or v3;
     /// PKCS#8, PKCS#1 or SEC1 keys; blocks in any order.
-    #[arg(long, env = "WHEELWRIGHT_CLIENT_CERT", value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub client_cert: Option<PathBuf>,
     /// PEM file with the private key of --client-cert, when it is not in that file.
-    #[arg(long, env = "WHEELWRIGHT_CLIENT_KEY", value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub client_key: Option<PathBuf>,
-    /// Retries of transient network failures (connection errors, timeouts, 5xx, 429).
+    /// Retries of transient network failures (connection errors, timeouts, HTTP 408, 429,
+    /// 500, 502, 503, 504) per read, download or upload.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub retries: u32,
     /// Seconds without progress before a request counts as failed (and is retried).
@@ -247,13 +241,13 @@ pub struct CommonArgs {
     pub strict_whitelist: bool,
     /// Plan only this share of the projects (K from 0 to N-1, by a stable hash of the
     /// name): N copies with 0/N .. N-1/N split a list with no coordination.
-    #[arg(long, env = "WHEELWRIGHT_SHARD", value_name = "K/N")]
+    #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::plan::Shard>,
     /// Index queries at once.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub index_concurrency: usize,
     /// Cache directory (downloads, builds, logs).
-    #[arg(long, env = "WHEELWRIGHT_CACHE_DIR", value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Never prompt (devpi-builder's flag; wheelwright never prompts without a terminal either).
     #[arg(long)]

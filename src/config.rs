@@ -18,9 +18,10 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use clap::{ArgAction, CommandFactory};
+use clap::ArgAction;
 
-use crate::cli::Cli;
+use crate::package_settings::PackageSettings;
+use crate::settings::{self, ProcessEnvironment};
 
 pub const FILE_NAME: &str = "wheelwright.toml";
 
@@ -33,6 +34,8 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
+    #[error(transparent)]
+    Packages(#[from] crate::package_settings::PackageSettingsError),
 }
 
 /// The command line with the file's settings added, and which options came from the file.
@@ -40,6 +43,34 @@ pub struct Merged {
     pub args: Vec<OsString>,
     pub file: Option<PathBuf>,
     pub from_file: BTreeSet<String>,
+    pub invocation: Invocation,
+    /// The file's `[package.NAME]` tables.
+    pub packages: PackageSettings,
+}
+
+/// What the command line asks for, read once: the file merge and `main` both need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invocation {
+    /// `config show [fill|plan] [FLAGS]`: the settings that command would run with. Its flags
+    /// are another command's, so clap does not parse them as `config show`'s own.
+    ConfigShow { command: &'static str },
+    /// Anything else, for clap (including `config show --help`).
+    Run,
+}
+
+/// Reads [`Invocation`] from the process arguments (program name first).
+pub fn invocation(args: &[OsString]) -> Invocation {
+    let word = |i: usize| args.get(i).and_then(|a| a.to_str());
+    let help = args.iter().any(|a| a == "--help" || a == "-h");
+    if word(1) != Some("config") || word(2) != Some("show") || help {
+        return Invocation::Run;
+    }
+    let command = if word(3) == Some("plan") {
+        "plan"
+    } else {
+        "fill"
+    };
+    Invocation::ConfigShow { command }
 }
 
 /// `--config FILE`, else `WHEELWRIGHT_CONFIG`, else `./wheelwright.toml` when it exists.
@@ -54,7 +85,7 @@ fn config_path(args: &[OsString]) -> Option<PathBuf> {
             return Some(PathBuf::from(value));
         }
     }
-    if let Some(path) = std::env::var_os("WHEELWRIGHT_CONFIG").filter(|v| !v.is_empty()) {
+    if let Some(path) = std::env::var_os(settings::CONFIG_FILE_VARIABLE).filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(path));
     }
     Path::new(FILE_NAME)
@@ -64,11 +95,14 @@ fn config_path(args: &[OsString]) -> Option<PathBuf> {
 
 /// Adds the file's settings to `args` (the process arguments, program name first).
 pub fn merge(args: Vec<OsString>) -> Result<Merged, ConfigError> {
+    let invocation = invocation(&args);
     let Some(path) = config_path(&args) else {
         return Ok(Merged {
             args,
             file: None,
             from_file: BTreeSet::new(),
+            invocation,
+            packages: PackageSettings::default(),
         });
     };
     let shown = path.display().to_string();
@@ -80,6 +114,7 @@ pub fn merge(args: Vec<OsString>) -> Result<Merged, ConfigError> {
         path: shown.clone(),
         message: e.to_string(),
     })?;
+    let packages = PackageSettings::parse(&text, &path)?;
     // The subcommand: the first argument that is not an option.
     let Some(subcommand) = args
         .iter()
@@ -91,33 +126,30 @@ pub fn merge(args: Vec<OsString>) -> Result<Merged, ConfigError> {
             args,
             file: Some(path),
             from_file: BTreeSet::new(),
+            invocation,
+            packages,
         });
     };
     // `config show [fill|plan]` shows what that command would run with.
-    let subcommand = if subcommand == "config" {
-        let words: Vec<String> = args
-            .iter()
-            .map(|a| a.to_string_lossy().to_string())
-            .collect();
-        if words.iter().any(|w| w == "plan") {
-            "plan".to_string()
-        } else {
-            "fill".to_string()
-        }
-    } else {
-        subcommand
+    let subcommand = match invocation {
+        Invocation::ConfigShow { command } => command.to_string(),
+        Invocation::Run => subcommand,
     };
-    let command = Cli::command();
+    let command = settings::command();
     let Some(sub) = command.find_subcommand(&subcommand) else {
         return Ok(Merged {
             args,
             file: Some(path),
             from_file: BTreeSet::new(),
+            invocation,
+            packages,
         });
     };
     // Top-level keys apply to every command; a [plan] or [fill] table overrides them.
     let mut settings: Vec<(String, toml::Value)> = Vec::new();
-    let sections = ["plan", "fill", "report", "config"];
+    // `[package.NAME]` tables are per-package build settings, not flags (see
+    // `crate::package_settings`).
+    let sections = ["plan", "fill", "report", "config", "package"];
     for (key, value) in &table {
         if sections.contains(&key.as_str()) {
             continue;
@@ -167,20 +199,9 @@ pub fn merge(args: Vec<OsString>) -> Result<Merged, ConfigError> {
                 .into_iter()
                 .flatten()
                 .any(|alias| given.iter().any(|g| *g == format!("--{alias}")));
-        let set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
-        // Variables wheelwright reads itself (pip's, devpi-builder's) count as environment too.
-        let also_read: &[&str] = match key.as_str() {
-            "index-url" => &["PIP_INDEX_URL"],
-            "extra-index-url" => &["PIP_EXTRA_INDEX_URL"],
-            "find-links" => &["PIP_FIND_LINKS"],
-            "ca-bundle" => &["PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"],
-            "client-cert" => &["PIP_CLIENT_CERT"],
-            "user" => &["DEVPI_USER"],
-            "password" => &["DEVPI_PASSWORD"],
-            _ => &[],
-        };
-        let in_environment = arg.get_env().is_some_and(|var| set(&var.to_string_lossy()))
-            || also_read.iter().any(|var| set(var));
+        // Own and borrowed variables alike (see `crate::settings`).
+        let in_environment =
+            settings::setting(&key).is_some_and(|s| s.in_environment(&ProcessEnvironment));
         if on_command_line || in_environment {
             continue;
         }
@@ -220,6 +241,8 @@ pub fn merge(args: Vec<OsString>) -> Result<Merged, ConfigError> {
         args: merged,
         file: Some(path),
         from_file,
+        invocation,
+        packages,
     })
 }
 
@@ -242,9 +265,9 @@ pub fn show(merged: &Merged, subcommand: &str) -> Result<String, clap::Error> {
     argv.extend(rest);
     // The required requirements positional is not a setting; a placeholder satisfies it.
     argv.push("<requirements>".into());
-    let matches = Cli::command().try_get_matches_from(argv)?;
+    let command = settings::command();
+    let matches = command.clone().try_get_matches_from(argv)?;
     let (_, sub) = matches.subcommand().expect("a subcommand was given");
-    let command = Cli::command();
     let definition = command
         .find_subcommand(subcommand)
         .expect("known subcommand");
@@ -258,12 +281,12 @@ pub fn show(merged: &Merged, subcommand: &str) -> Result<String, clap::Error> {
         if matches!(long, "help" | "version") {
             continue;
         }
-        let values: Vec<String> = sub
+        let mut values: Vec<String> = sub
             .get_raw(id)
             .map(|v| v.map(|x| x.to_string_lossy().to_string()).collect())
             .unwrap_or_default();
-        let source = if merged.from_file.contains(id) {
-            "file"
+        let mut source = if merged.from_file.contains(id) {
+            "file".to_string()
         } else {
             match sub.value_source(id) {
                 Some(clap::parser::ValueSource::CommandLine) => "flag",
@@ -271,8 +294,34 @@ pub fn show(merged: &Merged, subcommand: &str) -> Result<String, clap::Error> {
                 Some(clap::parser::ValueSource::DefaultValue) => "default",
                 _ => "unset",
             }
+            .to_string()
         };
-        let secret = long.contains("password");
+        let row = settings::setting(long);
+        // Borrowed variables (pip's, devpi-builder's) as set-up will read them.
+        if let Some(row) = row
+            && let Some(found) = row.borrowed_value(&ProcessEnvironment)
+        {
+            let unset = values.is_empty() || source == "default";
+            let appended = row.form == settings::Form::Words && !unset;
+            if unset || appended {
+                if !appended {
+                    values.clear();
+                }
+                source = if appended {
+                    format!("{source} + environment {}", found.variable)
+                } else {
+                    format!("environment {}", found.variable)
+                };
+                match row.form {
+                    settings::Form::Words => values.extend(row.borrowed_words(&ProcessEnvironment)),
+                    settings::Form::Value => values.push(found.value),
+                    settings::Form::Switch => {
+                        values.push(row.borrowed_switch(&ProcessEnvironment).to_string())
+                    }
+                }
+            }
+        }
+        let secret = row.is_some_and(|r| r.secret);
         let shown = if values.is_empty() {
             String::from("-")
         } else if secret {

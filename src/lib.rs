@@ -1,23 +1,30 @@
 //! wheelwright: keeps a Python package index filled with wheels.
 //!
 //! Modules follow the pipeline: `requirements` → `plan` (with `index`, `interpreter`,
-//! `dist`) → acquisition (`store`, `build`) → upload (`index`) → `report`.
+//! `dist`) → acquisition (`store`, `build`) → `publish` (the target session) → `report`;
+//! `retry` is the one retry policy of every request, `stop` why a run stopped.
 pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod dist;
 pub mod exit;
+pub mod host_slots;
 pub mod index;
 pub mod interpreter;
 pub mod netrc;
+pub mod package_settings;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
+pub mod publish;
 pub mod report;
 pub mod requirements;
 pub mod resolve;
+pub mod retry;
+pub mod settings;
 pub mod setup;
+pub mod stop;
 pub mod store;
 
 /// Property-test settings: a bounded 256 cases per property in the test command, or

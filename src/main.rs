@@ -1,7 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use wheelwright::cli::{Cli, Command};
+use wheelwright::cli::Command;
 use wheelwright::commands;
 
 fn main() -> ExitCode {
@@ -26,20 +25,7 @@ fn main() -> ExitCode {
         }
     };
     // `config show` reads its arguments itself (they are another command's flags).
-    let words: Vec<String> = merged
-        .args
-        .iter()
-        .map(|a| a.to_string_lossy().to_string())
-        .collect();
-    if words.get(1).map(String::as_str) == Some("config")
-        && words.get(2).map(String::as_str) == Some("show")
-        && !words.iter().any(|w| w == "--help" || w == "-h")
-    {
-        let command = if words.iter().skip(3).any(|w| w == "plan") {
-            "plan"
-        } else {
-            "fill"
-        };
+    if let wheelwright::config::Invocation::ConfigShow { command } = merged.invocation {
         return match wheelwright::config::show(&merged, command) {
             Ok(text) => {
                 print!("{text}");
@@ -48,7 +34,7 @@ fn main() -> ExitCode {
             Err(e) => e.exit(),
         };
     }
-    let cli = Cli::parse_from(merged.args.clone());
+    let cli = wheelwright::settings::parse(merged.args.clone());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -65,8 +65,8 @@ impl TargetPolicy {
         })
     }
 
-    /// `Err` with the reason when `user` may not upload.
-    pub fn may_upload(&self, user: Option<&str>) -> Result<(), String> {
+    /// `Err` when `user` may not upload.
+    pub fn may_upload(&self, user: Option<&str>) -> Result<(), Refusal> {
         let admitted = self.acl_upload.iter().any(|entry| match entry.as_str() {
             ":ANONYMOUS:" => true,
             ":AUTHENTICATED:" => user.is_some(),
@@ -81,33 +81,53 @@ impl TargetPolicy {
         if admitted || groups {
             return Ok(());
         }
-        Err(format!(
-            "{} may not upload to {} (acl_upload: {}); nothing was built or uploaded",
-            user.map_or("an anonymous user".to_string(), |u| format!("user `{u}`")),
-            self.stage,
-            if self.acl_upload.is_empty() {
-                "empty".to_string()
-            } else {
-                self.acl_upload.join(", ")
-            }
-        ))
+        Err(Refusal {
+            user: user.map(String::from),
+            stage: self.stage.clone(),
+            acl_upload: self.acl_upload.clone(),
+        })
     }
 
-    /// A warning when uploading `project` would hide the mirror's other releases of it.
-    pub fn shadowing(&self, project: &PackageName) -> Option<String> {
+    /// When uploading `project` would hide the mirror's other releases of it.
+    pub fn shadowing(&self, project: &PackageName) -> Option<Shadowing> {
         let mirror = self.mirror.as_ref()?;
         let covered = self
             .mirror_whitelist
             .iter()
             .any(|entry| entry == "*" || entry == project.as_ref());
-        (!covered).then(|| {
-            format!(
-                "uploading {project} to {stage} hides {mirror}'s other releases of {project}; \
-                 whitelist it with `devpi index {stage} mirror_whitelist+={project}`",
-                stage = self.stage
-            )
+        (!covered).then(|| Shadowing {
+            project: project.clone(),
+            stage: self.stage.clone(),
+            mirror: mirror.clone(),
         })
     }
+}
+
+/// The target's `acl_upload` does not admit the user. Its text says who, where and what the
+/// list holds; the caller adds what follows from it (fill stops, plan warns).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{} may not upload to {stage} (acl_upload: {})",
+    user.as_ref().map_or("an anonymous user".to_string(), |u| format!("user `{u}`")),
+    if acl_upload.is_empty() { "empty".to_string() } else { acl_upload.join(", ") }
+)]
+pub struct Refusal {
+    pub user: Option<String>,
+    pub stage: String,
+    pub acl_upload: Vec<String>,
+}
+
+/// Uploading `project` to `stage` would hide `mirror`'s other releases of it; the text names
+/// the whitelist entry that prevents it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "uploading {project} to {stage} hides {mirror}'s other releases of {project}; \
+     whitelist it with `devpi index {stage} mirror_whitelist+={project}`"
+)]
+pub struct Shadowing {
+    pub project: PackageName,
+    pub stage: String,
+    pub mirror: String,
 }
 
 #[cfg(test)]
@@ -130,10 +150,16 @@ mod tests {
         let refused = policy(&["qa"], &[], None)
             .may_upload(Some("jenkins"))
             .unwrap_err();
-        assert!(
-            refused.contains(
-                "user `jenkins` may not upload to shared/thirdparty-local (acl_upload: qa)"
-            )
+        assert_eq!(
+            refused.to_string(),
+            "user `jenkins` may not upload to shared/thirdparty-local (acl_upload: qa)"
+        );
+        assert_eq!(
+            policy(&[], &[], None)
+                .may_upload(None)
+                .unwrap_err()
+                .to_string(),
+            "an anonymous user may not upload to shared/thirdparty-local (acl_upload: empty)"
         );
         assert!(policy(&[":ANONYMOUS:"], &[], None).may_upload(None).is_ok());
         assert!(
@@ -160,8 +186,11 @@ mod tests {
         let warning = policy(&[], &[], Some("root/pypi"))
             .shadowing(&name)
             .unwrap();
-        assert!(warning.contains("mirror_whitelist+=numpy"), "{warning}");
-        assert!(warning.contains("root/pypi"));
+        assert_eq!(
+            warning.to_string(),
+            "uploading numpy to shared/thirdparty-local hides root/pypi's other releases of \
+             numpy; whitelist it with `devpi index shared/thirdparty-local mirror_whitelist+=numpy`"
+        );
         assert!(
             policy(&[], &["numpy"], Some("root/pypi"))
                 .shadowing(&name)

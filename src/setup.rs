@@ -18,6 +18,7 @@ use crate::index::{
 use crate::interpreter::{self, Interpreter};
 use crate::plan::{Policy, VersionPolicy};
 use crate::requirements::{self, ParsedRequirements, RequirementEntry};
+use crate::settings::{self, ProcessEnvironment};
 
 pub struct Context {
     pub requirements: ParsedRequirements,
@@ -32,8 +33,11 @@ pub struct Context {
     pub credentials: Option<(String, String)>,
 }
 
-fn env(key: &str) -> Option<String> {
-    std::env::var(key).ok().filter(|v| !v.is_empty())
+/// A borrowed variable's value (pip's, requests', devpi-builder's; see [`crate::settings`]).
+fn borrowed(flag: &str) -> Option<String> {
+    settings::row(flag)
+        .borrowed_value(&ProcessEnvironment)
+        .map(|found| found.value)
 }
 
 /// The local half: requirements, exclusions, interpreters. No network.
@@ -68,7 +72,7 @@ pub async fn read_inputs(
 /// Credentials from flags, files and environment (devpi-builder's DEVPI_USER/DEVPI_PASSWORD
 /// included). The password never comes back in any message.
 pub fn credentials(common: &CommonArgs) -> Result<Option<(String, String)>, Failure> {
-    let user = common.user.clone().or_else(|| env("DEVPI_USER"));
+    let user = common.user.clone().or_else(|| borrowed("user"));
     let password = match &common.password_file {
         Some(path) => Some(
             std::fs::read_to_string(path)
@@ -79,32 +83,32 @@ pub fn credentials(common: &CommonArgs) -> Result<Option<(String, String)>, Fail
                 .unwrap_or_default()
                 .to_string(),
         ),
-        None => common.password.clone().or_else(|| env("DEVPI_PASSWORD")),
+        None => common.password.clone().or_else(|| borrowed("password")),
     };
     match (user, password) {
         (Some(user), Some(password)) => Ok(Some((user, password))),
         (Some(user), None) => Err(Failure::input(anyhow::anyhow!(
-            "a user (`{user}`) is given but no password: use --password-file, WHEELWRIGHT_PASSWORD or DEVPI_PASSWORD"
+            "a user (`{user}`) is given but no password: use --password-file, {}",
+            settings::row("password").variables()
         ))),
         (None, Some(_)) => Err(Failure::input(anyhow::anyhow!(
-            "a password is given but no user: use --user, WHEELWRIGHT_USER or DEVPI_USER"
+            "a password is given but no user: use {}",
+            settings::row("user").sources()
         ))),
         (None, None) => Ok(None),
     }
 }
 
 pub fn client(common: &CommonArgs) -> Result<HttpClient, Failure> {
-    let ca_bundle = common.ca_bundle.clone().or_else(|| {
-        ["PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"]
-            .iter()
-            .find_map(|k| env(k))
-            .map(PathBuf::from)
-    });
+    let ca_bundle = common
+        .ca_bundle
+        .clone()
+        .or_else(|| borrowed("ca-bundle").map(PathBuf::from));
     // pip's variable; pip has no separate key file (its PEM holds both).
     let client_cert = common
         .client_cert
         .clone()
-        .or_else(|| env("PIP_CLIENT_CERT").map(PathBuf::from));
+        .or_else(|| borrowed("client-cert").map(PathBuf::from));
     let config = ClientConfig {
         tls: TlsFiles {
             ca_bundle,
@@ -128,24 +132,22 @@ pub fn configured_upstream(
     client: &HttpClient,
 ) -> Result<Option<Vec<Source>>, Failure> {
     let options = &requirements.options;
-    let split = |v: Option<String>| -> Vec<String> {
-        v.map(|s| s.split_whitespace().map(String::from).collect())
-            .unwrap_or_default()
-    };
-    let no_index = common.no_index
-        || options.no_index
-        || env("PIP_NO_INDEX").is_some_and(|v| v != "0" && v != "false");
+    let env = &ProcessEnvironment;
+    // pip's precedence: the command line, then the requirements files, then its variables
+    // (lists: the variable's words are added).
+    let no_index =
+        common.no_index || options.no_index || settings::row("no-index").borrowed_switch(env);
     let index_url = common
         .index_url
         .clone()
         .or_else(|| options.index_url.clone())
-        .or_else(|| env("PIP_INDEX_URL"));
+        .or_else(|| borrowed("index-url"));
     let mut extra: Vec<String> = common.extra_index_url.clone();
     extra.extend(options.extra_index_urls.iter().cloned());
-    extra.extend(split(env("PIP_EXTRA_INDEX_URL")));
+    extra.extend(settings::row("extra-index-url").borrowed_words(env));
     let mut find_links: Vec<String> = common.find_links.clone();
     find_links.extend(options.find_links.iter().cloned());
-    find_links.extend(split(env("PIP_FIND_LINKS")));
+    find_links.extend(settings::row("find-links").borrowed_words(env));
     if !no_index && index_url.is_none() && extra.is_empty() && find_links.is_empty() {
         return Ok(None);
     }
@@ -240,8 +242,9 @@ pub async fn target(
     Ok(target)
 }
 
-/// When to log in to devpi: `plan` checks the credentials at once; `fill` logs in before its
-/// first upload, so a no-op night costs no login (reads need none on devpi).
+/// When to log in to devpi: `plan` checks the credentials at once; `fill` leaves it to its
+/// publish session (before its first upload or build), so a no-op night costs no login
+/// (reads need none on devpi).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Login {
     Now,
@@ -259,14 +262,7 @@ async fn authenticate(
     };
     match target {
         Target::Devpi(_) if login == Login::BeforeFirstUpload => {}
-        Target::Devpi(index) => {
-            // Basic credentials in the URL are for a proxy in front of devpi (devpi-builder#94).
-            let proxy_basic = match client.credentials(&index.root) {
-                Some(Credentials::Basic { user, password }) => Some((user, password)),
-                _ => None,
-            };
-            index.login(client, user, password, proxy_basic).await?;
-        }
+        Target::Devpi(index) => crate::publish::log_in(client, index, user, password).await?,
         Target::Simple { simple, upload } => {
             for url in [simple, upload] {
                 client.set_credentials(
@@ -359,14 +355,6 @@ pub async fn context(
         concurrency: common.index_concurrency,
         credentials,
     })
-}
-
-/// A devpi index URL for messages and the mirror default.
-pub fn devpi_of(target: &Target) -> Option<&DevpiIndex> {
-    match target {
-        Target::Devpi(index) => Some(index),
-        _ => None,
-    }
 }
 
 /// `--cache-dir`, else the user's cache directory (`$XDG_CACHE_HOME/wheelwright`).

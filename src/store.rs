@@ -25,6 +25,8 @@ pub enum StoreError {
         url: String,
         detail: String,
         transient: bool,
+        /// The server's `Retry-After`, when it answered a transient status with one.
+        retry_after: Option<std::time::Duration>,
     },
     #[error("{filename}: sha256 {actual} does not match {expected_from} ({expected})")]
     HashMismatch {
@@ -110,6 +112,14 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 impl StoreError {
+    /// The server's `Retry-After` of a transient failure.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            StoreError::Download { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
@@ -212,6 +222,7 @@ impl Store {
                 url: url.to_string(),
                 detail: "not a local path".into(),
                 transient: false,
+                retry_after: None,
             })?;
             return self.copy_in(&source, filename, expected).await;
         }
@@ -223,12 +234,14 @@ impl Store {
             .await
             .map_err(|e| download_error(url, &e))?;
         if !response.status().is_success() {
-            let transient = crate::index::http::is_transient_status(response.status());
+            let transient = crate::retry::is_transient_status(response.status().as_u16());
+            let retry_after = crate::retry::retry_after(&response);
             let detail = status_error(url, response).await.to_string();
             return Err(StoreError::Download {
                 url: redact(url),
                 detail,
                 transient,
+                retry_after,
             });
         }
         let limit = SizeLimit::tightest(
@@ -271,6 +284,7 @@ impl Store {
                     incoming.size
                 ),
                 transient: false,
+                retry_after: None,
             });
         }
         incoming.finish(self, filename, expected).await
@@ -370,7 +384,8 @@ fn download_error(url: &Url, error: &reqwest::Error) -> StoreError {
     StoreError::Download {
         url: redact(url),
         detail: transport_error(url, error).to_string(),
-        transient: !crate::index::http::is_tls_failure(error),
+        transient: crate::retry::TransportFailure::of(error).is_transient(),
+        retry_after: None,
     }
 }
 

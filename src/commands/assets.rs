@@ -8,10 +8,9 @@
 
 use std::process::ExitCode;
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::{Cli, GenerateAssetsArgs};
+use crate::cli::GenerateAssetsArgs;
 use crate::exit::Failure;
 
 pub fn run(args: GenerateAssetsArgs) -> Result<ExitCode, Failure> {
@@ -26,8 +25,9 @@ pub fn run(args: GenerateAssetsArgs) -> Result<ExitCode, Failure> {
     for dir in [&man, &completions] {
         std::fs::create_dir_all(dir).map_err(|e| failed("assets", e))?;
     }
-    clap_mangen::generate_to(Cli::command(), &man).map_err(|e| failed("man pages", e))?;
-    let mut command = Cli::command();
+    clap_mangen::generate_to(crate::settings::command(), &man)
+        .map_err(|e| failed("man pages", e))?;
+    let mut command = crate::settings::command();
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
         clap_complete::generate_to(shell, &mut command, "wheelwright", &completions)
             .map_err(|e| failed("completions", e))?;

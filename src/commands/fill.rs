@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use std::time::Duration;
 
@@ -12,9 +11,11 @@ use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode, Toolch
 use crate::cli::{FillArgs, SandboxArg};
 use crate::exit::{self, Failure};
 use crate::pipeline::UpstreamWheels;
-use crate::pipeline::{FillSettings, Pipeline, STOP_NONE, STOP_SIGINT, STOP_SIGTERM};
+use crate::pipeline::{FillSettings, Pipeline};
+use crate::publish::{Session, SessionParts};
 use crate::report::{self, JobResult, Outcome, Progress};
 use crate::setup;
+use crate::stop::{Signal, Stop, StopReason};
 use crate::store::Store;
 
 /// devpi-builder's form `fill requirements.txt http://host/user/index`: without `--target`,
@@ -60,7 +61,7 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     if let crate::index::Target::Directory { path, .. } = &ctx.target
         && !args.no_upload
     {
-        crate::index::directory::widen_legacy_modes(path).map_err(Failure::input)?;
+        crate::publish::directory::widen_legacy_modes(path).map_err(Failure::input)?;
     }
     let cache = setup::cache_dir(args.common.cache_dir.as_deref());
     std::fs::create_dir_all(&cache).map_err(|e| {
@@ -70,9 +71,8 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         ))
     })?;
 
-    let stop = Arc::new(AtomicU8::new(STOP_NONE));
-    let cancel = tokio_util::sync::CancellationToken::new();
-    watch_signals(stop.clone(), cancel.clone());
+    let stop = Arc::new(Stop::default());
+    watch_signals(Arc::clone(&stop));
 
     let listings = ctx.listing_cache(&cache);
     // The planner reads METADATA of remote files that list no Requires-Python: the same
@@ -101,6 +101,18 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     crate::build::Sandbox::warm_up(mode);
     let builder = tokio::sync::OnceCell::new();
     let build_slots = args.jobs.unwrap_or_else(default_build_jobs).max(1);
+    let progress = Progress::new(0, args.common.quiet > 0);
+    let hosts = Arc::new(crate::host_slots::HostSlots::new(args.transfer_concurrency));
+    let session = Session::new(SessionParts {
+        client: &ctx.client,
+        target: &ctx.target,
+        pure_index: ctx.pure_index.as_ref(),
+        credentials: ctx.credentials.as_ref(),
+        strict_whitelist: args.common.strict_whitelist,
+        slots: Arc::clone(&hosts),
+        stop: Arc::clone(&stop),
+        progress: &progress,
+    });
     let pipeline = Pipeline {
         builder,
         make_builder: Box::new(|| {
@@ -108,28 +120,22 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         }),
         build_slots: tokio::sync::Semaphore::new(build_slots),
         interpreters: ctx.interpreters.iter().cloned().map(Arc::new).collect(),
-        logins: Default::default(),
-        credentials_checked: Default::default(),
-        hosts: crate::pipeline::HostSlots::new(args.transfer_concurrency),
-        target_policy: tokio::sync::OnceCell::new(),
-        strict_whitelist: args.common.strict_whitelist,
+        hosts,
         failures: crate::pipeline::FailureMemory {
             dir: cache.join("failures"),
             ttl: Duration::from_secs(args.failure_ttl.saturating_mul(86_400)),
             retry: args.retry_failed,
         },
-        warned: Default::default(),
         ctx: &ctx,
         store: Store::new(&cache).with_max_download_size(args.common.max_download_size),
         settings: FillSettings {
             no_upload: args.no_upload,
             verbose: args.common.verbose > 0,
             transfer_concurrency: args.transfer_concurrency,
-            retries: args.common.retries,
         },
-        stop: stop.clone(),
-        cancel,
-        progress: Progress::new(0, args.common.quiet > 0),
+        stop: Arc::clone(&stop),
+        progress: &progress,
+        session,
     };
     let outcome = pipeline
         .run(planner.batches(&ctx.requirements, &ctx.exclusions))
@@ -139,43 +145,36 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
             .results
             .iter()
             .any(|r| matches!(r.outcome, Outcome::Uploaded | Outcome::Built));
-        if changed || outcome.target_failure.is_some() {
+        if changed || stop.target_failed() {
             listings.discard();
         } else {
             listings.save();
         }
     }
-    let stopped = match stop.load(Ordering::SeqCst) {
-        STOP_SIGINT => Some("interrupted (SIGINT)".to_string()),
-        STOP_SIGTERM => Some("interrupted (SIGTERM)".to_string()),
-        _ => outcome.target_failure.clone(),
-    };
+    let stopped = stop.reason();
     write_reports(
         &args,
         &ctx.target.describe(),
         &outcome.results,
         &unsupported,
-        stopped.as_deref(),
+        stopped.as_ref().map(ToString::to_string).as_deref(),
     )?;
     print!("{}", report::fill_summary(&outcome.results));
-    let code = match stop.load(Ordering::SeqCst) {
-        STOP_SIGINT => exit::INTERRUPTED_SIGINT,
-        STOP_SIGTERM => exit::INTERRUPTED_SIGTERM,
-        _ if outcome.target_failure.is_some() => {
-            eprintln!(
-                "error: the run stopped: {}",
-                outcome.target_failure.as_deref().unwrap_or_default()
-            );
+    let code = match &stopped {
+        Some(StopReason::Interrupted(Signal::Interrupt)) => exit::INTERRUPTED_SIGINT,
+        Some(StopReason::Interrupted(Signal::Terminate)) => exit::INTERRUPTED_SIGTERM,
+        Some(StopReason::TargetUnusable(why)) => {
+            eprintln!("error: the run stopped: {why}");
             exit::INDEX_UNUSABLE
         }
         // A build was needed and could not be set up (no sandbox layer, a bad build option):
         // a configuration error, whatever else the run did.
-        _ if let Some(Err(refused)) = pipeline.builder.get() => {
+        None if let Some(Err(refused)) = pipeline.builder.get() => {
             eprintln!("error: {refused}");
             exit::BAD_INPUT
         }
-        _ if outcome.results.iter().all(|r| r.outcome.is_ok()) => 0,
-        _ => exit::JOBS_FAILED,
+        None if outcome.results.iter().all(|r| r.outcome.is_ok()) => 0,
+        None => exit::JOBS_FAILED,
     };
     Ok(ExitCode::from(code))
 }
@@ -306,13 +305,11 @@ fn write_reports(
 
 /// Ctrl-C and SIGTERM stop the launching of new work; transfers in flight finish, the
 /// reports are written, and the exit code says which signal it was (130/143).
-fn watch_signals(stop: Arc<AtomicU8>, cancel: tokio_util::sync::CancellationToken) {
-    let on_int = stop.clone();
-    let cancel_int = cancel.clone();
+fn watch_signals(stop: Arc<Stop>) {
+    let on_int = Arc::clone(&stop);
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            on_int.store(STOP_SIGINT, Ordering::SeqCst);
-            cancel_int.cancel();
+            on_int.interrupted(Signal::Interrupt);
             eprintln!("interrupted: finishing transfers in flight, then writing the reports");
         }
     });
@@ -321,8 +318,7 @@ fn watch_signals(stop: Arc<AtomicU8>, cancel: tokio_util::sync::CancellationToke
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             && term.recv().await.is_some()
         {
-            stop.store(STOP_SIGTERM, Ordering::SeqCst);
-            cancel.cancel();
+            stop.interrupted(Signal::Terminate);
         }
     });
 }

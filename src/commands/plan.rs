@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use crate::index::Target;
 use crate::plan::{Action, Plan};
-use crate::policy::TargetPolicy;
+use crate::policy::{Refusal, Shadowing, TargetPolicy};
 use crate::report;
 use crate::setup;
 
@@ -30,7 +30,8 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
     if let Some(listings) = &listings {
         listings.save();
     }
-    let warnings = policy_warnings(&ctx, &plan).await?;
+    let policy = policy_warnings(&ctx, &plan).await?;
+    let warnings = policy.texts();
     if args.common.quiet == 0 {
         print!("{}", report::render_table(&plan));
     }
@@ -48,7 +49,7 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
             ))
         })?;
     }
-    if args.common.strict_whitelist && warnings.iter().any(|w| w.contains("mirror_whitelist+=")) {
+    if args.common.strict_whitelist && !policy.shadowing.is_empty() {
         return Err(Failure::input(anyhow::anyhow!(
             "--strict-whitelist: uploads would hide mirror releases (see the warnings above)"
         )));
@@ -56,11 +57,30 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What the target's policies say about the plan's uploads.
+#[derive(Default)]
+struct PolicyWarnings {
+    /// The user may not upload at all (fill would stop before the first build).
+    refusal: Option<Refusal>,
+    /// Each project whose upload would hide a mirror's releases.
+    shadowing: Vec<Shadowing>,
+}
+
+impl PolicyWarnings {
+    fn texts(&self) -> Vec<String> {
+        self.refusal
+            .iter()
+            .map(|refusal| format!("{refusal}; fill would stop"))
+            .chain(self.shadowing.iter().map(ToString::to_string))
+            .collect()
+    }
+}
+
 /// For a devpi target with work to do: would the user be allowed to upload, and would an
 /// upload hide a mirror's releases? Costs requests only when something would be uploaded.
-async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<Vec<String>, Failure> {
+async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<PolicyWarnings, Failure> {
     let Target::Devpi(index) = &ctx.target else {
-        return Ok(Vec::new());
+        return Ok(PolicyWarnings::default());
     };
     let projects: BTreeSet<&pep508_rs::PackageName> = plan
         .jobs
@@ -69,17 +89,15 @@ async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<Vec<String
         .map(|j| &j.project)
         .collect();
     if projects.is_empty() {
-        return Ok(Vec::new());
+        return Ok(PolicyWarnings::default());
     }
     let policy = TargetPolicy::load(&ctx.client, index).await?;
-    let mut warnings = Vec::new();
-    if let Err(refusal) = policy.may_upload(ctx.credentials.as_ref().map(|(u, _)| u.as_str())) {
-        warnings.push(refusal.replace("; nothing was built or uploaded", "; fill would stop"));
-    }
-    for project in projects {
-        if let Some(shadowing) = policy.shadowing(project) {
-            warnings.push(shadowing);
-        }
-    }
-    Ok(warnings)
+    let refusal = policy
+        .may_upload(ctx.credentials.as_ref().map(|(u, _)| u.as_str()))
+        .err();
+    let shadowing = projects
+        .into_iter()
+        .filter_map(|project| policy.shadowing(project))
+        .collect();
+    Ok(PolicyWarnings { refusal, shadowing })
 }

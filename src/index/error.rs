@@ -43,11 +43,12 @@ pub enum IndexError {
 }
 
 impl IndexError {
-    /// Transient failures worth another attempt: connection problems, timeouts, 5xx, 429.
+    /// Transient failures worth another attempt: connection problems, timeouts and the
+    /// statuses of [`crate::retry::is_transient_status`].
     pub fn is_transient(&self) -> bool {
         match self {
             IndexError::Unreachable { .. } => true,
-            IndexError::Status { status, .. } => *status == 429 || *status >= 500,
+            IndexError::Status { status, .. } => crate::retry::is_transient_status(*status),
             _ => false,
         }
     }

@@ -1,18 +1,20 @@
 //! The one HTTP client of a run: shared connection pool (keep-alive, HTTP/2 where offered),
-//! per-origin credentials, TLS settings, and retry of idempotent reads.
+//! per-origin credentials, TLS settings, and retry of idempotent reads (the run's one
+//! [`crate::retry`] policy).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use base64::Engine;
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Response, StatusCode};
 use url::Url;
 
 use super::error::IndexError;
 use super::redact::{redact, split_credentials};
 use super::tls::{TlsFiles, client_config};
+use crate::retry::{RetryPolicy, TransportFailure, is_transient_status, retry_after};
 
 /// TLS and retry settings of the client (flags and environment are merged by the caller).
 #[derive(Debug, Clone)]
@@ -23,7 +25,7 @@ pub struct ClientConfig {
     pub retries: u32,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
-    /// First backoff delay; doubles per attempt, with jitter.
+    /// The first backoff ceiling; doubles per retry, with full jitter ([`crate::retry`]).
     pub backoff: Duration,
 }
 
@@ -163,11 +165,31 @@ impl HttpClient {
         headers
     }
 
-    /// GET with retry of transient failures (connection errors, timeouts, 5xx, 429 with
-    /// `Retry-After`). Non-success answers that are not transient are returned as they are,
-    /// so the caller can tell 404 ("no such project") from a failure.
+    /// The run's retry policy (`--retries`), shared by reads, downloads and uploads.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::new(self.config.retries, self.config.backoff)
+    }
+
+    /// The same client (connection pool, credentials, TLS) whose reads make one attempt: for
+    /// an operation that counts the read's failures against its own retry budget, so that no
+    /// retry loop runs inside another.
+    pub fn single_attempt(&self) -> HttpClient {
+        HttpClient {
+            inner: self.inner.clone(),
+            config: Arc::new(ClientConfig {
+                retries: 0,
+                ..(*self.config).clone()
+            }),
+            credentials: Arc::clone(&self.credentials),
+        }
+    }
+
+    /// GET with retry of transient failures ([`crate::retry`]: connection problems,
+    /// timeouts, the transient statuses, honouring `Retry-After`). Non-success answers that
+    /// are not transient are returned as they are, so the caller can tell 404 ("no such
+    /// project") from a failure.
     pub async fn get(&self, url: &Url, accept: &str) -> Result<Response, IndexError> {
-        let mut attempt = 0u32;
+        let mut retry = self.retry_policy().start();
         loop {
             let request = self
                 .inner
@@ -175,50 +197,24 @@ impl HttpClient {
                 .header(ACCEPT, accept)
                 .headers(self.auth_headers(url));
             let outcome = request.send().await;
-            let retry_after = match &outcome {
-                Ok(response) if is_transient_status(response.status()) => {
+            let hint = match &outcome {
+                Ok(response) if is_transient_status(response.status().as_u16()) => {
                     Some(retry_after(response))
                 }
                 Ok(_) => None,
-                // A certificate problem does not go away by asking again.
-                Err(error) if is_tls_failure(error) => None,
-                Err(_) => Some(None),
+                Err(error) if TransportFailure::of(error).is_transient() => Some(None),
+                Err(_) => None,
             };
-            match (retry_after, attempt < self.config.retries) {
-                (Some(hint), true) => {
-                    tokio::time::sleep(hint.unwrap_or_else(|| self.backoff(attempt))).await;
-                    attempt += 1;
-                }
-                _ => {
-                    return match outcome {
-                        Ok(response) => Ok(response),
-                        Err(error) => Err(transport_error(url, &error)),
-                    };
-                }
+            if let Some(wait) = hint.and_then(|hint| retry.next_wait(hint)) {
+                tokio::time::sleep(wait).await;
+                continue;
             }
+            return match outcome {
+                Ok(response) => Ok(response),
+                Err(error) => Err(transport_error(url, &error)),
+            };
         }
     }
-
-    /// Exponential backoff with full jitter, capped at 30 s.
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.config.backoff.saturating_mul(1u32 << attempt.min(16));
-        let capped = base.min(Duration::from_secs(30));
-        let jitter: f64 = rand::random::<f64>() * 0.5 + 0.5;
-        capped.mul_f64(jitter)
-    }
-}
-
-pub fn is_transient_status(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-        || status.is_server_error()
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is rare for indexes; it falls back to backoff).
-pub fn retry_after(response: &Response) -> Option<Duration> {
-    let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?;
-    let secs: u64 = value.trim().parse().ok()?;
-    Some(Duration::from_secs(secs.min(120)))
 }
 
 /// TLS failures (unknown CA, bad certificate, handshake alerts) are not transient.

@@ -1,11 +1,11 @@
-//! Reading indexes: PEP 503/691 simple pages, devpi's JSON API, local directories.
+//! Reading indexes: PEP 503/691 simple pages, devpi's JSON API, local directories. Writing
+//! to a target (uploads, the directory target's files, devpi login) is [`crate::publish`].
 //!
 //! The index layer fetches and parses; it decides nothing. What counts as present, which
 //! file to fetch, is the planner's business.
 mod body;
 mod der;
 pub mod devpi;
-pub mod directory;
 mod error;
 mod file;
 pub mod http;
@@ -21,7 +21,6 @@ pub mod snapshot;
 mod source;
 mod target;
 pub mod tls;
-pub mod upload;
 
 pub use devpi::DevpiIndex;
 pub use error::IndexError;

@@ -6,8 +6,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::Mutex;
-
 use super::{Key, Pipeline, Unit, all_jobs};
 use crate::build::{BuildRequest, config_settings};
 use crate::dist::DistFilename;
@@ -15,27 +13,18 @@ use crate::plan::JobSlot;
 use crate::report::{BuildInfo, JobResult, Outcome};
 
 impl Pipeline<'_> {
-    pub(super) async fn build_unit(
-        &self,
-        unit: Unit,
-        target_failure: &Mutex<Option<String>>,
-    ) -> Vec<(Key, JobResult)> {
+    pub(super) async fn build_unit(&self, unit: Unit) -> Vec<(Key, JobResult)> {
         let started = Instant::now();
         let first = unit.jobs[0].job.clone();
-        if let Some(reason) = self.stop_reason() {
-            return all_jobs(&unit.jobs, Outcome::NotRun, &reason, started);
+        if let Some(reason) = self.stop.reason() {
+            return all_jobs(&unit.jobs, Outcome::NotRun, reason.not_attempted(), started);
         }
-        // Nothing is built for a target that would refuse the upload.
+        // Nothing is built for a target that would refuse the upload, nor with credentials
+        // it would refuse (devpi logs in here, once).
         if !self.settings.no_upload
-            && let Err(message) = self.target_checks(target_failure).await
+            && let Err(problem) = self.session.check_before_build().await
         {
-            return all_jobs(&unit.jobs, Outcome::NotRun, &message, started);
-        }
-        // Nor with credentials the target would refuse (devpi logs in here, once).
-        if !self.settings.no_upload
-            && let Err(message) = self.verify_credentials(target_failure).await
-        {
-            return all_jobs(&unit.jobs, Outcome::NotRun, &message, started);
+            return all_jobs(&unit.jobs, Outcome::NotRun, &problem.to_string(), started);
         }
         let builder = match self
             .builder
@@ -67,8 +56,13 @@ impl Pipeline<'_> {
                 .clone()
                 .into_iter()
                 .partition(|slot| slot.job.interpreter == label);
-            if let Some(reason) = self.stop_reason() {
-                out.extend(all_jobs(&pending, Outcome::NotRun, &reason, started));
+            if let Some(reason) = self.stop.reason() {
+                out.extend(all_jobs(
+                    &pending,
+                    Outcome::NotRun,
+                    reason.not_attempted(),
+                    started,
+                ));
                 break;
             }
             let interpreter_id = format!("{} {}", label, interpreter.executable.display());
@@ -112,13 +106,14 @@ impl Pipeline<'_> {
                 // Dropping the build future kills its process group.
                 tokio::select! {
                     built = builder.build(request) => Some(built),
-                    _ = self.cancel.cancelled() => None,
+                    _ = self.stop.cancelled() => None,
                 }
             };
             let Some(built) = built else {
                 let reason = self
-                    .stop_reason()
-                    .unwrap_or_else(|| "not attempted: interrupted".into());
+                    .stop
+                    .reason()
+                    .map_or("not attempted: interrupted", |r| r.not_attempted());
                 out.extend(all_jobs(
                     &pending,
                     Outcome::NotRun,
@@ -198,13 +193,7 @@ impl Pipeline<'_> {
             // A pure wheel serves every interpreter still waiting for this sdist.
             let served = if pure { pending.clone() } else { these };
             let mut delivered = self
-                .deliver(
-                    &served,
-                    &stored,
-                    Some(&built.log_tail),
-                    started,
-                    target_failure,
-                )
+                .deliver(&served, &stored, Some(&built.log_tail), started)
                 .await;
             for (_, result) in &mut delivered {
                 result.build = Some(BuildInfo::of(builder.sandbox()));

@@ -94,3 +94,59 @@ fn an_unknown_setting_is_an_error_naming_the_file() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("custom.toml"), "{stderr}");
 }
+
+#[test]
+fn borrowed_variables_beat_the_file_and_config_show_names_them() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("wheelwright.toml"),
+        "index-url = \"http://from-file.invalid/simple/\"\nextra-index-url = [\"http://file-extra.invalid/simple/\"]\n",
+    )
+    .unwrap();
+    let env = [
+        ("PIP_INDEX_URL", "http://from-pip.invalid/simple/"),
+        ("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem"),
+        (
+            "PIP_EXTRA_INDEX_URL",
+            "http://a.invalid/simple/ http://b.invalid/simple/",
+        ),
+    ];
+    let (code, shown, stderr) = run(
+        home.path(),
+        &[
+            "config",
+            "show",
+            "plan",
+            "--extra-index-url",
+            "http://flag.invalid/simple/",
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        shown.contains("index-url              = http://from-pip.invalid/simple/")
+            && shown.contains("(environment PIP_INDEX_URL)"),
+        "pip's variable beats the file: {shown}"
+    );
+    assert!(
+        shown.contains("(environment REQUESTS_CA_BUNDLE)"),
+        "the first borrowed CA variable that is set: {shown}"
+    );
+    assert!(
+        shown.contains(
+            "http://flag.invalid/simple/, http://a.invalid/simple/, http://b.invalid/simple/"
+        ) && shown.contains("(flag + environment PIP_EXTRA_INDEX_URL)"),
+        "pip appends its list variable to the flags: {shown}"
+    );
+    assert!(!shown.contains("from-file"), "{shown}");
+
+    // `--help` lists the borrowed variables from the same table.
+    let (code, help, _) = run(home.path(), &["fill", "--help"], &[]);
+    assert_eq!(code, 0);
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains("[also read: PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE]"),
+        "{help}"
+    );
+    assert!(help.contains("[env: WHEELWRIGHT_USER"), "{help}");
+}
