@@ -5,7 +5,8 @@
 # any working directory. Steps:
 #   1. system packages (bubblewrap, nginx-light, openssl) when root and missing
 #   2. .venv-test with devpi-server and pypiserver (pinned; re-run pip only when pins change)
-#   3. build-backend wheels downloaded once into .cache/upstream-wheels (local upstream)
+#   3. build-backend wheels downloaded once into .cache/upstream-wheels (local upstream), and
+#      the Rust fixture's crates into .cache/rust-crates (a local crate registry)
 #   4. fixtures/dist/ reproducibility check
 #   5. cargo fmt --check, clippy -D warnings, cargo test; then no test server may be left running
 #   6. packaging: `cargo install --path .` into a scratch root; as root also the Debian package
@@ -25,10 +26,12 @@ VENV_PACKAGES=(
   "passlib==1.7.4" # pypiserver's htpasswd support (its `passlib` extra)
   "packaging==26.4"
   "devpi-tokens==1.1.0" # tokens as passwords (the enterprise tests)
+  "spdx-tools==0.8.5" # pyspdxtools validates the `--sbom` documents (provenance tests)
 )
 # Build backends for build tests, as wheels. The second set serves the oldest interpreter we
 # build for (3.8), which the newest releases dropped. ww-flit needs flit_core<4.
-UPSTREAM_PACKAGES=("setuptools==84.2.1" "wheel==0.48.0" "flit_core==3.12.0" "hatchling==1.33.0")
+# maturin builds the Rust fixture (ww-rust-ext).
+UPSTREAM_PACKAGES=("setuptools==84.2.1" "wheel==0.48.0" "flit_core==3.12.0" "hatchling==1.33.0" "maturin==1.16.0")
 UPSTREAM_PACKAGES_PY38=("setuptools==75.3.4" "wheel==0.45.1" "flit_core==3.12.0" "hatchling==1.27.0" "tomli==2.5.0")
 
 section() {
@@ -88,6 +91,22 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
   printf '%s\n' "$wanted" >"$stamp"
 else
   echo "up to date: $(find "$UPSTREAM" -name '*.whl' | wc -l) wheels"
+fi
+
+# The Rust fixture's crates: fetched once with cargo (the only time the suite reaches a crate
+# registry), then laid out as a cargo local registry, which the Rust build tests configure as
+# the user's source replacement (their stand-in for a company's crate mirror).
+CRATES="$ROOT/.cache/rust-crates"
+RUST_FIXTURE="$ROOT/fixtures/src/ww-rust-ext-1.0"
+wanted="$(sha256sum "$RUST_FIXTURE/Cargo.lock" | cut -d' ' -f1)"
+if [ "$(cat "$CRATES/.wheelwright-lock" 2>/dev/null || true)" != "$wanted" ]; then
+  CARGO_HOME="$CRATES/cargo-home" cargo fetch --locked --manifest-path "$RUST_FIXTURE/Cargo.toml"
+  rm -rf "$CRATES/local-registry"
+  "$VENV/bin/python" scripts/crate_registry.py "$CRATES/cargo-home/registry/cache/"*/ \
+    "$CRATES/local-registry"
+  printf '%s\n' "$wanted" >"$CRATES/.wheelwright-lock"
+else
+  echo "up to date: $(find "$CRATES/local-registry" -name '*.crate' | wc -l) crates"
 fi
 
 section "4/6 fixtures reproducibility"

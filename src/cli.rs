@@ -77,6 +77,9 @@ pub struct FillArgs {
     /// Write a JUnit XML report (one test case per job) for Jenkins.
     #[arg(long, value_name = "FILE")]
     pub junit_xml: Option<PathBuf>,
+    /// Write one SPDX 2.3 JSON document per wheel built (`<wheel>.spdx.json`) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub sbom: Option<PathBuf>,
     /// Suffix for JUnit test names, so runs for several platforms can be merged.
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,

@@ -4,14 +4,16 @@
 //! Candidates, as a reader of a build log looks for them:
 //! * a compiler's `fatal error: ...` (gcc/clang: `x.c:15:10: fatal error: ffi.h: No such file`);
 //! * the exception line that ends a Python traceback (`ModuleNotFoundError: No module ...`);
+//! * a linker's `cannot find -lyaml` (GNU ld), `unable to find library -lyaml` (lld),
+//!   `library not found for -lyaml` (Apple ld);
 //! * an `error: ...` line (distutils/setuptools `error: can't find Rust compiler`, a compiler's
 //!   `x.c:3:1: error: ...`, cargo's `error[E0425]: ...`).
 //!
 //! The last specific candidate wins: what a build printed last before giving up is what made
 //! it give up. Generic lines that only say "something failed" (`error: command '/usr/bin/gcc'
-//! failed with exit code 1`, pip's `error: subprocess-exited-with-error`, `ERROR: Failed
-//! building wheel`) are consequences of an earlier line and are used only when nothing else
-//! is found.
+//! failed with exit code 1`, gcc's `collect2: error: ld returned 1 exit status`, pip's
+//! `error: subprocess-exited-with-error`, `ERROR: Failed building wheel`) are consequences of
+//! an earlier line and are used only when nothing else is found.
 
 /// Longest line kept; a summary line is read on a terminal.
 const MAX_CHARS: usize = 300;
@@ -77,6 +79,14 @@ fn error_kind(text: &str) -> Option<Kind> {
     if lower.contains("fatal error:") {
         return Some(Kind::Specific);
     }
+    let linker = [
+        "cannot find -l",
+        "unable to find library -l",
+        "library not found for -l",
+    ];
+    if linker.iter().any(|l| lower.contains(l)) {
+        return Some(Kind::Specific);
+    }
     let is_error =
         lower.starts_with("error:") || lower.starts_with("error[") || lower.contains(": error:");
     if !is_error {
@@ -88,6 +98,8 @@ fn error_kind(text: &str) -> Option<Kind> {
         "failed building wheel",
         "could not build wheels",
         "failed to build",
+        "ld returned 1 exit status",
+        "linker command failed",
     ];
     let command_failed = lower.starts_with("error: command ")
         && (lower.contains("failed with exit") || lower.contains("returned non-zero"));
@@ -164,6 +176,25 @@ error: command '/usr/bin/gcc' failed with exit code 1
         assert_eq!(
             decisive_line(log).as_deref(),
             Some("src/c/_cffi_backend.c:15:10: fatal error: ffi.h: No such file or directory")
+        );
+    }
+
+    #[test]
+    fn the_linker_line_beats_collect2_and_the_command_line() {
+        let log = "\
+gcc -shared build/temp/_yaml.o -lyaml -o build/lib/yaml/_yaml.so
+/usr/bin/ld: cannot find -lyaml: No such file or directory
+collect2: error: ld returned 1 exit status
+error: command '/usr/bin/gcc' failed with exit code 1
+";
+        assert_eq!(
+            decisive_line(log).as_deref(),
+            Some("/usr/bin/ld: cannot find -lyaml: No such file or directory")
+        );
+        let lld = "ld.lld: error: unable to find library -lssl\nclang: error: linker command failed with exit code 1 (use -v to see invocation)\n";
+        assert_eq!(
+            decisive_line(lld).as_deref(),
+            Some("ld.lld: error: unable to find library -lssl")
         );
     }
 

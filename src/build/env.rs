@@ -22,6 +22,15 @@ pub struct EnvWheel {
     pub sha256: String,
 }
 
+/// A wheel installed into a build environment, as provenance records it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InstalledWheel {
+    /// The wheel's file name (its name in the wheel source).
+    pub filename: String,
+    /// sha256 of the file that was unpacked (verified before installing).
+    pub sha256: String,
+}
+
 /// A ready build environment.
 #[derive(Debug, Clone)]
 pub struct BuildEnv {
@@ -29,6 +38,8 @@ pub struct BuildEnv {
     pub python: PathBuf,
     pub site_packages: PathBuf,
     pub bin: PathBuf,
+    /// Every wheel installed into it, in file-name order.
+    pub installed: Vec<InstalledWheel>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,8 +87,9 @@ pub fn provision_env(
     let key = env_key(interpreter, wheels);
     let root = envs.join(&key);
     let layout = Layout::new(&root, interpreter);
+    let installed = installed(wheels);
     if root.join("pyvenv.cfg").is_file() {
-        return Ok(layout.env());
+        return Ok(layout.env(installed));
     }
     let io_err = |what: &str| {
         let root = root.clone();
@@ -110,7 +122,26 @@ pub fn provision_env(
             return Err(io_err("rename into place")(e));
         }
     }
-    Ok(layout.env())
+    Ok(layout.env(installed))
+}
+
+/// What `wheels` put into an environment: the key covers exactly these hashes, so a cached
+/// environment holds the same files.
+fn installed(wheels: &[EnvWheel]) -> Vec<InstalledWheel> {
+    let mut out: Vec<InstalledWheel> = wheels
+        .iter()
+        .map(|w| InstalledWheel {
+            filename: w
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            sha256: w.sha256.clone(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.filename.cmp(&b.filename).then(a.sha256.cmp(&b.sha256)));
+    out.dedup();
+    out
 }
 
 /// Where things go in an environment rooted at `root`.
@@ -132,12 +163,13 @@ impl Layout {
         }
     }
 
-    fn env(&self) -> BuildEnv {
+    fn env(&self, installed: Vec<InstalledWheel>) -> BuildEnv {
         BuildEnv {
             root: self.root.clone(),
             python: self.bin.join("python"),
             site_packages: self.site_packages.clone(),
             bin: self.bin.clone(),
+            installed,
         }
     }
 

@@ -8,8 +8,10 @@ use pep440_rs::Version;
 use pep508_rs::PackageName;
 
 use super::hooks::describe;
+use super::missing::{Missing, missing_in_log};
 use super::{
-    EnvError, PathsError, PyprojectError, ResolveError, SandboxError, Termination, UnpackError,
+    CargoError, EnvError, PathsError, PyprojectError, ResolveError, SandboxError, Termination,
+    UnpackError,
 };
 use crate::dist::ValidationError;
 
@@ -18,6 +20,7 @@ use crate::dist::ValidationError;
 pub enum BuildStep {
     Unpack,
     ReadPyproject,
+    VendorCrates,
     ResolveRequires,
     Provision,
     GetRequires,
@@ -32,6 +35,7 @@ impl std::fmt::Display for BuildStep {
         f.write_str(match self {
             Self::Unpack => "unpack sdist",
             Self::ReadPyproject => "read pyproject.toml",
+            Self::VendorCrates => "fetch and vendor Rust crates",
             Self::ResolveRequires => "resolve build requirements",
             Self::Provision => "provision build environment",
             Self::GetRequires => "get_requires_for_build_wheel",
@@ -60,6 +64,13 @@ pub enum BuildError {
         source: Box<PyprojectError>,
     },
     #[error("{project} {version}: {step}: {source}")]
+    Crates {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: Box<CargoError>,
+    },
+    #[error("{project} {version}: {step}: {source}")]
     Requirements {
         project: PackageName,
         version: Version,
@@ -81,9 +92,10 @@ pub enum BuildError {
         source: SandboxError,
     },
     #[error(
-        "{project} {version}: {step} failed ({}){}",
+        "{project} {version}: {step} failed ({}){}{}",
         describe(termination),
-        decisive.as_deref().map(|l| format!(": {l}")).unwrap_or_default()
+        decisive.as_deref().map(|l| format!(": {l}")).unwrap_or_default(),
+        missing_in_log(log_tail).map(|m| format!("; {m}")).unwrap_or_default()
     )]
     HookFailed {
         project: PackageName,
@@ -93,8 +105,21 @@ pub enum BuildError {
         /// The log line that explains the failure (see `decisive`), else the last line of
         /// the traceback the shim caught. The traceback itself is in the log.
         decisive: Option<String>,
+        /// The log's tail, which also says what the build lacked, if it does (a header, a
+        /// library, a program: see `missing`).
         log_tail: String,
         log_path: PathBuf,
+    },
+    /// The back end asked for something that stands for a missing tool (maturin asks for
+    /// `puccinialin` when it finds no cargo, to download a Rust compiler).
+    #[error("{project} {version}: {step}: the back end asked for `{requested}`; {missing}")]
+    Missing {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        requested: String,
+        missing: Missing,
+        log_tail: String,
     },
     #[error("{project} {version}: {step} killed after the build timeout of {timeout:?}")]
     TimedOut {
@@ -178,10 +203,12 @@ impl BuildError {
         match self {
             Self::Unpack { step, .. }
             | Self::Pyproject { step, .. }
+            | Self::Crates { step, .. }
             | Self::Requirements { step, .. }
             | Self::Env { step, .. }
             | Self::Sandbox { step, .. }
             | Self::HookFailed { step, .. }
+            | Self::Missing { step, .. }
             | Self::TimedOut { step, .. }
             | Self::DiskQuota { step, .. }
             | Self::NoWheel { step, .. }
@@ -193,10 +220,20 @@ impl BuildError {
         }
     }
 
+    /// What the build lacked, when its log (or its back end) said so.
+    pub fn missing(&self) -> Option<Missing> {
+        match self {
+            Self::HookFailed { log_tail, .. } => missing_in_log(log_tail),
+            Self::Missing { missing, .. } => Some(missing.clone()),
+            _ => None,
+        }
+    }
+
     /// The end of the build log, when the failure came from running something.
     pub fn log_tail(&self) -> Option<&str> {
         match self {
             Self::HookFailed { log_tail, .. }
+            | Self::Missing { log_tail, .. }
             | Self::TimedOut { log_tail, .. }
             | Self::DiskQuota { log_tail, .. }
             | Self::NoWheel { log_tail, .. }

@@ -1,7 +1,8 @@
 //! wheelwright's own PEP 517 front end: sdist → validated wheel, in a sandbox.
 //!
 //! Steps (each named in errors, [`BuildStep`]): unpack the sdist into a fresh build dir, read
-//! `[build-system]`, resolve and provision `requires` as wheels into a cached environment,
+//! `[build-system]`, fetch and vendor a Rust build's locked crates (outside the sandbox, see
+//! [`cargo`]), resolve and provision `requires` as wheels into a cached environment,
 //! `get_requires_for_build_wheel` in the sandbox, provision the extra requirements (a second
 //! environment over the union), `build_wheel` in the sandbox, an optional repair command, and
 //! validation outside the sandbox (exactly one wheel; name, version, RECORD and tags).
@@ -9,14 +10,17 @@
 //! Build dir layout (`<cache>/builds/<random>/`, or a path keyed by the sdist where the sandbox
 //! cannot mount, see [`paths`]): `src/` (unpacked sdist, mounted at `/build/<top>` under
 //! bubblewrap), `out/` (wheel directory), `home/`, `tmp/`, `cargo-home/`, `control/` (shim and
-//! its JSON). Only this dir is writable inside the sandbox; environments, the interpreter and
-//! `--build-path` toolchains are bound read-only.
+//! its JSON), and for Rust builds `cargo-vendor/` and `cargo-target/`. Only this dir is
+//! writable inside the sandbox; environments, the interpreter and `--build-path` toolchains are
+//! bound read-only.
 
+mod cargo;
 mod decisive;
 mod env;
 mod error;
 mod hooks;
 mod log;
+mod missing;
 mod paths;
 mod pyproject;
 mod resolve;
@@ -36,10 +40,15 @@ use std::time::{Duration, Instant};
 use pep440_rs::Version;
 use pep508_rs::{PackageName, Requirement};
 
-pub use env::{BuildEnv, EnvError, EnvWheel, env_key, provision_env};
+pub use cargo::{
+    CargoError, ChecksumMismatch, CrateChecksum, EntryProblem, LockError, LockedCrate,
+    VendoredCrates, parse_lock,
+};
+pub use env::{BuildEnv, EnvError, EnvWheel, InstalledWheel, env_key, provision_env};
 pub use error::{BuildError, BuildStep};
 pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};
 pub use log::{LogLimits, LogSummary};
+pub use missing::{Missing, Provider, missing_in_log};
 pub use paths::PathsError;
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
@@ -130,6 +139,22 @@ pub struct BuiltWheel {
     pub duration: Duration,
     /// The environment `build_wheel` ran in.
     pub env: PathBuf,
+    /// A Rust build's crates, as its `Cargo.lock` pins them (empty for other builds).
+    pub crates: Vec<LockedCrate>,
+    /// How many of those cargo had to fetch (the rest came from the crate cache).
+    pub crates_fetched: usize,
+}
+
+/// What a build did before it ended, for its provenance: kept for failed builds too, as far
+/// as the build got.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildFacts {
+    /// Every wheel installed into the environment the last hook ran in.
+    pub environment: Vec<InstalledWheel>,
+    /// The `SOURCE_DATE_EPOCH` the hooks saw, once the sdist was unpacked.
+    pub source_date_epoch: Option<u64>,
+    /// Wall time of the whole build, however it ended.
+    pub duration: Duration,
 }
 
 /// Builds sdists into wheels. Cheap to share (`Arc`) between concurrent builds.
@@ -160,9 +185,26 @@ impl Builder {
     }
 
     pub async fn build(&self, request: BuildRequest) -> Result<BuiltWheel, BuildError> {
+        self.build_recorded(request).await.0
+    }
+
+    /// [`Builder::build`], and what the build did (its provenance) however it ended.
+    pub async fn build_recorded(
+        &self,
+        request: BuildRequest,
+    ) -> (Result<BuiltWheel, BuildError>, BuildFacts) {
         let started = Instant::now();
         let mounted = self.sandbox.supports_source_mount() && !self.under_mount_root(&request);
-        let mut job = Job::new(&self.options, &request, mounted)?;
+        let mut job = match Job::new(&self.options, &request, mounted) {
+            Ok(job) => job,
+            Err(e) => {
+                let facts = BuildFacts {
+                    duration: started.elapsed(),
+                    ..BuildFacts::default()
+                };
+                return (Err(e), facts);
+            }
+        };
         let result = self.build_in(&mut job, &request, started).await;
         if !self.options.keep_build_dir {
             let _ = std::fs::remove_dir_all(&job.dir);
@@ -170,7 +212,9 @@ impl Builder {
         if let Some(placeholder) = &job.placeholder {
             let _ = std::fs::remove_dir(placeholder);
         }
-        result
+        let mut facts = std::mem::take(&mut job.facts);
+        facts.duration = started.elapsed();
+        (result, facts)
     }
 
     /// Whether something the build must see lies under the fixed mount point (a cache dir in
@@ -203,6 +247,9 @@ impl Builder {
             step: BuildStep::ReadPyproject,
             source: Box::new(source),
         })?;
+        // 2b. A Rust build's crates: fetched and verified outside the sandbox, vendored inside
+        // the build dir (see `cargo`).
+        let vendored = self.vendor_crates(job, request, &unpacked.root).await?;
         // Where the build sees its source: a fixed mount point under bubblewrap, otherwise the
         // (already fixed, keyed) host path.
         let source = if job.mounted() {
@@ -221,12 +268,14 @@ impl Builder {
         let mut wheels = self
             .resolve(job, &system.requires, &origin, BuildStep::ResolveRequires)
             .await?;
-        let env = self.provision(job, interpreter, &wheels).await?;
         let epoch = request
             .source_date_epoch
             .or(unpacked.newest_mtime)
             .unwrap_or(DEFAULT_SOURCE_DATE_EPOCH)
             .max(DEFAULT_SOURCE_DATE_EPOCH);
+        job.facts.source_date_epoch = Some(epoch);
+        let env = self.provision(job, interpreter, &wheels).await?;
+        job.facts.environment = env.installed.clone();
         let backend_path = system
             .backend_path
             .iter()
@@ -280,6 +329,18 @@ impl Builder {
                     .collect::<Result<_, _>>()?
             }
         };
+        // maturin asks for `puccinialin` (a compiler download) when no cargo is on PATH: the
+        // sandbox has no network, so say what is missing instead of failing to resolve it.
+        if let Some(missing) = missing::missing_in_requires(&extra) {
+            return Err(BuildError::Missing {
+                project: job.project.clone(),
+                version: job.version.clone(),
+                step: BuildStep::GetRequires,
+                requested: "puccinialin".to_string(),
+                missing,
+                log_tail: result.log.report_tail(),
+            });
+        }
         // 5. Extra requirements: a second environment over the union.
         let env = if extra.is_empty() {
             env
@@ -289,7 +350,9 @@ impl Builder {
             wheels = self
                 .resolve(job, &all, &origin, BuildStep::ResolveExtraRequires)
                 .await?;
-            self.provision(job, interpreter, &wheels).await?
+            let env = self.provision(job, interpreter, &wheels).await?;
+            job.facts.environment = env.installed.clone();
+            env
         };
         // 6. build_wheel.
         let ctx = self.context(
@@ -371,7 +434,47 @@ impl Builder {
             sandbox_wall,
             duration: started.elapsed(),
             env: env.root,
+            crates_fetched: vendored.as_ref().map_or(0, |v| v.fetched),
+            crates: vendored.map(|v| v.crates).unwrap_or_default(),
         })
+    }
+
+    async fn vendor_crates(
+        &self,
+        job: &mut Job,
+        request: &BuildRequest,
+        root: &Path,
+    ) -> Result<Option<VendoredCrates>, BuildError> {
+        let sdist = request
+            .sdist
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let options = cargo::PrepareOptions {
+            sdist: &sdist,
+            cache_dir: &self.options.cache_dir,
+            build_dir: &job.dir,
+            build_path: self.options.toolchains.path_entries(),
+            unpack: self.options.unpack,
+            fetch_timeout: self.options.limits.timeout,
+        };
+        let vendored =
+            cargo::prepare(root, &options)
+                .await
+                .map_err(|source| BuildError::Crates {
+                    project: job.project.clone(),
+                    version: job.version.clone(),
+                    step: BuildStep::VendorCrates,
+                    source: Box::new(source),
+                })?;
+        if vendored.is_some() {
+            let target = job.dir.join("cargo-target");
+            std::fs::create_dir_all(&target).map_err(|source| {
+                job.io(BuildStep::VendorCrates, "create CARGO_TARGET_DIR", source)
+            })?;
+            job.cargo_target = Some(target);
+        }
+        Ok(vendored)
     }
 
     async fn resolve(
@@ -472,6 +575,9 @@ impl Builder {
             ("CARGO_NET_OFFLINE".into(), "true".into()),
         ];
         vars.extend(toolchains.env(&job.dir.join("cargo-home")));
+        if let Some(target) = &job.cargo_target {
+            vars.push(("CARGO_TARGET_DIR".into(), target.display().to_string()));
+        }
         // `--build-env` replaces a variable of ours, except the compiler flags, which it extends.
         for (key, value) in &self.options.extra_env {
             match vars.iter_mut().find(|(k, _)| k == key) {
@@ -618,10 +724,14 @@ struct Job {
     _keyed: Option<paths::KeyedDir>,
     /// `(host src dir, fixed mount point)` under bubblewrap, once unpacked.
     source_mount: Option<(PathBuf, PathBuf)>,
+    /// A Rust build's `CARGO_TARGET_DIR`, inside the build dir.
+    cargo_target: Option<PathBuf>,
     log_path: PathBuf,
     project: PackageName,
     version: Version,
     interpreter: Arc<Interpreter>,
+    /// Provenance gathered as the build goes.
+    facts: BuildFacts,
 }
 
 impl Job {
@@ -694,10 +804,12 @@ impl Job {
             placeholder,
             _keyed: keyed,
             source_mount: None,
+            cargo_target: None,
             log_path,
             project,
             version,
             interpreter: request.interpreter.clone(),
+            facts: BuildFacts::default(),
         })
     }
 

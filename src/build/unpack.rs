@@ -108,7 +108,8 @@ pub fn unpack_sdist(
         source,
     };
     let file = File::open(sdist).map_err(read_err)?;
-    if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
+    // A cargo `.crate` is a gzipped tar with one top-level `NAME-VERSION/` (see `cargo`).
+    if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") || lower.ends_with(".crate") {
         state.tar(flate2::read::GzDecoder::new(io::BufReader::new(file)))?;
     } else if lower.ends_with(".tar.bz2") {
         state.tar(bzip2::read::BzDecoder::new(io::BufReader::new(file)))?;

@@ -300,6 +300,10 @@ fn write_reports(
             ))
         })?;
     }
+    if let Some(dir) = &args.sbom {
+        report::sbom::write_sboms(dir, results)
+            .map_err(|e| Failure::input(anyhow::Error::new(e)))?;
+    }
     Ok(())
 }
 

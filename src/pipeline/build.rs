@@ -10,7 +10,7 @@ use super::{Key, Pipeline, Unit, all_jobs};
 use crate::build::{BuildRequest, config_settings};
 use crate::dist::DistFilename;
 use crate::plan::JobSlot;
-use crate::report::{BuildInfo, JobResult, Outcome};
+use crate::report::{BuildInfo, JobResult, MissingInfo, Outcome, SourceFile, WheelFile};
 
 impl Pipeline<'_> {
     pub(super) async fn build_unit(&self, unit: Unit) -> Vec<(Key, JobResult)> {
@@ -105,7 +105,7 @@ impl Pipeline<'_> {
                 let _line = self.progress.build_started(&what);
                 // Dropping the build future kills its process group.
                 tokio::select! {
-                    built = builder.build(request) => Some(built),
+                    built = builder.build_recorded(request) => Some(built),
                     _ = self.stop.cancelled() => None,
                 }
             };
@@ -122,6 +122,17 @@ impl Pipeline<'_> {
                 ));
                 break;
             };
+            let (built, facts) = built;
+            let provenance = BuildInfo::new(
+                builder.sandbox(),
+                &interpreter,
+                Some(SourceFile {
+                    filename: file.filename.clone(),
+                    sha256: sdist.sha256.clone(),
+                    url: file.url.clone(),
+                }),
+                &facts,
+            );
             let built = match built {
                 Ok(built) => built,
                 Err(e) => {
@@ -141,7 +152,10 @@ impl Pipeline<'_> {
                     );
                     for (_, result) in &mut failed {
                         result.log_tail = e.log_tail().map(String::from);
-                        result.build = Some(BuildInfo::of(builder.sandbox()));
+                        result.build = Some(BuildInfo {
+                            missing: e.missing().as_ref().map(MissingInfo::of),
+                            ..provenance.clone()
+                        });
                     }
                     out.extend(failed);
                     pending = rest;
@@ -158,7 +172,11 @@ impl Pipeline<'_> {
                 Ok(name) => name,
                 Err(e) => {
                     let detail = format!("the build produced a wheel named {raw_name:?}: {e}");
-                    out.extend(all_jobs(&these, Outcome::Failed, &detail, started));
+                    let mut failed = all_jobs(&these, Outcome::Failed, &detail, started);
+                    for (_, result) in &mut failed {
+                        result.build = Some(provenance.clone());
+                    }
+                    out.extend(failed);
                     pending = rest;
                     continue;
                 }
@@ -173,6 +191,7 @@ impl Pipeline<'_> {
                     let mut failed = all_jobs(&these, Outcome::Failed, &e.to_string(), started);
                     for (_, result) in &mut failed {
                         result.built = true;
+                        result.build = Some(provenance.clone());
                     }
                     out.extend(failed);
                     pending = rest;
@@ -195,8 +214,16 @@ impl Pipeline<'_> {
             let mut delivered = self
                 .deliver(&served, &stored, Some(&built.log_tail), started)
                 .await;
+            // The crates of a Rust build join `crates` once the build reports them.
+            let info = BuildInfo {
+                wheel: Some(WheelFile {
+                    filename: filename.clone(),
+                    sha256: stored.sha256.clone(),
+                }),
+                ..provenance
+            };
             for (_, result) in &mut delivered {
-                result.build = Some(BuildInfo::of(builder.sandbox()));
+                result.build = Some(info.clone());
             }
             out.extend(delivered);
             pending = if pure { Vec::new() } else { rest };

@@ -80,7 +80,7 @@ impl FailureMemory {
                 | BuildError::NoWheel { .. }
                 | BuildError::ExtraWheels { .. }
                 | BuildError::Invalid { .. }
-        );
+        ) || matches!(error, BuildError::Crates { source, .. } if source.is_sdist_fault());
         if !repeatable {
             return;
         }

@@ -27,7 +27,7 @@ pub fn plan_json(plan: &Plan) -> Value {
 /// The fill report: the plan's schema plus, per job, `outcome`, `detail`, `sha256`,
 /// `attempts`, `retries`, `duration` (seconds), `built` (when this run built the wheel,
 /// even if its upload then failed; `summary.builds` counts those) and, for jobs whose build
-/// ran here, `build` (`sandbox`: `bwrap`, `builtin` or `off`; `protections`).
+/// ran here, `build`: its provenance (see `provenance::BuildInfo`).
 pub fn fill_json(
     target: &str,
     results: &[JobResult],

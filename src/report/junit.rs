@@ -55,6 +55,9 @@ pub fn render(
                 p.network, p.filesystem, p.pid_namespace, p.limits
             );
             case.add_property(("sandbox.protections", protections.as_str()));
+            if let Some(missing) = &build.missing {
+                case.add_property(("build.missing", missing.summary.as_str()));
+            }
         }
         suite.add_test_case(case);
     }

@@ -367,6 +367,39 @@ mod tests {
     }
 
     #[test]
+    fn each_jobs_build_provenance_is_carried_through_unchanged() {
+        let build = json!({
+            "sandbox": "bwrap",
+            "protections": {"network": "namespace", "filesystem": "namespace",
+                            "pid_namespace": true, "limits": "rlimits"},
+            "sdist": {"filename": "ww_hatch-1.0.tar.gz", "sha256": "a".repeat(64),
+                      "url": "https://devpi.example.org/root/pypi/+f/ww_hatch-1.0.tar.gz"},
+            "environment": [{"filename": "hatchling-1.33.0-py3-none-any.whl",
+                             "sha256": "b".repeat(64)}],
+            "settings": {},
+            "interpreter": {"label": "cp311", "path": "/opt/py/bin/python3.11",
+                            "version": "3.11.9"},
+            "source_date_epoch": 1_700_000_000,
+            "duration": 1.25,
+            "wheel": {"filename": "ww_hatch-1.0-py3-none-any.whl", "sha256": "c".repeat(64)},
+        });
+        let mut built = fill_job("ww-hatch", "1.0", "built");
+        built["built"] = json!(true);
+        built["build"] = build.clone();
+        let mut failed = fill_job("ww-no-header", "1.0", "failed");
+        failed["build"] = json!({"sandbox": "bwrap", "sdist": null, "environment": [],
+                                 "missing": {"kind": "header", "name": "ffi.h",
+                                             "debian": "libffi-dev", "summary": "s"}});
+        let a = fill_report("./wh", vec![built], None);
+        let b = fill_report("./wh", vec![failed.clone()], None);
+        let merged = merge_json(&[input("a.json", a), input("b.json", b)]).unwrap();
+        let jobs = merged.report["jobs"].as_array().unwrap();
+        assert_eq!(jobs[0]["build"], build);
+        assert_eq!(jobs[1]["build"], failed["build"]);
+        assert_eq!(merged.report["summary"]["builds"], 1);
+    }
+
+    #[test]
     fn fill_reports_merge_sorted_with_a_recomputed_summary() {
         let a = fill_report(
             "./wh",

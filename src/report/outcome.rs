@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use super::provenance::BuildInfo;
 use crate::plan::Job;
 
 /// The outcome words of `--report-json` (scripts match on them).
@@ -83,26 +84,10 @@ pub struct JobResult {
     /// This run built the job's wheel, whatever became of its upload.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub built: bool,
-    /// What protected the build, for jobs whose wheel was (or was to be) built here.
+    /// How the wheel was built (its provenance, see `provenance`), for jobs whose wheel was
+    /// (or was to be) built here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildInfo>,
-}
-
-/// `jobs[].build` of the JSON report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BuildInfo {
-    /// `bwrap`, `builtin` or `off`.
-    pub sandbox: String,
-    pub protections: crate::build::Protections,
-}
-
-impl BuildInfo {
-    pub fn of(sandbox: &crate::build::Sandbox) -> BuildInfo {
-        BuildInfo {
-            sandbox: sandbox.layer_name().to_string(),
-            protections: sandbox.protections(),
-        }
-    }
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -15,7 +15,7 @@ fn toolchain_dists() -> PathBuf {
     fixtures_dir().join("toolchain/dist")
 }
 
-fn job<'a>(run: &'a Run, project: &str) -> &'a serde_json::Value {
+pub(crate) fn job<'a>(run: &'a Run, project: &str) -> &'a serde_json::Value {
     run.report["jobs"]
         .as_array()
         .unwrap_or_else(|| panic!("no report: {}\n{}", run.stdout(), run.stderr()))
@@ -25,7 +25,7 @@ fn job<'a>(run: &'a Run, project: &str) -> &'a serde_json::Value {
 }
 
 /// The one wheel in `dir`.
-fn only_wheel(dir: &Path) -> PathBuf {
+pub(crate) fn only_wheel(dir: &Path) -> PathBuf {
     let wheels: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .flatten()
@@ -122,12 +122,12 @@ fn a_setuptools_c_extension_rebuilt_in_two_cache_dirs_is_byte_identical() {
 /// A toolchain dir like `~/.cargo/bin` (the rustup binary and its cargo/rustc links) with a
 /// fake credential file in its parent, as `~/.cargo/credentials.toml` sits next to
 /// `~/.cargo/bin`.
-struct FakeCargoHome {
+pub(crate) struct FakeCargoHome {
     dir: tempfile::TempDir,
 }
 
 impl FakeCargoHome {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let path = std::env::var_os("PATH").unwrap_or_default();
         let rustup = std::env::split_paths(&path)
             .map(|d| d.join("rustup"))
@@ -151,7 +151,7 @@ impl FakeCargoHome {
         Self { dir }
     }
 
-    fn bin(&self) -> PathBuf {
+    pub(crate) fn bin(&self) -> PathBuf {
         self.dir.path().join("bin")
     }
 
@@ -161,7 +161,7 @@ impl FakeCargoHome {
 }
 
 /// The caller's rustup home (the test's HOME is not the fill's).
-fn rustup_home() -> String {
+pub(crate) fn rustup_home() -> String {
     std::env::var("RUSTUP_HOME")
         .unwrap_or_else(|_| format!("{}/.rustup", std::env::var("HOME").expect("HOME")))
 }

@@ -60,9 +60,11 @@ fn build_requirement_markers_are_evaluated_for_each_interpreter() {
     );
 }
 
-/// `ww-no-header`'s C extension includes a header no system has: the real compiler stops
-/// with `fatal error: ...`, the fixture backend raises a RuntimeError around the compiler's
-/// output. The fatal error is the decisive line.
+/// `ww-no-header`'s C extension includes a header no system has (under `openssl/`): the real
+/// compiler stops with `fatal error: ...`, the fixture backend raises a RuntimeError around
+/// the compiler's output. The fatal error is the decisive line, and the failure names the
+/// missing header and the Debian package for `openssl/` headers, in the JSON detail and
+/// `build.missing`, in JUnit and on the console.
 #[test]
 fn a_failed_build_names_its_decisive_log_line() {
     let home = tempfile::tempdir().unwrap();
@@ -84,20 +86,40 @@ fn a_failed_build_names_its_decisive_log_line() {
         &[],
     );
     assert_eq!(run.code(), 1, "{}", run.stderr());
-    let decisive = "fatal error: ww_no_such_header.h: No such file or directory";
+    let decisive = "fatal error: openssl/ww_no_such_header.h: No such file or directory";
+    let missing = "missing header openssl/ww_no_such_header.h (Debian package libssl-dev)";
     let job = &run.report["jobs"][0];
     assert_eq!(job["outcome"], "failed", "{job}");
     let detail = job["detail"].as_str().unwrap();
     assert!(
-        detail.contains("build_wheel failed (exit status 1): ") && detail.contains(decisive),
+        detail.contains("build_wheel failed (exit status 1): ")
+            && detail.contains(&format!("{decisive}; {missing}")),
         "{detail}"
     );
+    let build = &job["build"]["missing"];
+    assert_eq!(build["kind"], "header", "{job}");
+    assert_eq!(build["name"], "openssl/ww_no_such_header.h", "{job}");
+    assert_eq!(build["debian"], "libssl-dev", "{job}");
+    // The failed build keeps what is known of it: the sdist, the epoch, the (empty, the
+    // fixture backend needs nothing) environment, and no wheel.
+    let build = &job["build"];
+    assert_eq!(
+        build["sdist"]["sha256"],
+        crate::fill::sha256_of(&dists.join("ww_no_header-1.0.tar.gz")),
+        "{job}"
+    );
+    assert!(build["source_date_epoch"].is_u64(), "{job}");
+    assert_eq!(build["environment"], serde_json::json!([]), "{job}");
+    assert!(build["duration"].as_f64().unwrap() > 0.0, "{job}");
+    assert!(build.get("wheel").is_none(), "{job}");
     // The summary line on stderr carries it too.
     let stderr = run.stderr();
     assert!(
         stderr
             .lines()
-            .any(|l| l.contains("failed   build of ww-no-header 1.0") && l.contains(decisive)),
+            .any(|l| l.contains("failed   build of ww-no-header 1.0")
+                && l.contains(decisive)
+                && l.contains(missing)),
         "{stderr}"
     );
     // The tail stays in the report and in JUnit, the whole log in the cache dir.
@@ -108,12 +130,61 @@ fn a_failed_build_names_its_decisive_log_line() {
     );
     let junit = std::fs::read_to_string(&junit).unwrap();
     assert!(junit.contains("RuntimeError: compiling"), "{junit}");
+    assert!(junit.contains(missing), "{junit}");
+    assert!(
+        junit.contains(&format!(
+            r#"<property name="build.missing" value="{missing}"/>"#
+        )),
+        "{junit}"
+    );
     let logs = home.path().join(".cache/wheelwright/logs");
     let log = std::fs::read_dir(&logs)
         .unwrap()
         .flatten()
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
-        .find(|text| text.contains("ww_no_such_header.h"))
+        .find(|text| text.contains("openssl/ww_no_such_header.h"))
         .unwrap_or_else(|| panic!("no build log under {}", logs.display()));
     assert!(log.contains("Traceback (most recent call last):") && log.contains(decisive));
+}
+
+/// `ww-wants-rust`'s backend asks for `puccinialin` from `get_requires_for_build_wheel`, as
+/// maturin does when it finds no cargo on `PATH` (that package would download a compiler):
+/// the build stops there and says a Rust compiler is missing and how to give it one, and the
+/// failed job keeps what is known of the build.
+#[test]
+fn a_backend_asking_for_puccinialin_is_told_a_rust_compiler_is_missing() {
+    let home = tempfile::tempdir().unwrap();
+    let wheelhouse = home.path().join("wheelhouse");
+    let dists = fixtures_dir().join("dist");
+    let run = fill(
+        home.path(),
+        "ww-wants-rust==1.0\n",
+        &[
+            "--find-links",
+            dists.to_str().unwrap(),
+            "--sandbox",
+            "required",
+            wheelhouse.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    let job = &run.report["jobs"][0];
+    assert_eq!(job["outcome"], "failed", "{job}");
+    let detail = job["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(
+            "get_requires_for_build_wheel: the back end asked for `puccinialin`; missing Rust \
+             compiler (give the build a Rust toolchain: --build-path ~/.cargo/bin)"
+        ),
+        "{detail}"
+    );
+    let build = &job["build"];
+    assert_eq!(build["missing"]["kind"], "rust-compiler", "{job}");
+    assert_eq!(
+        build["sdist"]["filename"], "ww_wants_rust-1.0.tar.gz",
+        "{job}"
+    );
+    assert!(build["source_date_epoch"].is_u64(), "{job}");
+    assert!(build.get("wheel").is_none(), "{job}");
 }

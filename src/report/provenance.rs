@@ -1,0 +1,169 @@
+//! `jobs[].build` of the JSON report: how a wheel built here came to be (the sdist, every
+//! wheel in the build environment, the settings, the sandbox, the interpreter, the
+//! `SOURCE_DATE_EPOCH` and the time it took). `--sbom` writes the same facts as SPDX.
+//!
+//! A failed build keeps what is known: what the build never reached is `null` (or empty).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::build::{BuildFacts, InstalledWheel, Missing, Protections, Sandbox};
+use crate::dist::{SafeFilename, Sha256};
+use crate::interpreter::Interpreter;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildInfo {
+    /// `bwrap`, `builtin` or `off`.
+    pub sandbox: String,
+    pub protections: Protections,
+    /// The sdist the wheel was built from.
+    pub sdist: Option<SourceFile>,
+    /// Every wheel installed into the build environment (the last one, when
+    /// `get_requires_for_build_wheel` asked for more).
+    pub environment: Vec<InstalledWheel>,
+    /// The per-package build settings that applied.
+    pub settings: BuildSettings,
+    pub interpreter: InterpreterInfo,
+    /// `null` when the build stopped before the sdist was unpacked.
+    pub source_date_epoch: Option<u64>,
+    /// Wall time of the build in seconds.
+    #[serde(serialize_with = "seconds")]
+    pub duration: Duration,
+    /// The wheel the build produced (absent when it failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wheel: Option<WheelFile>,
+    /// The Rust crates a Rust extension was built with (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub crates: Vec<CrateInfo>,
+    /// What the failed build lacked, when its log said so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<MissingInfo>,
+}
+
+/// The sdist: its file name, the sha256 of the file built, and where it came from
+/// (credentials never included).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceFile {
+    pub filename: SafeFilename,
+    pub sha256: Sha256,
+    pub url: String,
+}
+
+/// The built wheel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WheelFile {
+    pub filename: SafeFilename,
+    pub sha256: Sha256,
+}
+
+/// One crate of a Rust build, as its `Cargo.lock` pins it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrateInfo {
+    pub name: String,
+    pub version: String,
+    /// sha256 of the `.crate` file (the lock's `checksum`).
+    pub sha256: String,
+}
+
+/// Per-package build settings as they applied to this build. Nothing applies yet, so it
+/// serialises to `{}`; each setting becomes a field that is left out while it is unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BuildSettings {}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InterpreterInfo {
+    /// The label the report uses (`cp311`).
+    pub label: String,
+    /// `sys.executable`.
+    pub path: String,
+    /// The full Python version (`3.11.9`).
+    pub version: String,
+}
+
+impl InterpreterInfo {
+    pub fn of(interpreter: &Interpreter) -> InterpreterInfo {
+        InterpreterInfo {
+            label: interpreter.label.clone(),
+            path: interpreter.executable.display().to_string(),
+            version: interpreter.markers.python_full_version().to_string(),
+        }
+    }
+}
+
+/// `build.missing`: what the failed build lacked and who usually provides it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MissingInfo {
+    #[serde(flatten)]
+    pub missing: Missing,
+    /// The Debian package that usually provides it, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debian: Option<&'static str>,
+    /// The summary in words (`missing header ffi.h (Debian package libffi-dev)`).
+    pub summary: String,
+}
+
+impl MissingInfo {
+    pub fn of(missing: &Missing) -> MissingInfo {
+        MissingInfo {
+            missing: missing.clone(),
+            debian: missing.debian_package(),
+            summary: missing.to_string(),
+        }
+    }
+}
+
+impl BuildInfo {
+    /// What is known of a build that ran (or failed) in `sandbox`.
+    pub fn new(
+        sandbox: &Sandbox,
+        interpreter: &Interpreter,
+        sdist: Option<SourceFile>,
+        facts: &BuildFacts,
+    ) -> BuildInfo {
+        BuildInfo {
+            sandbox: sandbox.layer_name().to_string(),
+            protections: sandbox.protections(),
+            sdist,
+            environment: facts.environment.clone(),
+            settings: BuildSettings::default(),
+            interpreter: InterpreterInfo::of(interpreter),
+            source_date_epoch: facts.source_date_epoch,
+            duration: facts.duration,
+            wheel: None,
+            crates: Vec::new(),
+            missing: None,
+        }
+    }
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_serialise_to_an_empty_object() {
+        assert_eq!(
+            serde_json::to_value(BuildSettings::default()).unwrap(),
+            serde_json::json!({})
+        );
+    }
+
+    #[test]
+    fn missing_info_flattens_kind_and_name_with_the_package() {
+        let info = MissingInfo::of(&Missing::Header("ffi.h".into()));
+        assert_eq!(
+            serde_json::to_value(info).unwrap(),
+            serde_json::json!({
+                "kind": "header",
+                "name": "ffi.h",
+                "debian": "libffi-dev",
+                "summary": "missing header ffi.h (Debian package libffi-dev)",
+            })
+        );
+    }
+}
