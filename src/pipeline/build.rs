@@ -10,7 +10,9 @@ use super::{Key, Pipeline, Unit, all_jobs};
 use crate::build::{BuildRequest, config_settings};
 use crate::dist::DistFilename;
 use crate::plan::JobSlot;
-use crate::report::{BuildInfo, JobResult, MissingInfo, Outcome, SourceFile, WheelFile};
+use crate::report::{
+    BuildInfo, CrateInfo, JobResult, MissingInfo, Outcome, SourceFile, WheelFile,
+};
 
 impl Pipeline<'_> {
     pub(super) async fn build_unit(&self, unit: Unit) -> Vec<(Key, JobResult)> {
@@ -214,12 +216,21 @@ impl Pipeline<'_> {
             let mut delivered = self
                 .deliver(&served, &stored, Some(&built.log_tail), started)
                 .await;
-            // The crates of a Rust build join `crates` once the build reports them.
+            // The crates a Rust build was vendored from (its Cargo.lock), for the SBOM.
             let info = BuildInfo {
                 wheel: Some(WheelFile {
                     filename: filename.clone(),
                     sha256: stored.sha256.clone(),
                 }),
+                crates: built
+                    .crates
+                    .iter()
+                    .map(|c| CrateInfo {
+                        name: c.name.clone(),
+                        version: c.version.clone(),
+                        sha256: c.checksum.to_string(),
+                    })
+                    .collect(),
                 ..provenance
             };
             for (_, result) in &mut delivered {

@@ -299,7 +299,9 @@ fn without_the_toolchain_on_build_path_maturin_asks_for_puccinialin() {
     assert_eq!(j["outcome"], "failed", "{j}");
     let detail = j["detail"].as_str().unwrap();
     assert!(
-        detail.contains("resolve extra build requirements") && detail.contains("puccinialin"),
+        detail.contains("asked for `puccinialin`")
+            && detail.contains("missing Rust compiler")
+            && detail.contains("--build-path"),
         "{detail}"
     );
 }
