@@ -24,7 +24,7 @@ pub mod tls;
 
 pub use devpi::DevpiIndex;
 pub use error::IndexError;
-pub use file::{EntryProblem, IndexFile, Listing, RawEntry, RejectedEntry};
+pub use file::{EntryProblem, IndexFile, Listing, MetadataFile, RawEntry, RejectedEntry};
 pub use http::{ClientConfig, Credentials, HttpClient};
 pub use redact::{redact, redact_str, redact_text, split_credentials};
 pub use safe_url::SafeUrl;

@@ -13,7 +13,7 @@ mod listings;
 mod local_hashes;
 mod older;
 mod requires_python;
-mod select;
+pub(crate) mod select;
 mod shard;
 #[cfg(test)]
 mod tests;
