@@ -1,0 +1,222 @@
+use super::*;
+use std::str::FromStr;
+
+fn interpreter(label: &str, minor: u8) -> LockInterpreter {
+    LockInterpreter {
+        label: label.into(),
+        python_version: (3, minor),
+        implementation_name: "cpython".into(),
+        sys_platform: "linux".into(),
+        platform_machine: "x86_64".into(),
+    }
+}
+
+fn sha(byte: &str) -> Sha256 {
+    Sha256::new(&byte.repeat(32)).unwrap()
+}
+
+fn job(project: &str, version: &str, interpreter: &str, hash: LockHash) -> LockJob {
+    LockJob {
+        project: project.parse().unwrap(),
+        version: version.parse().unwrap(),
+        interpreter: interpreter.into(),
+        hash,
+    }
+}
+
+fn header() -> LockHeader {
+    LockHeader {
+        command: "fill",
+        target: "http://h/u/i".into(),
+    }
+}
+
+/// The lock without its header comment.
+fn body(lock: &Lock) -> String {
+    lock.text
+        .lines()
+        .skip_while(|l| {
+            l.starts_with("# Written") || l.starts_with("# The") || l.starts_with("# Install")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn one_line_per_project_version_with_every_interpreters_hash_in_name_order() {
+    let interpreters = [interpreter("cp38", 8), interpreter("cp311", 11)];
+    let jobs = [
+        job("ww-b", "1.0", "cp311", LockHash::Known(sha("bb"))),
+        job("ww-a", "2.0", "cp38", LockHash::Known(sha("a8"))),
+        job("ww-a", "2.0", "cp311", LockHash::Known(sha("a1"))),
+        job("ww-b", "1.0", "cp38", LockHash::Known(sha("bb"))),
+    ];
+    let lock = render(&header(), &interpreters, &jobs).unwrap();
+    assert_eq!(
+        body(&lock),
+        format!(
+            "ww-a==2.0 \\\n    --hash=sha256:{} \\\n    --hash=sha256:{}\n\
+             ww-b==1.0 \\\n    --hash=sha256:{}\n",
+            "a1".repeat(32),
+            "a8".repeat(32),
+            "bb".repeat(32)
+        )
+    );
+    assert!(lock.missing.is_empty() && lock.after_fill.is_empty());
+}
+
+#[test]
+fn interpreters_given_different_versions_are_split_by_python_version() {
+    let interpreters = [interpreter("cp38", 8), interpreter("cp311", 11)];
+    let jobs = [
+        job("ww-rp", "2.0", "cp311", LockHash::Known(sha("22"))),
+        job("ww-rp", "1.0", "cp38", LockHash::Known(sha("11"))),
+        // Its marker is false for cp38: the line must not apply there.
+        job("ww-only311", "1.0", "cp311", LockHash::Known(sha("33"))),
+    ];
+    let lock = render(&header(), &interpreters, &jobs).unwrap();
+    assert_eq!(
+        body(&lock),
+        format!(
+            "ww-only311==1.0 ; python_version == \"3.11\" \\\n    --hash=sha256:{}\n\
+             ww-rp==1.0 ; python_version == \"3.8\" \\\n    --hash=sha256:{}\n\
+             ww-rp==2.0 ; python_version == \"3.11\" \\\n    --hash=sha256:{}\n",
+            "33".repeat(32),
+            "11".repeat(32),
+            "22".repeat(32)
+        )
+    );
+    // Every marker parses as PEP 508 and is true exactly where it should be.
+    for line in lock.text.lines().filter(|l| l.contains(" ; ")) {
+        let requirement = line.trim_end_matches(" \\");
+        pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(requirement)
+            .unwrap_or_else(|e| panic!("{requirement}: {e}"));
+    }
+}
+
+#[test]
+fn interpreters_of_one_python_version_are_told_apart_by_their_other_markers() {
+    let mut arm = interpreter("cp311", 11);
+    arm.platform_machine = "aarch64".into();
+    let interpreters = [interpreter("cp311", 11), arm];
+    let jobs = [job("ww-a", "1.0", "cp311", LockHash::Known(sha("aa")))];
+    // Both are labelled cp311; the job names the first label, which both share, so the line
+    // serves both: no marker.
+    let lock = render(&header(), &interpreters, &jobs).unwrap();
+    assert!(body(&lock).starts_with("ww-a==1.0 \\\n"), "{}", lock.text);
+
+    let mut x86 = interpreter("cp311-x86", 11);
+    x86.platform_machine = "x86_64".into();
+    let mut arm = interpreter("cp311-arm", 11);
+    arm.platform_machine = "aarch64".into();
+    let jobs = [job("ww-a", "1.0", "cp311-arm", LockHash::Known(sha("aa")))];
+    let lock = render(&header(), &[x86, arm], &jobs).unwrap();
+    assert!(
+        lock.text.contains(
+            "ww-a==1.0 ; (python_version == \"3.11\" and implementation_name == \"cpython\" \
+             and sys_platform == \"linux\" and platform_machine == \"aarch64\")"
+        ),
+        "{}",
+        lock.text
+    );
+}
+
+#[test]
+fn interpreters_no_marker_tells_apart_are_an_error() {
+    let interpreters = [interpreter("cp313", 13), interpreter("cp313t", 13)];
+    let jobs = [job("ww-a", "1.0", "cp313", LockHash::Known(sha("aa")))];
+    assert!(matches!(
+        render(&header(), &interpreters, &jobs),
+        Err(LockError::Indistinguishable { .. })
+    ));
+}
+
+#[test]
+fn several_versions_for_one_interpreter_are_an_error_naming_them() {
+    let interpreters = [interpreter("cp311", 11)];
+    let jobs = [
+        job("ww-a", "2.0", "cp311", LockHash::Known(sha("aa"))),
+        job("ww-a", "1.0", "cp311", LockHash::Known(sha("bb"))),
+    ];
+    let error = render(&header(), &interpreters, &jobs).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "ww-a has versions 1.0 and 2.0 for cp311: a lock holds one version per project and \
+         interpreter (lock each list of versions on its own)"
+    );
+}
+
+#[test]
+fn build_jobs_get_a_comment_and_missing_jobs_no_hash() {
+    let interpreters = [interpreter("cp38", 8), interpreter("cp311", 11)];
+    let jobs = [
+        job("ww-built", "1.0", "cp311", LockHash::AfterFill),
+        job("ww-built", "1.0", "cp38", LockHash::Known(sha("88"))),
+        job(
+            "ww-gone",
+            "1.0",
+            "cp311",
+            LockHash::Missing("failed: boom".into()),
+        ),
+        job(
+            "ww-gone",
+            "1.0",
+            "cp38",
+            LockHash::Missing("failed: boom".into()),
+        ),
+    ];
+    let lock = render(&header(), &interpreters, &jobs).unwrap();
+    assert_eq!(
+        body(&lock),
+        format!(
+            "# ww-built==1.0 (cp311): build job, hash known after fill\n\
+             ww-built==1.0 \\\n    --hash=sha256:{}\n",
+            "88".repeat(32)
+        )
+    );
+    assert_eq!(lock.after_fill, ["ww-built==1.0 (cp311)"]);
+    assert_eq!(
+        lock.missing,
+        [
+            "ww-gone==1.0 (cp311): failed: boom",
+            "ww-gone==1.0 (cp38): failed: boom"
+        ]
+    );
+}
+
+#[test]
+fn the_header_says_what_made_it_and_outside_text_cannot_start_a_line() {
+    let interpreters = [interpreter("cp311", 11)];
+    let header = LockHeader {
+        command: "plan",
+        target: "http://h/u/i\nevil==1.0".into(),
+    };
+    let jobs = [job(
+        "ww-a",
+        "1.0",
+        "cp311",
+        LockHash::Missing("line\nbreak".into()),
+    )];
+    let lock = render(&header, &interpreters, &jobs).unwrap();
+    assert!(lock.text.starts_with(&format!(
+        "# Written by wheelwright {} `plan --lock` for the target http://h/u/i?evil==1.0.\n\
+         # The files the target serves, for the interpreters cp311 (python_version 3.11).\n",
+        env!("CARGO_PKG_VERSION")
+    )));
+    assert!(
+        lock.text.lines().all(|l| l.starts_with('#')),
+        "{}",
+        lock.text
+    );
+    assert_eq!(lock.missing, ["ww-a==1.0 (cp311): line?break"]);
+}
+
+#[test]
+fn a_marker_value_is_quoted_with_the_quote_it_lacks() {
+    assert_eq!(quote("k", "a\"b").unwrap(), "'a\"b'");
+    assert_eq!(quote("k", "ab").unwrap(), "\"ab\"");
+    assert!(matches!(
+        quote("k", "a\"'b"),
+        Err(LockError::Unquotable { .. })
+    ));
+}
