@@ -220,3 +220,87 @@ fn a_marker_value_is_quoted_with_the_quote_it_lacks() {
         Err(LockError::Unquotable { .. })
     ));
 }
+
+/// The interpreters a proptest run draws from: no two share every marker value.
+fn pool() -> Vec<(LockInterpreter, pep508_rs::MarkerEnvironment)> {
+    [
+        ("cp38", 8, "linux", "x86_64"),
+        ("cp311", 11, "linux", "x86_64"),
+        ("cp311-arm", 11, "linux", "aarch64"),
+        ("cp312", 12, "darwin", "arm64"),
+    ]
+    .into_iter()
+    .map(|(label, minor, platform, machine)| {
+        let python_version = format!("3.{minor}");
+        let full = format!("3.{minor}.4");
+        let env = pep508_rs::MarkerEnvironment::try_from(pep508_rs::MarkerEnvironmentBuilder {
+            implementation_name: "cpython",
+            implementation_version: &full,
+            os_name: "posix",
+            platform_machine: machine,
+            platform_python_implementation: "CPython",
+            platform_release: "6.1.0",
+            platform_system: "Linux",
+            platform_version: "#1 SMP",
+            python_full_version: &full,
+            python_version: &python_version,
+            sys_platform: platform,
+        })
+        .unwrap();
+        let interpreter = LockInterpreter {
+            label: label.into(),
+            python_version: (3, minor),
+            implementation_name: "cpython".into(),
+            sys_platform: platform.into(),
+            platform_machine: machine.into(),
+        };
+        (interpreter, env)
+    })
+    .collect()
+}
+
+/// Each requirement line of a lock, its `--hash` options dropped.
+fn requirement_lines(text: &str) -> Vec<pep508_rs::Requirement> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with(' '))
+        .map(|l| pep508_rs::Requirement::from_str(l.trim_end_matches(" \\")).unwrap())
+        .collect()
+}
+
+proptest::proptest! {
+    #![proptest_config(crate::proptest_config())]
+
+    /// On every interpreter, the lines whose marker is true are exactly the project versions
+    /// locked for it: pip on each installs its own set and nothing of another's.
+    #[test]
+    fn each_interpreter_selects_exactly_its_own_lines(
+        chosen in proptest::collection::vec(proptest::bool::ANY, 4),
+        versions in proptest::collection::vec(proptest::option::of(1u8..=3), 16),
+    ) {
+        let pool: Vec<_> = pool().into_iter().zip(chosen).filter(|(_, c)| *c).map(|(p, _)| p).collect();
+        proptest::prop_assume!(!pool.is_empty());
+        let interpreters: Vec<LockInterpreter> = pool.iter().map(|(i, _)| i.clone()).collect();
+        let mut jobs = Vec::new();
+        for (n, version) in versions.iter().enumerate() {
+            let (project, interpreter) = (n / 4, n % 4);
+            if let (Some(version), Some(target)) = (version, interpreters.get(interpreter)) {
+                jobs.push(job(&format!("ww-p{project}"), &format!("{version}.0"), &target.label,
+                    LockHash::Known(sha(&format!("{project}{version}")))));
+            }
+        }
+        let lock = render(&header(), &interpreters, &jobs).unwrap();
+        let lines = requirement_lines(&lock.text);
+        for (interpreter, env) in &pool {
+            let mut expected: Vec<String> = jobs.iter()
+                .filter(|j| j.interpreter == interpreter.label)
+                .map(|j| format!("{}=={}", j.project, j.version))
+                .collect();
+            expected.sort();
+            let selected: Vec<String> = lines.iter()
+                .filter(|r| r.evaluate_markers(env, &[]))
+                .map(|r| format!("{}{}", r.name, r.version_or_url.as_ref().map(ToString::to_string).unwrap_or_default()))
+                .collect();
+            proptest::prop_assert_eq!(&selected, &expected, "{}", lock.text);
+        }
+    }
+}

@@ -114,6 +114,12 @@ fn fill_lock_of_a_directory_splits_interpreters_and_pip_installs_each_its_own_ve
         "no machine path in the header: {text}"
     );
 
+    // A second fill finds everything present: the lock then takes the target's hashes, the
+    // same ones.
+    let again = fill(home.path(), SPLIT, &args, &[]);
+    assert_eq!(again.count("present"), 5, "{:?}", again.outcomes());
+    assert_eq!(std::fs::read_to_string(&lock).unwrap(), text);
+
     // Offline, from the target's simple tree alone: each interpreter gets its own version.
     let simple = url::Url::from_directory_path(wheelhouse.join("simple")).unwrap();
     let index = ["--index-url", simple.as_str()];
