@@ -236,3 +236,52 @@ fn plan_lock_hashes_what_it_knows_and_marks_the_build_job() {
         "{stderr}"
     );
 }
+
+#[test]
+fn fill_lock_of_devpi_holds_the_built_wheels_hash_and_installs_with_it() {
+    let (user, upstream) = crate::fill::user_with_upstream("lock");
+    let target = user.create_index("target", &[], false);
+    let home = tempfile::tempdir().unwrap();
+    let lock = home.path().join("lock.txt");
+    let wheels = crate::support::upstream_wheels_dir();
+    let python: PathBuf = test_venv().join("bin/python");
+    let run = fill(
+        home.path(),
+        "ww-alpha==1.0\nww-charlie==1.0\n",
+        &[
+            "--index-url",
+            &upstream,
+            "--find-links",
+            wheels.to_str().unwrap(),
+            "--python",
+            python.to_str().unwrap(),
+            "--lock",
+            lock.to_str().unwrap(),
+            &target,
+        ],
+        &user.env(),
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(
+        run.outcomes()
+            .into_iter()
+            .map(|(p, _, o)| format!("{p} {o}"))
+            .collect::<Vec<_>>(),
+        ["ww-alpha uploaded", "ww-charlie built"]
+    );
+    let built = user.files("target", "ww-charlie", true);
+    let [(filename, sha)] = built.as_slice() else {
+        panic!("{built:?}")
+    };
+    assert!(filename.ends_with(".whl"), "{filename}");
+    let text = std::fs::read_to_string(&lock).unwrap();
+    assert!(
+        text.contains(&format!("ww-charlie==1.0 \\\n    --hash=sha256:{sha}\n")),
+        "{text}"
+    );
+    let site = home.path().join("site");
+    let simple = format!("{target}/+simple/");
+    assert_installs(&python, &lock, &site, &["--index-url", &simple]);
+    assert_eq!(installed(&site), ["ww_alpha-1.0", "ww_charlie-1.0"]);
+    crate::support::devpi().assert_no_tracebacks();
+}
