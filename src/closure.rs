@@ -23,7 +23,7 @@ use crate::exit::Failure;
 use crate::index::{HttpClient, Upstream};
 use crate::interpreter::Interpreter;
 use crate::metadata::{IndexMetadataSource, MetadataFetcher, SourceOptions};
-use crate::plan::{Action, Job, JobSlot};
+use crate::plan::{Action, Decision, Job, JobSlot};
 use crate::requirements::{ParsedRequirements, RequirementEntry};
 use crate::resolve::{self, Line, Options, Resolution, ResolveError, Via};
 
@@ -83,11 +83,9 @@ impl Closure {
         match self.roles.get(job.entry)? {
             Role::Written { failed } => {
                 if let Some(reason) = failed.get(&job.interpreter) {
-                    job.action = Action::Unavailable;
+                    job.decision = Decision::Unavailable(None);
                     job.reason = reason.clone();
-                    job.file = None;
-                    job.version = None;
-                } else if job.action != Action::Skipped {
+                } else if job.action() != Action::Skipped {
                     return None;
                 }
             }
@@ -407,16 +405,19 @@ mod tests {
         }
     }
 
-    fn job(entry: usize, project: &str, interpreter: &str, action: Action) -> Job {
+    fn job(entry: usize, project: &str, interpreter: &str, skipped: bool) -> Job {
+        let version = Some(Version::from_str("1.0").unwrap());
         Job {
-            project: project.into(),
-            version: Some("1.0".into()),
+            project: PackageName::from_str(project).unwrap(),
             requirement: project.into(),
             origin: "r.txt:1".into(),
             interpreter: interpreter.into(),
-            action,
+            decision: if skipped {
+                Decision::Skipped(version)
+            } else {
+                Decision::Unavailable(version)
+            },
             reason: "as planned".into(),
-            file: None,
             via: Vec::new(),
             entry,
         }
@@ -487,33 +488,19 @@ mod tests {
     fn adjust_keeps_pinned_jobs_of_their_interpreters_with_via_and_fails_failed_lines() {
         let closure = closure();
         // The written range line: its planned job is replaced by the pinned line's.
-        assert!(
-            closure
-                .adjust(job(0, "top", "cp311", Action::Fetch))
-                .is_none()
-        );
+        assert!(closure.adjust(job(0, "top", "cp311", false)).is_none());
         // A marker-skipped job of a written line stays.
-        let skipped = closure
-            .adjust(job(0, "top", "cp38", Action::Skipped))
-            .unwrap();
-        assert_eq!(skipped.action, Action::Skipped);
+        let skipped = closure.adjust(job(0, "top", "cp38", true)).unwrap();
+        assert_eq!(skipped.action(), Action::Skipped);
         // A line whose closure failed: its job fails with the reason.
-        let failed = closure
-            .adjust(job(1, "clash", "cp311", Action::Fetch))
-            .unwrap();
+        let failed = closure.adjust(job(1, "clash", "cp311", false)).unwrap();
         assert_eq!(
-            (failed.action, failed.reason.as_str(), failed.version),
-            (Action::Unavailable, "no closure", None)
+            (&failed.decision, failed.reason.as_str()),
+            (&Decision::Unavailable(None), "no closure")
         );
         // A pinned line: via for the interpreter whose closure has it; none elsewhere.
-        let dep = closure
-            .adjust(job(2, "dep", "cp311", Action::Fetch))
-            .unwrap();
+        let dep = closure.adjust(job(2, "dep", "cp311", false)).unwrap();
         assert_eq!(dep.via, ["top 1.0"]);
-        assert!(
-            closure
-                .adjust(job(2, "dep", "cp38", Action::Fetch))
-                .is_none()
-        );
+        assert!(closure.adjust(job(2, "dep", "cp38", false)).is_none());
     }
 }
