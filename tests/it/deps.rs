@@ -486,3 +486,75 @@ fn together_mode_solves_each_requirements_file_alone() {
         ]
     );
 }
+
+/// `fill --deps --lock`: the lock holds the closure with hashes, split by interpreter where
+/// the marker differs, and each interpreter's pip installs it with `--require-hashes
+/// --no-deps` from the target alone.
+#[test]
+fn fill_deps_lock_installs_the_closure_with_hashes_on_each_interpreter() {
+    let home = tempfile::tempdir().unwrap();
+    let wheelhouse = home.path().join("wheelhouse");
+    let lock = home.path().join("lock.txt");
+    let find_links = fixtures_dir().join("dist");
+    let (py39, py311) = (pyenv_python("3.9"), pyenv_python("3.11"));
+    let args = [
+        "--deps",
+        "--no-index",
+        "--find-links",
+        find_links.to_str().unwrap(),
+        "--python",
+        py39.to_str().unwrap(),
+        "--python",
+        py311.to_str().unwrap(),
+        "--lock",
+        lock.to_str().unwrap(),
+        "--target",
+        wheelhouse.to_str().unwrap(),
+    ];
+    let run = fill(home.path(), "ww-dep-top[fast]\n", &args, &[]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    for (python, oldpy) in [(&py39, true), (&py311, false)] {
+        let dir = home.path().join(format!("site-{}", oldpy));
+        let out = std::process::Command::new(python)
+            .args(["-m", "pip", "install", "--disable-pip-version-check"])
+            .args(["--no-cache-dir", "--require-hashes", "--no-deps", "-r"])
+            .arg(&lock)
+            .arg("--target")
+            .arg(&dir)
+            .arg("--no-index")
+            .arg("--find-links")
+            .arg(&wheelhouse)
+            .env("PIP_CONFIG_FILE", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&lock).unwrap()
+        );
+        let mut installed: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".dist-info")
+                    .map(String::from)
+            })
+            .collect();
+        installed.sort();
+        let mut expected = vec![
+            "ww_dep_base-1.5",
+            "ww_dep_fast-1.0",
+            "ww_dep_left-1.0",
+            "ww_dep_right-1.0",
+            "ww_dep_top-1.0",
+        ];
+        if oldpy {
+            expected.insert(2, "ww_dep_oldpy-1.0");
+        }
+        expected.sort();
+        assert_eq!(installed, expected, "{}", python.display());
+    }
+}
