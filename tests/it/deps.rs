@@ -558,3 +558,53 @@ fn fill_deps_lock_installs_the_closure_with_hashes_on_each_interpreter() {
         assert_eq!(installed, expected, "{}", python.display());
     }
 }
+
+/// Under `--shard K/N` every shard solves the same closure and plans only its own projects:
+/// the shards' jobs together are the unsharded plan's, none twice.
+#[test]
+fn deps_shards_split_the_closure_without_overlap() {
+    let home = tempfile::tempdir().unwrap();
+    let find_links = fixtures_dir().join("dist");
+    let base = |shard: Option<&'static str>| {
+        let mut args = vec![
+            "--deps".to_string(),
+            "--no-index".to_string(),
+            "--find-links".to_string(),
+            find_links.to_str().unwrap().to_string(),
+            "--target".to_string(),
+            home.path().join("wh").to_str().unwrap().to_string(),
+        ];
+        if let Some(shard) = shard {
+            args.extend(["--shard".to_string(), shard.to_string()]);
+        }
+        args
+    };
+    let planned = |shard| {
+        let args = base(shard);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, _, stderr, report) =
+            plan(home.path(), "ww-dep-top[fast]\nww-dep-cycle-a\n", &args);
+        assert_eq!(code, 0, "{stderr}");
+        let mut jobs: Vec<(String, String)> = report["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| {
+                (
+                    j["project"].as_str().unwrap().to_string(),
+                    j["version"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        jobs.sort();
+        jobs
+    };
+    let whole = planned(None);
+    assert_eq!(whole.len(), 7, "{whole:?}");
+    let mut shards: Vec<(String, String)> = planned(Some("0/2"));
+    let other = planned(Some("1/2"));
+    assert!(!shards.is_empty() && !other.is_empty());
+    shards.extend(other);
+    shards.sort();
+    assert_eq!(shards, whole);
+}
