@@ -152,7 +152,7 @@ def run_wheelwright(exe, python, packages, work, build_path):
                 results[key] = {
                     "ok": bool(ok),
                     "outcome": job.get("outcome"),
-                    "detail": (job.get("detail") or "").splitlines()[0] if job.get("detail") else "",
+                    "detail": ((job.get("detail") or "").splitlines() or [""])[0],
                     "time": build.get("duration", job.get("duration")),
                 }
     return rc, wall, results
