@@ -227,8 +227,8 @@ def print_table(packages, ww, ww_wall, pip, same, load_start, load_end):
     for name, version, backend, _e in packages:
         w = ww.get(norm(name), {"ok": False, "detail": "no job in the report", "time": None})
         p = pip.get(norm(name))
-        ww_res = "built" if w["ok"] else f"failed: {w['detail'][:90]}"
-        pip_res = "-" if p is None else ("built" if p["ok"] else f"failed: {p['detail'][:90]}")
+        ww_res = "built" if w["ok"] else f"failed: {w['detail'][:140]}"
+        pip_res = "-" if p is None else ("built" if p["ok"] else f"failed: {p['detail'][:140]}")
         rows.append((f"{name} {version}", backend, ww_res, fmt_time(w["time"]), pip_res,
                      "-" if p is None else fmt_time(p["time"]), same.get(norm(name), "-")))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
