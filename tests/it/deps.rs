@@ -608,3 +608,53 @@ fn deps_shards_split_the_closure_without_overlap() {
     shards.sort();
     assert_eq!(shards, whole);
 }
+
+/// Per-line mode for a backfill list: two pins of one project each get their closure, and
+/// the union holds both versions.
+#[test]
+fn per_line_mode_fills_several_versions_of_one_project() {
+    let home = tempfile::tempdir().unwrap();
+    let find_links = fixtures_dir().join("dist");
+    let (code, _, stderr, report) = plan(
+        home.path(),
+        "ww-dep-base==1.0\nww-dep-base==2.0\nww-dep-left\n",
+        &[
+            "--deps",
+            "per-line",
+            "--no-index",
+            "--find-links",
+            find_links.to_str().unwrap(),
+            "--target",
+            home.path().join("wh").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let mut jobs: Vec<(String, String, String)> = report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                j["project"].as_str().unwrap().to_string(),
+                j["version"].as_str().unwrap().to_string(),
+                j["origin"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit(':')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    jobs.sort();
+    let row = |p: &str, v: &str, line: &str| (p.to_string(), v.to_string(), line.to_string());
+    assert_eq!(
+        jobs,
+        [
+            row("ww-dep-base", "1.0", "1"),
+            row("ww-dep-base", "2.0", "2"),
+            row("ww-dep-left", "1.0", "3"),
+        ]
+    );
+}
