@@ -383,6 +383,7 @@ impl Context {
         listings: Option<&'a crate::index::snapshot::ListingCache>,
         shard: Option<crate::plan::Shard>,
         store: Option<&'a crate::store::Store>,
+        packages: &'a crate::package_settings::PackageSettings,
     ) -> crate::plan::Planner<'a> {
         crate::plan::Planner {
             client: &self.client,
@@ -395,6 +396,7 @@ impl Context {
             shard,
             listings,
             store,
+            packages,
         }
     }
 }

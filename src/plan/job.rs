@@ -77,6 +77,15 @@ pub struct Job {
     pub action: Action,
     pub reason: String,
     pub file: Option<JobFile>,
+    /// The `[package.NAME]` settings that apply to a build job (or kept it from building).
+    /// Written to the plan JSON as `settings`; not read back (the fill report's
+    /// `build.settings` records what a build used).
+    #[serde(
+        default,
+        skip_deserializing,
+        skip_serializing_if = "crate::package_settings::BuildSettings::is_empty"
+    )]
+    pub settings: crate::package_settings::BuildSettings,
     /// Index of the requirement line in `ParsedRequirements::requirements` (its hashes and
     /// config settings travel with it).
     #[serde(skip)]

@@ -128,6 +128,8 @@ pub struct Planner<'a> {
     /// Where remote files are downloaded to read a Requires-Python their listing lacks
     /// (see [`requires_python`]); `None` accepts such files.
     pub store: Option<&'a crate::store::Store>,
+    /// `[package.NAME]` settings: `build = false` keeps the plan from building.
+    pub packages: &'a crate::package_settings::PackageSettings,
 }
 
 impl Planner<'_> {
@@ -482,6 +484,18 @@ impl Planner<'_> {
                 job.file = Some(job_file(d.file));
             }
             UpstreamChoice::Sdist(d) => {
+                if let Ok(name) = PackageName::new(job.project.clone()) {
+                    job.settings = self.packages.for_build(&name, version);
+                }
+                if let Some(no_build) = &job.settings.no_build {
+                    // Only a compatible wheel would do, and upstream has none.
+                    job.action = Action::Unavailable;
+                    job.reason = format!(
+                        "only an sdist fits, and `build = false` ({}): {}",
+                        no_build.origin, no_build.reason
+                    );
+                    return;
+                }
                 job.action = Action::Build;
                 let incompatible = upstream.iter().any(|x| {
                     x.version() == version && matches!(x.dist, crate::dist::DistFilename::Wheel(_))
@@ -538,6 +552,7 @@ fn new_job(
         action: Action::Unavailable,
         reason: String::new(),
         file: None,
+        settings: Default::default(),
     }
 }
 

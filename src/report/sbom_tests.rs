@@ -6,9 +6,8 @@ use serde_json::Value;
 use super::{civil_from_days, document, iso8601_utc, pypi_purl, write_sboms};
 use crate::build::{InstalledWheel, Protections};
 use crate::dist::{SafeFilename, Sha256};
-use crate::report::provenance::{
-    BuildInfo, BuildSettings, CrateInfo, InterpreterInfo, SourceFile, WheelFile,
-};
+use crate::package_settings::BuildSettings;
+use crate::report::provenance::{BuildInfo, CrateInfo, InterpreterInfo, SourceFile, WheelFile};
 
 fn sha(c: char) -> String {
     c.to_string().repeat(64)

@@ -22,7 +22,11 @@ pub fn render_table(plan: &Plan) -> String {
                     }
                     Some(file) => format!("{}: {}", job.reason, file.filename),
                     None => job.reason.clone(),
-                },
+                } + &job
+                    .settings
+                    .summary()
+                    .map(|line| format!("; {line}"))
+                    .unwrap_or_default(),
             ]
         })
         .collect();
@@ -123,6 +127,7 @@ mod tests {
             action: Action::Build,
             reason: String::new(),
             file: None,
+            settings: Default::default(),
             entry: 0,
         }
     }

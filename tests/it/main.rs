@@ -14,6 +14,7 @@ mod fill;
 mod harness;
 mod hostile_index;
 mod noop;
+mod package_settings;
 mod plan;
 mod policies;
 mod provenance;
