@@ -129,3 +129,34 @@ pub fn age(when: u64) -> String {
         _ => format!("{} days ago", secs / 86_400),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key<'a>(settings: &'a str) -> FailureKey<'a> {
+        FailureKey {
+            project: "six",
+            version: "1.0",
+            interpreter: "cp311 /usr/bin/python3.11",
+            sdist_sha256: "ab",
+            settings,
+        }
+    }
+
+    #[test]
+    fn settings_are_part_of_the_key_and_no_settings_keep_the_old_key() {
+        let memory = FailureMemory {
+            dir: PathBuf::from("/failures"),
+            ttl: Duration::from_secs(60),
+            retry: false,
+        };
+        let old = Sha256::digest(b"six\x001.0\x00cp311 /usr/bin/python3.11\x00ab");
+        assert_eq!(
+            memory.path(&key("")),
+            PathBuf::from(format!("/failures/{}.json", hex::encode(old)))
+        );
+        assert_ne!(memory.path(&key("f1")), memory.path(&key("")));
+        assert_ne!(memory.path(&key("f1")), memory.path(&key("f2")));
+    }
+}
