@@ -11,22 +11,23 @@ pub fn render_table(plan: &Plan) -> String {
         .jobs
         .iter()
         .map(|job| {
+            let mut reason = match &job.file {
+                Some(file) if job.action != Action::Present => {
+                    format!("{} ({})", job.reason, file.filename)
+                }
+                Some(file) => format!("{}: {}", job.reason, file.filename),
+                None => job.reason.clone(),
+            };
+            // Which `[package.NAME]` settings the build uses (or kept it from building).
+            if let Some(summary) = job.settings.summary() {
+                reason.push_str(&format!("; {summary}"));
+            }
             [
                 job.project.clone(),
                 job.version.clone().unwrap_or_else(|| "-".into()),
                 job.interpreter.clone(),
                 job.action.to_string(),
-                match &job.file {
-                    Some(file) if job.action != Action::Present => {
-                        format!("{} ({})", job.reason, file.filename)
-                    }
-                    Some(file) => format!("{}: {}", job.reason, file.filename),
-                    None => job.reason.clone(),
-                } + &job
-                    .settings
-                    .summary()
-                    .map(|line| format!("; {line}"))
-                    .unwrap_or_default(),
+                reason,
             ]
         })
         .collect();
