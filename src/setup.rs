@@ -384,18 +384,20 @@ impl Context {
         shard: Option<crate::plan::Shard>,
         store: Option<&'a crate::store::Store>,
         packages: &'a crate::package_settings::PackageSettings,
-    ) -> crate::plan::Planner<'a> {
+    ) -> crate::plan::Planner<'a, crate::plan::IndexListings<'a>> {
         crate::plan::Planner {
-            client: &self.client,
-            target: &self.target,
-            pure_index: self.pure_index.as_ref(),
-            upstream: &self.upstream,
+            listings: crate::plan::IndexListings {
+                client: &self.client,
+                target: &self.target,
+                pure_index: self.pure_index.as_ref(),
+                upstream: &self.upstream,
+                cache: listings,
+                store,
+            },
             interpreters: &self.interpreters,
             policy: &self.policy,
             concurrency: self.concurrency,
             shard,
-            listings,
-            store,
             packages,
         }
     }

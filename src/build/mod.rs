@@ -22,6 +22,7 @@ mod hooks;
 mod log;
 mod missing;
 mod paths;
+mod prepare;
 mod pyproject;
 mod resolve;
 mod sandbox;
@@ -50,6 +51,7 @@ pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};
 pub use log::{LogLimits, LogSummary};
 pub use missing::{Missing, Provider, missing_in_log};
 pub use paths::PathsError;
+pub use prepare::{PreparedFrom, PreparedMetadata};
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
     BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource,
@@ -244,16 +246,8 @@ impl Builder {
         // 1. Unpack.
         let unpacked = unpack_sdist(&request.sdist, &job.dir.join("src"), self.options.unpack)
             .map_err(|source| job.err_unpack(source))?;
-        // 1b. `patches`, in order, outside the sandbox (the applier refuses paths outside
-        // the tree and symlinks on the way).
-        for patch in &request.settings.patches {
-            apply_patch(&unpacked.root, patch).map_err(|source| BuildError::Patch {
-                project: job.project.clone(),
-                version: job.version.clone(),
-                step: BuildStep::Patch,
-                source: Box::new(source),
-            })?;
-        }
+        // 1b. `patches`.
+        apply_patches(job, request, &unpacked.root)?;
         // 2. [build-system].
         let mut system =
             read_build_system(&unpacked.root).map_err(|source| BuildError::Pyproject {
@@ -740,6 +734,20 @@ impl Builder {
             &format!("{log_tail}\n{}", outcome.log.report_tail()),
         )
     }
+}
+
+/// The package's `patches`, in order, outside the sandbox, right after unpacking (the applier
+/// refuses paths outside the tree and symlinks on the way).
+fn apply_patches(job: &Job, request: &BuildRequest, root: &Path) -> Result<(), BuildError> {
+    for patch in &request.settings.patches {
+        apply_patch(root, patch).map_err(|source| BuildError::Patch {
+            project: job.project.clone(),
+            version: job.version.clone(),
+            step: BuildStep::Patch,
+            source: Box::new(source),
+        })?;
+    }
+    Ok(())
 }
 
 /// Interpreter directories the sandbox must see (read-only); `/usr` is bound anyway.

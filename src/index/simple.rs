@@ -9,8 +9,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::body::listing_text;
-use super::error::IndexError;
-use super::file::{Listing, RawEntry, percent_decoded};
+use super::error::{IndexError, ListingError};
+use super::file::{Listing, MetadataFile, RawEntry, percent_decoded};
 use super::http::{HttpClient, status_error};
 use super::redact::redact;
 
@@ -59,9 +59,9 @@ pub async fn fetch_project(
     } else {
         parse_html(&body, &final_url)
     };
-    files.map(Some).map_err(|detail| IndexError::BadResponse {
+    files.map(Some).map_err(|source| IndexError::Listing {
         url: redact(&url),
-        detail,
+        source,
     })
 }
 
@@ -90,19 +90,28 @@ struct JsonFile {
     /// PEP 700; anything but a non-negative integer is ignored.
     #[serde(default)]
     size: Option<serde_json::Value>,
+    /// PEP 714's name for the PEP 658 metadata file, preferred over the original one.
+    #[serde(rename = "core-metadata", default)]
+    core_metadata: Option<serde_json::Value>,
+    #[serde(rename = "dist-info-metadata", default)]
+    dist_info_metadata: Option<serde_json::Value>,
 }
 
 /// PEP 691 project detail.
-pub fn parse_json(body: &str, page_url: &Url) -> Result<Listing, String> {
+pub fn parse_json(body: &str, page_url: &Url) -> Result<Listing, ListingError> {
     let page: JsonPage =
-        serde_json::from_str(body).map_err(|e| format!("invalid PEP 691 JSON: {e}"))?;
+        serde_json::from_str(body).map_err(|e| ListingError::Pep691Json(e.to_string()))?;
     check_api_version(&page.meta.api_version)?;
     let index = redact(page_url);
     let mut listing = Listing::default();
     for file in page.files {
         let mut url = page_url
             .join(&file.url)
-            .map_err(|e| format!("bad URL {:?} for {:?}: {e}", file.url, file.filename))?;
+            .map_err(|e| ListingError::FileUrl {
+                url: file.url.clone(),
+                filename: file.filename.clone(),
+                detail: e.to_string(),
+            })?;
         let fragment_hash = take_sha256_fragment(&mut url);
         let yanked = match file.yanked {
             None | Some(serde_json::Value::Bool(false)) | Some(serde_json::Value::Null) => None,
@@ -121,6 +130,11 @@ pub fn parse_json(body: &str, page_url: &Url) -> Result<Listing, String> {
                 filename: file.filename,
                 url,
                 yanked,
+                metadata_file: file
+                    .core_metadata
+                    .or(file.dist_info_metadata)
+                    .as_ref()
+                    .map_or(MetadataFile::NotOffered, MetadataFile::from_json),
             },
         );
     }
@@ -128,19 +142,19 @@ pub fn parse_json(body: &str, page_url: &Url) -> Result<Listing, String> {
 }
 
 /// PEP 629: a major version above 1 is a hard failure.
-fn check_api_version(version: &str) -> Result<(), String> {
+fn check_api_version(version: &str) -> Result<(), ListingError> {
     let major = version.split('.').next().unwrap_or("1");
     match major.parse::<u32>() {
         Ok(1) => Ok(()),
-        _ => Err(format!("unsupported repository API version {version}")),
+        _ => Err(ListingError::ApiVersion(version.to_string())),
     }
 }
 
 /// PEP 503 project detail: every `<a>` is a file; the anchor text is the filename,
 /// `href` resolves against the page URL or `<base href>`.
-pub fn parse_html(body: &str, page_url: &Url) -> Result<Listing, String> {
-    let dom =
-        tl::parse(body, tl::ParserOptions::default()).map_err(|e| format!("invalid HTML: {e}"))?;
+pub fn parse_html(body: &str, page_url: &Url) -> Result<Listing, ListingError> {
+    let dom = tl::parse(body, tl::ParserOptions::default())
+        .map_err(|e| ListingError::Html(e.to_string()))?;
     let parser = dom.parser();
     let attr = |tag: &tl::HTMLTag, key: &str| -> Option<Option<String>> {
         tag.attributes()
@@ -200,6 +214,12 @@ pub fn parse_html(body: &str, page_url: &Url) -> Result<Listing, String> {
                     .flatten()
                     .filter(|r| !r.trim().is_empty()),
                 yanked: attr(tag, "data-yanked").map(|reason| reason.unwrap_or_default()),
+                // PEP 714: `data-core-metadata` wins over PEP 658's `data-dist-info-metadata`.
+                metadata_file: attr(tag, "data-core-metadata")
+                    .or_else(|| attr(tag, "data-dist-info-metadata"))
+                    .map_or(MetadataFile::NotOffered, |value| {
+                        MetadataFile::from_html(value.as_deref())
+                    }),
                 url,
             },
         );
@@ -327,7 +347,10 @@ alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha2
     fn rejects_unknown_major_api_version() {
         let html =
             r#"<html><head><meta name="pypi:repository-version" content="2.0"></head></html>"#;
-        assert!(parse_html(html, &page()).unwrap_err().contains("2.0"));
+        assert_eq!(
+            parse_html(html, &page()).unwrap_err(),
+            ListingError::ApiVersion("2.0".into())
+        );
         let json = r#"{"meta":{"api-version":"2.1"},"name":"x","files":[]}"#;
         assert!(parse_json(json, &page()).is_err());
     }
@@ -356,6 +379,48 @@ alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha2
         );
         assert_eq!(files[1].yanked.as_deref(), Some("broken"));
         assert_eq!(files[1].stage, None);
+    }
+
+    #[test]
+    fn reads_pep658_and_pep714_metadata_offers() {
+        let hex = "cd".repeat(32);
+        let html = format!(
+            r#"<html><body>
+<a href="a-1.0-py3-none-any.whl" data-core-metadata="sha256={hex}" data-dist-info-metadata="true">a-1.0-py3-none-any.whl</a>
+<a href="a-2.0-py3-none-any.whl" data-dist-info-metadata>a-2.0-py3-none-any.whl</a>
+<a href="a-3.0-py3-none-any.whl" data-core-metadata="sha256=nothex">a-3.0-py3-none-any.whl</a>
+<a href="a-4.0-py3-none-any.whl">a-4.0-py3-none-any.whl</a></body></html>"#
+        );
+        let files = parse_html(&html, &page()).unwrap().files;
+        let sha = crate::dist::Sha256::new(&hex).unwrap();
+        assert_eq!(
+            files[0].metadata_file,
+            MetadataFile::Offered {
+                sha256: Some(sha.clone())
+            }
+        );
+        assert_eq!(
+            files[1].metadata_file,
+            MetadataFile::Offered { sha256: None }
+        );
+        assert_eq!(files[2].metadata_file, MetadataFile::NotOffered);
+        assert_eq!(files[3].metadata_file, MetadataFile::NotOffered);
+        let json = format!(
+            r#"{{"meta":{{"api-version":"1.1"}},"name":"a","files":[
+ {{"filename":"a-1.0-py3-none-any.whl","url":"a-1.0-py3-none-any.whl","hashes":{{}},"core-metadata":{{"sha256":"{hex}"}},"dist-info-metadata":false}},
+ {{"filename":"a-2.0-py3-none-any.whl","url":"a-2.0-py3-none-any.whl","hashes":{{}},"dist-info-metadata":true}},
+ {{"filename":"a-3.0-py3-none-any.whl","url":"a-3.0-py3-none-any.whl","hashes":{{}},"core-metadata":false}}]}}"#
+        );
+        let files = parse_json(&json, &page()).unwrap().files;
+        assert_eq!(
+            files[0].metadata_file,
+            MetadataFile::Offered { sha256: Some(sha) }
+        );
+        assert_eq!(
+            files[1].metadata_file,
+            MetadataFile::Offered { sha256: None }
+        );
+        assert_eq!(files[2].metadata_file, MetadataFile::NotOffered);
     }
 
     #[test]

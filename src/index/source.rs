@@ -177,6 +177,7 @@ pub async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
             requires_python: None,
             yanked: None,
             stage: None,
+            metadata_file: super::MetadataFile::NotOffered,
         });
     }
     files.sort_by(|a, b| a.filename.cmp(&b.filename));
@@ -190,9 +191,9 @@ async fn fetch_page(client: &HttpClient, url: &Url) -> Result<Listing, IndexErro
     }
     let final_url = response.url().clone();
     let body = listing_text(url, response).await?;
-    parse_html(&body, &final_url).map_err(|detail| IndexError::BadResponse {
+    parse_html(&body, &final_url).map_err(|source| IndexError::Listing {
         url: redact(url),
-        detail,
+        source,
     })
 }
 
