@@ -30,6 +30,7 @@ fn job(entry: usize, project: &str, interpreter: &str, skipped: bool) -> Job {
             Decision::Unavailable(version)
         },
         reason: "as planned".into(),
+        settings: Default::default(),
         via: Vec::new(),
         entry,
     }

@@ -67,6 +67,7 @@ pub use unpack::{UnpackError, UnpackLimits, Unpacked, unpack_sdist};
 
 use crate::dist::{WheelLimits, validate_built_wheel};
 use crate::interpreter::Interpreter;
+use crate::package_settings::{BuildSettings, apply_patch};
 use hooks::{HookContext, call_hook};
 
 /// 1980-01-01: the oldest time a zip (and so a wheel) can record.
@@ -122,6 +123,9 @@ pub struct BuildRequest {
     pub config_settings: ConfigSettings,
     /// Overrides the sdist's newest mtime.
     pub source_date_epoch: Option<u64>,
+    /// This package's `[package.NAME]` settings (`config_settings` above already holds
+    /// theirs; env, build requirements, constraints and patches are applied here).
+    pub settings: BuildSettings,
 }
 
 /// A validated wheel.
@@ -242,13 +246,16 @@ impl Builder {
         // 1. Unpack.
         let unpacked = unpack_sdist(&request.sdist, &job.dir.join("src"), self.options.unpack)
             .map_err(|source| job.err_unpack(source))?;
+        // 1b. `patches`.
+        apply_patches(job, request, &unpacked.root)?;
         // 2. [build-system].
-        let system = read_build_system(&unpacked.root).map_err(|source| BuildError::Pyproject {
-            project: job.project.clone(),
-            version: job.version.clone(),
-            step: BuildStep::ReadPyproject,
-            source: Box::new(source),
-        })?;
+        let mut system =
+            read_build_system(&unpacked.root).map_err(|source| BuildError::Pyproject {
+                project: job.project.clone(),
+                version: job.version.clone(),
+                step: BuildStep::ReadPyproject,
+                source: Box::new(source),
+            })?;
         // 2b. A Rust build's crates: fetched and verified outside the sandbox, vendored inside
         // the build dir (see `cargo`).
         let vendored = self.vendor_crates(job, request, &unpacked.root).await?;
@@ -265,10 +272,21 @@ impl Builder {
         } else {
             unpacked.root.clone()
         };
+        // `extra-build-requires` join `requires` before resolution.
+        system
+            .requires
+            .extend(request.settings.extra_build_requires.iter().cloned());
         // 3. Resolve and provision `requires`.
         let origin = format!("{} {}", request.name, request.version);
+        let constraints = self.constraints(&request.settings);
         let mut wheels = self
-            .resolve(job, &system.requires, &origin, BuildStep::ResolveRequires)
+            .resolve(
+                job,
+                &constraints,
+                &system.requires,
+                &origin,
+                BuildStep::ResolveRequires,
+            )
             .await?;
         let epoch = request
             .source_date_epoch
@@ -350,7 +368,13 @@ impl Builder {
             let mut all = system.requires.clone();
             all.extend(extra);
             wheels = self
-                .resolve(job, &all, &origin, BuildStep::ResolveExtraRequires)
+                .resolve(
+                    job,
+                    &constraints,
+                    &all,
+                    &origin,
+                    BuildStep::ResolveExtraRequires,
+                )
                 .await?;
             let env = self.provision(job, interpreter, &wheels).await?;
             job.facts.environment = env.installed.clone();
@@ -479,9 +503,27 @@ impl Builder {
         Ok(vendored)
     }
 
+    /// This package's `build-constraints` first (the resolver takes the first pin of a
+    /// name), then `--build-constraints`.
+    fn constraints(&self, settings: &BuildSettings) -> Vec<BuildConstraint> {
+        let own = settings.build_constraints.iter().filter_map(|r| {
+            let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specs)) = &r.version_or_url else {
+                return None;
+            };
+            Some(BuildConstraint {
+                name: r.name.clone(),
+                version: crate::plan::pinned_version(specs)?,
+                sha256: Vec::new(),
+            })
+        });
+        own.chain(self.options.build_constraints.iter().cloned())
+            .collect()
+    }
+
     async fn resolve(
         &self,
         job: &Job,
+        constraints: &[BuildConstraint],
         requirements: &[Requirement],
         origin: &str,
         step: BuildStep,
@@ -489,7 +531,7 @@ impl Builder {
         resolve(
             self.source.as_ref(),
             &job.interpreter,
-            &self.options.build_constraints,
+            constraints,
             requirements,
             origin,
         )
@@ -581,7 +623,16 @@ impl Builder {
             vars.push(("CARGO_TARGET_DIR".into(), target.display().to_string()));
         }
         // `--build-env` replaces a variable of ours, except the compiler flags, which it extends.
-        for (key, value) in &self.options.extra_env {
+        // The package's `env` comes after, and wins: both are the user's explicit settings.
+        let package_env = job.env.iter().map(|(k, v)| (k.clone(), v.clone()));
+        let explicit: Vec<(String, String)> = self
+            .options
+            .extra_env
+            .iter()
+            .cloned()
+            .chain(package_env)
+            .collect();
+        for (key, value) in &explicit {
             match vars.iter_mut().find(|(k, _)| k == key) {
                 Some((_, old)) => *old = value.clone(),
                 None => vars.push((key.clone(), value.clone())),
@@ -685,6 +736,20 @@ impl Builder {
     }
 }
 
+/// The package's `patches`, in order, outside the sandbox, right after unpacking (the applier
+/// refuses paths outside the tree and symlinks on the way).
+fn apply_patches(job: &Job, request: &BuildRequest, root: &Path) -> Result<(), BuildError> {
+    for patch in &request.settings.patches {
+        apply_patch(root, patch).map_err(|source| BuildError::Patch {
+            project: job.project.clone(),
+            version: job.version.clone(),
+            step: BuildStep::Patch,
+            source: Box::new(source),
+        })?;
+    }
+    Ok(())
+}
+
 /// Interpreter directories the sandbox must see (read-only); `/usr` is bound anyway.
 fn interpreter_paths(interpreter: &Interpreter) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = Vec::new();
@@ -732,6 +797,8 @@ struct Job {
     project: PackageName,
     version: Version,
     interpreter: Arc<Interpreter>,
+    /// The package's `env` (after `--build-env`).
+    env: std::collections::BTreeMap<String, String>,
     /// Provenance gathered as the build goes.
     facts: BuildFacts,
 }
@@ -776,7 +843,9 @@ impl Job {
             let keyed = crate::dist::hash::sha256_file(&request.sdist)
                 .map_err(io("hash sdist"))
                 .and_then(|sdist_sha256| {
-                    let key = paths::build_key(&sdist_sha256, &request.interpreter.executable);
+                    // Other settings (a patch) are another build of the same sdist.
+                    let build = format!("{sdist_sha256}{}", request.settings.fingerprint());
+                    let key = paths::build_key(&build, &request.interpreter.executable);
                     let stem = format!("{}-{}", request.name, request.version);
                     paths::keyed_build_dir(&options.keyed_build_root, &stem, &key).map_err(
                         |source| BuildError::BuildDir {
@@ -811,6 +880,7 @@ impl Job {
             project,
             version,
             interpreter: request.interpreter.clone(),
+            env: request.settings.env.clone(),
             facts: BuildFacts::default(),
         })
     }

@@ -80,12 +80,15 @@ impl Builder {
         let interpreter = &request.interpreter;
         let unpacked = unpack_sdist(&request.sdist, &job.dir.join("src"), self.options.unpack)
             .map_err(|source| job.err_unpack(source))?;
-        let system = read_build_system(&unpacked.root).map_err(|source| BuildError::Pyproject {
-            project: job.project.clone(),
-            version: job.version.clone(),
-            step: BuildStep::ReadPyproject,
-            source: Box::new(source),
-        })?;
+        // The package's settings, as for `build_wheel`: patches, more requirements, pins.
+        super::apply_patches(job, request, &unpacked.root)?;
+        let mut system =
+            read_build_system(&unpacked.root).map_err(|source| BuildError::Pyproject {
+                project: job.project.clone(),
+                version: job.version.clone(),
+                step: BuildStep::ReadPyproject,
+                source: Box::new(source),
+            })?;
         // A Rust build's crates, vendored as for `build_wheel`: a back end may run cargo in
         // this hook too (`cargo metadata`).
         self.vendor_crates(job, request, &unpacked.root).await?;
@@ -96,9 +99,19 @@ impl Builder {
         } else {
             unpacked.root.clone()
         };
+        system
+            .requires
+            .extend(request.settings.extra_build_requires.iter().cloned());
+        let constraints = self.constraints(&request.settings);
         let origin = format!("{} {}", request.name, request.version);
         let wheels = self
-            .resolve(job, &system.requires, &origin, BuildStep::ResolveRequires)
+            .resolve(
+                job,
+                &constraints,
+                &system.requires,
+                &origin,
+                BuildStep::ResolveRequires,
+            )
             .await?;
         let mut env = self.provision(job, interpreter, &wheels).await?;
         let epoch = request
@@ -145,7 +158,13 @@ impl Builder {
             let mut all = system.requires.clone();
             all.extend(extra);
             let wheels = self
-                .resolve(job, &all, &origin, BuildStep::ResolveExtraRequires)
+                .resolve(
+                    job,
+                    &constraints,
+                    &all,
+                    &origin,
+                    BuildStep::ResolveExtraRequires,
+                )
                 .await?;
             env = self.provision(job, interpreter, &wheels).await?;
         }

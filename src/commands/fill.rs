@@ -12,6 +12,7 @@ use futures::TryStreamExt;
 use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode, Toolchains};
 use crate::cli::{FillArgs, SandboxArg};
 use crate::exit::{self, Failure};
+use crate::package_settings::PackageSettings;
 use crate::pipeline::UpstreamWheels;
 use crate::pipeline::{FillSettings, Pipeline};
 use crate::publish::{Session, SessionParts};
@@ -48,7 +49,8 @@ pub fn split_positional(positional: &[String], target: Option<&str>) -> (Vec<Pat
     )
 }
 
-pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
+/// `packages`: the `[package.NAME]` tables of `wheelwright.toml` (per-package build settings).
+pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode, Failure> {
     let (requirements, target_spec) = split_positional(&args.positional, args.target.as_deref());
     let mut ctx = setup::context(
         &requirements,
@@ -88,7 +90,12 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     // The planner reads METADATA of remote files that list no Requires-Python: the same
     // size limits as any download (an endless body must not be read to the end).
     let metadata_store = Store::new(&cache).with_max_download_size(args.common.max_download_size);
-    let planner = ctx.planner(listings.as_ref(), args.common.shard, Some(&metadata_store));
+    let planner = ctx.planner(
+        listings.as_ref(),
+        args.common.shard,
+        Some(&metadata_store),
+        packages,
+    );
     let unsupported = crate::plan::unsupported_lines(&ctx.requirements);
     for line in &unsupported {
         eprintln!(
@@ -110,7 +117,9 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     }
     crate::build::Sandbox::warm_up(mode);
     let builder = tokio::sync::OnceCell::new();
-    let build_slots = args.jobs.unwrap_or_else(default_build_jobs).max(1);
+    // u32: what a semaphore's `acquire_many` counts in (an exclusive build takes them all).
+    let build_slots =
+        u32::try_from(args.jobs.unwrap_or_else(default_build_jobs).max(1)).unwrap_or(u32::MAX);
     let progress = Progress::new(0, args.common.quiet > 0);
     let hosts = Arc::new(crate::host_slots::HostSlots::new(args.transfer_concurrency));
     let session = Session::new(SessionParts {
@@ -128,7 +137,9 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         make_builder: Box::new(|| {
             make_builder(&args, &ctx, &cache).map_err(|f| format!("{:#}", f.error))
         }),
-        build_slots: tokio::sync::Semaphore::new(build_slots),
+        build_slots: tokio::sync::Semaphore::new(build_slots as usize),
+        build_slot_count: build_slots,
+        packages,
         interpreters: ctx.interpreters.iter().cloned().map(Arc::new).collect(),
         hosts,
         failures: crate::pipeline::FailureMemory {

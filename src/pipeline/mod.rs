@@ -54,6 +54,10 @@ pub struct Pipeline<'a> {
     pub make_builder: Box<dyn Fn() -> Result<crate::build::Builder, String> + Send + Sync + 'a>,
     /// `--jobs`: builds at once.
     pub build_slots: tokio::sync::Semaphore,
+    /// How many permits `build_slots` was made with (an exclusive build takes them all).
+    pub build_slot_count: u32,
+    /// `[package.NAME]` settings of `wheelwright.toml`.
+    pub packages: &'a crate::package_settings::PackageSettings,
     pub interpreters: Vec<Arc<crate::interpreter::Interpreter>>,
     pub failures: FailureMemory,
     /// Downloads at once, per host (shared with the session's uploads).
