@@ -24,6 +24,7 @@ mod missing;
 mod paths;
 mod prepare;
 mod pyproject;
+mod ready;
 mod resolve;
 mod sandbox;
 mod toolchain;
@@ -243,153 +244,13 @@ impl Builder {
         started: Instant,
     ) -> Result<BuiltWheel, BuildError> {
         let interpreter = &request.interpreter;
-        // 1. Unpack.
-        let unpacked = unpack_sdist(&request.sdist, &job.dir.join("src"), self.options.unpack)
-            .map_err(|source| job.err_unpack(source))?;
-        // 1b. `patches`.
-        apply_patches(job, request, &unpacked.root)?;
-        // 2. [build-system].
-        let mut system =
-            read_build_system(&unpacked.root).map_err(|source| BuildError::Pyproject {
-                project: job.project.clone(),
-                version: job.version.clone(),
-                step: BuildStep::ReadPyproject,
-                source: Box::new(source),
-            })?;
-        // 2b. A Rust build's crates: fetched and verified outside the sandbox, vendored inside
-        // the build dir (see `cargo`).
-        let vendored = self.vendor_crates(job, request, &unpacked.root).await?;
-        // Where the build sees its source: a fixed mount point under bubblewrap, otherwise the
-        // (already fixed, keyed) host path.
-        let source = if job.mounted() {
-            let top = unpacked
-                .root
-                .file_name()
-                .map(PathBuf::from)
-                .unwrap_or_default();
-            job.source_mount = Some((job.dir.join("src"), PathBuf::from(paths::MOUNT_ROOT)));
-            Path::new(paths::MOUNT_ROOT).join(top)
-        } else {
-            unpacked.root.clone()
-        };
-        // `extra-build-requires` join `requires` before resolution.
-        system
-            .requires
-            .extend(request.settings.extra_build_requires.iter().cloned());
-        // 3. Resolve and provision `requires`.
-        let origin = format!("{} {}", request.name, request.version);
-        let constraints = self.constraints(&request.settings);
-        let mut wheels = self
-            .resolve(
-                job,
-                &constraints,
-                &system.requires,
-                &origin,
-                BuildStep::ResolveRequires,
-            )
-            .await?;
-        let epoch = request
-            .source_date_epoch
-            .or(unpacked.newest_mtime)
-            .unwrap_or(DEFAULT_SOURCE_DATE_EPOCH)
-            .max(DEFAULT_SOURCE_DATE_EPOCH);
-        job.facts.source_date_epoch = Some(epoch);
-        let env = self.provision(job, interpreter, &wheels).await?;
-        job.facts.environment = env.installed.clone();
-        let backend_path = system
-            .backend_path
-            .iter()
-            .map(|p| source.join(p))
-            .collect::<Vec<_>>();
-        let config = serde_json::to_value(&request.config_settings).expect("serializable");
-        // 4. get_requires_for_build_wheel.
-        let ctx = self.context(
-            job,
-            interpreter,
-            &env,
-            &source,
-            &system,
-            &backend_path,
-            epoch,
-        );
-        let result = self
-            .hook(
-                job,
-                &ctx,
-                BuildStep::GetRequires,
-                serde_json::json!({ "config_settings": config }),
-            )
-            .await?;
-        let mut backend_cpu = result.hook_cpu;
-        let mut backend_wall = result.hook_wall;
-        let mut sandbox_wall = result.process_wall;
-        let extra: Vec<Requirement> = match result.value {
-            None => Vec::new(),
-            Some(value) => {
-                let list: Vec<String> = serde_json::from_value(value).map_err(|e| {
-                    job.protocol(
-                        BuildStep::GetRequires,
-                        format!("get_requires_for_build_wheel must return a list of strings: {e}"),
-                        &result.log,
-                    )
-                })?;
-                list.iter()
-                    .map(|s| {
-                        s.parse::<Requirement>().map_err(|e| {
-                            job.protocol(
-                                BuildStep::GetRequires,
-                                format!(
-                                    "get_requires_for_build_wheel returned `{s}`: {}",
-                                    e.message
-                                ),
-                                &result.log,
-                            )
-                        })
-                    })
-                    .collect::<Result<_, _>>()?
-            }
-        };
-        // maturin asks for `puccinialin` (a compiler download) when no cargo is on PATH: the
-        // sandbox has no network, so say what is missing instead of failing to resolve it.
-        if let Some(missing) = missing::missing_in_requires(&extra) {
-            return Err(BuildError::Missing {
-                project: job.project.clone(),
-                version: job.version.clone(),
-                step: BuildStep::GetRequires,
-                requested: "puccinialin".to_string(),
-                missing,
-                log_tail: result.log.report_tail(),
-            });
-        }
-        // 5. Extra requirements: a second environment over the union.
-        let env = if extra.is_empty() {
-            env
-        } else {
-            let mut all = system.requires.clone();
-            all.extend(extra);
-            wheels = self
-                .resolve(
-                    job,
-                    &constraints,
-                    &all,
-                    &origin,
-                    BuildStep::ResolveExtraRequires,
-                )
-                .await?;
-            let env = self.provision(job, interpreter, &wheels).await?;
-            job.facts.environment = env.installed.clone();
-            env
-        };
+        // 1.–5. Unpack, patch, vendor, provision `requires` and `get_requires_for_build_wheel`.
+        let ready = self.make_ready(job, request).await?;
+        let (mut backend_cpu, mut backend_wall, mut sandbox_wall) =
+            (ready.backend_cpu, ready.backend_wall, ready.sandbox_wall);
+        let config = ready.config.clone();
         // 6. build_wheel.
-        let ctx = self.context(
-            job,
-            interpreter,
-            &env,
-            &source,
-            &system,
-            &backend_path,
-            epoch,
-        );
+        let ctx = ready.context(self, job, request);
         let out = job.dir.join("out");
         let result = self
             .hook(
@@ -459,9 +320,9 @@ impl Builder {
             backend_wall,
             sandbox_wall,
             duration: started.elapsed(),
-            env: env.root,
-            crates_fetched: vendored.as_ref().map_or(0, |v| v.fetched),
-            crates: vendored.map(|v| v.crates).unwrap_or_default(),
+            env: ready.env.root,
+            crates_fetched: ready.vendored.as_ref().map_or(0, |v| v.fetched),
+            crates: ready.vendored.map(|v| v.crates).unwrap_or_default(),
         })
     }
 
