@@ -12,9 +12,7 @@ use super::{Key, Pipeline, Unit, all_jobs};
 use crate::build::{BuildRequest, config_settings};
 use crate::dist::DistFilename;
 use crate::plan::JobSlot;
-use crate::report::{
-    BuildInfo, CrateInfo, JobResult, MissingInfo, Outcome, SourceFile, WheelFile,
-};
+use crate::report::{BuildInfo, CrateInfo, JobResult, MissingInfo, Outcome, SourceFile, WheelFile};
 
 impl Pipeline<'_> {
     pub(super) async fn build_unit(&self, unit: Unit) -> Vec<(Key, JobResult)> {

@@ -35,7 +35,7 @@ use seccompiler::{
     SeccompRule, TargetArch,
 };
 
-use super::SandboxCommand;
+use super::{ProbeError, SandboxCommand};
 
 /// The hidden subcommand the launcher runs as.
 pub const SANDBOX_EXEC: &str = "__sandbox-exec";
@@ -88,11 +88,11 @@ pub fn set_launcher(path: PathBuf) {
 }
 
 /// Runs the probe launcher once: it applies every restriction to itself and reports.
-pub(super) fn probe(drop_to: Option<u32>) -> Result<Builtin, String> {
+pub(super) fn probe(drop_to: Option<u32>) -> Result<Builtin, ProbeError> {
     let launcher = match LAUNCHER.get() {
         Some(path) => path.clone(),
         None => std::env::current_exe()
-            .map_err(|e| format!("cannot locate wheelwright's own executable: {e}"))?,
+            .map_err(|e| ProbeError::OwnExecutable(std::sync::Arc::new(e)))?,
     };
     let mut command = std::process::Command::new(&launcher);
     command.arg(SANDBOX_EXEC).arg("--probe");
@@ -105,15 +105,19 @@ pub(super) fn probe(drop_to: Option<u32>) -> Result<Builtin, String> {
         .env_clear()
         .current_dir("/")
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", launcher.display()))?;
+        .map_err(|e| ProbeError::CannotRun {
+            program: launcher.clone(),
+            source: std::sync::Arc::new(e),
+        })?;
     let text = String::from_utf8_lossy(&output.stdout);
     let Some(line) = text.lines().find_map(|l| l.strip_prefix("sandbox-probe ")) else {
         let why = String::from_utf8_lossy(&output.stderr);
-        return Err(why
-            .trim()
-            .strip_prefix("wheelwright sandbox: ")
-            .unwrap_or(why.trim())
-            .to_string());
+        return Err(ProbeError::LauncherRefused(
+            why.trim()
+                .strip_prefix("wheelwright sandbox: ")
+                .unwrap_or(why.trim())
+                .to_string(),
+        ));
     };
     let field = |name: &str| {
         line.split(' ')

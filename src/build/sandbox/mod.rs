@@ -16,6 +16,7 @@
 mod builtin;
 mod bwrap;
 mod limits;
+mod probe;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ pub use limits::SandboxLimits;
 use limits::{
     GroupGuard, apply_rlimits, chown_tree, disk_watchdog, kill_group, status_to_termination,
 };
+pub use probe::ProbeError;
 
 /// `--sandbox`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,10 +106,10 @@ pub struct RunOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     /// No layer the mode allows works here; `None` means that layer was not asked for.
-    #[error("{}", refusal(.bwrap.as_deref(), .builtin.as_deref()))]
+    #[error("{}", refusal(.bwrap.as_ref(), .builtin.as_ref()))]
     Unavailable {
-        bwrap: Option<String>,
-        builtin: Option<String>,
+        bwrap: Option<ProbeError>,
+        builtin: Option<ProbeError>,
     },
     #[error("cannot start `{program}`: {source}")]
     Spawn {
@@ -122,7 +124,7 @@ pub enum SandboxError {
 }
 
 /// What to install or enable, per layer that failed.
-fn refusal(bwrap: Option<&str>, builtin: Option<&str>) -> String {
+fn refusal(bwrap: Option<&ProbeError>, builtin: Option<&ProbeError>) -> String {
     let mut text = String::from("no sandbox can be had on this machine, so nothing is built");
     if let Some(why) = bwrap {
         text.push_str(&format!(
@@ -173,18 +175,18 @@ pub struct Sandbox {
 /// The uid/gid builds run as when wheelwright runs as root ("nobody").
 pub const BUILD_UID: u32 = 65534;
 
-static BWRAP: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-static BUILTIN: OnceLock<Result<builtin::Builtin, String>> = OnceLock::new();
+static BWRAP: OnceLock<Result<PathBuf, ProbeError>> = OnceLock::new();
+static BUILTIN: OnceLock<Result<builtin::Builtin, ProbeError>> = OnceLock::new();
 
 fn build_uid() -> Option<u32> {
     rustix::process::geteuid().is_root().then_some(BUILD_UID)
 }
 
-fn bwrap_probe() -> Result<PathBuf, String> {
+fn bwrap_probe() -> Result<PathBuf, ProbeError> {
     BWRAP.get_or_init(|| bwrap::probe(build_uid())).clone()
 }
 
-fn builtin_probe() -> Result<builtin::Builtin, String> {
+fn builtin_probe() -> Result<builtin::Builtin, ProbeError> {
     BUILTIN
         .get_or_init(|| {
             let probed = builtin::probe(build_uid())?;
@@ -436,8 +438,8 @@ mod tests {
     #[test]
     fn the_refusal_says_what_to_install_or_enable_for_each_layer_tried() {
         let both = SandboxError::Unavailable {
-            bwrap: Some("`bwrap` not found on PATH".into()),
-            builtin: Some("seccomp filter refused".into()),
+            bwrap: Some(ProbeError::BwrapNotFound),
+            builtin: Some(ProbeError::LauncherRefused("seccomp filter refused".into())),
         }
         .to_string();
         assert!(both.contains("nothing is built"), "{both}");
@@ -447,7 +449,7 @@ mod tests {
         assert!(both.contains("--sandbox off"), "{both}");
         let only_builtin = SandboxError::Unavailable {
             bwrap: None,
-            builtin: Some("no".into()),
+            builtin: Some(ProbeError::LauncherRefused("no".into())),
         }
         .to_string();
         assert!(!only_builtin.contains("bubblewrap"), "{only_builtin}");
