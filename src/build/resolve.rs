@@ -73,7 +73,7 @@ pub enum ResolveError {
         requirement: String,
         origin: String,
         interpreter: String,
-        reason: NoWheel,
+        reason: Box<NoWheel>,
     },
     #[error(
         "build requirement `{requirement}` of {origin} is a URL; only index requirements are supported"
@@ -276,10 +276,10 @@ pub async fn resolve(
                     requirement: req.to_string(),
                     origin: from,
                     interpreter: interpreter.label.clone(),
-                    reason: NoWheel::MetadataExcludes {
+                    reason: Box::new(NoWheel::MetadataExcludes {
                         python: python.clone(),
                         excluded,
-                    },
+                    }),
                 });
             };
             let done = &fetched[&key];
@@ -466,7 +466,7 @@ fn no_match(
         requirement: req.to_string(),
         origin: from.to_string(),
         interpreter: interpreter.label.clone(),
-        reason,
+        reason: Box::new(reason),
     }
 }
 

@@ -56,7 +56,9 @@ impl Logins {
         if let Some(result) = done.get(&root) {
             return result.clone();
         }
-        let result = log_in(client, index, user, password).await.map_err(Arc::new);
+        let result = log_in(client, index, user, password)
+            .await
+            .map_err(Arc::new);
         done.insert(root, result.clone());
         result
     }

@@ -106,10 +106,10 @@ pub struct RunOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
     /// No layer the mode allows works here; `None` means that layer was not asked for.
-    #[error("{}", refusal(.bwrap.as_ref(), .builtin.as_ref()))]
+    #[error("{}", refusal(.bwrap.as_deref(), .builtin.as_deref()))]
     Unavailable {
-        bwrap: Option<ProbeError>,
-        builtin: Option<ProbeError>,
+        bwrap: Option<Box<ProbeError>>,
+        builtin: Option<Box<ProbeError>>,
     },
     #[error("cannot start `{program}`: {source}")]
     Spawn {
@@ -214,7 +214,11 @@ impl Sandbox {
     }
 
     fn choose(mode: SandboxMode) -> Result<Layer, SandboxError> {
-        let unavailable = |bwrap, builtin| SandboxError::Unavailable { bwrap, builtin };
+        let unavailable =
+            |bwrap: Option<ProbeError>, builtin: Option<ProbeError>| SandboxError::Unavailable {
+                bwrap: bwrap.map(Box::new),
+                builtin: builtin.map(Box::new),
+            };
         match mode {
             SandboxMode::Off => Ok(Layer::Off),
             SandboxMode::Bwrap => bwrap_probe()
@@ -438,8 +442,10 @@ mod tests {
     #[test]
     fn the_refusal_says_what_to_install_or_enable_for_each_layer_tried() {
         let both = SandboxError::Unavailable {
-            bwrap: Some(ProbeError::BwrapNotFound),
-            builtin: Some(ProbeError::LauncherRefused("seccomp filter refused".into())),
+            bwrap: Some(Box::new(ProbeError::BwrapNotFound)),
+            builtin: Some(Box::new(ProbeError::LauncherRefused(
+                "seccomp filter refused".into(),
+            ))),
         }
         .to_string();
         assert!(both.contains("nothing is built"), "{both}");
@@ -449,7 +455,7 @@ mod tests {
         assert!(both.contains("--sandbox off"), "{both}");
         let only_builtin = SandboxError::Unavailable {
             bwrap: None,
-            builtin: Some(ProbeError::LauncherRefused("no".into())),
+            builtin: Some(Box::new(ProbeError::LauncherRefused("no".into()))),
         }
         .to_string();
         assert!(!only_builtin.contains("bubblewrap"), "{only_builtin}");
