@@ -427,3 +427,6 @@ fn all_jobs(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
