@@ -93,7 +93,7 @@ impl Scene {
             serde_json::json!({
                 "filename": WHEEL,
                 "url": self.url,
-                "sha256": sha256_file(Path::new(&self.wheel_path())).unwrap(),
+                "sha256": sha256_file(self.wheel_path()).unwrap(),
             })
         });
         let job = serde_json::json!({
@@ -192,7 +192,7 @@ async fn jobs_sharing_one_file_are_fetched_and_published_once() {
         ]
     );
     assert!(scene.placed());
-    let sha256 = sha256_file(&scene.wheel_path()).unwrap();
+    let sha256 = sha256_file(scene.wheel_path()).unwrap();
     assert!(
         results
             .iter()
