@@ -73,24 +73,35 @@ impl Shard {
     }
 }
 
+/// A `--shard` value that is not `K/N` with `0 <= K < N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    #[error("`{0}`: expected K/N, e.g. 0/3")]
+    NotKOverN(String),
+    #[error("`{0}`: K must be a number")]
+    IndexNotANumber(String),
+    #[error("`{0}`: N must be a number")]
+    CountNotANumber(String),
+    #[error("`{0}`: K must be between 0 and N-1 and N at least 1")]
+    OutOfRange(String),
+}
+
 impl std::str::FromStr for Shard {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Shard, String> {
+    type Err = ShardError;
+    fn from_str(text: &str) -> Result<Shard, ShardError> {
         let (k, n) = text
             .split_once('/')
-            .ok_or_else(|| format!("`{text}`: expected K/N, e.g. 0/3"))?;
+            .ok_or_else(|| ShardError::NotKOverN(text.to_string()))?;
         let index: u32 = k
             .trim()
             .parse()
-            .map_err(|_| format!("`{text}`: K must be a number"))?;
+            .map_err(|_| ShardError::IndexNotANumber(text.to_string()))?;
         let count: u32 = n
             .trim()
             .parse()
-            .map_err(|_| format!("`{text}`: N must be a number"))?;
+            .map_err(|_| ShardError::CountNotANumber(text.to_string()))?;
         if count == 0 || index >= count {
-            return Err(format!(
-                "`{text}`: K must be between 0 and N-1 and N at least 1"
-            ));
+            return Err(ShardError::OutOfRange(text.to_string()));
         }
         Ok(Shard { index, count })
     }
