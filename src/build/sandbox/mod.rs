@@ -15,6 +15,7 @@
 
 mod builtin;
 mod bwrap;
+mod launcher_error;
 mod limits;
 mod probe;
 
