@@ -12,6 +12,7 @@ pub mod exit;
 pub mod host_slots;
 pub mod index;
 pub mod interpreter;
+pub mod metadata;
 pub mod netrc;
 pub mod package_settings;
 pub mod pipeline;

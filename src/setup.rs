@@ -383,18 +383,20 @@ impl Context {
         listings: Option<&'a crate::index::snapshot::ListingCache>,
         shard: Option<crate::plan::Shard>,
         store: Option<&'a crate::store::Store>,
-    ) -> crate::plan::Planner<'a> {
+    ) -> crate::plan::Planner<'a, crate::plan::IndexListings<'a>> {
         crate::plan::Planner {
-            client: &self.client,
-            target: &self.target,
-            pure_index: self.pure_index.as_ref(),
-            upstream: &self.upstream,
+            listings: crate::plan::IndexListings {
+                client: &self.client,
+                target: &self.target,
+                pure_index: self.pure_index.as_ref(),
+                upstream: &self.upstream,
+                cache: listings,
+                store,
+            },
             interpreters: &self.interpreters,
             policy: &self.policy,
             concurrency: self.concurrency,
             shard,
-            listings,
-            store,
         }
     }
 }

@@ -242,6 +242,18 @@ impl Store {
             .send()
             .await
             .map_err(|e| download_error(url, &e))?;
+        self.fetch_response(url, response, filename, expected).await
+    }
+
+    /// Streams an answer already received for `url` into the store (a server that ignored a
+    /// range request sends the whole file: it is read once, here).
+    pub async fn fetch_response(
+        &self,
+        url: &Url,
+        response: reqwest::Response,
+        filename: &SafeFilename,
+        expected: &Expected,
+    ) -> Result<StoredFile, StoreError> {
         if !response.status().is_success() {
             let transient = crate::retry::is_transient_status(response.status().as_u16());
             let retry_after = crate::retry::retry_after(&response);

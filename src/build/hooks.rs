@@ -237,6 +237,12 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Read a file the build wrote, refusing symlinks (`O_NOFOLLOW`) and anything but a regular file.
 fn read_regular(path: &Path) -> Option<Vec<u8>> {
+    // output.json is small; a huge one is not an answer.
+    read_regular_limited(path, 16 << 20)
+}
+
+/// [`read_regular`] with a size cap of the caller's: a file longer than `limit` is `None`.
+pub(super) fn read_regular_limited(path: &Path, limit: u64) -> Option<Vec<u8>> {
     use rustix::fs::{Mode, OFlags};
     use std::io::Read;
     let fd = rustix::fs::open(
@@ -250,9 +256,11 @@ fn read_regular(path: &Path) -> Option<Vec<u8>> {
         return None;
     }
     let mut bytes = Vec::new();
-    // output.json is small; a huge one is not an answer.
-    (&mut file).take(16 << 20).read_to_end(&mut bytes).ok()?;
-    Some(bytes)
+    (&mut file)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .ok()?;
+    (bytes.len() as u64 <= limit).then_some(bytes)
 }
 
 #[cfg(test)]

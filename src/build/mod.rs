@@ -22,6 +22,7 @@ mod hooks;
 mod log;
 mod missing;
 mod paths;
+mod prepare;
 mod pyproject;
 mod resolve;
 mod sandbox;
@@ -50,6 +51,7 @@ pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};
 pub use log::{LogLimits, LogSummary};
 pub use missing::{Missing, Provider, missing_in_log};
 pub use paths::PathsError;
+pub use prepare::{PreparedFrom, PreparedMetadata};
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
     BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource,

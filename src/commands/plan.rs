@@ -82,11 +82,11 @@ async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<PolicyWarn
     let Target::Devpi(index) = &ctx.target else {
         return Ok(PolicyWarnings::default());
     };
-    let projects: BTreeSet<&str> = plan
+    let projects: BTreeSet<&pep508_rs::PackageName> = plan
         .jobs
         .iter()
-        .filter(|j| matches!(j.action, Action::Fetch | Action::Build))
-        .map(|j| j.project.as_str())
+        .filter(|j| matches!(j.action(), Action::Fetch | Action::Build))
+        .map(|j| &j.project)
         .collect();
     if projects.is_empty() {
         return Ok(PolicyWarnings::default());
@@ -97,8 +97,7 @@ async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<PolicyWarn
         .err();
     let shadowing = projects
         .into_iter()
-        .filter_map(|project| pep508_rs::PackageName::new(project.to_string()).ok())
-        .filter_map(|name| policy.shadowing(&name))
+        .filter_map(|project| policy.shadowing(project))
         .collect();
     Ok(PolicyWarnings { refusal, shadowing })
 }

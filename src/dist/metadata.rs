@@ -272,6 +272,15 @@ pub fn read_wheel(path: &Path) -> Result<WheelInfo, WheelError> {
     read_archive(path, filename, &mut archive)
 }
 
+/// The raw bytes of a wheel's METADATA (the one `.dist-info` directory, which must match the
+/// filename), at most [`MAX_METADATA_BYTES`]: what a metadata cache keeps.
+pub fn read_wheel_metadata_bytes(path: &Path) -> Result<Vec<u8>, WheelError> {
+    let filename = wheel_filename(path)?;
+    let mut archive = open_archive(path)?;
+    let member = format!("{}/METADATA", find_dist_info(path, &filename, &archive)?);
+    read_member(path, &mut archive, &member, MAX_METADATA_BYTES)
+}
+
 pub(crate) fn wheel_filename(path: &Path) -> Result<WheelFilename, WheelError> {
     let name = path
         .file_name()

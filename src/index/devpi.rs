@@ -411,6 +411,8 @@ pub fn parse_project(body: &str, page_url: &Url) -> Result<Listing, String> {
                         size: None,
                         requires_python: requires_python.clone(),
                         yanked: yanked.clone(),
+                        // devpi's project JSON does not say; its simple page may.
+                        metadata_file: super::MetadataFile::NotOffered,
                     },
                 );
             }

@@ -33,6 +33,70 @@ pub struct IndexFile {
     pub yanked: Option<String>,
     /// devpi only: the `user/index` stage that holds the file, read from the href path.
     pub stage: Option<String>,
+    /// PEP 658/714: whether the index serves the file's METADATA at `<url>.metadata`.
+    #[serde(default)]
+    pub metadata_file: MetadataFile,
+}
+
+/// PEP 658 (named by PEP 714): the index serves a wheel's `METADATA` on its own, at the
+/// file's URL with `.metadata` appended, so a resolver need not download the wheel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum MetadataFile {
+    #[default]
+    NotOffered,
+    /// Offered; `sha256` is the digest of the metadata file when the index gives one (other
+    /// hash names are ignored, as for the files themselves).
+    Offered { sha256: Option<Sha256> },
+}
+
+impl MetadataFile {
+    /// An HTML attribute (`data-core-metadata`, or PEP 658's original
+    /// `data-dist-info-metadata`): present without value or `true` offers it unhashed,
+    /// `sha256=<hex>` with that digest. A value naming only other hashes offers it unhashed;
+    /// a sha256 that is not 64 hex digits cannot be checked, so the file is not used.
+    pub fn from_html(value: Option<&str>) -> MetadataFile {
+        let Some(value) = value.map(str::trim) else {
+            return MetadataFile::Offered { sha256: None };
+        };
+        if value.is_empty() || value.eq_ignore_ascii_case("true") {
+            return MetadataFile::Offered { sha256: None };
+        }
+        let mut sha256 = None;
+        for part in value.split(['&', ',']) {
+            if let Some((name, hex)) = part.split_once('=') {
+                if name.trim().eq_ignore_ascii_case("sha256") {
+                    match Sha256::new(hex.trim()) {
+                        Ok(hash) => sha256 = Some(hash),
+                        Err(_) => return MetadataFile::NotOffered,
+                    }
+                }
+            } else {
+                // Neither a boolean nor `name=hex`: not an offer PEP 658 describes.
+                return MetadataFile::NotOffered;
+            }
+        }
+        MetadataFile::Offered { sha256 }
+    }
+
+    /// A PEP 691 JSON value (`core-metadata`, or `dist-info-metadata`): `true`, `false`, or
+    /// a map of hash names to hex digests.
+    pub fn from_json(value: &serde_json::Value) -> MetadataFile {
+        match value {
+            serde_json::Value::Bool(true) => MetadataFile::Offered { sha256: None },
+            serde_json::Value::Object(hashes) => match hashes.get("sha256") {
+                None => MetadataFile::Offered { sha256: None },
+                Some(hex) => match hex.as_str().map(Sha256::new) {
+                    Some(Ok(hash)) => MetadataFile::Offered { sha256: Some(hash) },
+                    _ => MetadataFile::NotOffered,
+                },
+            },
+            _ => MetadataFile::NotOffered,
+        }
+    }
+
+    pub fn is_offered(&self) -> bool {
+        matches!(self, MetadataFile::Offered { .. })
+    }
 }
 
 /// What is wrong with a listed entry.
@@ -83,6 +147,7 @@ pub struct RawEntry {
     pub requires_python: Option<String>,
     pub yanked: Option<String>,
     pub stage: Option<String>,
+    pub metadata_file: MetadataFile,
 }
 
 impl Listing {
@@ -119,6 +184,7 @@ fn typed(raw: RawEntry) -> Result<IndexFile, (String, EntryProblem)> {
         requires_python: raw.requires_python,
         yanked: raw.yanked,
         stage: raw.stage,
+        metadata_file: raw.metadata_file,
     })
 }
 
@@ -162,6 +228,7 @@ mod tests {
             requires_python: None,
             yanked: None,
             stage: None,
+            metadata_file: MetadataFile::NotOffered,
         }
     }
 
@@ -191,5 +258,46 @@ mod tests {
             listing.rejected[1].version_of(&x),
             Some(Version::from_str("2.0").unwrap())
         );
+    }
+
+    #[test]
+    fn metadata_file_offers_from_html_and_json() {
+        let hex = "AB".repeat(32);
+        let hash = Sha256::new(&hex).unwrap();
+        let offered = |sha256| MetadataFile::Offered { sha256 };
+        assert_eq!(MetadataFile::from_html(None), offered(None));
+        assert_eq!(MetadataFile::from_html(Some("true")), offered(None));
+        assert_eq!(
+            MetadataFile::from_html(Some(&format!("sha256={hex}"))),
+            offered(Some(hash.clone()))
+        );
+        assert_eq!(
+            MetadataFile::from_html(Some("md5=00ff")),
+            offered(None),
+            "other hash names offer the file unhashed"
+        );
+        assert_eq!(
+            MetadataFile::from_html(Some("sha256=12")),
+            MetadataFile::NotOffered
+        );
+        assert_eq!(
+            MetadataFile::from_html(Some("yes please")),
+            MetadataFile::NotOffered
+        );
+        let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+        assert_eq!(MetadataFile::from_json(&json("true")), offered(None));
+        assert_eq!(
+            MetadataFile::from_json(&json("false")),
+            MetadataFile::NotOffered
+        );
+        assert_eq!(
+            MetadataFile::from_json(&json(&format!(r#"{{"sha256": "{hex}"}}"#))),
+            offered(Some(hash))
+        );
+        assert_eq!(
+            MetadataFile::from_json(&json(r#"{"sha256": 5}"#)),
+            MetadataFile::NotOffered
+        );
+        assert_eq!(MetadataFile::from_json(&json("{}")), offered(None));
     }
 }

@@ -15,6 +15,7 @@ mod probe;
 #[cfg(test)]
 mod proptests;
 mod redact;
+mod safe_url;
 pub mod simple;
 pub mod snapshot;
 mod source;
@@ -23,8 +24,9 @@ pub mod tls;
 
 pub use devpi::DevpiIndex;
 pub use error::IndexError;
-pub use file::{EntryProblem, IndexFile, Listing, RawEntry, RejectedEntry};
+pub use file::{EntryProblem, IndexFile, Listing, MetadataFile, RawEntry, RejectedEntry};
 pub use http::{ClientConfig, Credentials, HttpClient};
 pub use redact::{redact, redact_str, redact_text, split_credentials};
+pub use safe_url::SafeUrl;
 pub use source::{Source, Upstream, read_directory};
 pub use target::Target;

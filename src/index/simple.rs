@@ -10,7 +10,7 @@ use url::Url;
 
 use super::body::listing_text;
 use super::error::IndexError;
-use super::file::{Listing, RawEntry, percent_decoded};
+use super::file::{Listing, MetadataFile, RawEntry, percent_decoded};
 use super::http::{HttpClient, status_error};
 use super::redact::redact;
 
@@ -90,6 +90,11 @@ struct JsonFile {
     /// PEP 700; anything but a non-negative integer is ignored.
     #[serde(default)]
     size: Option<serde_json::Value>,
+    /// PEP 714's name for the PEP 658 metadata file, preferred over the original one.
+    #[serde(rename = "core-metadata", default)]
+    core_metadata: Option<serde_json::Value>,
+    #[serde(rename = "dist-info-metadata", default)]
+    dist_info_metadata: Option<serde_json::Value>,
 }
 
 /// PEP 691 project detail.
@@ -121,6 +126,11 @@ pub fn parse_json(body: &str, page_url: &Url) -> Result<Listing, String> {
                 filename: file.filename,
                 url,
                 yanked,
+                metadata_file: file
+                    .core_metadata
+                    .or(file.dist_info_metadata)
+                    .as_ref()
+                    .map_or(MetadataFile::NotOffered, MetadataFile::from_json),
             },
         );
     }
@@ -200,6 +210,12 @@ pub fn parse_html(body: &str, page_url: &Url) -> Result<Listing, String> {
                     .flatten()
                     .filter(|r| !r.trim().is_empty()),
                 yanked: attr(tag, "data-yanked").map(|reason| reason.unwrap_or_default()),
+                // PEP 714: `data-core-metadata` wins over PEP 658's `data-dist-info-metadata`.
+                metadata_file: attr(tag, "data-core-metadata")
+                    .or_else(|| attr(tag, "data-dist-info-metadata"))
+                    .map_or(MetadataFile::NotOffered, |value| {
+                        MetadataFile::from_html(value.as_deref())
+                    }),
                 url,
             },
         );
@@ -356,6 +372,48 @@ alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha2
         );
         assert_eq!(files[1].yanked.as_deref(), Some("broken"));
         assert_eq!(files[1].stage, None);
+    }
+
+    #[test]
+    fn reads_pep658_and_pep714_metadata_offers() {
+        let hex = "cd".repeat(32);
+        let html = format!(
+            r#"<html><body>
+<a href="a-1.0-py3-none-any.whl" data-core-metadata="sha256={hex}" data-dist-info-metadata="true">a-1.0-py3-none-any.whl</a>
+<a href="a-2.0-py3-none-any.whl" data-dist-info-metadata>a-2.0-py3-none-any.whl</a>
+<a href="a-3.0-py3-none-any.whl" data-core-metadata="sha256=nothex">a-3.0-py3-none-any.whl</a>
+<a href="a-4.0-py3-none-any.whl">a-4.0-py3-none-any.whl</a></body></html>"#
+        );
+        let files = parse_html(&html, &page()).unwrap().files;
+        let sha = crate::dist::Sha256::new(&hex).unwrap();
+        assert_eq!(
+            files[0].metadata_file,
+            MetadataFile::Offered {
+                sha256: Some(sha.clone())
+            }
+        );
+        assert_eq!(
+            files[1].metadata_file,
+            MetadataFile::Offered { sha256: None }
+        );
+        assert_eq!(files[2].metadata_file, MetadataFile::NotOffered);
+        assert_eq!(files[3].metadata_file, MetadataFile::NotOffered);
+        let json = format!(
+            r#"{{"meta":{{"api-version":"1.1"}},"name":"a","files":[
+ {{"filename":"a-1.0-py3-none-any.whl","url":"a-1.0-py3-none-any.whl","hashes":{{}},"core-metadata":{{"sha256":"{hex}"}},"dist-info-metadata":false}},
+ {{"filename":"a-2.0-py3-none-any.whl","url":"a-2.0-py3-none-any.whl","hashes":{{}},"dist-info-metadata":true}},
+ {{"filename":"a-3.0-py3-none-any.whl","url":"a-3.0-py3-none-any.whl","hashes":{{}},"core-metadata":false}}]}}"#
+        );
+        let files = parse_json(&json, &page()).unwrap().files;
+        assert_eq!(
+            files[0].metadata_file,
+            MetadataFile::Offered { sha256: Some(sha) }
+        );
+        assert_eq!(
+            files[1].metadata_file,
+            MetadataFile::Offered { sha256: None }
+        );
+        assert_eq!(files[2].metadata_file, MetadataFile::NotOffered);
     }
 
     #[test]

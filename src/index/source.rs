@@ -177,6 +177,7 @@ pub async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
             requires_python: None,
             yanked: None,
             stage: None,
+            metadata_file: super::MetadataFile::NotOffered,
         });
     }
     files.sort_by(|a, b| a.filename.cmp(&b.filename));

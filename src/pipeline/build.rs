@@ -6,8 +6,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use pep440_rs::Version;
-
 use super::{Key, Pipeline, Unit, all_jobs};
 use crate::build::{BuildRequest, config_settings};
 use crate::dist::DistFilename;
@@ -35,25 +33,14 @@ impl Pipeline<'_> {
                 return all_jobs(&unit.jobs, Outcome::Failed, &detail, started);
             }
         };
-        let file = first.file.as_ref().expect("build jobs name their sdist");
-        let sdist = match self.download(&first, &unit.url, file).await {
+        let file = &unit.chosen.file;
+        let sdist = match self.download(&first, file).await {
             Ok(stored) => stored,
             Err(e) => return all_jobs(&unit.jobs, Outcome::Failed, &e.to_string(), started),
         };
         let (mut pending, mut out) = self.check_hashes(unit.jobs, &sdist, started).await;
-        let name =
-            pep508_rs::PackageName::new(first.project.clone()).expect("planned names are valid");
-        let version = match first.version.as_deref().map(str::parse::<Version>) {
-            Some(Ok(v)) => v,
-            _ => {
-                return all_jobs(
-                    &pending,
-                    Outcome::Failed,
-                    "the job has no concrete version",
-                    started,
-                );
-            }
-        };
+        let name = first.project.clone();
+        let version = unit.chosen.version.clone();
         // Interpreters in the order given on the command line.
         while let Some(lead) = pending.first().map(|slot| slot.job.clone()) {
             let label = lead.interpreter.clone();

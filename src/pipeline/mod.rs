@@ -25,8 +25,8 @@ use futures::stream::StreamExt;
 use crate::build::Builder;
 use crate::dist::read_wheel;
 use crate::host_slots::HostSlots;
-use crate::index::IndexError;
-use crate::plan::{Action, Job, JobFile, JobSlot};
+use crate::index::{IndexError, SafeUrl};
+use crate::plan::{Action, Chosen, Decision, Job, JobFile, JobSlot};
 use crate::publish::{PublishError, Session, UploadOutcome};
 use crate::report::{JobResult, Outcome, Progress};
 use crate::setup::Context;
@@ -85,9 +85,10 @@ pub struct Pipeline<'a> {
     session: Session<'a>,
 }
 
-/// Jobs that share one file to acquire.
+/// Jobs that share one file to acquire: the version they were planned for and its file
+/// (the wheel to fetch or the sdist to build).
 struct Unit {
-    url: String,
+    chosen: Chosen,
     jobs: Vec<JobSlot>,
 }
 
@@ -157,20 +158,20 @@ impl Pipeline<'_> {
                     }
                 };
                 self.progress.planned(batch.len());
-                let mut units: BTreeMap<(Action, String), Unit> = BTreeMap::new();
+                let mut units: BTreeMap<(Action, SafeUrl), Unit> = BTreeMap::new();
                 for slot in batch {
                     let job = &slot.job;
-                    let outcome = match job.action {
-                        Action::Present => Outcome::Present,
-                        Action::Skipped => Outcome::Skipped,
-                        Action::Excluded => Outcome::Excluded,
-                        Action::Unavailable => Outcome::Failed,
-                        Action::Build | Action::Fetch => {
-                            let url = job.file.as_ref().map(|f| f.url.clone()).unwrap_or_default();
+                    let outcome = match &job.decision {
+                        Decision::Present(_) => Outcome::Present,
+                        Decision::Skipped(_) => Outcome::Skipped,
+                        Decision::Excluded(_) => Outcome::Excluded,
+                        Decision::Unavailable(_) => Outcome::Failed,
+                        Decision::Build(chosen) | Decision::Fetch(chosen) => {
+                            let chosen = chosen.clone();
                             units
-                                .entry((job.action, url.clone()))
+                                .entry((job.action(), chosen.file.url.clone()))
                                 .or_insert_with(|| Unit {
-                                    url,
+                                    chosen,
                                     jobs: Vec::new(),
                                 })
                                 .jobs
@@ -241,9 +242,8 @@ impl Pipeline<'_> {
         if let Some(reason) = self.stop.reason() {
             return all_jobs(&unit.jobs, Outcome::NotRun, reason.not_attempted(), started);
         }
-        let file = first.file.as_ref().expect("fetch jobs name a file").clone();
-        let first = first.clone();
-        let stored = match self.download(&first, &unit.url, &file).await {
+        let file = &unit.chosen.file;
+        let stored = match self.download(first, file).await {
             Ok(stored) => stored,
             Err(e) => {
                 self.log(&format!("failed   {}: {e}", file.filename));
@@ -363,18 +363,8 @@ impl Pipeline<'_> {
     }
 
     /// Downloads into the store, retrying transient failures ([`crate::retry`]).
-    async fn download(
-        &self,
-        job: &Job,
-        url: &str,
-        file: &JobFile,
-    ) -> Result<StoredFile, StoreError> {
-        let url = url::Url::parse(url).map_err(|e| StoreError::Download {
-            url: url.to_string(),
-            detail: e.to_string(),
-            transient: false,
-            retry_after: None,
-        })?;
+    async fn download(&self, job: &Job, file: &JobFile) -> Result<StoredFile, StoreError> {
+        let url = file.url.as_url();
         let entry = &self.ctx.requirements.requirements[job.entry];
         let expected = Expected {
             index_sha256: file.sha256.clone(),
@@ -386,9 +376,9 @@ impl Pipeline<'_> {
         let mut retry = self.ctx.client.retry_policy().start();
         loop {
             let fetched = {
-                let _permit = self.hosts.permit(&url).await;
+                let _permit = self.hosts.permit(url).await;
                 self.store
-                    .fetch(&self.ctx.client, &url, &file.filename, &expected)
+                    .fetch(&self.ctx.client, url, &file.filename, &expected)
                     .await
             };
             match fetched {

@@ -1,6 +1,5 @@
 //! The scheduler with in-memory parts: a directory target, files upstream as `file:` URLs,
-//! a builder set-up that refuses. The jobs are written as the plan's JSON (the report's
-//! form), so these tests follow the job type wherever it goes.
+//! a builder set-up that refuses.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,10 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{BuilderSetupError, FillSettings, Pipeline, PipelineParts};
-use crate::dist::sha256_file;
+use pep440_rs::Version;
+use pep508_rs::PackageName;
+
+use crate::dist::{SafeFilename, Sha256, sha256_file};
 use crate::host_slots::HostSlots;
-use crate::index::{ClientConfig, HttpClient, IndexError, Target, Upstream};
-use crate::plan::{JobSlot, Policy, PresentIn, VersionPolicy};
+use crate::index::{ClientConfig, HttpClient, IndexError, SafeUrl, Target, Upstream};
+use crate::plan::{
+    Action, Chosen, Decision, Job, JobFile, JobSlot, Policy, PresentIn, VersionPolicy,
+};
 use crate::publish::{Session, SessionParts};
 use crate::report::{JobResult, Outcome, Progress};
 use crate::setup::Context;
@@ -46,7 +50,7 @@ struct Scene {
     stop: Arc<Stop>,
     progress: Progress,
     /// The upstream wheel's `file:` URL.
-    url: String,
+    url: url::Url,
 }
 
 impl Scene {
@@ -55,7 +59,7 @@ impl Scene {
         let upstream = dir.path().join("upstream");
         std::fs::create_dir(&upstream).unwrap();
         let wheel = pure_wheel(&upstream);
-        let url = url::Url::from_file_path(&wheel).unwrap().to_string();
+        let url = url::Url::from_file_path(&wheel).unwrap();
         let requirements = crate::requirements::parse_str(
             "demo==1.0\n",
             &dir.path().join("requirements.txt"),
@@ -87,28 +91,37 @@ impl Scene {
         }
     }
 
-    /// A job as the plan writes it; `file` is the upstream wheel for fetch and build jobs.
-    fn job(&self, line: (usize, usize), interpreter: &str, action: &str) -> JobSlot {
-        let file = (action == "fetch" || action == "build").then(|| {
-            serde_json::json!({
-                "filename": WHEEL,
-                "url": self.url,
-                "sha256": sha256_file(self.wheel_path()).unwrap(),
-            })
-        });
-        let job = serde_json::json!({
-            "project": "demo",
-            "version": "1.0",
-            "requirement": "demo==1.0",
-            "origin": "requirements.txt:1",
-            "interpreter": interpreter,
-            "action": action,
-            "reason": "as planned",
-            "file": file,
-        });
+    /// A job as the plan makes it; fetch and build jobs name the upstream wheel.
+    fn job(&self, line: (usize, usize), interpreter: &str, action: Action) -> JobSlot {
+        let version: Version = "1.0".parse().unwrap();
+        let chosen = Chosen {
+            version: version.clone(),
+            file: JobFile {
+                filename: SafeFilename::new(WHEEL).unwrap(),
+                url: SafeUrl::new(&self.url),
+                sha256: Some(Sha256::new(&sha256_file(self.wheel_path()).unwrap()).unwrap()),
+                size: None,
+            },
+        };
+        let decision = match action {
+            Action::Present => Decision::Present(chosen),
+            Action::Fetch => Decision::Fetch(chosen),
+            Action::Build => Decision::Build(chosen),
+            Action::Skipped => Decision::Skipped(Some(version)),
+            Action::Excluded => Decision::Excluded(version),
+            Action::Unavailable => Decision::Unavailable(Some(version)),
+        };
         JobSlot {
             key: line,
-            job: serde_json::from_value(job).unwrap(),
+            job: Job {
+                project: PackageName::new("demo".to_string()).unwrap(),
+                requirement: "demo==1.0".into(),
+                origin: "requirements.txt:1".into(),
+                interpreter: interpreter.into(),
+                decision,
+                reason: "as planned".into(),
+                entry: 0,
+            },
         }
     }
 
@@ -178,8 +191,8 @@ async fn jobs_sharing_one_file_are_fetched_and_published_once() {
     let scene = Scene::new();
     let pipeline = scene.pipeline();
     let batch = vec![
-        scene.job((0, 0), "cp311", "fetch"),
-        scene.job((0, 1), "cp312", "fetch"),
+        scene.job((0, 0), "cp311", Action::Fetch),
+        scene.job((0, 1), "cp312", Action::Fetch),
     ];
     let results = run(&pipeline, vec![Ok(batch)]).await;
     // A second publish of the same file would find it present: both jobs share the one
@@ -210,9 +223,9 @@ async fn after_a_stop_the_work_left_is_not_run_and_the_rest_is_still_reported() 
     let pipeline = scene.pipeline();
     scene.stop.interrupted(Signal::Interrupt);
     let batch = vec![
-        scene.job((0, 0), "cp311", "present"),
-        scene.job((0, 1), "cp312", "fetch"),
-        scene.job((1, 0), "cp312", "build"),
+        scene.job((0, 0), "cp311", Action::Present),
+        scene.job((0, 1), "cp312", Action::Fetch),
+        scene.job((1, 0), "cp312", Action::Build),
     ];
     let results = run(&pipeline, vec![Ok(batch)]).await;
     assert_eq!(
@@ -241,7 +254,10 @@ async fn a_plan_that_cannot_be_finished_stops_the_run_as_an_unusable_index() {
     };
     let results = run(
         &pipeline,
-        vec![Ok(vec![scene.job((0, 0), "cp311", "present")]), Err(failed)],
+        vec![
+            Ok(vec![scene.job((0, 0), "cp311", Action::Present)]),
+            Err(failed),
+        ],
     )
     .await;
     assert_eq!(
@@ -260,8 +276,8 @@ async fn a_builder_that_cannot_be_set_up_fails_the_builds_only_and_is_reported_t
     let scene = Scene::new();
     let pipeline = scene.pipeline();
     let batch = vec![
-        scene.job((0, 0), "cp311", "build"),
-        scene.job((1, 0), "cp311", "fetch"),
+        scene.job((0, 0), "cp311", Action::Build),
+        scene.job((1, 0), "cp311", Action::Fetch),
     ];
     let results = run(&pipeline, vec![Ok(batch)]).await;
     assert_eq!(

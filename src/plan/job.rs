@@ -1,8 +1,11 @@
 //! Jobs: one (project, version, interpreter) each, with the action the plan decided.
 
+use pep440_rs::Version;
+use pep508_rs::PackageName;
 use serde::{Deserialize, Serialize};
 
 use crate::dist::{SafeFilename, Sha256};
+use crate::index::SafeUrl;
 
 /// What has to happen for a job. Scripts match on these exact words (`plan --report-json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -51,58 +54,140 @@ impl std::fmt::Display for Action {
 }
 
 /// The file a job is about: the wheel found on the target, the wheel to fetch, or the sdist
-/// to build from. `url` never carries credentials.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// to build from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JobFile {
     pub filename: SafeFilename,
-    pub url: String,
+    pub url: SafeUrl,
     pub sha256: Option<Sha256>,
     /// PEP 700 `size` from the listing, when given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A concrete version and the file that serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chosen {
+    pub version: Version,
+    pub file: JobFile,
+}
+
+/// What the plan decided for a job, with the data that decision needs: a job that is
+/// present, to fetch or to build always has a version and a file; the others may have a
+/// version (the one they were planned for) and never have a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Present(Chosen),
+    Fetch(Chosen),
+    Build(Chosen),
+    /// The marker is false; the version when the line pins one.
+    Skipped(Option<Version>),
+    Excluded(Version),
+    /// `None` when no version could be chosen (a range that matched nothing).
+    Unavailable(Option<Version>),
+}
+
+impl Decision {
+    pub fn action(&self) -> Action {
+        match self {
+            Decision::Present(_) => Action::Present,
+            Decision::Fetch(_) => Action::Fetch,
+            Decision::Build(_) => Action::Build,
+            Decision::Skipped(_) => Action::Skipped,
+            Decision::Excluded(_) => Action::Excluded,
+            Decision::Unavailable(_) => Action::Unavailable,
+        }
+    }
+
+    pub fn version(&self) -> Option<&Version> {
+        match self {
+            Decision::Present(c) | Decision::Fetch(c) | Decision::Build(c) => Some(&c.version),
+            Decision::Excluded(v) => Some(v),
+            Decision::Skipped(v) | Decision::Unavailable(v) => v.as_ref(),
+        }
+    }
+
+    pub fn file(&self) -> Option<&JobFile> {
+        self.chosen().map(|c| &c.file)
+    }
+
+    pub fn chosen(&self) -> Option<&Chosen> {
+        match self {
+            Decision::Present(c) | Decision::Fetch(c) | Decision::Build(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct Job {
     /// PEP 503 normalised project name.
-    pub project: String,
-    /// The concrete version chosen (as the index spells it); `None` when none could be chosen.
-    pub version: Option<String>,
+    pub project: PackageName,
     /// The requirement as written.
     pub requirement: String,
     /// `file:line` of the requirement.
     pub origin: String,
     /// The interpreter's label (e.g. `cp311`).
     pub interpreter: String,
-    pub action: Action,
+    pub decision: Decision,
     pub reason: String,
-    pub file: Option<JobFile>,
     /// Index of the requirement line in `ParsedRequirements::requirements` (its hashes and
     /// config settings travel with it).
-    #[serde(skip)]
     pub entry: usize,
 }
 
 impl Job {
+    pub fn action(&self) -> Action {
+        self.decision.action()
+    }
+
+    /// The concrete version chosen; `None` when none could be chosen.
+    pub fn version(&self) -> Option<&Version> {
+        self.decision.version()
+    }
+
+    pub fn file(&self) -> Option<&JobFile> {
+        self.decision.file()
+    }
+
     /// `name==version` once a version is chosen; before that (a range that failed to
     /// resolve) the requirement as written, e.g. `six>=1`, never `six==-`.
     pub fn label(&self) -> String {
-        match &self.version {
+        match self.version() {
             Some(version) => format!("{}=={version}", self.project),
             None => self.requirement.clone(),
         }
     }
 }
 
+/// `plan --report-json` and `fill --report-json` spell a job as the flat object scripts read:
+/// `project`, `version` (text or null), `requirement`, `origin`, `interpreter`, `action`,
+/// `reason`, `file` (or null), in this order. Typed values are written through Display.
+impl Serialize for Job {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Job", 8)?;
+        out.serialize_field("project", self.project.as_ref())?;
+        out.serialize_field("version", &self.version().map(ToString::to_string))?;
+        out.serialize_field("requirement", &self.requirement)?;
+        out.serialize_field("origin", &self.origin)?;
+        out.serialize_field("interpreter", &self.interpreter)?;
+        out.serialize_field("action", &self.action())?;
+        out.serialize_field("reason", &self.reason)?;
+        out.serialize_field("file", &self.file())?;
+        out.end()
+    }
+}
+
 /// A plan: every job, plus requirement lines wheelwright cannot act on.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub target: String,
     pub jobs: Vec<Job>,
     pub unsupported: Vec<UnsupportedLine>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct UnsupportedLine {
     pub origin: String,
     pub requirement: String,
@@ -114,7 +199,72 @@ impl Plan {
     pub fn counts(&self) -> Vec<(Action, usize)> {
         Action::ALL
             .iter()
-            .map(|a| (*a, self.jobs.iter().filter(|j| j.action == *a).count()))
+            .map(|a| (*a, self.jobs.iter().filter(|j| j.action() == *a).count()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(decision: Decision) -> Job {
+        Job {
+            project: "ww-a".parse().unwrap(),
+            requirement: "ww-a>=1".into(),
+            origin: "reqs.txt:3".into(),
+            interpreter: "cp311".into(),
+            decision,
+            reason: "why".into(),
+            entry: 7,
+        }
+    }
+
+    #[test]
+    fn serialises_as_the_flat_object_reports_have_always_written() {
+        let url = url::Url::parse("https://u:secret@h/f/ww_a-1.0-py3-none-any.whl").unwrap();
+        let fetch = job(Decision::Fetch(Chosen {
+            version: "1.0".parse().unwrap(),
+            file: JobFile {
+                filename: "ww_a-1.0-py3-none-any.whl".parse().unwrap(),
+                url: SafeUrl::new(&url),
+                sha256: Some(Sha256::new(&"ab".repeat(32)).unwrap()),
+                size: Some(12),
+            },
+        }));
+        assert_eq!(
+            serde_json::to_string(&fetch).unwrap(),
+            format!(
+                "{{\"project\":\"ww-a\",\"version\":\"1.0\",\"requirement\":\"ww-a>=1\",\
+                 \"origin\":\"reqs.txt:3\",\"interpreter\":\"cp311\",\"action\":\"fetch\",\
+                 \"reason\":\"why\",\"file\":{{\"filename\":\"ww_a-1.0-py3-none-any.whl\",\
+                 \"url\":\"https://h/f/ww_a-1.0-py3-none-any.whl\",\"sha256\":\"{}\",\
+                 \"size\":12}}}}",
+                "ab".repeat(32)
+            )
+        );
+        assert_eq!(fetch.label(), "ww-a==1.0");
+        let unresolved = job(Decision::Unavailable(None));
+        assert_eq!(
+            serde_json::to_string(&unresolved).unwrap(),
+            "{\"project\":\"ww-a\",\"version\":null,\"requirement\":\"ww-a>=1\",\
+             \"origin\":\"reqs.txt:3\",\"interpreter\":\"cp311\",\"action\":\"unavailable\",\
+             \"reason\":\"why\",\"file\":null}"
+        );
+        assert_eq!(unresolved.label(), "ww-a>=1");
+    }
+
+    #[test]
+    fn only_present_fetch_and_build_have_a_file() {
+        let v: Version = "2.0".parse().unwrap();
+        for decision in [
+            Decision::Skipped(Some(v.clone())),
+            Decision::Excluded(v.clone()),
+            Decision::Unavailable(Some(v.clone())),
+        ] {
+            assert_eq!(decision.version(), Some(&v));
+            assert!(decision.file().is_none());
+        }
+        assert_eq!(Decision::Skipped(None).version(), None);
     }
 }

@@ -1,30 +1,40 @@
 //! Resolution: requirements × interpreters × target state → jobs with actions.
 //!
-//! The planner does no I/O of its own beyond the index listings it asks for: one request
-//! per project on the target (and the pure index), and one per project and upstream source
-//! only when a job is not already present or a range has to be resolved. Projects are
-//! planned concurrently, bounded by `concurrency`.
+//! The planner does no I/O of its own beyond what it asks of [`Listings`]: one listing per
+//! project on the target (and the pure index), and one per project upstream only when a job
+//! is not already present or a range has to be resolved. Projects are planned concurrently,
+//! bounded by `concurrency`. Selection lives in `select`, the fetch/build/unavailable
+//! decisions and failure reasons in `decide`, Requires-Python reading in `requires_python`
+//! and `older`.
 
+mod decide;
 mod job;
+mod listings;
+mod local_hashes;
 mod older;
 mod requires_python;
-mod select;
+pub(crate) mod select;
+mod shard;
+#[cfg(test)]
+mod tests;
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::collections::HashMap;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{PackageName, VersionOrUrl};
 
-pub use job::{Action, Job, JobFile, Plan, UnsupportedLine};
+use decide::{decide_acquisition, excluded_by, no_match_reason, refuse_unusable};
+pub use job::{Action, Chosen, Decision, Job, JobFile, Plan, UnsupportedLine};
+pub use listings::{IndexListings, Listings};
+use local_hashes::fill_local_hashes;
 use requires_python::RequiresPythonReader;
 pub use select::VersionPolicy;
 pub use select::pinned_version;
-use select::{Dist, Interp, UpstreamChoice, choose_upstream, dists, present_wheel, resolve_range};
+use select::{dists, present_wheel, resolve_range};
+pub use shard::{Shard, ShardError};
 
-use crate::dist::Sha256;
-use crate::index::{HttpClient, IndexError, IndexFile, Target, Upstream, redact};
+use crate::index::{IndexError, IndexFile, SafeUrl};
 use crate::interpreter::Interpreter;
 use crate::requirements::{AllowedFormats, ParsedRequirements, RequirementEntry};
 
@@ -52,67 +62,6 @@ pub struct JobSlot {
     pub job: Job,
 }
 
-/// `--shard K/N`: this run's share of the projects, by a stable hash of the normalised name
-/// (FNV-1a, the same on every machine and every run), so N copies split a list without
-/// talking to each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
-
-impl Shard {
-    pub fn contains(&self, name: &PackageName) -> bool {
-        let hash = name
-            .as_ref()
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-            });
-        hash % u64::from(self.count) == u64::from(self.index)
-    }
-}
-
-/// A `--shard` value that is not `K/N` with `0 <= K < N`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ShardError {
-    #[error("`{0}`: expected K/N, e.g. 0/3")]
-    NotKOverN(String),
-    #[error("`{0}`: K must be a number")]
-    IndexNotANumber(String),
-    #[error("`{0}`: N must be a number")]
-    CountNotANumber(String),
-    #[error("`{0}`: K must be between 0 and N-1 and N at least 1")]
-    OutOfRange(String),
-}
-
-impl std::str::FromStr for Shard {
-    type Err = ShardError;
-    fn from_str(text: &str) -> Result<Shard, ShardError> {
-        let (k, n) = text
-            .split_once('/')
-            .ok_or_else(|| ShardError::NotKOverN(text.to_string()))?;
-        let index: u32 = k
-            .trim()
-            .parse()
-            .map_err(|_| ShardError::IndexNotANumber(text.to_string()))?;
-        let count: u32 = n
-            .trim()
-            .parse()
-            .map_err(|_| ShardError::CountNotANumber(text.to_string()))?;
-        if count == 0 || index >= count {
-            return Err(ShardError::OutOfRange(text.to_string()));
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-impl std::fmt::Display for Shard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
 pub fn unsupported_lines(requirements: &ParsedRequirements) -> Vec<UnsupportedLine> {
     requirements
         .unsupported
@@ -125,23 +74,17 @@ pub fn unsupported_lines(requirements: &ParsedRequirements) -> Vec<UnsupportedLi
         .collect()
 }
 
-pub struct Planner<'a> {
-    pub client: &'a HttpClient,
-    pub target: &'a Target,
-    pub pure_index: Option<&'a Target>,
-    pub upstream: &'a Upstream,
+/// Plans requirements against what [`Listings`] report (the real indexes, or memory in the
+/// unit tests).
+pub struct Planner<'a, L> {
+    pub listings: L,
     pub interpreters: &'a [Interpreter],
     pub policy: &'a Policy,
     pub concurrency: usize,
     pub shard: Option<Shard>,
-    /// Remembered target listings (devpi serial unchanged); see [`crate::index::snapshot`].
-    pub listings: Option<&'a crate::index::snapshot::ListingCache>,
-    /// Where remote files are downloaded to read a Requires-Python their listing lacks
-    /// (see [`requires_python`]); `None` accepts such files.
-    pub store: Option<&'a crate::store::Store>,
 }
 
-impl Planner<'_> {
+impl<L: Listings> Planner<'_, L> {
     pub async fn plan(
         &self,
         requirements: &ParsedRequirements,
@@ -153,7 +96,7 @@ impl Planner<'_> {
         let mut slots: Vec<JobSlot> = batches.into_iter().flatten().collect();
         slots.sort_by_key(|slot| slot.key);
         Ok(Plan {
-            target: self.target.describe(),
+            target: self.listings.target_description(),
             jobs: slots.into_iter().map(|slot| slot.job).collect(),
             unsupported: unsupported_lines(requirements),
         })
@@ -251,9 +194,7 @@ impl Planner<'_> {
                         .map(|(_, m)| m.trim().to_string())
                         .or_else(|| entry.requirement.marker.try_to_string())
                         .unwrap_or_default();
-                    let mut job =
-                        new_job(*index, entry, interp, pinned(entry).map(|v| v.to_string()));
-                    job.action = Action::Skipped;
+                    let mut job = new_job(*index, entry, interp, Decision::Skipped(pinned(entry)));
                     job.reason = format!("marker `{marker}` is false for {}", interp.label);
                     jobs.push((*index, job));
                 }
@@ -263,30 +204,11 @@ impl Planner<'_> {
             return Ok(jobs);
         }
 
-        let mut target_files = match self.listings.and_then(|cache| cache.get(name)) {
-            Some(files) => files,
-            None => {
-                let files = self
-                    .target
-                    .project_files(self.client, name, own_only)
-                    .await?;
-                if let Some(cache) = self.listings {
-                    cache.record(name, &files);
-                }
-                files
-            }
-        }
-        .unwrap_or_default();
-        let mut pure_files = match self.pure_index {
-            Some(pure) => pure
-                .project_files(self.client, name, own_only)
-                .await?
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let mut target_files = self.listings.target_files(name, own_only).await?;
+        let mut pure_files = self.listings.pure_files(name, own_only).await?;
         // Files whose listing has no Requires-Python get it from their content before they
         // count as present (pinned versions now; range versions once upstream is known).
-        let reader = RequiresPythonReader::new(self.client, self.store);
+        let reader = RequiresPythonReader::new(&self.listings);
         let live_interps: Vec<&Interpreter> = self
             .interpreters
             .iter()
@@ -320,19 +242,16 @@ impl Planner<'_> {
             })
         };
         // Entries refused at the index boundary stay beside the files (see `refuse_unusable`).
-        let (mut upstream_files, rejected) = if needs_upstream && !self.upstream.is_empty() {
-            let listing = self
-                .upstream
-                .project_listing(self.client, name)
-                .await?
-                .unwrap_or_default();
+        let has_upstream = self.listings.has_upstream();
+        let (mut upstream_files, rejected) = if needs_upstream && has_upstream {
+            let listing = self.listings.upstream_listing(name).await?;
             (listing.files, listing.rejected)
         } else {
             (Vec::new(), Vec::new())
         };
         self.read_requires_python(
             &reader,
-            older::Listings {
+            older::ProjectFiles {
                 target: &mut target_files,
                 pure: &mut pure_files,
                 upstream: &mut upstream_files,
@@ -349,7 +268,7 @@ impl Planner<'_> {
             if interps.is_empty() || pinned(entry).is_some() {
                 continue;
             }
-            let listings = older::Listings {
+            let listings = older::ProjectFiles {
                 target: &mut target_files,
                 pure: &mut pure_files,
                 upstream: &mut upstream_files,
@@ -370,6 +289,7 @@ impl Planner<'_> {
         let target_dists = dists(&target_files, name);
         let pure_dists = dists(&pure_files, name);
         let upstream_dists = dists(&upstream_files, name);
+        let target_stage = self.listings.target_stage();
 
         for (index, entry, interps) in &live {
             if interps.is_empty() {
@@ -397,14 +317,13 @@ impl Planner<'_> {
             };
             if versions.is_empty() {
                 for interp in interps {
-                    let mut job = new_job(*index, entry, interp, None);
-                    job.action = Action::Unavailable;
-                    job.reason = if self.upstream.is_empty() {
+                    let mut job = new_job(*index, entry, interp, Decision::Unavailable(None));
+                    job.reason = if !has_upstream {
                         "no upstream index is configured to resolve the range".into()
                     } else {
                         no_match_reason(&upstream_dists, &specifiers, constraints)
                     };
-                    refuse_unusable(&mut job, name, None, &rejected);
+                    refuse_unusable(&mut job, name, &rejected);
                     jobs.push((*index, job));
                 }
                 continue;
@@ -413,35 +332,35 @@ impl Planner<'_> {
                 for interp in interps {
                     let picked = older.get(&(*index, interp.label.clone()));
                     let version = picked.unwrap_or(newest);
-                    let mut job = new_job(*index, entry, interp, Some(version.to_string()));
-                    if let Some(exclusion) = excluded_by(exclusions, name, version) {
-                        job.action = Action::Excluded;
-                        job.reason =
-                            format!("excluded by {} (`{}`)", exclusion.origin, exclusion.text);
-                    } else if let Some(d) = present_wheel(&target_dists, version, interp) {
-                        job.action = Action::Present;
-                        job.reason = match (&d.file.stage, self.target_stage()) {
-                            (Some(stage), Some(own)) if *stage != own => {
-                                format!("on the target, inherited from {stage}")
-                            }
-                            _ => "on the target".into(),
+                    let (decision, reason) =
+                        if let Some(exclusion) = excluded_by(exclusions, name, version) {
+                            let reason =
+                                format!("excluded by {} (`{}`)", exclusion.origin, exclusion.text);
+                            (Decision::Excluded(version.clone()), reason)
+                        } else if let Some(d) = present_wheel(&target_dists, version, interp) {
+                            let reason = match (&d.file.stage, &target_stage) {
+                                (Some(stage), Some(own)) if stage != own => {
+                                    format!("on the target, inherited from {stage}")
+                                }
+                                _ => "on the target".into(),
+                            };
+                            (Decision::Present(chosen(version, d.file)), reason)
+                        } else if let Some(d) = present_wheel(&pure_dists, version, interp) {
+                            let reason = "on the pure index".into();
+                            (Decision::Present(chosen(version, d.file)), reason)
+                        } else {
+                            decide_acquisition(
+                                has_upstream,
+                                &upstream_dists,
+                                version,
+                                interp,
+                                exact.is_some(),
+                                formats,
+                            )
                         };
-                        job.file = Some(job_file(d.file));
-                    } else if let Some(d) = present_wheel(&pure_dists, version, interp) {
-                        job.action = Action::Present;
-                        job.reason = "on the pure index".into();
-                        job.file = Some(job_file(d.file));
-                    } else {
-                        self.decide_acquisition(
-                            &mut job,
-                            &upstream_dists,
-                            version,
-                            interp,
-                            exact.is_some(),
-                            formats,
-                        );
-                    }
-                    refuse_unusable(&mut job, name, Some(version), &rejected);
+                    let mut job = new_job(*index, entry, interp, decision);
+                    job.reason = reason;
+                    refuse_unusable(&mut job, name, &rejected);
                     if picked.is_some() {
                         job.reason.push_str(&format!(
                             "; the newest match {newest} is not for Python {}",
@@ -457,68 +376,6 @@ impl Planner<'_> {
             }
         }
         Ok(jobs)
-    }
-
-    fn decide_acquisition(
-        &self,
-        job: &mut Job,
-        upstream: &[Dist<'_>],
-        version: &Version,
-        interp: &Interpreter,
-        exact_pin: bool,
-        formats: AllowedFormats,
-    ) {
-        if self.upstream.is_empty() {
-            job.action = Action::Unavailable;
-            job.reason = "not on the target, and no upstream index is configured".into();
-            return;
-        }
-        let interp_view = Interp {
-            label: &interp.label,
-            tags: &interp.tags,
-            python_full_version: &interp.markers.python_full_version().version,
-        };
-        let choice = choose_upstream(
-            upstream,
-            version,
-            &interp_view,
-            exact_pin,
-            formats.binary,
-            formats.source,
-        );
-        match choice {
-            UpstreamChoice::Wheel(d) => {
-                job.action = Action::Fetch;
-                job.reason = "upstream publishes a compatible wheel".into();
-                job.file = Some(job_file(d.file));
-            }
-            UpstreamChoice::Sdist(d) => {
-                job.action = Action::Build;
-                let incompatible = upstream.iter().any(|x| {
-                    x.version() == version && matches!(x.dist, crate::dist::DistFilename::Wheel(_))
-                });
-                job.reason = if incompatible {
-                    format!(
-                        "upstream has only wheels {} cannot use; build from the sdist",
-                        interp.label
-                    )
-                } else {
-                    "upstream has only an sdist".into()
-                };
-                job.file = Some(job_file(d.file));
-            }
-            UpstreamChoice::Nothing(reason) => {
-                job.action = Action::Unavailable;
-                job.reason = reason;
-            }
-        }
-    }
-
-    fn target_stage(&self) -> Option<String> {
-        match self.target {
-            Target::Devpi(index) => Some(index.stage()),
-            _ => None,
-        }
     }
 }
 
@@ -537,140 +394,27 @@ fn new_job(
     index: usize,
     entry: &RequirementEntry,
     interp: &Interpreter,
-    version: Option<String>,
+    decision: Decision,
 ) -> Job {
     Job {
         entry: index,
-        project: entry.requirement.name.to_string(),
-        version,
+        project: entry.requirement.name.clone(),
         requirement: crate::index::redact_text(&entry.text),
         origin: entry.origin.to_string(),
         interpreter: interp.label.clone(),
-        action: Action::Unavailable,
+        decision,
         reason: String::new(),
-        file: None,
     }
 }
 
-fn job_file(file: &IndexFile) -> JobFile {
-    JobFile {
-        filename: file.filename.clone(),
-        url: redact(&file.url),
-        sha256: file.sha256.clone(),
-        size: file.size,
+fn chosen(version: &Version, file: &IndexFile) -> Chosen {
+    Chosen {
+        version: version.clone(),
+        file: JobFile {
+            filename: file.filename.clone(),
+            url: SafeUrl::new(&file.url),
+            sha256: file.sha256.clone(),
+            size: file.size,
+        },
     }
-}
-
-/// Upstream entries that could not be used (unsafe name, malformed sha256) fail the jobs that
-/// would have needed them: a job about to fetch or build the version such an entry claims
-/// is refused rather than served by its neighbours (a listing tampered with for that version
-/// is not trusted for it), and a job that found nothing says which entries were refused.
-fn refuse_unusable(
-    job: &mut Job,
-    name: &PackageName,
-    version: Option<&Version>,
-    rejected: &[crate::index::RejectedEntry],
-) {
-    let claims = |r: &&crate::index::RejectedEntry| match (r.version_of(name), version) {
-        (Some(claimed), Some(version)) => claimed == *version,
-        _ => false,
-    };
-    let relevant: Vec<&crate::index::RejectedEntry> = match job.action {
-        Action::Fetch | Action::Build => rejected.iter().filter(claims).collect(),
-        Action::Unavailable => rejected
-            .iter()
-            .filter(|r| claims(r) || r.version_of(name).is_none())
-            .collect(),
-        _ => Vec::new(),
-    };
-    if relevant.is_empty() {
-        return;
-    }
-    const SHOWN: usize = 3;
-    let mut listed: Vec<String> = relevant.iter().take(SHOWN).map(|r| r.to_string()).collect();
-    if relevant.len() > SHOWN {
-        listed.push(format!("and {} more", relevant.len() - SHOWN));
-    }
-    let refused = format!("unusable upstream entries: {}", listed.join("; "));
-    if job.action == Action::Unavailable {
-        job.reason = format!("{}; {refused}", job.reason);
-    } else {
-        job.action = Action::Unavailable;
-        job.reason = refused;
-        job.file = None;
-    }
-}
-
-fn excluded_by<'a>(
-    exclusions: &'a [RequirementEntry],
-    name: &PackageName,
-    version: &Version,
-) -> Option<&'a RequirementEntry> {
-    exclusions.iter().find(|e| {
-        e.requirement.name == *name
-            && match &e.requirement.version_or_url {
-                Some(VersionOrUrl::VersionSpecifier(specs)) => specs.contains(version),
-                _ => true,
-            }
-    })
-}
-
-fn no_match_reason(
-    upstream: &[Dist<'_>],
-    specifiers: &VersionSpecifiers,
-    constraints: &[&VersionSpecifiers],
-) -> String {
-    let mut known: Vec<&Version> = upstream.iter().map(Dist::version).collect();
-    known.sort();
-    known.dedup();
-    if known.is_empty() {
-        return "the project is not on upstream".into();
-    }
-    let listed: Vec<String> = known.iter().rev().take(8).map(|v| v.to_string()).collect();
-    let constraint_text = if constraints.is_empty() {
-        String::new()
-    } else {
-        let c: Vec<String> = constraints.iter().map(|c| c.to_string()).collect();
-        format!(" and constraints `{}`", c.join(", "))
-    };
-    format!(
-        "no version matching `{specifiers}`{constraint_text} on upstream (it has {}{})",
-        listed.join(", "),
-        if known.len() > 8 { ", ..." } else { "" }
-    )
-}
-
-/// Files from local directories carry no hash in their listing; the chosen ones get theirs
-/// here, so the report names exact bytes.
-async fn fill_local_hashes(slots: &mut [JobSlot]) {
-    let mut cache: BTreeMap<String, Option<Sha256>> = BTreeMap::new();
-    for slot in slots.iter_mut() {
-        let Some(file) = slot.job.file.as_mut() else {
-            continue;
-        };
-        if file.sha256.is_some() || !file.url.starts_with("file:") {
-            continue;
-        }
-        let url = file.url.clone();
-        if !cache.contains_key(&url) {
-            let hash = match url::Url::parse(&url)
-                .ok()
-                .and_then(|u| u.to_file_path().ok())
-            {
-                Some(path) => tokio::task::spawn_blocking(move || hash_path(&path))
-                    .await
-                    .ok()
-                    .flatten(),
-                None => None,
-            };
-            cache.insert(url.clone(), hash);
-        }
-        file.sha256 = cache[&url].clone();
-    }
-}
-
-fn hash_path(path: &Path) -> Option<Sha256> {
-    crate::dist::sha256_file(path)
-        .ok()
-        .and_then(|hex| Sha256::new(&hex).ok())
 }

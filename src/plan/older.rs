@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::PackageName;
 
+use super::listings::Listings;
 use super::requires_python::RequiresPythonReader;
 use super::select::{Interp, UpstreamChoice, choose_upstream, dists, present_wheel, resolve_range};
 use super::{Planner, VersionPolicy};
@@ -19,21 +20,21 @@ use crate::requirements::AllowedFormats;
 /// upstream does not list Requires-Python).
 const MAX_OLDER: usize = 20;
 
-/// The listings of one project, as the planner holds them.
-pub struct Listings<'f> {
+/// The files of one project, as the planner holds them.
+pub struct ProjectFiles<'f> {
     pub target: &'f mut Vec<IndexFile>,
     pub pure: &'f mut Vec<IndexFile>,
     pub upstream: &'f mut Vec<IndexFile>,
 }
 
-impl Planner<'_> {
+impl<L: Listings> Planner<'_, L> {
     /// For a range, the version each interpreter gets when the newest match does not serve it
     /// (keyed by interpreter label); empty when the newest serves every interpreter.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn older_for_python(
         &self,
-        reader: &RequiresPythonReader<'_>,
-        listings: Listings<'_>,
+        reader: &RequiresPythonReader<'_, L>,
+        listings: ProjectFiles<'_>,
         name: &PackageName,
         specifiers: &VersionSpecifiers,
         constraints: &[&VersionSpecifiers],
@@ -76,7 +77,7 @@ impl Planner<'_> {
     /// Whether `version` is present for `interp`, or upstream has a file to fetch or build.
     fn serves(
         &self,
-        listings: &Listings<'_>,
+        listings: &ProjectFiles<'_>,
         name: &PackageName,
         version: &Version,
         interp: &Interpreter,

@@ -27,27 +27,25 @@ use pep508_rs::PackageName;
 
 use pep440_rs::VersionSpecifiers;
 
-use super::older::Listings;
+use super::listings::Listings;
+use super::older::ProjectFiles;
 use super::select::{dists, present_wheel, resolve_range};
 use super::{Planner, pinned, specifiers};
-use crate::dist::{Compatibility, DistFilename, requires_python_of};
-use crate::index::{HttpClient, IndexFile};
+use crate::dist::{Compatibility, DistFilename};
+use crate::index::IndexFile;
 use crate::interpreter::Interpreter;
 use crate::requirements::RequirementEntry;
-use crate::store::{Expected, Store};
 
 /// Looks up (and remembers, per URL) the Requires-Python of files from their content.
-pub struct RequiresPythonReader<'a> {
-    pub client: &'a HttpClient,
-    pub store: Option<&'a Store>,
+pub struct RequiresPythonReader<'a, L> {
+    listings: &'a L,
     known: Mutex<HashMap<String, Option<String>>>,
 }
 
-impl<'a> RequiresPythonReader<'a> {
-    pub fn new(client: &'a HttpClient, store: Option<&'a Store>) -> Self {
+impl<'a, L: Listings> RequiresPythonReader<'a, L> {
+    pub fn new(listings: &'a L) -> Self {
         Self {
-            client,
-            store,
+            listings,
             known: Mutex::default(),
         }
     }
@@ -73,7 +71,7 @@ impl<'a> RequiresPythonReader<'a> {
         let unknown = |file: &IndexFile, dist: &DistFilename| {
             file.requires_python.is_none()
                 && versions.contains(&version_of(dist))
-                && (file.url.scheme() == "file" || (download && self.store.is_some()))
+                && (file.url.scheme() == "file" || (download && self.listings.reads_remote_files()))
         };
         // Wheels first: those whose tags an interpreter accepts.
         for index in 0..files.len() {
@@ -123,37 +121,19 @@ impl<'a> RequiresPythonReader<'a> {
         if let Some(known) = self.known.lock().expect("lock").get(&key) {
             return known.clone();
         }
-        let path = if file.url.scheme() == "file" {
-            file.url.to_file_path().ok()?
-        } else {
-            let expected = Expected {
-                index_sha256: file.sha256.clone(),
-                ..Expected::default()
-            };
-            let stored = self
-                .store?
-                .fetch(self.client, &file.url, &file.filename, &expected)
-                .await
-                .ok()?;
-            stored.path
-        };
-        let value = tokio::task::spawn_blocking(move || requires_python_of(&path))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten();
+        let value = self.listings.requires_python(file).await;
         self.known.lock().expect("lock").insert(key, value.clone());
         value
     }
 }
 
-impl Planner<'_> {
+impl<L: Listings> Planner<'_, L> {
     /// Requires-Python for the files of every version a job will be planned for: target and
     /// pure-index files first, then upstream files of versions the target does not serve.
     pub(super) async fn read_requires_python(
         &self,
-        reader: &RequiresPythonReader<'_>,
-        listings: Listings<'_>,
+        reader: &RequiresPythonReader<'_, L>,
+        listings: ProjectFiles<'_>,
         name: &PackageName,
         live: &[(usize, &RequirementEntry, Vec<&Interpreter>)],
         constraints: &[&VersionSpecifiers],

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::build::{BuildFacts, InstalledWheel, Missing, Protections, Sandbox};
 use crate::dist::{SafeFilename, Sha256};
+use crate::index::SafeUrl;
 use crate::interpreter::Interpreter;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -47,7 +48,7 @@ pub struct BuildInfo {
 pub struct SourceFile {
     pub filename: SafeFilename,
     pub sha256: Sha256,
-    pub url: String,
+    pub url: SafeUrl,
 }
 
 /// The built wheel.

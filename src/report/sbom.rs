@@ -19,6 +19,7 @@ use super::outcome::JobResult;
 use super::provenance::BuildInfo;
 use crate::build::DEFAULT_SOURCE_DATE_EPOCH;
 use crate::dist::WheelFilename;
+use crate::index::SafeUrl;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the SBOM {}: {source}", path.display())]
@@ -32,13 +33,15 @@ pub struct SbomError {
 pub fn write_sboms(dir: &Path, results: &[JobResult]) -> Result<Vec<PathBuf>, SbomError> {
     let mut documents: BTreeMap<String, Value> = BTreeMap::new();
     for result in results {
-        let (Some(build), Some(version)) = (&result.build, result.job.version.as_deref()) else {
+        let (Some(build), Some(version)) = (&result.build, result.job.version()) else {
             continue;
         };
         if let Some(wheel) = &build.wheel {
             documents
                 .entry(wheel.filename.to_string())
-                .or_insert_with(|| document(&result.job.project, version, build));
+                .or_insert_with(|| {
+                    document(result.job.project.as_ref(), &version.to_string(), build)
+                });
         }
     }
     std::fs::create_dir_all(dir).map_err(|source| SbomError {
@@ -207,8 +210,8 @@ fn relationship(from: &str, kind: &str, to: &str) -> Value {
 /// SPDX download locations are network locations with a domain name (the SPDX validator
 /// rejects IP addresses and single-label hosts such as `localhost`): anything else, a local
 /// file included, is NOASSERTION, and the URL goes into `sourceInfo` instead.
-fn download_location(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
+fn download_location(url: &SafeUrl) -> Option<String> {
+    let parsed = url.as_url();
     let network = matches!(parsed.scheme(), "http" | "https");
     let named = matches!(parsed.host(), Some(url::Host::Domain(d)) if d.contains('.'));
     (network && named).then(|| url.to_string())

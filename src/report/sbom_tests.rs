@@ -10,6 +10,10 @@ use crate::report::provenance::{
     BuildInfo, BuildSettings, CrateInfo, InterpreterInfo, SourceFile, WheelFile,
 };
 
+fn safe_url(text: &str) -> crate::index::SafeUrl {
+    crate::index::SafeUrl::new(&url::Url::parse(text).unwrap())
+}
+
 fn sha(c: char) -> String {
     c.to_string().repeat(64)
 }
@@ -26,7 +30,7 @@ fn built() -> BuildInfo {
         sdist: Some(SourceFile {
             filename: SafeFilename::new("ww_rust-1.0+local.tar.gz").unwrap(),
             sha256: Sha256::new(&sha('a')).unwrap(),
-            url: "https://devpi.example.org/root/pypi/+f/ww_rust-1.0+local.tar.gz".into(),
+            url: safe_url("https://devpi.example.org/root/pypi/+f/ww_rust-1.0+local.tar.gz"),
         }),
         environment: vec![
             InstalledWheel {
@@ -172,7 +176,7 @@ fn a_local_sdist_has_no_download_location_and_no_crates_means_no_crate_packages(
     let mut build = built();
     build.crates.clear();
     if let Some(sdist) = &mut build.sdist {
-        sdist.url = "file:///srv/dists/ww_rust-1.0+local.tar.gz".into();
+        sdist.url = safe_url("file:///srv/dists/ww_rust-1.0+local.tar.gz");
     }
     let doc = document("ww-rust", "1.0+local", &build);
     let sdist = by_id(&doc, "SPDXRef-Package-sdist");
@@ -188,7 +192,7 @@ fn a_local_sdist_has_no_download_location_and_no_crates_means_no_crate_packages(
         "http://localhost:3141/x.tar.gz",
     ] {
         if let Some(sdist) = &mut build.sdist {
-            sdist.url = url.into();
+            sdist.url = safe_url(url);
         }
         let doc = document("ww-rust", "1.0+local", &build);
         let sdist = by_id(&doc, "SPDXRef-Package-sdist");
@@ -241,16 +245,24 @@ proptest! {
 
 #[test]
 fn one_document_per_built_wheel_in_the_directory() {
-    use crate::plan::Job;
+    use crate::plan::{Chosen, Decision, Job, JobFile};
     use crate::report::{JobResult, Outcome};
-    // Built from JSON, as `report merge` reads jobs: independent of how fields are typed.
-    let job = |interpreter: &str| {
-        serde_json::from_value::<Job>(serde_json::json!({
-            "project": "ww-rust", "version": "1.0+local", "requirement": "ww-rust",
-            "origin": "r.txt:1", "interpreter": interpreter, "action": "build", "reason": "",
-            "file": null,
-        }))
-        .unwrap()
+    let job = |interpreter: &str| Job {
+        project: "ww-rust".parse().unwrap(),
+        requirement: "ww-rust".into(),
+        origin: "r.txt:1".into(),
+        interpreter: interpreter.into(),
+        decision: Decision::Build(Chosen {
+            version: "1.0+local".parse().unwrap(),
+            file: JobFile {
+                filename: SafeFilename::new("ww_rust-1.0+local.tar.gz").unwrap(),
+                url: safe_url("https://devpi.example.org/root/pypi/+f/ww_rust-1.0+local.tar.gz"),
+                sha256: None,
+                size: None,
+            },
+        }),
+        reason: String::new(),
+        entry: 0,
     };
     let mut results = Vec::new();
     for interpreter in ["cp311", "cp312"] {

@@ -12,12 +12,13 @@ pub fn render_table(plan: &Plan) -> String {
         .iter()
         .map(|job| {
             [
-                job.project.clone(),
-                job.version.clone().unwrap_or_else(|| "-".into()),
+                job.project.to_string(),
+                job.version()
+                    .map_or_else(|| "-".into(), ToString::to_string),
                 job.interpreter.clone(),
-                job.action.to_string(),
-                match &job.file {
-                    Some(file) if job.action != Action::Present => {
+                job.action().to_string(),
+                match job.file() {
+                    Some(file) if job.action() != Action::Present => {
                         format!("{} ({})", job.reason, file.filename)
                     }
                     Some(file) => format!("{}: {}", job.reason, file.filename),
@@ -111,18 +112,17 @@ pub fn fill_summary(results: &[JobResult]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Job;
+    use crate::plan::{Decision, Job};
 
+    /// A job that planned no file: unavailable, for `version` or for no version at all.
     fn job(project: &str, version: Option<&str>, requirement: &str) -> Job {
         Job {
-            project: project.into(),
-            version: version.map(String::from),
+            project: project.parse().unwrap(),
             requirement: requirement.into(),
             origin: "r.txt:1".into(),
             interpreter: "cp311".into(),
-            action: Action::Build,
+            decision: Decision::Unavailable(version.map(|v| v.parse().unwrap())),
             reason: String::new(),
-            file: None,
             entry: 0,
         }
     }

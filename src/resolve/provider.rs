@@ -56,6 +56,8 @@ pub(super) fn root_version() -> Version {
 pub(super) enum Unavailable {
     /// A `Requires-Dist` names a direct URL; an index closure cannot follow it.
     UrlDependency(String),
+    /// The source learnt from the metadata that this environment cannot install it.
+    Excluded(String),
 }
 
 impl fmt::Display for Unavailable {
@@ -64,6 +66,7 @@ impl fmt::Display for Unavailable {
             Self::UrlDependency(req) => {
                 write!(f, "(it depends on the direct URL `{req}`)")
             }
+            Self::Excluded(why) => write!(f, "({why})"),
         }
     }
 }
@@ -212,7 +215,11 @@ impl Provider<'_> {
                 }
             }
             Package::Project(name) => {
-                for req in self.requires_dist(name, version)? {
+                let requires = self.requires_dist(name, version)?;
+                if let Some(why) = self.setup.source.unusable(name, version) {
+                    return Ok(Err(Unavailable::Excluded(why)));
+                }
+                for req in requires {
                     if req.evaluate_markers(self.setup.markers, &[])
                         && let Err(why) = self.add_edges(&mut edges, &req)
                     {

@@ -54,6 +54,13 @@ pub trait MetadataSource {
         version: &Version,
     ) -> Result<Vec<Requirement>, SourceError>;
 
+    /// Why `name` at `version` cannot be installed here after all, when only its metadata
+    /// says so (a `Requires-Python` the listing did not give: pip then skips the candidate
+    /// too). Asked after [`Self::requires_dist`] of the same version; `None` by default.
+    fn unusable(&self, _name: &PackageName, _version: &Version) -> Option<String> {
+        None
+    }
+
     /// A hint, sent as soon as a chosen version's dependencies are known: the solver will
     /// probably ask for the candidates of these projects next. A source over the network
     /// starts fetching their listings concurrently (uv does the same), so that a closure of

@@ -13,6 +13,7 @@ mod faults;
 mod fill;
 mod harness;
 mod hostile_index;
+mod metadata;
 mod noop;
 mod plan;
 mod policies;

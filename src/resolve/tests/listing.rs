@@ -19,6 +19,7 @@ fn file(filename: &str, requires_python: Option<&str>, yanked: bool) -> IndexFil
         requires_python: requires_python.map(str::to_string),
         yanked: yanked.then(String::new),
         stage: None,
+        metadata_file: crate::index::MetadataFile::NotOffered,
     }
 }
 

@@ -448,3 +448,47 @@ fn per_line_mode_asks_each_question_once_across_lines() {
     assert_eq!(asked.get("list common"), Some(&1), "{asked:?}");
     assert_eq!(asked.get("metadata common 1.0"), Some(&1), "{asked:?}");
 }
+
+#[test]
+fn a_version_its_metadata_excludes_is_skipped_and_named_in_a_conflict() {
+    let mut index = Memory::default();
+    index
+        .add("a", "1.0", &[])
+        .add("a", "2.0", &[])
+        .add("b", "1.0", &["a>=2"]);
+    // What a source learns from METADATA alone: a 2.0 says Requires-Python `<3`.
+    struct Excluding(Memory);
+    impl crate::resolve::MetadataSource for Excluding {
+        fn candidates(
+            &self,
+            n: &pep508_rs::PackageName,
+        ) -> Result<Vec<crate::resolve::Candidate>, crate::resolve::SourceError> {
+            self.0.candidates(n)
+        }
+        fn requires_dist(
+            &self,
+            n: &pep508_rs::PackageName,
+            v: &pep440_rs::Version,
+        ) -> Result<Vec<pep508_rs::Requirement>, crate::resolve::SourceError> {
+            self.0.requires_dist(n, v)
+        }
+        fn unusable(&self, n: &pep508_rs::PackageName, v: &pep440_rs::Version) -> Option<String> {
+            (n.as_ref() == "a" && *v == version("2.0"))
+                .then(|| "Requires-Python `<3` excludes cp312".to_string())
+        }
+    }
+    let index = Excluding(index);
+    let solved = resolve(&index, &py312(), &lines(&["a"]), &[], Options::default());
+    assert_eq!(solved.expect("a 1.0 fits").pins(), ["a 1.0"]);
+    let text = conflict(resolve(
+        &index,
+        &py312(),
+        &lines(&["b"]),
+        &[],
+        Options::default(),
+    ));
+    assert!(
+        text.contains("Requires-Python `<3` excludes cp312"),
+        "{text}"
+    );
+}

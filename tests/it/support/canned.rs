@@ -14,6 +14,9 @@ use std::time::Duration;
 /// Largest request head read.
 const MAX_HEAD: usize = 64 * 1024;
 
+/// The requests a server saw: each path and its `Range` header.
+type RequestLog = Mutex<Vec<(String, Option<String>)>>;
+
 /// How an answer's body is framed.
 #[derive(Clone)]
 pub enum Body {
@@ -26,6 +29,12 @@ pub enum Body {
     /// Zeros without `Content-Length` until the client goes away or `cap` bytes were sent
     /// (the cap only keeps a broken client from filling the disk forever).
     Endless { cap: u64 },
+    /// The bytes, honouring one `Range: bytes=…` (206 with `Content-Range`), as a static
+    /// file server does; the whole body (200) without a `Range` header.
+    Ranged(Vec<u8>),
+    /// Like [`Body::Ranged`], but every 206 sends and labels the range `shift` bytes
+    /// earlier than asked (a server that gets ranges wrong).
+    RangedShifted { bytes: Vec<u8>, shift: u64 },
 }
 
 #[derive(Clone)]
@@ -64,6 +73,8 @@ pub struct CannedServer {
     stop: Arc<AtomicBool>,
     /// Bytes of body written, over all answers (to tell a cut-off download from a read one).
     sent: Arc<AtomicU64>,
+    /// Every request: its path and `Range` header.
+    requests: Arc<RequestLog>,
     accept: Option<JoinHandle<()>>,
 }
 
@@ -74,17 +85,27 @@ impl CannedServer {
         let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let sent = Arc::new(AtomicU64::new(0));
+        let requests: Arc<RequestLog> = Arc::default();
         let accept = {
-            let (routes, stop, sent) = (Arc::clone(&routes), Arc::clone(&stop), Arc::clone(&sent));
+            let (routes, stop, sent, requests) = (
+                Arc::clone(&routes),
+                Arc::clone(&stop),
+                Arc::clone(&sent),
+                Arc::clone(&requests),
+            );
             std::thread::spawn(move || {
                 for stream in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    let (routes, stop, sent) =
-                        (Arc::clone(&routes), Arc::clone(&stop), Arc::clone(&sent));
-                    std::thread::spawn(move || serve(stream, &routes, &stop, &sent));
+                    let (routes, stop, sent, requests) = (
+                        Arc::clone(&routes),
+                        Arc::clone(&stop),
+                        Arc::clone(&sent),
+                        Arc::clone(&requests),
+                    );
+                    std::thread::spawn(move || serve(stream, &routes, &stop, &sent, &requests));
                 }
             })
         };
@@ -93,6 +114,7 @@ impl CannedServer {
             routes,
             stop,
             sent,
+            requests,
             accept: Some(accept),
         }
     }
@@ -112,6 +134,11 @@ impl CannedServer {
     pub fn bytes_sent(&self) -> u64 {
         self.sent.load(Ordering::SeqCst)
     }
+
+    /// The requests so far: path and `Range` header.
+    pub fn requests(&self) -> Vec<(String, Option<String>)> {
+        self.requests.lock().expect("requests").clone()
+    }
 }
 
 impl Drop for CannedServer {
@@ -130,17 +157,37 @@ fn serve(
     routes: &Mutex<HashMap<String, Reply>>,
     stop: &AtomicBool,
     sent: &AtomicU64,
+    requests: &RequestLog,
 ) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
-    let Some(path) = read_request_path(&mut stream) else {
+    let Some((path, range)) = read_request(&mut stream) else {
         return;
     };
+    requests
+        .lock()
+        .expect("requests")
+        .push((path.clone(), range.clone()));
     let reply = routes.lock().expect("routes").get(&path).cloned();
     let Some(reply) = reply else {
         let _ = stream
             .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         return;
+    };
+    let partial_head = |length: u64, content_range: Option<String>| {
+        let mut head = match &content_range {
+            Some(_) => "HTTP/1.1 206 Partial Content\r\n".to_string(),
+            None => "HTTP/1.1 200 OK\r\n".to_string(),
+        };
+        head.push_str(&format!(
+            "Content-Type: {}\r\nConnection: close\r\nAccept-Ranges: bytes\r\nContent-Length: {length}\r\n",
+            reply.content_type
+        ));
+        if let Some(range) = content_range {
+            head.push_str(&format!("Content-Range: {range}\r\n"));
+        }
+        head.push_str("\r\n");
+        head
     };
     let head = |length: Option<u64>| {
         let mut head = format!(
@@ -173,6 +220,25 @@ fn serve(
         Body::Unframed(bytes) => {
             let _ = send(head(None).as_bytes()) && send(bytes);
         }
+        Body::Ranged(bytes) | Body::RangedShifted { bytes, .. } => {
+            let shift = match &reply.body {
+                Body::RangedShifted { shift, .. } => *shift,
+                _ => 0,
+            };
+            let len = bytes.len() as u64;
+            match range.as_deref().and_then(|r| byte_range(r, len)) {
+                Some((start, end)) => {
+                    let (start, end) = (start.saturating_sub(shift), end.saturating_sub(shift));
+                    let part = &bytes[start as usize..=end as usize];
+                    let content_range = format!("bytes {start}-{end}/{len}");
+                    let _ = send(partial_head(part.len() as u64, Some(content_range)).as_bytes())
+                        && send(part);
+                }
+                None => {
+                    let _ = send(partial_head(len, None).as_bytes()) && send(bytes);
+                }
+            }
+        }
         Body::Endless { cap } => {
             if !send(head(None).as_bytes()) {
                 return;
@@ -188,8 +254,24 @@ fn serve(
     let _ = stream.shutdown(std::net::Shutdown::Write);
 }
 
-/// The path of a request (`GET /simple/x/ HTTP/1.1` → `/simple/x/`), query dropped.
-fn read_request_path(stream: &mut TcpStream) -> Option<String> {
+/// `bytes=A-B`, `bytes=A-` or `bytes=-N` within a body of `len` bytes (RFC 9110 §14.1.2).
+fn byte_range(header: &str, len: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    let (start, end) = spec.split_once('-')?;
+    let last = len.checked_sub(1)?;
+    match (start.trim(), end.trim()) {
+        ("", n) => Some((len.saturating_sub(n.parse().ok()?), last)),
+        (a, "") => Some((a.parse().ok()?, last)).filter(|(a, _)| *a <= last),
+        (a, b) => {
+            let (a, b): (u64, u64) = (a.parse().ok()?, b.parse().ok()?);
+            (a <= b && a <= last).then_some((a, b.min(last)))
+        }
+    }
+}
+
+/// The path of a request (`GET /simple/x/ HTTP/1.1` → `/simple/x/`), query dropped, and its
+/// `Range` header.
+fn read_request(stream: &mut TcpStream) -> Option<(String, Option<String>)> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -201,5 +283,11 @@ fn read_request_path(stream: &mut TcpStream) -> Option<String> {
     }
     let text = String::from_utf8_lossy(&head);
     let target = text.lines().next()?.split(' ').nth(1)?;
-    Some(target.split('?').next()?.to_string())
+    let range = text.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("range")
+            .then(|| value.trim().to_string())
+    });
+    Some((target.split('?').next()?.to_string(), range))
 }

@@ -50,7 +50,17 @@ impl DevpiServer {
         DevpiServer::start()
     }
 
+    /// A server of its own started with extra `devpi-server` options (e.g.
+    /// `--enable-core-metadata`); stopped when dropped.
+    pub fn private_with(options: &[&str]) -> DevpiServer {
+        DevpiServer::start_with(options)
+    }
+
     fn start() -> DevpiServer {
+        DevpiServer::start_with(&[])
+    }
+
+    fn start_with(options: &[&str]) -> DevpiServer {
         let venv = test_venv();
         let client = http_client();
         let mut last = String::new();
@@ -59,7 +69,7 @@ impl DevpiServer {
             let (serverdir, data, log, root_password) = init_serverdir(&venv);
             let port = free_port();
             let url = format!("http://127.0.0.1:{port}");
-            let args: Vec<String> = vec![
+            let mut args: Vec<String> = vec![
                 "--serverdir".into(),
                 data.to_string_lossy().into_owned(),
                 "--host".into(),
@@ -67,6 +77,7 @@ impl DevpiServer {
                 "--port".into(),
                 port.to_string(),
             ];
+            args.extend(options.iter().map(|o| o.to_string()));
             let mut process = WatchedProcess::spawn(
                 &venv,
                 &venv.join("bin/devpi-server"),

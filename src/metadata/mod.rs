@@ -1,0 +1,371 @@
+//! Core metadata of distributions the resolver considers, read as cheaply as the index
+//! allows (see `docs/metadata.md`):
+//!
+//! 1. the cache, by the file's sha256;
+//! 2. the file itself when it is local already (a `file:` URL, or in the store);
+//! 3. a PEP 658/714 metadata file (`<url>.metadata`), hash-checked when the index gives one;
+//! 4. HTTP range requests into the wheel's central directory ([`range`]);
+//! 5. the whole file, downloaded into the store (a later fetch then costs nothing).
+//!
+//! sdists go through the store and `prepare_metadata_for_build_wheel` in the sandbox
+//! ([`crate::build::Builder::prepare_metadata`]). Whatever the way, the metadata must name the
+//! project and version asked for (pip's `MetadataInconsistent` check).
+
+mod cache;
+pub mod range;
+mod source;
+pub mod zip;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use pep440_rs::Version;
+use pep508_rs::PackageName;
+use url::Url;
+
+use crate::build::{BuildError, BuildRequest, Builder, ConfigSettings};
+use crate::dist::{
+    CoreMetadata, MAX_METADATA_BYTES, MetadataError, Sha256, WheelError, read_wheel_metadata_bytes,
+};
+use crate::index::http::{status_error, transport_error};
+use crate::index::{HttpClient, IndexFile, MetadataFile, redact};
+use crate::interpreter::Interpreter;
+use crate::store::{Expected, Store, StoreError};
+
+pub use cache::{CacheKind, MetadataCache};
+pub use range::{RangeFailure, RangeRead};
+pub use source::{IndexMetadataSource, SourceOptions};
+pub use zip::{ZipLimits, ZipProblem};
+
+/// How a METADATA was obtained (for logs, and for tests that prove the cheap way was taken).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Obtained {
+    /// From the metadata cache: nothing was asked.
+    Cache,
+    /// A PEP 658 metadata file.
+    MetadataFile,
+    /// Range requests into the wheel: how many, and the body bytes received.
+    Range { requests: u32, received: u64 },
+    /// The whole file, into the store; `why` the range path was not enough.
+    Download { why: String },
+    /// A `file:` URL (a find-links directory) or a file already in the store, read in place.
+    Local,
+    /// An sdist's `prepare_metadata_for_build_wheel`, or the METADATA of its built wheel.
+    Prepared(crate::build::PreparedFrom),
+}
+
+/// The metadata of one distribution file.
+#[derive(Debug, Clone)]
+pub struct FileMetadata {
+    pub metadata: CoreMetadata,
+    pub obtained: Obtained,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("{url}: the metadata file has sha256 {actual}, the index says {expected}")]
+    HashMismatch {
+        url: String,
+        expected: Sha256,
+        actual: Sha256,
+    },
+    #[error("{url}: {detail}")]
+    MetadataFile { url: String, detail: String },
+    #[error("{file}: invalid METADATA: {source}")]
+    Invalid {
+        file: String,
+        #[source]
+        source: MetadataError,
+    },
+    #[error("{file}: METADATA says {field} `{found}`, expected {expected} (inconsistent metadata)")]
+    Inconsistent {
+        file: String,
+        field: &'static str,
+        found: String,
+        expected: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Wheel(#[from] WheelError),
+    #[error(transparent)]
+    Build(Box<BuildError>),
+    #[error("{url} is not a local path")]
+    NotLocal { url: String },
+    #[error("{file} is an sdist and no builder is set up to prepare its metadata")]
+    NoBuilder { file: String },
+}
+
+/// Fetches and caches core metadata. Cheap to clone.
+#[derive(Clone)]
+pub struct MetadataFetcher {
+    client: HttpClient,
+    store: Store,
+    cache: MetadataCache,
+    limits: ZipLimits,
+    builder: Option<Arc<Builder>>,
+    config_settings: ConfigSettings,
+}
+
+impl MetadataFetcher {
+    pub fn new(client: HttpClient, store: Store, cache_dir: &std::path::Path) -> Self {
+        Self {
+            client,
+            store,
+            cache: MetadataCache::new(cache_dir),
+            limits: ZipLimits::default(),
+            builder: None,
+            config_settings: ConfigSettings::new(),
+        }
+    }
+
+    /// sdists are prepared with this builder (and these `-C` settings).
+    pub fn with_builder(mut self, builder: Arc<Builder>, config_settings: ConfigSettings) -> Self {
+        self.builder = Some(builder);
+        self.config_settings = config_settings;
+        self
+    }
+
+    pub fn with_limits(mut self, limits: ZipLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn cache(&self) -> &MetadataCache {
+        &self.cache
+    }
+
+    /// The METADATA of `file`, a wheel of `name` `version`.
+    pub async fn wheel(
+        &self,
+        name: &PackageName,
+        version: &Version,
+        file: &IndexFile,
+    ) -> Result<FileMetadata, FetchError> {
+        if let Some(found) = self.cached(CacheKind::Wheel, file.sha256.as_ref(), name, version) {
+            return Ok(found);
+        }
+        let (bytes, obtained, sha256) = self.fetch_wheel(file).await?;
+        let metadata = checked(&bytes, &file.filename, name, version)?;
+        if let Some(sha) = sha256.as_ref().or(file.sha256.as_ref()) {
+            // A cache that cannot be written costs the next run a fetch, nothing else.
+            let _ = self.cache.put(CacheKind::Wheel, sha, &bytes);
+        }
+        Ok(FileMetadata { metadata, obtained })
+    }
+
+    /// The METADATA an sdist gives for `interpreter`'s wheel, from the cache (by the sdist's
+    /// sha256) or prepared in the sandbox.
+    pub async fn sdist(
+        &self,
+        name: &PackageName,
+        version: &Version,
+        file: &IndexFile,
+        interpreter: &Arc<Interpreter>,
+    ) -> Result<FileMetadata, FetchError> {
+        if let Some(found) = self.cached(CacheKind::Sdist, file.sha256.as_ref(), name, version) {
+            return Ok(found);
+        }
+        let Some(builder) = &self.builder else {
+            return Err(FetchError::NoBuilder {
+                file: file.filename.to_string(),
+            });
+        };
+        let stored = self.download(file).await?;
+        if let Some(found) = self.cached(CacheKind::Sdist, Some(&stored.sha256), name, version) {
+            return Ok(found);
+        }
+        let prepared = builder
+            .prepare_metadata(BuildRequest {
+                sdist: stored.path.clone(),
+                name: name.clone(),
+                version: version.clone(),
+                interpreter: Arc::clone(interpreter),
+                config_settings: self.config_settings.clone(),
+                source_date_epoch: None,
+            })
+            .await
+            .map_err(|e| FetchError::Build(Box::new(e)))?;
+        let metadata = checked(&prepared.metadata, &file.filename, name, version)?;
+        let _ = self
+            .cache
+            .put(CacheKind::Sdist, &stored.sha256, &prepared.metadata);
+        Ok(FileMetadata {
+            metadata,
+            obtained: Obtained::Prepared(prepared.from),
+        })
+    }
+
+    fn cached(
+        &self,
+        kind: CacheKind,
+        sha256: Option<&Sha256>,
+        name: &PackageName,
+        version: &Version,
+    ) -> Option<FileMetadata> {
+        let bytes = self.cache.get(kind, sha256?)?;
+        // An entry that does not parse or names another release is no answer; refetch.
+        let metadata = CoreMetadata::parse(&bytes).ok()?;
+        let same = metadata.package_name().ok().as_ref() == Some(name)
+            && metadata.parsed_version().ok().as_ref() == Some(version);
+        same.then_some(FileMetadata {
+            metadata,
+            obtained: Obtained::Cache,
+        })
+    }
+
+    /// The raw METADATA, how, and the file's sha256 when it was downloaded.
+    async fn fetch_wheel(
+        &self,
+        file: &IndexFile,
+    ) -> Result<(Vec<u8>, Obtained, Option<Sha256>), FetchError> {
+        if file.url.scheme() == "file" {
+            // A local file is read in place: nothing to save by cleverness.
+            let path = file.url.to_file_path().map_err(|()| FetchError::NotLocal {
+                url: file.url.to_string(),
+            })?;
+            let bytes = read_wheel_metadata_bytes(&path)?;
+            return Ok((bytes, Obtained::Local, None));
+        }
+        if let Some(sha) = &file.sha256
+            && let Some(stored) = self.store.lookup(sha, &file.filename)
+        {
+            // An earlier fetch left the file: reading it costs no request.
+            let bytes = read_wheel_metadata_bytes(&stored.path)?;
+            return Ok((bytes, Obtained::Local, None));
+        }
+        if let MetadataFile::Offered { sha256 } = &file.metadata_file
+            && let Some(bytes) = self.metadata_file(&file.url, sha256.as_ref()).await?
+        {
+            return Ok((bytes, Obtained::MetadataFile, None));
+        }
+        let (stored, why) = match range::read_remote_metadata(
+            &self.client,
+            &file.url,
+            file.size,
+            self.limits,
+        )
+        .await
+        {
+            RangeRead::Metadata {
+                bytes,
+                requests,
+                received,
+            } => return Ok((bytes, Obtained::Range { requests, received }, None)),
+            RangeRead::WholeFile(response) => {
+                let stored = self
+                    .store
+                    .fetch_response(&file.url, response, &file.filename, &expected(file))
+                    .await?;
+                (stored, "the server ignores Range".to_string())
+            }
+            RangeRead::Unusable(failure) => (self.download(file).await?, failure.to_string()),
+        };
+        let bytes = read_wheel_metadata_bytes(&stored.path)?;
+        Ok((bytes, Obtained::Download { why }, Some(stored.sha256)))
+    }
+
+    async fn download(&self, file: &IndexFile) -> Result<crate::store::StoredFile, StoreError> {
+        self.store
+            .fetch(&self.client, &file.url, &file.filename, &expected(file))
+            .await
+    }
+
+    /// `<url>.metadata` (PEP 658). `None` when the index does not serve it after all (404),
+    /// so the next way is tried; a body that does not match the listed hash is an error.
+    async fn metadata_file(
+        &self,
+        url: &Url,
+        sha256: Option<&Sha256>,
+    ) -> Result<Option<Vec<u8>>, FetchError> {
+        let mut metadata_url = url.clone();
+        metadata_url.set_path(&format!("{}.metadata", url.path()));
+        let shown = redact(&metadata_url);
+        let fail = |detail: String| FetchError::MetadataFile {
+            url: shown.clone(),
+            detail,
+        };
+        let response = self
+            .client
+            .get(&metadata_url, "*/*")
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            return Err(fail(
+                status_error(&metadata_url, response).await.to_string(),
+            ));
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_METADATA_BYTES)
+        {
+            return Err(fail(format!("longer than {MAX_METADATA_BYTES} bytes")));
+        }
+        let mut bytes = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+            let chunk = chunk.map_err(|e| fail(transport_error(&metadata_url, &e).to_string()))?;
+            if (bytes.len() as u64).saturating_add(chunk.len() as u64) > MAX_METADATA_BYTES {
+                return Err(fail(format!("longer than {MAX_METADATA_BYTES} bytes")));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if let Some(expected) = sha256 {
+            use sha2::Digest;
+            let actual = Sha256::from_digest(&sha2::Sha256::digest(&bytes).into());
+            if actual != *expected {
+                return Err(FetchError::HashMismatch {
+                    url: shown,
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+        }
+        Ok(Some(bytes))
+    }
+}
+
+fn expected(file: &IndexFile) -> Expected {
+    Expected {
+        index_sha256: file.sha256.clone(),
+        size: file.size,
+        ..Expected::default()
+    }
+}
+
+/// Parses METADATA and checks it names the release asked for.
+fn checked(
+    bytes: &[u8],
+    filename: &crate::dist::SafeFilename,
+    name: &PackageName,
+    version: &Version,
+) -> Result<CoreMetadata, FetchError> {
+    let file = filename.to_string();
+    let invalid = |source| FetchError::Invalid {
+        file: file.clone(),
+        source,
+    };
+    let metadata = CoreMetadata::parse(bytes).map_err(invalid)?;
+    let inconsistent = |field, found: &str, expected: String| FetchError::Inconsistent {
+        file: file.clone(),
+        field,
+        found: found.to_string(),
+        expected,
+    };
+    if metadata.package_name().map_err(invalid)? != *name {
+        return Err(inconsistent("Name", &metadata.name, name.to_string()));
+    }
+    if metadata.parsed_version().map_err(invalid)? != *version {
+        return Err(inconsistent(
+            "Version",
+            &metadata.version,
+            version.to_string(),
+        ));
+    }
+    Ok(metadata)
+}
