@@ -12,7 +12,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::body::listing_text;
-use super::error::IndexError;
+use super::error::{IndexError, ListingError};
 use super::file::{Listing, RawEntry, percent_decoded};
 use super::http::{Credentials, HttpClient, status_error, transport_error};
 use super::redact::redact;
@@ -326,9 +326,9 @@ impl DevpiIndex {
         let body = listing_text(&url, response).await?;
         parse_project(&body, &final_url)
             .map(Some)
-            .map_err(|detail| IndexError::BadResponse {
+            .map_err(|source| IndexError::Listing {
                 url: redact(&url),
-                detail,
+                source,
             })
     }
 }
@@ -338,12 +338,13 @@ impl DevpiIndex {
 /// without `+links` has no files. Files are deduplicated by filename, first stage wins, as
 /// devpi's own simple page does. The filename is the href's last path segment,
 /// percent-decoded, so a `%2F` in it is a `/` and is refused as such.
-pub fn parse_project(body: &str, page_url: &Url) -> Result<Listing, String> {
-    let value: Value = serde_json::from_str(body).map_err(|e| format!("invalid JSON: {e}"))?;
+pub fn parse_project(body: &str, page_url: &Url) -> Result<Listing, ListingError> {
+    let value: Value =
+        serde_json::from_str(body).map_err(|e| ListingError::DevpiJson(e.to_string()))?;
     let result = value
         .get("result")
         .and_then(Value::as_object)
-        .ok_or("the answer has no `result` object (is this a devpi project URL?)")?;
+        .ok_or(ListingError::NoDevpiResult)?;
     let index = redact(page_url);
     let mut listing = Listing::default();
     let mut seen = std::collections::HashSet::new();
@@ -376,9 +377,10 @@ pub fn parse_project(body: &str, page_url: &Url) -> Result<Listing, String> {
                 let Some(href) = link.get("href").and_then(Value::as_str) else {
                     continue;
                 };
-                let mut url = page_url
-                    .join(href)
-                    .map_err(|e| format!("bad href {href:?}: {e}"))?;
+                let mut url = page_url.join(href).map_err(|e| ListingError::Href {
+                    href: href.to_string(),
+                    detail: e.to_string(),
+                })?;
                 let fragment_hash = take_sha256_fragment(&mut url);
                 let Some(filename) = url
                     .path_segments()

@@ -29,6 +29,13 @@ pub enum IndexError {
     },
     #[error("cannot read the answer of {url}: {detail}")]
     BadResponse { url: String, detail: String },
+    /// A listing page that is not one (see [`ListingError`]).
+    #[error("cannot read the answer of {url}: {source}")]
+    Listing {
+        url: String,
+        #[source]
+        source: ListingError,
+    },
     #[error("cannot read directory {path}: {source}")]
     Directory {
         path: String,
@@ -40,6 +47,31 @@ pub enum IndexError {
     /// A CA bundle, client certificate or key that cannot be used (bad configuration).
     #[error(transparent)]
     TlsSetup(#[from] super::tls::TlsSetupError),
+}
+
+/// Why a listing page (PEP 503 HTML, PEP 691 JSON, devpi's project JSON) cannot be read.
+/// The parsers return it; the caller adds the page's URL ([`IndexError::Listing`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ListingError {
+    #[error("invalid PEP 691 JSON: {0}")]
+    Pep691Json(String),
+    #[error("invalid JSON: {0}")]
+    DevpiJson(String),
+    #[error("the answer has no `result` object (is this a devpi project URL?)")]
+    NoDevpiResult,
+    #[error("invalid HTML: {0}")]
+    Html(String),
+    /// PEP 629: a major version above 1.
+    #[error("unsupported repository API version {0}")]
+    ApiVersion(String),
+    #[error("bad URL {url:?} for {filename:?}: {detail}")]
+    FileUrl {
+        url: String,
+        filename: String,
+        detail: String,
+    },
+    #[error("bad href {href:?}: {detail}")]
+    Href { href: String, detail: String },
 }
 
 impl IndexError {

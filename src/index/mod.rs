@@ -23,7 +23,7 @@ mod target;
 pub mod tls;
 
 pub use devpi::DevpiIndex;
-pub use error::IndexError;
+pub use error::{IndexError, ListingError};
 pub use file::{EntryProblem, IndexFile, Listing, MetadataFile, RawEntry, RejectedEntry};
 pub use http::{ClientConfig, Credentials, HttpClient};
 pub use redact::{redact, redact_str, redact_text, split_credentials};

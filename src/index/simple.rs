@@ -9,7 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::body::listing_text;
-use super::error::IndexError;
+use super::error::{IndexError, ListingError};
 use super::file::{Listing, MetadataFile, RawEntry, percent_decoded};
 use super::http::{HttpClient, status_error};
 use super::redact::redact;
@@ -59,9 +59,9 @@ pub async fn fetch_project(
     } else {
         parse_html(&body, &final_url)
     };
-    files.map(Some).map_err(|detail| IndexError::BadResponse {
+    files.map(Some).map_err(|source| IndexError::Listing {
         url: redact(&url),
-        detail,
+        source,
     })
 }
 
@@ -98,16 +98,20 @@ struct JsonFile {
 }
 
 /// PEP 691 project detail.
-pub fn parse_json(body: &str, page_url: &Url) -> Result<Listing, String> {
+pub fn parse_json(body: &str, page_url: &Url) -> Result<Listing, ListingError> {
     let page: JsonPage =
-        serde_json::from_str(body).map_err(|e| format!("invalid PEP 691 JSON: {e}"))?;
+        serde_json::from_str(body).map_err(|e| ListingError::Pep691Json(e.to_string()))?;
     check_api_version(&page.meta.api_version)?;
     let index = redact(page_url);
     let mut listing = Listing::default();
     for file in page.files {
         let mut url = page_url
             .join(&file.url)
-            .map_err(|e| format!("bad URL {:?} for {:?}: {e}", file.url, file.filename))?;
+            .map_err(|e| ListingError::FileUrl {
+                url: file.url.clone(),
+                filename: file.filename.clone(),
+                detail: e.to_string(),
+            })?;
         let fragment_hash = take_sha256_fragment(&mut url);
         let yanked = match file.yanked {
             None | Some(serde_json::Value::Bool(false)) | Some(serde_json::Value::Null) => None,
@@ -138,19 +142,19 @@ pub fn parse_json(body: &str, page_url: &Url) -> Result<Listing, String> {
 }
 
 /// PEP 629: a major version above 1 is a hard failure.
-fn check_api_version(version: &str) -> Result<(), String> {
+fn check_api_version(version: &str) -> Result<(), ListingError> {
     let major = version.split('.').next().unwrap_or("1");
     match major.parse::<u32>() {
         Ok(1) => Ok(()),
-        _ => Err(format!("unsupported repository API version {version}")),
+        _ => Err(ListingError::ApiVersion(version.to_string())),
     }
 }
 
 /// PEP 503 project detail: every `<a>` is a file; the anchor text is the filename,
 /// `href` resolves against the page URL or `<base href>`.
-pub fn parse_html(body: &str, page_url: &Url) -> Result<Listing, String> {
-    let dom =
-        tl::parse(body, tl::ParserOptions::default()).map_err(|e| format!("invalid HTML: {e}"))?;
+pub fn parse_html(body: &str, page_url: &Url) -> Result<Listing, ListingError> {
+    let dom = tl::parse(body, tl::ParserOptions::default())
+        .map_err(|e| ListingError::Html(e.to_string()))?;
     let parser = dom.parser();
     let attr = |tag: &tl::HTMLTag, key: &str| -> Option<Option<String>> {
         tag.attributes()
@@ -343,7 +347,10 @@ alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha2
     fn rejects_unknown_major_api_version() {
         let html =
             r#"<html><head><meta name="pypi:repository-version" content="2.0"></head></html>"#;
-        assert!(parse_html(html, &page()).unwrap_err().contains("2.0"));
+        assert_eq!(
+            parse_html(html, &page()).unwrap_err(),
+            ListingError::ApiVersion("2.0".into())
+        );
         let json = r#"{"meta":{"api-version":"2.1"},"name":"x","files":[]}"#;
         assert!(parse_json(json, &page()).is_err());
     }

@@ -191,9 +191,9 @@ async fn fetch_page(client: &HttpClient, url: &Url) -> Result<Listing, IndexErro
     }
     let final_url = response.url().clone();
     let body = listing_text(url, response).await?;
-    parse_html(&body, &final_url).map_err(|detail| IndexError::BadResponse {
+    parse_html(&body, &final_url).map_err(|source| IndexError::Listing {
         url: redact(url),
-        detail,
+        source,
     })
 }
 

@@ -97,7 +97,10 @@ impl UploadError {
                 *status == 401 || *status == 403 || *status == 404
             }
             UploadError::GaveUp { .. } => true,
-            UploadError::Index(e) => !matches!(e, IndexError::BadResponse { .. }),
+            UploadError::Index(e) => !matches!(
+                e,
+                IndexError::BadResponse { .. } | IndexError::Listing { .. }
+            ),
             _ => false,
         }
     }
