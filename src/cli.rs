@@ -210,6 +210,11 @@ pub struct CommonArgs {
     /// Write the report as JSON.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// Write a pip requirements file of the runtime set with `--hash=sha256:` for the files
+    /// the target serves (`pip install --require-hashes --no-deps -r FILE`). `plan` marks the
+    /// build jobs whose hash only a fill knows.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
     /// User for the target (devpi login or HTTP basic).
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,

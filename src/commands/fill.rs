@@ -154,6 +154,10 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
         &unsupported,
         stopped.as_ref().map(ToString::to_string).as_deref(),
     )?;
+    if let Some(path) = &args.common.lock {
+        let input = report::lock_input::from_results(&outcome.results);
+        super::plan::write_lock(path, "fill", &ctx, &input)?;
+    }
     print!("{}", report::fill_summary(&outcome.results));
     let code = match &stopped {
         Some(StopReason::Interrupted(Signal::Interrupt)) => exit::INTERRUPTED_SIGINT,

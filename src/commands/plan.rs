@@ -49,6 +49,9 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
             ))
         })?;
     }
+    if let Some(path) = &args.common.lock {
+        write_lock(path, "plan", &ctx, &report::lock_input::from_plan(&plan))?;
+    }
     if args.common.strict_whitelist && !policy.shadowing.is_empty() {
         return Err(Failure::input(anyhow::anyhow!(
             "--strict-whitelist: uploads would hide mirror releases (see the warnings above)"
@@ -100,4 +103,19 @@ async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<PolicyWarn
         .filter_map(|project| policy.shadowing(project))
         .collect();
     Ok(PolicyWarnings { refusal, shadowing })
+}
+
+/// `--lock FILE` of `plan` and `fill`: a failure to write it is bad input (exit 2).
+pub fn write_lock(
+    path: &std::path::Path,
+    command: &'static str,
+    ctx: &setup::Context,
+    input: &report::lock_input::LockInput,
+) -> Result<(), Failure> {
+    let header = report::lock::LockHeader {
+        command,
+        target: report::lock_input::target_text(&ctx.target),
+    };
+    report::lock_input::write(path, &header, &ctx.interpreters, input)
+        .map_err(|e| Failure::input(anyhow::anyhow!("--lock: {e}")))
 }

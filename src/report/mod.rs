@@ -2,6 +2,8 @@
 
 mod json;
 pub mod junit;
+pub mod lock;
+pub mod lock_input;
 pub mod merge;
 mod outcome;
 mod progress;

@@ -13,6 +13,7 @@ mod faults;
 mod fill;
 mod harness;
 mod hostile_index;
+mod lock;
 mod metadata;
 mod noop;
 mod plan;
