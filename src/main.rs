@@ -47,8 +47,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Plan(args) => commands::plan::run(args).await,
-            Command::Fill(args) => commands::fill::run(args).await,
+            Command::Plan(args) => commands::plan::run(args, &merged.packages).await,
+            Command::Fill(args) => commands::fill::run(args, &merged.packages).await,
             Command::Report(args) => commands::report::run(args),
             Command::GenerateAssets(args) => commands::assets::run(args),
             Command::Config(_) => unreachable!("handled before the runtime starts"),

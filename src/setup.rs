@@ -383,6 +383,7 @@ impl Context {
         listings: Option<&'a crate::index::snapshot::ListingCache>,
         shard: Option<crate::plan::Shard>,
         store: Option<&'a crate::store::Store>,
+        packages: &'a crate::package_settings::PackageSettings,
     ) -> crate::plan::Planner<'a, crate::plan::IndexListings<'a>> {
         crate::plan::Planner {
             listings: crate::plan::IndexListings {
@@ -397,6 +398,7 @@ impl Context {
             policy: &self.policy,
             concurrency: self.concurrency,
             shard,
+            packages,
         }
     }
 }

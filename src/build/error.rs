@@ -14,11 +14,13 @@ use super::{
     UnpackError,
 };
 use crate::dist::ValidationError;
+use crate::package_settings::PatchError;
 
 /// The step a build failed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BuildStep {
     Unpack,
+    Patch,
     ReadPyproject,
     VendorCrates,
     ResolveRequires,
@@ -35,6 +37,7 @@ impl std::fmt::Display for BuildStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Unpack => "unpack sdist",
+            Self::Patch => "apply patches",
             Self::ReadPyproject => "read pyproject.toml",
             Self::VendorCrates => "fetch and vendor Rust crates",
             Self::ResolveRequires => "resolve build requirements",
@@ -57,6 +60,14 @@ pub enum BuildError {
         version: Version,
         step: BuildStep,
         source: Box<UnpackError>,
+    },
+    /// A `patches` entry of the package's settings that does not apply (the hunk is named).
+    #[error("{project} {version}: {step}: {source}")]
+    Patch {
+        project: PackageName,
+        version: Version,
+        step: BuildStep,
+        source: Box<PatchError>,
     },
     #[error("{project} {version}: {step}: {source}")]
     Pyproject {
@@ -204,6 +215,7 @@ impl BuildError {
     pub fn step(&self) -> BuildStep {
         match self {
             Self::Unpack { step, .. }
+            | Self::Patch { step, .. }
             | Self::Pyproject { step, .. }
             | Self::Crates { step, .. }
             | Self::Requirements { step, .. }

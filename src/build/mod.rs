@@ -24,6 +24,7 @@ mod missing;
 mod paths;
 mod prepare;
 mod pyproject;
+mod ready;
 mod resolve;
 mod sandbox;
 mod toolchain;
@@ -67,6 +68,7 @@ pub use unpack::{UnpackError, UnpackLimits, Unpacked, unpack_sdist};
 
 use crate::dist::{WheelLimits, validate_built_wheel};
 use crate::interpreter::Interpreter;
+use crate::package_settings::{BuildSettings, apply_patch};
 use hooks::{HookContext, call_hook};
 
 /// 1980-01-01: the oldest time a zip (and so a wheel) can record.
@@ -122,6 +124,9 @@ pub struct BuildRequest {
     pub config_settings: ConfigSettings,
     /// Overrides the sdist's newest mtime.
     pub source_date_epoch: Option<u64>,
+    /// This package's `[package.NAME]` settings (`config_settings` above already holds
+    /// theirs; env, build requirements, constraints and patches are applied here).
+    pub settings: BuildSettings,
 }
 
 /// A validated wheel.
@@ -239,133 +244,13 @@ impl Builder {
         started: Instant,
     ) -> Result<BuiltWheel, BuildError> {
         let interpreter = &request.interpreter;
-        // 1. Unpack.
-        let unpacked = unpack_sdist(&request.sdist, &job.dir.join("src"), self.options.unpack)
-            .map_err(|source| job.err_unpack(source))?;
-        // 2. [build-system].
-        let system = read_build_system(&unpacked.root).map_err(|source| BuildError::Pyproject {
-            project: job.project.clone(),
-            version: job.version.clone(),
-            step: BuildStep::ReadPyproject,
-            source: Box::new(source),
-        })?;
-        // 2b. A Rust build's crates: fetched and verified outside the sandbox, vendored inside
-        // the build dir (see `cargo`).
-        let vendored = self.vendor_crates(job, request, &unpacked.root).await?;
-        // Where the build sees its source: a fixed mount point under bubblewrap, otherwise the
-        // (already fixed, keyed) host path.
-        let source = if job.mounted() {
-            let top = unpacked
-                .root
-                .file_name()
-                .map(PathBuf::from)
-                .unwrap_or_default();
-            job.source_mount = Some((job.dir.join("src"), PathBuf::from(paths::MOUNT_ROOT)));
-            Path::new(paths::MOUNT_ROOT).join(top)
-        } else {
-            unpacked.root.clone()
-        };
-        // 3. Resolve and provision `requires`.
-        let origin = format!("{} {}", request.name, request.version);
-        let mut wheels = self
-            .resolve(job, &system.requires, &origin, BuildStep::ResolveRequires)
-            .await?;
-        let epoch = request
-            .source_date_epoch
-            .or(unpacked.newest_mtime)
-            .unwrap_or(DEFAULT_SOURCE_DATE_EPOCH)
-            .max(DEFAULT_SOURCE_DATE_EPOCH);
-        job.facts.source_date_epoch = Some(epoch);
-        let env = self.provision(job, interpreter, &wheels).await?;
-        job.facts.environment = env.installed.clone();
-        let backend_path = system
-            .backend_path
-            .iter()
-            .map(|p| source.join(p))
-            .collect::<Vec<_>>();
-        let config = serde_json::to_value(&request.config_settings).expect("serializable");
-        // 4. get_requires_for_build_wheel.
-        let ctx = self.context(
-            job,
-            interpreter,
-            &env,
-            &source,
-            &system,
-            &backend_path,
-            epoch,
-        );
-        let result = self
-            .hook(
-                job,
-                &ctx,
-                BuildStep::GetRequires,
-                serde_json::json!({ "config_settings": config }),
-            )
-            .await?;
-        let mut backend_cpu = result.hook_cpu;
-        let mut backend_wall = result.hook_wall;
-        let mut sandbox_wall = result.process_wall;
-        let extra: Vec<Requirement> = match result.value {
-            None => Vec::new(),
-            Some(value) => {
-                let list: Vec<String> = serde_json::from_value(value).map_err(|e| {
-                    job.protocol(
-                        BuildStep::GetRequires,
-                        format!("get_requires_for_build_wheel must return a list of strings: {e}"),
-                        &result.log,
-                    )
-                })?;
-                list.iter()
-                    .map(|s| {
-                        s.parse::<Requirement>().map_err(|e| {
-                            job.protocol(
-                                BuildStep::GetRequires,
-                                format!(
-                                    "get_requires_for_build_wheel returned `{s}`: {}",
-                                    e.message
-                                ),
-                                &result.log,
-                            )
-                        })
-                    })
-                    .collect::<Result<_, _>>()?
-            }
-        };
-        // maturin asks for `puccinialin` (a compiler download) when no cargo is on PATH: the
-        // sandbox has no network, so say what is missing instead of failing to resolve it.
-        if let Some(missing) = missing::missing_in_requires(&extra) {
-            return Err(BuildError::Missing {
-                project: job.project.clone(),
-                version: job.version.clone(),
-                step: BuildStep::GetRequires,
-                requested: "puccinialin".to_string(),
-                missing,
-                log_tail: result.log.report_tail(),
-            });
-        }
-        // 5. Extra requirements: a second environment over the union.
-        let env = if extra.is_empty() {
-            env
-        } else {
-            let mut all = system.requires.clone();
-            all.extend(extra);
-            wheels = self
-                .resolve(job, &all, &origin, BuildStep::ResolveExtraRequires)
-                .await?;
-            let env = self.provision(job, interpreter, &wheels).await?;
-            job.facts.environment = env.installed.clone();
-            env
-        };
+        // 1.–5. Unpack, patch, vendor, provision `requires` and `get_requires_for_build_wheel`.
+        let ready = self.make_ready(job, request).await?;
+        let (mut backend_cpu, mut backend_wall, mut sandbox_wall) =
+            (ready.backend_cpu, ready.backend_wall, ready.sandbox_wall);
+        let config = ready.config.clone();
         // 6. build_wheel.
-        let ctx = self.context(
-            job,
-            interpreter,
-            &env,
-            &source,
-            &system,
-            &backend_path,
-            epoch,
-        );
+        let ctx = ready.context(self, job, request);
         let out = job.dir.join("out");
         let result = self
             .hook(
@@ -435,9 +320,9 @@ impl Builder {
             backend_wall,
             sandbox_wall,
             duration: started.elapsed(),
-            env: env.root,
-            crates_fetched: vendored.as_ref().map_or(0, |v| v.fetched),
-            crates: vendored.map(|v| v.crates).unwrap_or_default(),
+            env: ready.env.root,
+            crates_fetched: ready.vendored.as_ref().map_or(0, |v| v.fetched),
+            crates: ready.vendored.map(|v| v.crates).unwrap_or_default(),
         })
     }
 
@@ -479,9 +364,27 @@ impl Builder {
         Ok(vendored)
     }
 
+    /// This package's `build-constraints` first (the resolver takes the first pin of a
+    /// name), then `--build-constraints`.
+    fn constraints(&self, settings: &BuildSettings) -> Vec<BuildConstraint> {
+        let own = settings.build_constraints.iter().filter_map(|r| {
+            let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specs)) = &r.version_or_url else {
+                return None;
+            };
+            Some(BuildConstraint {
+                name: r.name.clone(),
+                version: crate::plan::pinned_version(specs)?,
+                sha256: Vec::new(),
+            })
+        });
+        own.chain(self.options.build_constraints.iter().cloned())
+            .collect()
+    }
+
     async fn resolve(
         &self,
         job: &Job,
+        constraints: &[BuildConstraint],
         requirements: &[Requirement],
         origin: &str,
         step: BuildStep,
@@ -489,7 +392,7 @@ impl Builder {
         resolve(
             self.source.as_ref(),
             &job.interpreter,
-            &self.options.build_constraints,
+            constraints,
             requirements,
             origin,
         )
@@ -581,7 +484,16 @@ impl Builder {
             vars.push(("CARGO_TARGET_DIR".into(), target.display().to_string()));
         }
         // `--build-env` replaces a variable of ours, except the compiler flags, which it extends.
-        for (key, value) in &self.options.extra_env {
+        // The package's `env` comes after, and wins: both are the user's explicit settings.
+        let package_env = job.env.iter().map(|(k, v)| (k.clone(), v.clone()));
+        let explicit: Vec<(String, String)> = self
+            .options
+            .extra_env
+            .iter()
+            .cloned()
+            .chain(package_env)
+            .collect();
+        for (key, value) in &explicit {
             match vars.iter_mut().find(|(k, _)| k == key) {
                 Some((_, old)) => *old = value.clone(),
                 None => vars.push((key.clone(), value.clone())),
@@ -685,6 +597,20 @@ impl Builder {
     }
 }
 
+/// The package's `patches`, in order, outside the sandbox, right after unpacking (the applier
+/// refuses paths outside the tree and symlinks on the way).
+fn apply_patches(job: &Job, request: &BuildRequest, root: &Path) -> Result<(), BuildError> {
+    for patch in &request.settings.patches {
+        apply_patch(root, patch).map_err(|source| BuildError::Patch {
+            project: job.project.clone(),
+            version: job.version.clone(),
+            step: BuildStep::Patch,
+            source: Box::new(source),
+        })?;
+    }
+    Ok(())
+}
+
 /// Interpreter directories the sandbox must see (read-only); `/usr` is bound anyway.
 fn interpreter_paths(interpreter: &Interpreter) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = Vec::new();
@@ -732,6 +658,8 @@ struct Job {
     project: PackageName,
     version: Version,
     interpreter: Arc<Interpreter>,
+    /// The package's `env` (after `--build-env`).
+    env: std::collections::BTreeMap<String, String>,
     /// Provenance gathered as the build goes.
     facts: BuildFacts,
 }
@@ -776,7 +704,9 @@ impl Job {
             let keyed = crate::dist::hash::sha256_file(&request.sdist)
                 .map_err(io("hash sdist"))
                 .and_then(|sdist_sha256| {
-                    let key = paths::build_key(&sdist_sha256, &request.interpreter.executable);
+                    // Other settings (a patch) are another build of the same sdist.
+                    let build = format!("{sdist_sha256}{}", request.settings.fingerprint());
+                    let key = paths::build_key(&build, &request.interpreter.executable);
                     let stem = format!("{}-{}", request.name, request.version);
                     paths::keyed_build_dir(&options.keyed_build_root, &stem, &key).map_err(
                         |source| BuildError::BuildDir {
@@ -811,6 +741,7 @@ impl Job {
             project,
             version,
             interpreter: request.interpreter.clone(),
+            env: request.settings.env.clone(),
             facts: BuildFacts::default(),
         })
     }

@@ -5,15 +5,10 @@
 //! `get_requires_for_build_wheel`). A back end without the hook
 //! gets what pip and `build` do then: the wheel is built and its METADATA read.
 
-use std::path::{Path, PathBuf};
-
-use pep508_rs::Requirement;
+use std::path::PathBuf;
 
 use super::hooks::{call_hook, read_regular_limited};
-use super::{
-    BuildError, BuildRequest, BuildStep, Builder, DEFAULT_SOURCE_DATE_EPOCH, Job, paths,
-    read_build_system, unpack_sdist,
-};
+use super::{BuildError, BuildRequest, BuildStep, Builder, Job};
 use crate::dist::{MAX_METADATA_BYTES, read_wheel_metadata_bytes};
 
 /// Where prepared metadata came from.
@@ -77,87 +72,11 @@ impl Builder {
         job: &mut Job,
         request: &BuildRequest,
     ) -> Result<Option<Vec<u8>>, BuildError> {
-        let interpreter = &request.interpreter;
-        let unpacked = unpack_sdist(&request.sdist, &job.dir.join("src"), self.options.unpack)
-            .map_err(|source| job.err_unpack(source))?;
-        let system = read_build_system(&unpacked.root).map_err(|source| BuildError::Pyproject {
-            project: job.project.clone(),
-            version: job.version.clone(),
-            step: BuildStep::ReadPyproject,
-            source: Box::new(source),
-        })?;
-        // A Rust build's crates, vendored as for `build_wheel`: a back end may run cargo in
-        // this hook too (`cargo metadata`).
-        self.vendor_crates(job, request, &unpacked.root).await?;
-        let source = if job.mounted() {
-            let top = unpacked.root.file_name().map(PathBuf::from);
-            job.source_mount = Some((job.dir.join("src"), PathBuf::from(paths::MOUNT_ROOT)));
-            Path::new(paths::MOUNT_ROOT).join(top.unwrap_or_default())
-        } else {
-            unpacked.root.clone()
-        };
-        let origin = format!("{} {}", request.name, request.version);
-        let wheels = self
-            .resolve(job, &system.requires, &origin, BuildStep::ResolveRequires)
-            .await?;
-        let mut env = self.provision(job, interpreter, &wheels).await?;
-        let epoch = request
-            .source_date_epoch
-            .or(unpacked.newest_mtime)
-            .unwrap_or(DEFAULT_SOURCE_DATE_EPOCH)
-            .max(DEFAULT_SOURCE_DATE_EPOCH);
-        let backend_path: Vec<PathBuf> =
-            system.backend_path.iter().map(|p| source.join(p)).collect();
-        let config = serde_json::to_value(&request.config_settings).expect("serializable");
-        let ctx = self.context(
-            job,
-            interpreter,
-            &env,
-            &source,
-            &system,
-            &backend_path,
-            epoch,
-        );
-        let result = self
-            .hook(
-                job,
-                &ctx,
-                BuildStep::GetRequires,
-                serde_json::json!({ "config_settings": config }),
-            )
-            .await?;
-        let extra = match result.value {
-            None => Vec::new(),
-            Some(value) => extra_requires(job, value, &result.log)?,
-        };
-        // As in `build_wheel`'s preparation: a compiler download stands for a missing cargo.
-        if let Some(missing) = super::missing::missing_in_requires(&extra) {
-            return Err(BuildError::Missing {
-                project: job.project.clone(),
-                version: job.version.clone(),
-                step: BuildStep::GetRequires,
-                requested: "puccinialin".to_string(),
-                missing,
-                log_tail: result.log.report_tail(),
-            });
-        }
-        if !extra.is_empty() {
-            let mut all = system.requires.clone();
-            all.extend(extra);
-            let wheels = self
-                .resolve(job, &all, &origin, BuildStep::ResolveExtraRequires)
-                .await?;
-            env = self.provision(job, interpreter, &wheels).await?;
-        }
-        let ctx = self.context(
-            job,
-            interpreter,
-            &env,
-            &source,
-            &system,
-            &backend_path,
-            epoch,
-        );
+        // The same preparation as `build_wheel`'s: patches, vendored crates, `requires`,
+        // `extra-build-requires` and `get_requires_for_build_wheel`.
+        let ready = self.make_ready(job, request).await?;
+        let config = ready.config.clone();
+        let ctx = ready.context(self, job, request);
         let out = job.dir.join("out");
         let step = BuildStep::PrepareMetadata;
         let result = call_hook(
@@ -203,31 +122,4 @@ impl Builder {
                 )
             })
     }
-}
-
-/// `get_requires_for_build_wheel`'s answer: a list of PEP 508 strings.
-fn extra_requires(
-    job: &Job,
-    value: serde_json::Value,
-    log: &super::LogSummary,
-) -> Result<Vec<Requirement>, BuildError> {
-    let step = BuildStep::GetRequires;
-    let list: Vec<String> = serde_json::from_value(value).map_err(|e| {
-        job.protocol(
-            step,
-            format!("get_requires_for_build_wheel must return a list of strings: {e}"),
-            log,
-        )
-    })?;
-    list.iter()
-        .map(|s| {
-            s.parse::<Requirement>().map_err(|e| {
-                job.protocol(
-                    step,
-                    format!("get_requires_for_build_wheel returned `{s}`: {}", e.message),
-                    log,
-                )
-            })
-        })
-        .collect()
 }

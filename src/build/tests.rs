@@ -115,6 +115,7 @@ fn request(sdist: PathBuf, interpreter: &Arc<Interpreter>) -> BuildRequest {
         interpreter: interpreter.clone(),
         config_settings: ConfigSettings::new(),
         source_date_epoch: None,
+        settings: Default::default(),
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode, Toolchains};
 use crate::cli::{FillArgs, SandboxArg};
 use crate::exit::{self, Failure};
+use crate::package_settings::PackageSettings;
 use crate::pipeline::UpstreamWheels;
 use crate::pipeline::{BuilderSetupError, FillSettings, Pipeline, PipelineParts};
 use crate::publish::{Session, SessionParts};
@@ -46,7 +47,8 @@ pub fn split_positional(positional: &[String], target: Option<&str>) -> (Vec<Pat
     )
 }
 
-pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
+/// `packages`: the `[package.NAME]` tables of `wheelwright.toml` (per-package build settings).
+pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode, Failure> {
     let (requirements, target_spec) = split_positional(&args.positional, args.target.as_deref());
     let ctx = setup::context(
         &requirements,
@@ -78,7 +80,12 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     // The planner reads METADATA of remote files that list no Requires-Python: the same
     // size limits as any download (an endless body must not be read to the end).
     let metadata_store = Store::new(&cache).with_max_download_size(args.common.max_download_size);
-    let planner = ctx.planner(listings.as_ref(), args.common.shard, Some(&metadata_store));
+    let planner = ctx.planner(
+        listings.as_ref(),
+        args.common.shard,
+        Some(&metadata_store),
+        packages,
+    );
     let unsupported = crate::plan::unsupported_lines(&ctx.requirements);
     for line in &unsupported {
         eprintln!(
@@ -115,6 +122,7 @@ pub async fn run(args: FillArgs) -> Result<ExitCode, Failure> {
     let pipeline = Pipeline::new(PipelineParts {
         make_builder: Box::new(|| make_builder(&args, &ctx, &cache)),
         build_jobs,
+        packages,
         hosts,
         failures: crate::pipeline::FailureMemory {
             dir: cache.join("failures"),

@@ -7,12 +7,14 @@ use crate::exit::Failure;
 use std::collections::BTreeSet;
 
 use crate::index::Target;
+use crate::package_settings::PackageSettings;
 use crate::plan::{Action, Plan};
 use crate::policy::{Refusal, Shadowing, TargetPolicy};
 use crate::report;
 use crate::setup;
 
-pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
+/// `packages`: the `[package.NAME]` tables of `wheelwright.toml` (the plan shows which apply).
+pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode, Failure> {
     let ctx = setup::context(
         &args.requirements,
         &args.target,
@@ -25,7 +27,7 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode, Failure> {
     let listings = ctx.listing_cache(&cache);
     let store =
         crate::store::Store::new(&cache).with_max_download_size(args.common.max_download_size);
-    let planner = ctx.planner(listings.as_ref(), args.common.shard, Some(&store));
+    let planner = ctx.planner(listings.as_ref(), args.common.shard, Some(&store), packages);
     let plan = planner.plan(&ctx.requirements, &ctx.exclusions).await?;
     if let Some(listings) = &listings {
         listings.save();

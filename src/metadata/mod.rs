@@ -185,6 +185,9 @@ impl MetadataFetcher {
                 interpreter: Arc::clone(interpreter),
                 config_settings: self.config_settings.clone(),
                 source_date_epoch: None,
+                // Metadata is prepared without `[package.NAME]` settings (its cache is keyed
+                // by the sdist alone).
+                settings: Default::default(),
             })
             .await
             .map_err(|e| FetchError::Build(Box::new(e)))?;

@@ -140,6 +140,27 @@ impl BuildSettings {
         self.from.is_empty()
     }
 
+    /// What identifies these settings for a build's keys (the failure memory, the keyed build
+    /// dir): a sha256 over the serialised settings and every patch file's content, so an
+    /// edited patch is a different build. Empty when nothing applies.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        if self.is_empty() {
+            return String::new();
+        }
+        let mut hash = Sha256::new();
+        hash.update(serde_json::to_vec(self).unwrap_or_default());
+        for patch in &self.patches {
+            hash.update(b"\0");
+            // An unreadable patch fails the build at the patch step; its key still differs.
+            match std::fs::read(patch) {
+                Ok(bytes) => hash.update(Sha256::digest(&bytes)),
+                Err(_) => hash.update(b"unreadable"),
+            }
+        }
+        hex::encode(hash.finalize())
+    }
+
     /// Later tables win for maps and single values; lists add up.
     fn apply(&mut self, other: &BuildSettings) {
         self.env.extend(other.env.clone());

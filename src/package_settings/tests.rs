@@ -129,3 +129,27 @@ proptest::proptest! {
         let _ = parse(&text);
     }
 }
+
+#[test]
+fn the_fingerprint_is_empty_without_settings_and_follows_the_patch_contents() {
+    assert_eq!(BuildSettings::default().fingerprint(), "");
+    let dir = tempfile::tempdir().unwrap();
+    let patch = dir.path().join("fix.diff");
+    std::fs::write(&patch, "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n").unwrap();
+    let config = dir.path().join("wheelwright.toml");
+    let settings = PackageSettings::parse("[package.six]\npatches = [\"fix.diff\"]\n", &config)
+        .unwrap()
+        .for_build(&name("six"), &version("1.0"));
+    let before = settings.fingerprint();
+    assert_eq!(before.len(), 64);
+    assert_eq!(settings.fingerprint(), before, "stable");
+    // The same path with other contents is another build.
+    std::fs::write(&patch, "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+c\n").unwrap();
+    assert_ne!(settings.fingerprint(), before);
+    // Another setting is another build too.
+    let env = PackageSettings::parse("[package.six]\nenv = { A = \"1\" }\n", &config)
+        .unwrap()
+        .for_build(&name("six"), &version("1.0"));
+    assert_ne!(env.fingerprint(), before);
+    assert_ne!(env.fingerprint(), "");
+}

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::failures::FailureKey;
 use super::{Key, Pipeline, Unit, all_jobs};
 use crate::build::{BuildRequest, config_settings};
 use crate::dist::DistFilename;
@@ -41,6 +42,9 @@ impl Pipeline<'_> {
         let (mut pending, mut out) = self.check_hashes(unit.jobs, &sdist, started).await;
         let name = first.project.clone();
         let version = unit.chosen.version.clone();
+        // This package's `[package.NAME]` settings; they are part of the failure key.
+        let settings = self.packages.for_build(&name, &version);
+        let fingerprint = settings.fingerprint();
         // Interpreters in the order given on the command line.
         while let Some(lead) = pending.first().map(|slot| slot.job.clone()) {
             let label = lead.interpreter.clone();
@@ -62,12 +66,15 @@ impl Pipeline<'_> {
                 break;
             }
             let interpreter_id = format!("{} {}", label, interpreter.executable.display());
-            if let Some(known) = self.failures.lookup(
-                name.as_ref(),
-                &version.to_string(),
-                &interpreter_id,
-                &sdist.sha256,
-            ) {
+            let version_text = version.to_string();
+            let failure_key = FailureKey {
+                project: name.as_ref(),
+                version: &version_text,
+                interpreter: &interpreter_id,
+                sdist_sha256: &sdist.sha256,
+                settings: &fingerprint,
+            };
+            if let Some(known) = self.failures.lookup(&failure_key) {
                 let detail = format!(
                     "known failure (recorded {}; --retry-failed builds it again): {}",
                     super::failures::age(known.when),
@@ -83,21 +90,37 @@ impl Pipeline<'_> {
                 name: name.clone(),
                 version: version.clone(),
                 interpreter: Arc::clone(&interpreter),
+                // The requirement line's `--config-settings`, then the package's.
                 config_settings: config_settings(
                     entry
                         .config_settings
                         .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .chain(settings.config_settings.iter().flat_map(|(k, values)| {
+                            values.iter().map(move |v| (k.as_str(), v.as_str()))
+                        })),
                 ),
                 source_date_epoch: None,
+                settings: settings.clone(),
             };
-            let what = format!("{} {} for {}", name, version, label);
+            let what = if settings.exclusive {
+                format!("{name} {version} for {label} (alone: jobs = 1)")
+            } else {
+                format!("{name} {version} for {label}")
+            };
             let built = {
+                // `jobs = 1`: the build takes every `--jobs` slot, so nothing runs beside it.
+                let wanted = if settings.exclusive {
+                    self.build_slot_count
+                } else {
+                    1
+                };
                 let _slot = self
                     .build_slots
-                    .acquire()
+                    .acquire_many(wanted)
                     .await
                     .expect("the build semaphore is never closed");
+                // Dropped before `_slot`: its `ended` line comes while the slots are held.
                 let _line = self.progress.build_started(&what);
                 // Dropping the build future kills its process group.
                 tokio::select! {
@@ -128,18 +151,13 @@ impl Pipeline<'_> {
                     url: file.url.clone(),
                 }),
                 &facts,
+                &settings,
             );
             let built = match built {
                 Ok(built) => built,
                 Err(e) => {
                     self.log(&format!("failed   build of {what}: {e}"));
-                    self.failures.record(
-                        name.as_ref(),
-                        &version.to_string(),
-                        &interpreter_id,
-                        &sdist.sha256,
-                        &e,
-                    );
+                    self.failures.record(&failure_key, &e);
                     let mut failed = all_jobs(
                         &these,
                         Outcome::Failed,
@@ -194,12 +212,7 @@ impl Pipeline<'_> {
                     continue;
                 }
             };
-            self.failures.forget(
-                name.as_ref(),
-                &version.to_string(),
-                &interpreter_id,
-                &sdist.sha256,
-            );
+            self.failures.forget(&failure_key);
             self.log(&format!(
                 "built    {filename} in {:.1}s",
                 built.duration.as_secs_f64()

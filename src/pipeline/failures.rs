@@ -17,9 +17,23 @@ pub struct KnownFailure {
     pub version: String,
     pub interpreter: String,
     pub sdist_sha256: String,
+    /// The fingerprint of the package's build settings (patch contents included); empty
+    /// when none applied. A changed patch or setting is a new build, not a known failure.
+    #[serde(default)]
+    pub settings: String,
     /// Seconds since the epoch.
     pub when: u64,
     pub reason: String,
+}
+
+/// What identifies a build for the failure memory.
+pub struct FailureKey<'a> {
+    pub project: &'a str,
+    pub version: &'a str,
+    pub interpreter: &'a str,
+    pub sdist_sha256: &'a str,
+    /// [`crate::package_settings::BuildSettings::fingerprint`].
+    pub settings: &'a str,
 }
 
 pub struct FailureMemory {
@@ -37,42 +51,40 @@ fn now() -> u64 {
 }
 
 impl FailureMemory {
-    fn path(&self, project: &str, version: &str, interpreter: &str, sdist_sha256: &str) -> PathBuf {
-        let key = Sha256::digest(
-            format!("{project}\0{version}\0{interpreter}\0{sdist_sha256}").as_bytes(),
-        );
-        self.dir.join(format!("{}.json", hex::encode(key)))
+    fn path(&self, key: &FailureKey<'_>) -> PathBuf {
+        let FailureKey {
+            project,
+            version,
+            interpreter,
+            sdist_sha256,
+            settings,
+        } = key;
+        // Without settings the key is what it was before they existed (old records hold).
+        let mut text = format!("{project}\0{version}\0{interpreter}\0{sdist_sha256}");
+        if !settings.is_empty() {
+            text.push_str(&format!("\0{settings}"));
+        }
+        let digest = Sha256::digest(text.as_bytes());
+        self.dir.join(format!("{}.json", hex::encode(digest)))
     }
 
     /// The recorded failure, if one is known and still fresh.
-    pub fn lookup(
-        &self,
-        project: &str,
-        version: &str,
-        interpreter: &str,
-        sdist_sha256: &str,
-    ) -> Option<KnownFailure> {
+    pub fn lookup(&self, key: &FailureKey<'_>) -> Option<KnownFailure> {
         if self.retry {
             return None;
         }
-        let bytes = std::fs::read(self.path(project, version, interpreter, sdist_sha256)).ok()?;
+        let bytes = std::fs::read(self.path(key)).ok()?;
         let known: KnownFailure = serde_json::from_slice(&bytes).ok()?;
         (now().saturating_sub(known.when) < self.ttl.as_secs()).then_some(known)
     }
 
     /// Remembers a failure that will happen again: the build itself failed. Failures of the
     /// machine or the network (sandbox set-up, provisioning, I/O) are not the sdist's fault.
-    pub fn record(
-        &self,
-        project: &str,
-        version: &str,
-        interpreter: &str,
-        sdist_sha256: &str,
-        error: &BuildError,
-    ) {
+    pub fn record(&self, key: &FailureKey<'_>, error: &BuildError) {
         let repeatable = matches!(
             error,
             BuildError::Unpack { .. }
+                | BuildError::Patch { .. }
                 | BuildError::Pyproject { .. }
                 | BuildError::HookFailed { .. }
                 | BuildError::TimedOut { .. }
@@ -85,14 +97,15 @@ impl FailureMemory {
             return;
         }
         let known = KnownFailure {
-            project: project.to_string(),
-            version: version.to_string(),
-            interpreter: interpreter.to_string(),
-            sdist_sha256: sdist_sha256.to_string(),
+            project: key.project.to_string(),
+            version: key.version.to_string(),
+            interpreter: key.interpreter.to_string(),
+            sdist_sha256: key.sdist_sha256.to_string(),
+            settings: key.settings.to_string(),
             when: now(),
             reason: error.to_string(),
         };
-        let path = self.path(project, version, interpreter, sdist_sha256);
+        let path = self.path(key);
         if std::fs::create_dir_all(&self.dir).is_ok()
             && let Ok(bytes) = serde_json::to_vec_pretty(&known)
         {
@@ -101,8 +114,8 @@ impl FailureMemory {
     }
 
     /// A success clears an old record (after `--retry-failed`).
-    pub fn forget(&self, project: &str, version: &str, interpreter: &str, sdist_sha256: &str) {
-        let _ = std::fs::remove_file(self.path(project, version, interpreter, sdist_sha256));
+    pub fn forget(&self, key: &FailureKey<'_>) {
+        let _ = std::fs::remove_file(self.path(key));
     }
 }
 
@@ -114,5 +127,36 @@ pub fn age(when: u64) -> String {
         120..=7199 => format!("{} min ago", secs / 60),
         7200..=172_799 => format!("{}h ago", secs / 3600),
         _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key<'a>(settings: &'a str) -> FailureKey<'a> {
+        FailureKey {
+            project: "six",
+            version: "1.0",
+            interpreter: "cp311 /usr/bin/python3.11",
+            sdist_sha256: "ab",
+            settings,
+        }
+    }
+
+    #[test]
+    fn settings_are_part_of_the_key_and_no_settings_keep_the_old_key() {
+        let memory = FailureMemory {
+            dir: PathBuf::from("/failures"),
+            ttl: Duration::from_secs(60),
+            retry: false,
+        };
+        let old = Sha256::digest(b"six\x001.0\x00cp311 /usr/bin/python3.11\x00ab");
+        assert_eq!(
+            memory.path(&key("")),
+            PathBuf::from(format!("/failures/{}.json", hex::encode(old)))
+        );
+        assert_ne!(memory.path(&key("f1")), memory.path(&key("")));
+        assert_ne!(memory.path(&key("f1")), memory.path(&key("f2")));
     }
 }

@@ -60,6 +60,8 @@ pub struct PipelineParts<'a> {
     pub make_builder: MakeBuilder<'a>,
     /// `--jobs`: builds at once (at least one).
     pub build_jobs: usize,
+    /// `[package.NAME]` settings of `wheelwright.toml`.
+    pub packages: &'a crate::package_settings::PackageSettings,
     pub failures: FailureMemory,
     /// Downloads at once, per host (shared with the session's uploads).
     pub hosts: Arc<HostSlots>,
@@ -79,6 +81,9 @@ pub struct Pipeline<'a> {
     builder: tokio::sync::OnceCell<Result<Builder, BuilderSetupError>>,
     make_builder: MakeBuilder<'a>,
     build_slots: tokio::sync::Semaphore,
+    /// How many permits `build_slots` was made with (an exclusive build takes them all).
+    build_slot_count: u32,
+    packages: &'a crate::package_settings::PackageSettings,
     interpreters: Vec<Arc<crate::interpreter::Interpreter>>,
     failures: FailureMemory,
     hosts: Arc<HostSlots>,
@@ -97,6 +102,8 @@ type Key = (usize, usize);
 
 impl<'a> Pipeline<'a> {
     pub fn new(parts: PipelineParts<'a>) -> Pipeline<'a> {
+        // u32: what a semaphore's `acquire_many` counts in (an exclusive build takes them all).
+        let build_slot_count = u32::try_from(parts.build_jobs.max(1)).unwrap_or(u32::MAX);
         Pipeline {
             interpreters: parts
                 .ctx
@@ -112,7 +119,9 @@ impl<'a> Pipeline<'a> {
             progress: parts.progress,
             builder: tokio::sync::OnceCell::new(),
             make_builder: parts.make_builder,
-            build_slots: tokio::sync::Semaphore::new(parts.build_jobs.max(1)),
+            build_slots: tokio::sync::Semaphore::new(build_slot_count as usize),
+            build_slot_count,
+            packages: parts.packages,
             failures: parts.failures,
             hosts: parts.hosts,
             session: parts.session,

@@ -13,6 +13,7 @@ use pep508_rs::PackageName;
 use crate::dist::{SafeFilename, Sha256, sha256_file};
 use crate::host_slots::HostSlots;
 use crate::index::{ClientConfig, HttpClient, IndexError, SafeUrl, Target, Upstream};
+use crate::package_settings::PackageSettings;
 use crate::plan::{
     Action, Chosen, Decision, Job, JobFile, JobSlot, Policy, PresentIn, VersionPolicy,
 };
@@ -49,6 +50,8 @@ struct Scene {
     ctx: Context,
     stop: Arc<Stop>,
     progress: Progress,
+    /// No `[package.NAME]` tables.
+    packages: PackageSettings,
     /// The upstream wheel's `file:` URL.
     url: url::Url,
 }
@@ -86,6 +89,7 @@ impl Scene {
             ctx,
             stop: Arc::new(Stop::default()),
             progress: Progress::new(0, true),
+            packages: PackageSettings::default(),
             url,
             dir,
         }
@@ -120,6 +124,7 @@ impl Scene {
                 interpreter: interpreter.into(),
                 decision,
                 reason: "as planned".into(),
+                settings: Default::default(),
                 entry: 0,
             },
         }
@@ -157,6 +162,7 @@ impl Scene {
                 })
             }),
             build_jobs: 1,
+            packages: &self.packages,
             failures: super::FailureMemory {
                 dir: self.dir.path().join("failures"),
                 ttl: Duration::from_secs(60),

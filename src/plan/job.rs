@@ -131,6 +131,9 @@ pub struct Job {
     pub interpreter: String,
     pub decision: Decision,
     pub reason: String,
+    /// The `[package.NAME]` settings that apply to a build job (or kept it from building):
+    /// the plan JSON's `settings`, left out when empty.
+    pub settings: crate::package_settings::BuildSettings,
     /// Index of the requirement line in `ParsedRequirements::requirements` (its hashes and
     /// config settings travel with it).
     pub entry: usize,
@@ -162,11 +165,11 @@ impl Job {
 
 /// `plan --report-json` and `fill --report-json` spell a job as the flat object scripts read:
 /// `project`, `version` (text or null), `requirement`, `origin`, `interpreter`, `action`,
-/// `reason`, `file` (or null), in this order. Typed values are written through Display.
+/// `reason`, `file` (or null), in this order, then `settings` when any apply. Typed values are written through Display.
 impl Serialize for Job {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut out = serializer.serialize_struct("Job", 8)?;
+        let mut out = serializer.serialize_struct("Job", 9)?;
         out.serialize_field("project", self.project.as_ref())?;
         out.serialize_field("version", &self.version().map(ToString::to_string))?;
         out.serialize_field("requirement", &self.requirement)?;
@@ -175,6 +178,11 @@ impl Serialize for Job {
         out.serialize_field("action", &self.action())?;
         out.serialize_field("reason", &self.reason)?;
         out.serialize_field("file", &self.file())?;
+        if self.settings.is_empty() {
+            out.skip_field("settings")?;
+        } else {
+            out.serialize_field("settings", &self.settings)?;
+        }
         out.end()
     }
 }
@@ -216,6 +224,7 @@ mod tests {
             interpreter: "cp311".into(),
             decision,
             reason: "why".into(),
+            settings: Default::default(),
             entry: 7,
         }
     }

@@ -82,6 +82,9 @@ pub struct Planner<'a, L> {
     pub policy: &'a Policy,
     pub concurrency: usize,
     pub shard: Option<Shard>,
+    /// `[package.NAME]` settings: shown on build jobs; `build = false` keeps a job from
+    /// building.
+    pub packages: &'a crate::package_settings::PackageSettings,
 }
 
 impl<L: Listings> Planner<'_, L> {
@@ -360,6 +363,9 @@ impl<L: Listings> Planner<'_, L> {
                         };
                     let mut job = new_job(*index, entry, interp, decision);
                     job.reason = reason;
+                    if job.action() == Action::Build {
+                        self.apply_package_settings(&mut job, name, version);
+                    }
                     refuse_unusable(&mut job, name, &rejected);
                     if picked.is_some() {
                         job.reason.push_str(&format!(
@@ -376,6 +382,19 @@ impl<L: Listings> Planner<'_, L> {
             }
         }
         Ok(jobs)
+    }
+
+    /// A build job gets its `[package.NAME]` settings; with `build = false` it becomes
+    /// unavailable (a compatible wheel would have been chosen before building).
+    fn apply_package_settings(&self, job: &mut Job, name: &PackageName, version: &Version) {
+        job.settings = self.packages.for_build(name, version);
+        if let Some(no_build) = &job.settings.no_build {
+            job.reason = format!(
+                "only an sdist fits, and `build = false` ({}): {}",
+                no_build.origin, no_build.reason
+            );
+            job.decision = Decision::Unavailable(Some(version.clone()));
+        }
     }
 }
 
@@ -404,6 +423,7 @@ fn new_job(
         interpreter: interp.label.clone(),
         decision,
         reason: String::new(),
+        settings: Default::default(),
     }
 }
 

@@ -6,4 +6,5 @@ mod memory;
 mod presence;
 mod python;
 mod selection;
+mod settings;
 mod tags;

@@ -28,12 +28,21 @@ pub struct Progress {
 }
 
 /// A running build's line; it disappears when dropped.
-pub struct BuildLine(Option<ProgressBar>);
+/// A running build's spinner, or (plain output) the build's name: its `ended` line is
+/// printed when it is dropped, before the build gives back its `--jobs` slots, so the plain
+/// log shows which builds ran beside which.
+pub struct BuildLine {
+    bar: Option<ProgressBar>,
+    plain: Option<String>,
+}
 
 impl Drop for BuildLine {
     fn drop(&mut self) {
-        if let Some(bar) = self.0.take() {
+        if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
+        }
+        if let Some(what) = self.plain.take() {
+            eprintln!("[{}] ended    building {what}", timestamp());
         }
     }
 }
@@ -120,12 +129,22 @@ impl Progress {
                 );
                 bar.set_message(what.to_string());
                 bar.enable_steady_tick(Duration::from_millis(500));
-                BuildLine(Some(bar))
+                BuildLine {
+                    bar: Some(bar),
+                    plain: None,
+                }
             }
-            _ => {
+            Mode::Plain => {
                 self.line(&format!("building {what}"));
-                BuildLine(None)
+                BuildLine {
+                    bar: None,
+                    plain: Some(what.to_string()),
+                }
             }
+            Mode::Quiet => BuildLine {
+                bar: None,
+                plain: None,
+            },
         }
     }
 

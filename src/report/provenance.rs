@@ -12,6 +12,7 @@ use crate::build::{BuildFacts, InstalledWheel, Missing, Protections, Sandbox};
 use crate::dist::{SafeFilename, Sha256};
 use crate::index::SafeUrl;
 use crate::interpreter::Interpreter;
+use crate::package_settings::BuildSettings;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BuildInfo {
@@ -23,7 +24,8 @@ pub struct BuildInfo {
     /// Every wheel installed into the build environment (the last one, when
     /// `get_requires_for_build_wheel` asked for more).
     pub environment: Vec<InstalledWheel>,
-    /// The per-package build settings that applied.
+    /// The per-package build settings that applied (`{}` when none did; each setting is
+    /// left out while unset).
     pub settings: BuildSettings,
     pub interpreter: InterpreterInfo,
     /// `null` when the build stopped before the sdist was unpacked.
@@ -66,11 +68,6 @@ pub struct CrateInfo {
     /// sha256 of the `.crate` file (the lock's `checksum`).
     pub sha256: String,
 }
-
-/// Per-package build settings as they applied to this build. Nothing applies yet, so it
-/// serialises to `{}`; each setting becomes a field that is left out while it is unset.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct BuildSettings {}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InterpreterInfo {
@@ -121,13 +118,14 @@ impl BuildInfo {
         interpreter: &Interpreter,
         sdist: Option<SourceFile>,
         facts: &BuildFacts,
+        settings: &BuildSettings,
     ) -> BuildInfo {
         BuildInfo {
             sandbox: sandbox.layer_name().to_string(),
             protections: sandbox.protections(),
             sdist,
             environment: facts.environment.clone(),
-            settings: BuildSettings::default(),
+            settings: settings.clone(),
             interpreter: InterpreterInfo::of(interpreter),
             source_date_epoch: facts.source_date_epoch,
             duration: facts.duration,

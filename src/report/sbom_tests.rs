@@ -6,9 +6,8 @@ use serde_json::Value;
 use super::{civil_from_days, document, iso8601_utc, pypi_purl, write_sboms};
 use crate::build::{InstalledWheel, Protections};
 use crate::dist::{SafeFilename, Sha256};
-use crate::report::provenance::{
-    BuildInfo, BuildSettings, CrateInfo, InterpreterInfo, SourceFile, WheelFile,
-};
+use crate::package_settings::BuildSettings;
+use crate::report::provenance::{BuildInfo, CrateInfo, InterpreterInfo, SourceFile, WheelFile};
 
 fn safe_url(text: &str) -> crate::index::SafeUrl {
     crate::index::SafeUrl::new(&url::Url::parse(text).unwrap())
@@ -262,6 +261,7 @@ fn one_document_per_built_wheel_in_the_directory() {
             },
         }),
         reason: String::new(),
+        settings: Default::default(),
         entry: 0,
     };
     let mut results = Vec::new();

@@ -11,19 +11,24 @@ pub fn render_table(plan: &Plan) -> String {
         .jobs
         .iter()
         .map(|job| {
+            let mut reason = match job.file() {
+                Some(file) if job.action() != Action::Present => {
+                    format!("{} ({})", job.reason, file.filename)
+                }
+                Some(file) => format!("{}: {}", job.reason, file.filename),
+                None => job.reason.clone(),
+            };
+            // Which `[package.NAME]` settings the build uses (or kept it from building).
+            if let Some(summary) = job.settings.summary() {
+                reason.push_str(&format!("; {summary}"));
+            }
             [
                 job.project.to_string(),
                 job.version()
                     .map_or_else(|| "-".into(), ToString::to_string),
                 job.interpreter.clone(),
                 job.action().to_string(),
-                match job.file() {
-                    Some(file) if job.action() != Action::Present => {
-                        format!("{} ({})", job.reason, file.filename)
-                    }
-                    Some(file) => format!("{}: {}", job.reason, file.filename),
-                    None => job.reason.clone(),
-                },
+                reason,
             ]
         })
         .collect();
@@ -123,6 +128,7 @@ mod tests {
             interpreter: "cp311".into(),
             decision: Decision::Unavailable(version.map(|v| v.parse().unwrap())),
             reason: String::new(),
+            settings: Default::default(),
             entry: 0,
         }
     }

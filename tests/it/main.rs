@@ -16,6 +16,7 @@ mod hostile_index;
 mod lock;
 mod metadata;
 mod noop;
+mod package_settings;
 mod plan;
 mod policies;
 mod provenance;

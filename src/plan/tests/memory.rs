@@ -233,6 +233,7 @@ pub async fn plan_with(
         policy,
         concurrency: 2,
         shard: None,
+        packages: &crate::package_settings::PackageSettings::default(),
     };
     let plan = planner.plan(requirements, exclusions).await.unwrap();
     (plan, planner.listings)
