@@ -89,26 +89,35 @@ impl std::fmt::Display for SizeLimit {
 /// wheels of several GiB exist), small enough to stop an endless body before the disk fills.
 pub const DEFAULT_MAX_DOWNLOAD_SIZE: u64 = 20 << 30;
 
+/// A size `--max-download-size` does not take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    #[error("{0:?}: expected a size such as 500M or 20G")]
+    Malformed(String),
+    #[error("{0:?}: must be at least 1 byte and at most 16 EiB")]
+    OutOfRange(String),
+}
+
 /// A size as `--max-download-size` takes it: a number of bytes, optionally with a K, M, G or
 /// T suffix (powers of 1024; `KiB`, `MB` and friends are read the same way).
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, SizeError> {
     let trimmed = text.trim();
     let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
     let (number, suffix) = trimmed.split_at(digits);
-    let expected = || format!("{text:?}: expected a size such as 500M or 20G");
-    let number: u64 = number.parse().map_err(|_| expected())?;
+    let malformed = || SizeError::Malformed(text.to_string());
+    let number: u64 = number.parse().map_err(|_| malformed())?;
     let shift = match suffix.trim().to_ascii_uppercase().as_str() {
         "" | "B" => 0,
         "K" | "KB" | "KIB" => 10,
         "M" | "MB" | "MIB" => 20,
         "G" | "GB" | "GIB" => 30,
         "T" | "TB" | "TIB" => 40,
-        _ => return Err(expected()),
+        _ => return Err(malformed()),
     };
     number
         .checked_mul(1u64 << shift)
         .filter(|n| *n > 0)
-        .ok_or_else(|| format!("{text:?}: must be at least 1 byte and at most 16 EiB"))
+        .ok_or_else(|| SizeError::OutOfRange(text.to_string()))
 }
 
 impl StoreError {

@@ -73,7 +73,7 @@ pub enum ResolveError {
         requirement: String,
         origin: String,
         interpreter: String,
-        reason: String,
+        reason: Box<NoWheel>,
     },
     #[error(
         "build requirement `{requirement}` of {origin} is a URL; only index requirements are supported"
@@ -93,6 +93,71 @@ pub enum ResolveError {
     },
     #[error("reading {file}: {message}")]
     Metadata { file: String, message: String },
+}
+
+/// Why no wheel of a build requirement fits.
+#[derive(Debug)]
+pub enum NoWheel {
+    NothingPublished,
+    /// No listed wheel fits the specifiers, pins, tags and listed Requires-Python.
+    NoneFits {
+        /// Each specifier with where it came from.
+        wanted: Vec<(VersionSpecifiers, String)>,
+        /// `--build-constraints`' pin.
+        pinned: Option<Version>,
+        python: Version,
+        /// Versions left out by their listed Requires-Python.
+        other_python: Vec<(Version, String)>,
+    },
+    /// The candidates' METADATA (read when the listing gave no Requires-Python) excludes
+    /// this Python.
+    MetadataExcludes {
+        python: Version,
+        /// `filename (Requires-Python `spec`)`, one per candidate.
+        excluded: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for NoWheel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoWheel::NothingPublished => f.write_str("no files are published for it"),
+            NoWheel::NoneFits {
+                wanted,
+                pinned,
+                python,
+                other_python,
+            } => {
+                let wanted: Vec<String> = wanted
+                    .iter()
+                    .map(|(s, from)| {
+                        if s.is_empty() {
+                            format!("`*` from {from}")
+                        } else {
+                            format!("`{s}` from {from}")
+                        }
+                    })
+                    .collect();
+                write!(f, "wanted {}", wanted.join(", "))?;
+                if let Some(pin) = pinned {
+                    write!(f, "; --build-constraints pins {pin}")?;
+                }
+                if !other_python.is_empty() {
+                    let needs: Vec<String> = other_python
+                        .iter()
+                        .map(|(version, rp)| format!("{version} needs Python `{rp}`"))
+                        .collect();
+                    write!(f, "; none is for Python {python} ({})", needs.join(", "))?;
+                }
+                Ok(())
+            }
+            NoWheel::MetadataExcludes { python, excluded } => write!(
+                f,
+                "no wheel is for Python {python}: the METADATA of {} excludes it",
+                excluded.join(", ")
+            ),
+        }
+    }
 }
 
 const MAX_ROUNDS: usize = 20;
@@ -211,10 +276,10 @@ pub async fn resolve(
                     requirement: req.to_string(),
                     origin: from,
                     interpreter: interpreter.label.clone(),
-                    reason: format!(
-                        "no wheel is for Python {python}: the METADATA of {} excludes it",
-                        excluded.join(", ")
-                    ),
+                    reason: Box::new(NoWheel::MetadataExcludes {
+                        python: python.clone(),
+                        excluded,
+                    }),
                 });
             };
             let done = &fetched[&key];
@@ -322,7 +387,7 @@ fn pick<'a>(
     specs: &[(VersionSpecifiers, String)],
     interpreter: &Interpreter,
     constraints: &[BuildConstraint],
-) -> Result<Vec<(&'a IndexFile, WheelFilename)>, String> {
+) -> Result<Vec<(&'a IndexFile, WheelFilename)>, NoWheel> {
     let allow_pre = specs
         .iter()
         .flat_map(|(s, _)| s.iter())
@@ -330,7 +395,7 @@ fn pick<'a>(
     let pin = constraints.iter().find(|c| &c.name == name);
     let python = &interpreter.markers.python_full_version().version;
     let mut fitting: Vec<(&IndexFile, WheelFilename, u32)> = Vec::new();
-    let mut other_python: Vec<String> = Vec::new();
+    let mut other_python: Vec<(Version, String)> = Vec::new();
     for file in files {
         let Ok(wheel) = WheelFilename::from_str(&file.filename) else {
             continue;
@@ -353,7 +418,7 @@ fn pick<'a>(
         if let Some(rp) = file.requires_python.as_deref()
             && !python_admitted(rp, python)
         {
-            other_python.push(format!("{} needs Python `{rp}`", wheel.version));
+            other_python.push((wheel.version.clone(), rp.to_string()));
             continue;
         }
         fitting.push((file, wheel, rank));
@@ -362,37 +427,18 @@ fn pick<'a>(
     if !fitting.is_empty() {
         return Ok(fitting.into_iter().map(|(f, w, _)| (f, w)).collect());
     }
-    let wanted: Vec<String> = specs
-        .iter()
-        .map(|(s, from)| {
-            format!(
-                "`{}` from {from}",
-                if s.is_empty() {
-                    "*".to_string()
-                } else {
-                    s.to_string()
-                }
-            )
-        })
-        .collect();
-    let pinned = pin
-        .map(|p| format!("; --build-constraints pins {}", p.version))
-        .unwrap_or_default();
     other_python.dedup();
-    let python_note = if other_python.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; none is for Python {python} ({})",
-            other_python.join(", ")
-        )
-    };
-    Err(format!("wanted {}{pinned}{python_note}", wanted.join(", ")))
+    Err(NoWheel::NoneFits {
+        wanted: specs.to_vec(),
+        pinned: pin.map(|p| p.version.clone()),
+        python: python.clone(),
+        other_python,
+    })
 }
 
 /// Tell "only an sdist exists" apart from "nothing fits".
 fn no_match(
-    reason: String,
+    reason: NoWheel,
     req: &Requirement,
     from: &str,
     files: &[IndexFile],
@@ -412,7 +458,7 @@ fn no_match(
         };
     }
     let reason = if files.is_empty() {
-        "no files are published for it".to_string()
+        NoWheel::NothingPublished
     } else {
         reason
     };
@@ -420,7 +466,7 @@ fn no_match(
         requirement: req.to_string(),
         origin: from.to_string(),
         interpreter: interpreter.label.clone(),
-        reason,
+        reason: Box::new(reason),
     }
 }
 

@@ -14,7 +14,7 @@ use crate::cli::{FillArgs, SandboxArg};
 use crate::exit::{self, Failure};
 use crate::package_settings::PackageSettings;
 use crate::pipeline::UpstreamWheels;
-use crate::pipeline::{FillSettings, Pipeline};
+use crate::pipeline::{BuilderSetupError, FillSettings, Pipeline, PipelineParts};
 use crate::publish::{Session, SessionParts};
 use crate::report::{self, JobResult, Outcome, Progress};
 use crate::setup;
@@ -116,10 +116,7 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         );
     }
     crate::build::Sandbox::warm_up(mode);
-    let builder = tokio::sync::OnceCell::new();
-    // u32: what a semaphore's `acquire_many` counts in (an exclusive build takes them all).
-    let build_slots =
-        u32::try_from(args.jobs.unwrap_or_else(default_build_jobs).max(1)).unwrap_or(u32::MAX);
+    let build_jobs = args.jobs.unwrap_or_else(default_build_jobs).max(1);
     let progress = Progress::new(0, args.common.quiet > 0);
     let hosts = Arc::new(crate::host_slots::HostSlots::new(args.transfer_concurrency));
     let session = Session::new(SessionParts {
@@ -132,15 +129,10 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         stop: Arc::clone(&stop),
         progress: &progress,
     });
-    let pipeline = Pipeline {
-        builder,
-        make_builder: Box::new(|| {
-            make_builder(&args, &ctx, &cache).map_err(|f| format!("{:#}", f.error))
-        }),
-        build_slots: tokio::sync::Semaphore::new(build_slots as usize),
-        build_slot_count: build_slots,
+    let pipeline = Pipeline::new(PipelineParts {
+        make_builder: Box::new(|| make_builder(&args, &ctx, &cache)),
+        build_jobs,
         packages,
-        interpreters: ctx.interpreters.iter().cloned().map(Arc::new).collect(),
         hosts,
         failures: crate::pipeline::FailureMemory {
             dir: cache.join("failures"),
@@ -157,7 +149,7 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         stop: Arc::clone(&stop),
         progress: &progress,
         session,
-    };
+    });
     let outcome =
         pipeline
             .run(planner.batches(&ctx.requirements, &ctx.exclusions).map_ok(
@@ -200,7 +192,7 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         }
         // A build was needed and could not be set up (no sandbox layer, a bad build option):
         // a configuration error, whatever else the run did.
-        None if let Some(Err(refused)) = pipeline.builder.get() => {
+        None if let Some(refused) = pipeline.builder_refusal() => {
             eprintln!("error: {refused}");
             exit::BAD_INPUT
         }
@@ -220,7 +212,11 @@ fn sandbox_mode(arg: SandboxArg) -> SandboxMode {
 }
 
 /// The builder, with the build requirements coming from the same upstream and store.
-fn make_builder(args: &FillArgs, ctx: &setup::Context, cache: &Path) -> Result<Builder, Failure> {
+fn make_builder(
+    args: &FillArgs,
+    ctx: &setup::Context,
+    cache: &Path,
+) -> Result<Builder, BuilderSetupError> {
     let mut options = BuilderOptions::new(cache);
     options.sandbox = sandbox_mode(args.sandbox);
     options.limits.timeout = Duration::from_secs(args.build_timeout.max(1));
@@ -228,13 +224,13 @@ fn make_builder(args: &FillArgs, ctx: &setup::Context, cache: &Path) -> Result<B
     options.keep_build_dir = args.keep_build_dirs;
     options.unpack.max_bytes = args.sdist_unpack_limit.saturating_mul(1 << 20);
     for pair in &args.build_env {
-        let (key, value) = pair.split_once('=').ok_or_else(|| {
-            Failure::input(anyhow::anyhow!("--build-env `{pair}`: expected KEY=VALUE"))
-        })?;
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| BuilderSetupError::BuildEnv { pair: pair.clone() })?;
         options.extra_env.push((key.to_string(), value.to_string()));
     }
-    options.toolchains =
-        Toolchains::new(&args.build_path, |key| std::env::var_os(key)).map_err(Failure::input)?;
+    options.toolchains = Toolchains::new(&args.build_path, |key| std::env::var_os(key))
+        .map_err(BuilderSetupError::Toolchains)?;
     if let Some(path) = &args.build_constraints {
         options.build_constraints = build_constraints(path)?;
     }
@@ -243,15 +239,15 @@ fn make_builder(args: &FillArgs, ctx: &setup::Context, cache: &Path) -> Result<B
         upstream: Arc::clone(&ctx.upstream),
         store: Store::new(cache).with_max_download_size(args.common.max_download_size),
     };
-    Builder::new(options, Arc::new(source)).map_err(Failure::input)
+    Builder::new(options, Arc::new(source)).map_err(BuilderSetupError::Sandbox)
 }
 
 /// `--build-constraints`: a requirements file of `name==version` pins, optionally with
 /// `--hash=sha256:...`, that fix the build requirements' versions and bytes.
-fn build_constraints(path: &Path) -> Result<Vec<BuildConstraint>, Failure> {
+fn build_constraints(path: &Path) -> Result<Vec<BuildConstraint>, BuilderSetupError> {
     let lookup = |key: &str| std::env::var(key).ok();
-    let parsed =
-        crate::requirements::parse_files(&[path.to_path_buf()], &lookup).map_err(Failure::input)?;
+    let parsed = crate::requirements::parse_files(&[path.to_path_buf()], &lookup)
+        .map_err(BuilderSetupError::ConstraintsUnreadable)?;
     parsed
         .requirements
         .iter()
@@ -262,12 +258,9 @@ fn build_constraints(path: &Path) -> Result<Vec<BuildConstraint>, Failure> {
                 }
                 _ => None,
             }
-            .ok_or_else(|| {
-                Failure::input(anyhow::anyhow!(
-                    "{}: build constraints must pin one version with `==`, got `{}`",
-                    entry.origin,
-                    entry.text
-                ))
+            .ok_or_else(|| BuilderSetupError::ConstraintNotPinned {
+                origin: entry.origin.to_string(),
+                text: entry.text.clone(),
             })?;
             let sha256 = entry
                 .hashes

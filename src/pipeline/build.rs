@@ -27,11 +27,7 @@ impl Pipeline<'_> {
         {
             return all_jobs(&unit.jobs, Outcome::NotRun, &problem.to_string(), started);
         }
-        let builder = match self
-            .builder
-            .get_or_init(|| async { (self.make_builder)() })
-            .await
-        {
+        let builder = match self.builder().await {
             Ok(builder) => builder,
             Err(error) => {
                 let detail = format!("cannot build: {error}");

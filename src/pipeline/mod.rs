@@ -7,9 +7,11 @@
 //! continues from what the target and the store hold.
 
 mod build;
+mod builder_setup;
 mod failures;
 mod sources;
 
+pub use builder_setup::BuilderSetupError;
 pub use failures::FailureMemory;
 
 pub use sources::UpstreamWheels;
@@ -20,6 +22,7 @@ use std::time::Instant;
 
 use futures::stream::StreamExt;
 
+use crate::build::Builder;
 use crate::dist::read_wheel;
 use crate::host_slots::HostSlots;
 use crate::index::{IndexError, SafeUrl};
@@ -41,29 +44,50 @@ pub struct FillResult {
     pub results: Vec<JobResult>,
 }
 
-pub struct Pipeline<'a> {
+/// Sets up the builder on the first build (see [`BuilderSetupError`]).
+pub type MakeBuilder<'a> = Box<dyn Fn() -> Result<Builder, BuilderSetupError> + Send + Sync + 'a>;
+
+/// What a [`Pipeline`] is made of; the command that runs it fills this in.
+pub struct PipelineParts<'a> {
     pub ctx: &'a Context,
+    /// Where downloads and built wheels are kept.
     pub store: Store,
     pub settings: FillSettings,
     /// Why the run stopped, if it did: set by the signal handlers, a failing target, or the
     /// plan. Running builds are killed when it is set (their process groups).
     pub stop: Arc<Stop>,
     pub progress: &'a Progress,
-    /// Set up on the first build (or before anything with `--sandbox required`).
-    pub builder: tokio::sync::OnceCell<Result<crate::build::Builder, String>>,
-    pub make_builder: Box<dyn Fn() -> Result<crate::build::Builder, String> + Send + Sync + 'a>,
-    /// `--jobs`: builds at once.
-    pub build_slots: tokio::sync::Semaphore,
-    /// How many permits `build_slots` was made with (an exclusive build takes them all).
-    pub build_slot_count: u32,
+    pub make_builder: MakeBuilder<'a>,
+    /// `--jobs`: builds at once (at least one).
+    pub build_jobs: usize,
     /// `[package.NAME]` settings of `wheelwright.toml`.
     pub packages: &'a crate::package_settings::PackageSettings,
-    pub interpreters: Vec<Arc<crate::interpreter::Interpreter>>,
     pub failures: FailureMemory,
     /// Downloads at once, per host (shared with the session's uploads).
     pub hosts: Arc<HostSlots>,
     /// Everything that writes to the target and the pure index.
     pub session: Session<'a>,
+}
+
+/// Schedules the plan's jobs: each file is acquired once (downloaded by [`Pipeline::download`],
+/// or built by the build stage), then handed to the publish session.
+pub struct Pipeline<'a> {
+    ctx: &'a Context,
+    store: Store,
+    settings: FillSettings,
+    stop: Arc<Stop>,
+    progress: &'a Progress,
+    /// Set up on the first build.
+    builder: tokio::sync::OnceCell<Result<Builder, BuilderSetupError>>,
+    make_builder: MakeBuilder<'a>,
+    build_slots: tokio::sync::Semaphore,
+    /// How many permits `build_slots` was made with (an exclusive build takes them all).
+    build_slot_count: u32,
+    packages: &'a crate::package_settings::PackageSettings,
+    interpreters: Vec<Arc<crate::interpreter::Interpreter>>,
+    failures: FailureMemory,
+    hosts: Arc<HostSlots>,
+    session: Session<'a>,
 }
 
 /// Jobs that share one file to acquire: the version they were planned for and its file
@@ -75,6 +99,48 @@ struct Unit {
 
 /// A job's place in the report (see [`JobSlot`]).
 type Key = (usize, usize);
+
+impl<'a> Pipeline<'a> {
+    pub fn new(parts: PipelineParts<'a>) -> Pipeline<'a> {
+        // u32: what a semaphore's `acquire_many` counts in (an exclusive build takes them all).
+        let build_slot_count = u32::try_from(parts.build_jobs.max(1)).unwrap_or(u32::MAX);
+        Pipeline {
+            interpreters: parts
+                .ctx
+                .interpreters
+                .iter()
+                .cloned()
+                .map(Arc::new)
+                .collect(),
+            ctx: parts.ctx,
+            store: parts.store,
+            settings: parts.settings,
+            stop: parts.stop,
+            progress: parts.progress,
+            builder: tokio::sync::OnceCell::new(),
+            make_builder: parts.make_builder,
+            build_slots: tokio::sync::Semaphore::new(build_slot_count as usize),
+            build_slot_count,
+            packages: parts.packages,
+            failures: parts.failures,
+            hosts: parts.hosts,
+            session: parts.session,
+        }
+    }
+
+    /// Why the builder could not be set up, when a build needed it and it could not.
+    pub fn builder_refusal(&self) -> Option<&BuilderSetupError> {
+        self.builder.get().and_then(|setup| setup.as_ref().err())
+    }
+
+    /// The builder, set up on the first call.
+    async fn builder(&self) -> Result<&Builder, &BuilderSetupError> {
+        self.builder
+            .get_or_init(|| async { (self.make_builder)() })
+            .await
+            .as_ref()
+    }
+}
 
 impl Pipeline<'_> {
     /// Consumes the plan's per-project batches as they arrive: jobs that need nothing are
@@ -360,3 +426,6 @@ fn all_jobs(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,6 +4,7 @@
 //! basic credentials (given in the target URL) in front of devpi's token.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
@@ -35,7 +36,7 @@ fn proxy_basic(client: &HttpClient, index: &DevpiIndex) -> Option<(String, Strin
 /// The logins of a run, by server root: every upload to a server waits for its one login.
 #[derive(Default)]
 pub struct Logins {
-    done: Mutex<HashMap<String, Result<(), String>>>,
+    done: Mutex<HashMap<String, Result<(), Arc<IndexError>>>>,
 }
 
 impl Logins {
@@ -46,7 +47,7 @@ impl Logins {
         client: &HttpClient,
         index: &DevpiIndex,
         credentials: Option<&(String, String)>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Arc<IndexError>> {
         let Some((user, password)) = credentials else {
             return Ok(());
         };
@@ -57,7 +58,7 @@ impl Logins {
         }
         let result = log_in(client, index, user, password)
             .await
-            .map_err(|e| e.to_string());
+            .map_err(Arc::new);
         done.insert(root, result.clone());
         result
     }

@@ -28,7 +28,7 @@ pub use upload::{Attempts, UploadError, UploadOutcome};
 
 use crate::dist::WheelInfo;
 use crate::host_slots::HostSlots;
-use crate::index::{HttpClient, Target};
+use crate::index::{HttpClient, IndexError, Target};
 use crate::policy::{Refusal, Shadowing, TargetPolicy};
 use crate::report::Progress;
 use crate::stop::{Stop, StopReason};
@@ -64,18 +64,21 @@ impl Published {
 
 /// Why the target cannot be used at all (the run stops; exit 3). Remembered for the run, so
 /// it is `Clone`; the texts of index errors are kept as their messages.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why the target cannot be used at all. Kept for the whole run (the policy is read and
+/// the credentials checked once), so the index errors are shared.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TargetProblem {
     #[error("cannot read the target's configuration: {0}")]
-    PolicyUnreadable(String),
+    PolicyUnreadable(Arc<IndexError>),
     #[error("{0}; nothing was built or uploaded")]
     Refused(Refusal),
     /// The devpi login failed.
     #[error("{0}")]
-    Login(String),
-    /// The credentials check before the first build failed.
+    Login(Arc<IndexError>),
+    /// The credentials check before the first build failed (the devpi login, or an
+    /// upload-API index's answer to an upload without a file).
     #[error("{0} (checked before the first build; nothing was built)")]
-    Credentials(String),
+    Credentials(Arc<IndexError>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,10 +199,10 @@ impl<'a> Session<'a> {
             Destination::PureIndex(pure) => pure,
         };
         if let Target::Devpi(index) = target
-            && let Err(message) = self.logins.once(self.client, index, self.credentials).await
+            && let Err(error) = self.logins.once(self.client, index, self.credentials).await
         {
-            self.stop.target_unusable(&message);
-            return Err(PublishError::Target(TargetProblem::Login(message)));
+            self.stop.target_unusable(&error.to_string());
+            return Err(PublishError::Target(TargetProblem::Login(error)));
         }
         let mut attempts = Attempts::default();
         let outcome = match HttpRemote::new(self.client, target, self.credentials) {
@@ -284,7 +287,7 @@ impl<'a> Session<'a> {
             .get_or_init(|| async {
                 let policy = TargetPolicy::load(self.client, index)
                     .await
-                    .map_err(|e| TargetProblem::PolicyUnreadable(e.to_string()))?;
+                    .map_err(|e| TargetProblem::PolicyUnreadable(Arc::new(e)))?;
                 let user = self.credentials.map(|(user, _)| user.as_str());
                 policy.may_upload(user).map_err(TargetProblem::Refused)?;
                 Ok(Some(policy))
@@ -319,7 +322,7 @@ impl<'a> Session<'a> {
                         {
                             upload::check_upload_credentials(self.client, upload)
                                 .await
-                                .map_err(|e| TargetProblem::Credentials(e.to_string()))?
+                                .map_err(|e| TargetProblem::Credentials(Arc::new(e)))?
                         }
                         Target::Simple { .. } | Target::Directory { .. } => {}
                     }

@@ -499,6 +499,7 @@ mod session {
         }
         assert!(!placed(&scene.pure, "demo-1.0-py3-none-any.whl"));
         // Directories need no credentials and have no policies: the pre-build check passes.
-        assert_eq!(session.check_before_build().await, Ok(()));
+        let checked = session.check_before_build().await;
+        assert!(checked.is_ok(), "{checked:?}");
     }
 }

@@ -31,11 +31,12 @@ use landlock::{
     RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
 };
 use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
+    BackendError, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
+    SeccompFilter, SeccompRule, TargetArch,
 };
 
-use super::SandboxCommand;
+use super::launcher_error::{ExecArgsError, LandlockError, SeccompError};
+use super::{ProbeError, SandboxCommand};
 
 /// The hidden subcommand the launcher runs as.
 pub const SANDBOX_EXEC: &str = "__sandbox-exec";
@@ -88,11 +89,11 @@ pub fn set_launcher(path: PathBuf) {
 }
 
 /// Runs the probe launcher once: it applies every restriction to itself and reports.
-pub(super) fn probe(drop_to: Option<u32>) -> Result<Builtin, String> {
+pub(super) fn probe(drop_to: Option<u32>) -> Result<Builtin, ProbeError> {
     let launcher = match LAUNCHER.get() {
         Some(path) => path.clone(),
         None => std::env::current_exe()
-            .map_err(|e| format!("cannot locate wheelwright's own executable: {e}"))?,
+            .map_err(|e| ProbeError::OwnExecutable(std::sync::Arc::new(e)))?,
     };
     let mut command = std::process::Command::new(&launcher);
     command.arg(SANDBOX_EXEC).arg("--probe");
@@ -105,15 +106,19 @@ pub(super) fn probe(drop_to: Option<u32>) -> Result<Builtin, String> {
         .env_clear()
         .current_dir("/")
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", launcher.display()))?;
+        .map_err(|e| ProbeError::CannotRun {
+            program: launcher.clone(),
+            source: std::sync::Arc::new(e),
+        })?;
     let text = String::from_utf8_lossy(&output.stdout);
     let Some(line) = text.lines().find_map(|l| l.strip_prefix("sandbox-probe ")) else {
         let why = String::from_utf8_lossy(&output.stderr);
-        return Err(why
-            .trim()
-            .strip_prefix("wheelwright sandbox: ")
-            .unwrap_or(why.trim())
-            .to_string());
+        return Err(ProbeError::LauncherRefused(
+            why.trim()
+                .strip_prefix("wheelwright sandbox: ")
+                .unwrap_or(why.trim())
+                .to_string(),
+        ));
     };
     let field = |name: &str| {
         line.split(' ')
@@ -161,15 +166,12 @@ impl Builtin {
     }
 }
 
-fn parse_exec_args(args: &[OsString]) -> Result<ExecArgs, String> {
+fn parse_exec_args(args: &[OsString]) -> Result<ExecArgs, ExecArgsError> {
     let mut out = ExecArgs::default();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+        let mut value =
+            |name: &'static str| it.next().cloned().ok_or(ExecArgsError::MissingValue(name));
         match arg.as_bytes() {
             b"--" => {
                 out.program = it.cloned().collect();
@@ -180,16 +182,20 @@ fn parse_exec_args(args: &[OsString]) -> Result<ExecArgs, String> {
             b"--rw" => out.rw.push(value("--rw")?.into()),
             b"--uid" => {
                 let v = value("--uid")?;
-                out.uid = Some(number(&v).ok_or("--uid expects a number")?);
+                out.uid = Some(number(&v).ok_or(ExecArgsError::NotANumber("--uid"))?);
             }
             b"--nproc" => {
                 let v = value("--nproc")?;
-                out.nproc = Some(number(&v).ok_or("--nproc expects a number")?);
+                out.nproc = Some(number(&v).ok_or(ExecArgsError::NotANumber("--nproc"))?);
             }
-            _ => return Err(format!("unexpected argument {}", arg.to_string_lossy())),
+            _ => {
+                return Err(ExecArgsError::Unexpected(
+                    arg.to_string_lossy().into_owned(),
+                ));
+            }
         }
     }
-    Err("missing `--` before the program".into())
+    Err(ExecArgsError::NoProgram)
 }
 
 fn number<T: std::str::FromStr>(value: &OsStr) -> Option<T> {
@@ -344,7 +350,7 @@ fn kernel_abi() -> i64 {
     v.max(0)
 }
 
-fn restrict_filesystem(ro: &[PathBuf], rw: &[PathBuf]) -> Result<LandlockStatus, String> {
+fn restrict_filesystem(ro: &[PathBuf], rw: &[PathBuf]) -> Result<LandlockStatus, LandlockError> {
     let abi = kernel_abi();
     if abi == 0 {
         return Ok(LandlockStatus {
@@ -357,28 +363,29 @@ fn restrict_filesystem(ro: &[PathBuf], rw: &[PathBuf]) -> Result<LandlockStatus,
     let read = AccessFs::from_read(ABI_WANTED);
     let all = AccessFs::from_all(ABI_WANTED);
     let file_rw = AccessFs::from_file(ABI_WANTED) & !AccessFs::Execute;
-    let err = |e: &dyn std::fmt::Display| e.to_string();
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
-        .handle_access(all)
-        .map_err(|e| err(&e))?
-        .handle_access(AccessNet::from_all(ABI_WANTED))
-        .map_err(|e| err(&e))?
-        .scope(Scope::from_all(ABI_WANTED))
-        .map_err(|e| err(&e))?
-        .create()
-        .map_err(|e| err(&e))?;
-    let mut rule = |path: &Path, access, required: bool| -> Result<(), String> {
+        .handle_access(all)?
+        .handle_access(AccessNet::from_all(ABI_WANTED))?
+        .scope(Scope::from_all(ABI_WANTED))?
+        .create()?;
+    let mut rule = |path: &Path, access, required: bool| -> Result<(), LandlockError> {
         match PathFd::new(path) {
             Ok(fd) => {
                 ruleset
                     .as_mut()
                     .add_rule(PathBeneath::new(fd, access))
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                    .map_err(|source| LandlockError::Rule {
+                        path: path.to_path_buf(),
+                        source,
+                    })?;
                 Ok(())
             }
             Err(_) if !required => Ok(()),
-            Err(e) => Err(format!("{}: {e}", path.display())),
+            Err(source) => Err(LandlockError::Open {
+                path: path.to_path_buf(),
+                source,
+            }),
         }
     };
     for path in SYSTEM_RO {
@@ -399,7 +406,7 @@ fn restrict_filesystem(ro: &[PathBuf], rw: &[PathBuf]) -> Result<LandlockStatus,
     for path in rw {
         rule(path, all, true)?;
     }
-    let status = ruleset.restrict_self().map_err(|e| err(&e))?;
+    let status = ruleset.restrict_self()?;
     let enforced = status.ruleset != RulesetStatus::NotEnforced;
     Ok(LandlockStatus {
         abi,
@@ -433,38 +440,38 @@ fn probe_report(landlock: &LandlockStatus) -> i32 {
     0
 }
 
-fn target_arch() -> Result<TargetArch, String> {
-    TargetArch::try_from(std::env::consts::ARCH).map_err(|e| e.to_string())
+fn target_arch() -> Result<TargetArch, BackendError> {
+    TargetArch::try_from(std::env::consts::ARCH)
 }
 
 /// One filter: every syscall in `rules` (any of its rules matching) returns `errno`.
-fn errno_filter(rules: Vec<(i64, Vec<SeccompRule>)>, errno: i32) -> Result<BpfProgram, String> {
+fn errno_filter(
+    rules: Vec<(i64, Vec<SeccompRule>)>,
+    errno: i32,
+) -> Result<BpfProgram, BackendError> {
     let filter = SeccompFilter::new(
         rules.into_iter().collect(),
         SeccompAction::Allow,
         SeccompAction::Errno(errno as u32),
         target_arch()?,
-    )
-    .map_err(|e| e.to_string())?;
-    BpfProgram::try_from(filter).map_err(|e| e.to_string())
+    )?;
+    BpfProgram::try_from(filter)
 }
 
-fn arg_eq(index: u8, value: u64) -> Result<SeccompRule, String> {
-    let condition = SeccompCondition::new(index, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, value)
-        .map_err(|e| e.to_string())?;
-    SeccompRule::new(vec![condition]).map_err(|e| e.to_string())
+fn arg_eq(index: u8, value: u64) -> Result<SeccompRule, BackendError> {
+    let condition = SeccompCondition::new(index, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, value)?;
+    SeccompRule::new(vec![condition])
 }
 
 /// arg `index` has every bit of `flag` set.
-fn arg_has(index: u8, flag: u64) -> Result<SeccompRule, String> {
+fn arg_has(index: u8, flag: u64) -> Result<SeccompRule, BackendError> {
     let condition = SeccompCondition::new(
         index,
         SeccompCmpArgLen::Qword,
         SeccompCmpOp::MaskedEq(flag),
         flag,
-    )
-    .map_err(|e| e.to_string())?;
-    SeccompRule::new(vec![condition]).map_err(|e| e.to_string())
+    )?;
+    SeccompRule::new(vec![condition])
 }
 
 /// The x32 ABI shares x86_64's audit arch with syscall numbers offset by this bit; its
@@ -485,7 +492,7 @@ const NAMESPACE_FLAGS: [libc::c_int; 7] = [
 /// The "no namespaces" rules Docker's default profile has: `unshare`, `setns`, namespace
 /// flags to `clone` refused (EPERM); `clone3` (flags in memory, out of BPF's reach) ENOSYS,
 /// so libc falls back to `clone`.
-fn namespace_filters() -> Result<Vec<BpfProgram>, String> {
+fn namespace_filters() -> Result<Vec<BpfProgram>, BackendError> {
     let mut clone_rules = Vec::new();
     for flag in NAMESPACE_FLAGS {
         clone_rules.push(arg_has(0, flag as u64)?);
@@ -502,7 +509,7 @@ fn namespace_filters() -> Result<Vec<BpfProgram>, String> {
     Ok(vec![eperm, enosys])
 }
 
-fn build_filters() -> Result<Vec<BpfProgram>, String> {
+fn build_filters() -> Result<Vec<BpfProgram>, BackendError> {
     let mut socket_rules = Vec::new();
     for family in [
         libc::AF_INET,
@@ -542,9 +549,9 @@ fn build_filters() -> Result<Vec<BpfProgram>, String> {
     Ok(filters)
 }
 
-fn install_seccomp() -> Result<(), String> {
+fn install_seccomp() -> Result<(), SeccompError> {
     for filter in build_filters()? {
-        seccompiler::apply_filter(&filter).map_err(|e| e.to_string())?;
+        seccompiler::apply_filter(&filter).map_err(SeccompError::Install)?;
     }
     Ok(())
 }
@@ -566,7 +573,7 @@ pub fn jail_main(args: &[OsString]) -> i32 {
     };
     let mut filters = match namespace_filters() {
         Ok(f) => f,
-        Err(e) => return fail(e),
+        Err(e) => return fail(e.to_string()),
     };
     match mode.as_ref() {
         "no-namespaces" => {}
@@ -580,7 +587,7 @@ pub fn jail_main(args: &[OsString]) -> i32 {
             });
             match rules.and_then(|r| errno_filter(r, libc::EPERM)) {
                 Ok(f) => filters.push(f),
-                Err(e) => return fail(e),
+                Err(e) => return fail(e.to_string()),
             }
         }
         other => return fail(format!("unknown mode `{other}`")),
@@ -634,8 +641,19 @@ mod tests {
             parsed.program,
             vec![OsString::from("/usr/bin/python3"), "--ro".into()]
         );
-        assert!(parse_exec_args(&["--uid".into(), "x".into(), "--".into()]).is_err());
-        assert!(parse_exec_args(&["/bin/true".into()]).is_err());
+        assert_eq!(
+            parse_exec_args(&["--uid".into(), "x".into(), "--".into()]),
+            Err(ExecArgsError::NotANumber("--uid"))
+        );
+        assert_eq!(
+            parse_exec_args(&["--ro".into()]),
+            Err(ExecArgsError::MissingValue("--ro"))
+        );
+        assert_eq!(
+            parse_exec_args(&["/bin/true".into()]),
+            Err(ExecArgsError::Unexpected("/bin/true".into()))
+        );
+        assert_eq!(parse_exec_args(&[]), Err(ExecArgsError::NoProgram));
     }
 
     #[test]

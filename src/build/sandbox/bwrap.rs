@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use super::limits::{chown_tree, set_mode};
-use super::{SandboxCommand, SandboxError};
+use super::{ProbeError, SandboxCommand, SandboxError};
 
 /// The bwrap (or `unshare ... bwrap`) command line for `cmd`.
 pub(super) fn command(
@@ -213,12 +213,12 @@ exec "$@""#;
 
 /// Check once that bwrap can create its namespaces here (it cannot in ordinary Docker
 /// containers or under Ubuntu's AppArmor userns restriction).
-pub(super) fn probe(drop_to: Option<u32>) -> Result<PathBuf, String> {
+pub(super) fn probe(drop_to: Option<u32>) -> Result<PathBuf, ProbeError> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let bwrap = std::env::split_paths(&path)
         .map(|dir| dir.join("bwrap"))
         .find(|p| p.is_file())
-        .ok_or_else(|| "`bwrap` not found on PATH".to_string())?;
+        .ok_or(ProbeError::BwrapNotFound)?;
     let mut command = std::process::Command::new(&bwrap);
     if let Some(uid) = drop_to {
         use std::os::unix::process::CommandExt;
@@ -248,21 +248,21 @@ pub(super) fn probe(drop_to: Option<u32>) -> Result<PathBuf, String> {
         .stdin(Stdio::null())
         .env_clear()
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", bwrap.display()))?;
+        .map_err(|e| ProbeError::CannotRun {
+            program: bwrap.clone(),
+            source: std::sync::Arc::new(e),
+        })?;
     if !output.status.success() {
-        return Err(format!(
-            "`{} --unshare-all ... true` failed: {}",
-            bwrap.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
+        return Err(ProbeError::BwrapFailed {
+            bwrap,
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
     }
     if drop_to.is_some() {
         for tool in ["unshare", "setpriv", "mount"] {
             let found = std::env::split_paths(&path).any(|dir| dir.join(tool).is_file());
             if !found {
-                return Err(format!(
-                    "`{tool}` (util-linux) not found on PATH; needed to build as an unprivileged uid when running as root"
-                ));
+                return Err(ProbeError::ToolMissing { tool });
             }
         }
     }

@@ -15,7 +15,9 @@
 
 mod builtin;
 mod bwrap;
+mod launcher_error;
 mod limits;
+mod probe;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -32,6 +34,7 @@ pub use limits::SandboxLimits;
 use limits::{
     GroupGuard, apply_rlimits, chown_tree, disk_watchdog, kill_group, status_to_termination,
 };
+pub use probe::ProbeError;
 
 /// `--sandbox`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -106,8 +109,8 @@ pub enum SandboxError {
     /// No layer the mode allows works here; `None` means that layer was not asked for.
     #[error("{}", refusal(.bwrap.as_deref(), .builtin.as_deref()))]
     Unavailable {
-        bwrap: Option<String>,
-        builtin: Option<String>,
+        bwrap: Option<Box<ProbeError>>,
+        builtin: Option<Box<ProbeError>>,
     },
     #[error("cannot start `{program}`: {source}")]
     Spawn {
@@ -122,7 +125,7 @@ pub enum SandboxError {
 }
 
 /// What to install or enable, per layer that failed.
-fn refusal(bwrap: Option<&str>, builtin: Option<&str>) -> String {
+fn refusal(bwrap: Option<&ProbeError>, builtin: Option<&ProbeError>) -> String {
     let mut text = String::from("no sandbox can be had on this machine, so nothing is built");
     if let Some(why) = bwrap {
         text.push_str(&format!(
@@ -173,18 +176,18 @@ pub struct Sandbox {
 /// The uid/gid builds run as when wheelwright runs as root ("nobody").
 pub const BUILD_UID: u32 = 65534;
 
-static BWRAP: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-static BUILTIN: OnceLock<Result<builtin::Builtin, String>> = OnceLock::new();
+static BWRAP: OnceLock<Result<PathBuf, ProbeError>> = OnceLock::new();
+static BUILTIN: OnceLock<Result<builtin::Builtin, ProbeError>> = OnceLock::new();
 
 fn build_uid() -> Option<u32> {
     rustix::process::geteuid().is_root().then_some(BUILD_UID)
 }
 
-fn bwrap_probe() -> Result<PathBuf, String> {
+fn bwrap_probe() -> Result<PathBuf, ProbeError> {
     BWRAP.get_or_init(|| bwrap::probe(build_uid())).clone()
 }
 
-fn builtin_probe() -> Result<builtin::Builtin, String> {
+fn builtin_probe() -> Result<builtin::Builtin, ProbeError> {
     BUILTIN
         .get_or_init(|| {
             let probed = builtin::probe(build_uid())?;
@@ -212,7 +215,11 @@ impl Sandbox {
     }
 
     fn choose(mode: SandboxMode) -> Result<Layer, SandboxError> {
-        let unavailable = |bwrap, builtin| SandboxError::Unavailable { bwrap, builtin };
+        let unavailable =
+            |bwrap: Option<ProbeError>, builtin: Option<ProbeError>| SandboxError::Unavailable {
+                bwrap: bwrap.map(Box::new),
+                builtin: builtin.map(Box::new),
+            };
         match mode {
             SandboxMode::Off => Ok(Layer::Off),
             SandboxMode::Bwrap => bwrap_probe()
@@ -436,8 +443,10 @@ mod tests {
     #[test]
     fn the_refusal_says_what_to_install_or_enable_for_each_layer_tried() {
         let both = SandboxError::Unavailable {
-            bwrap: Some("`bwrap` not found on PATH".into()),
-            builtin: Some("seccomp filter refused".into()),
+            bwrap: Some(Box::new(ProbeError::BwrapNotFound)),
+            builtin: Some(Box::new(ProbeError::LauncherRefused(
+                "seccomp filter refused".into(),
+            ))),
         }
         .to_string();
         assert!(both.contains("nothing is built"), "{both}");
@@ -447,7 +456,7 @@ mod tests {
         assert!(both.contains("--sandbox off"), "{both}");
         let only_builtin = SandboxError::Unavailable {
             bwrap: None,
-            builtin: Some("no".into()),
+            builtin: Some(Box::new(ProbeError::LauncherRefused("no".into()))),
         }
         .to_string();
         assert!(!only_builtin.contains("bubblewrap"), "{only_builtin}");
