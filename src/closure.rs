@@ -37,7 +37,7 @@ pub enum DepsMode {
 }
 
 /// What the pre-pass needs from the run's context.
-pub struct Inputs<'a> {
+pub(crate) struct Inputs<'a> {
     pub paths: &'a [PathBuf],
     pub requirements: &'a ParsedRequirements,
     pub interpreters: &'a [Interpreter],
@@ -59,7 +59,7 @@ enum Role {
 
 /// The expanded requirements and what [`Closure::adjust`] does to their jobs.
 #[derive(Debug, Clone)]
-pub struct Closure {
+pub(crate) struct Closure {
     pub requirements: ParsedRequirements,
     roles: Vec<Role>,
 }
@@ -79,7 +79,7 @@ struct Member {
 impl Closure {
     /// A job of the expanded requirements as the closure wants it (see [`Role`]), or `None`
     /// when a pinned line stands for it.
-    pub fn adjust(&self, mut job: Job) -> Option<Job> {
+    pub(crate) fn adjust(&self, mut job: Job) -> Option<Job> {
         match self.roles.get(job.entry)? {
             Role::Written { failed } => {
                 if let Some(reason) = failed.get(&job.interpreter) {
@@ -97,7 +97,7 @@ impl Closure {
     }
 
     /// [`Self::adjust`] over one batch of the planner's stream.
-    pub fn adjust_slots(&self, slots: Vec<JobSlot>) -> Vec<JobSlot> {
+    pub(crate) fn adjust_slots(&self, slots: Vec<JobSlot>) -> Vec<JobSlot> {
         slots
             .into_iter()
             .filter_map(|slot| {
@@ -110,7 +110,7 @@ impl Closure {
 
 /// `--deps` for a run: solves the closure and replaces the context's requirements with the
 /// expanded ones. `None` without `--deps`.
-pub async fn for_run(
+pub(crate) async fn for_run(
     ctx: &mut crate::setup::Context,
     paths: &[PathBuf],
     cache: &std::path::Path,
@@ -142,7 +142,7 @@ pub async fn for_run(
 /// Solve the closure for every interpreter and expand the requirements with its pins.
 /// A conflict in together mode is bad input (exit 2, nothing planned or uploaded); a
 /// metadata source that fails ends the run as an unusable index (exit 3).
-pub async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure, Failure> {
+pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure, Failure> {
     let written = inputs.requirements;
     let environments = environments(inputs.paths, written, mode)?;
     let lines: Vec<Line> = written.requirements.iter().map(line).collect();

@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-pub struct HostSlots {
+pub(crate) struct HostSlots {
     per_host: usize,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl HostSlots {
-    pub fn new(per_host: usize) -> HostSlots {
+    pub(crate) fn new(per_host: usize) -> HostSlots {
         HostSlots {
             per_host: per_host.max(1),
             hosts: Mutex::default(),
@@ -21,7 +21,7 @@ impl HostSlots {
     }
 
     /// Waits for a slot of the URL's origin; the slot is free again when the permit drops.
-    pub async fn permit(&self, url: &url::Url) -> OwnedSemaphorePermit {
+    pub(crate) async fn permit(&self, url: &url::Url) -> OwnedSemaphorePermit {
         let key = url.origin().ascii_serialization();
         let semaphore = {
             let mut hosts = self.hosts.lock().expect("host slots lock");

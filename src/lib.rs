@@ -5,28 +5,28 @@
 //! `retry` is the one retry policy of every request, `stop` why a run stopped.
 pub mod build;
 pub mod cli;
-pub mod closure;
+pub(crate) mod closure;
 pub mod commands;
 pub mod config;
 pub mod dist;
 pub mod exit;
-pub mod host_slots;
+pub(crate) mod host_slots;
 pub mod index;
 pub mod interpreter;
 pub mod metadata;
-pub mod netrc;
-pub mod package_settings;
-pub mod pipeline;
-pub mod plan;
-pub mod policy;
-pub mod publish;
-pub mod report;
+pub(crate) mod netrc;
+pub(crate) mod package_settings;
+pub(crate) mod pipeline;
+pub(crate) mod plan;
+pub(crate) mod policy;
+pub(crate) mod publish;
+pub(crate) mod report;
 pub mod requirements;
 pub mod resolve;
-pub mod retry;
+pub(crate) mod retry;
 pub mod settings;
-pub mod setup;
-pub mod stop;
+pub(crate) mod setup;
+pub(crate) mod stop;
 pub mod store;
 
 /// Property-test settings: a bounded 256 cases per property in the test command, or

@@ -5,14 +5,14 @@
 use std::path::PathBuf;
 
 /// `(login, password)` for `host`, from the first matching `machine` entry, else `default`.
-pub fn lookup(host: &str) -> Option<(String, String)> {
+pub(crate) fn lookup(host: &str) -> Option<(String, String)> {
     let path = std::env::var_os("NETRC")
         .map(PathBuf::from)
         .or_else(|| dirs::home_dir().map(|home| home.join(".netrc")))?;
     parse(&std::fs::read_to_string(path).ok()?, host)
 }
 
-pub fn parse(text: &str, host: &str) -> Option<(String, String)> {
+pub(crate) fn parse(text: &str, host: &str) -> Option<(String, String)> {
     // Tokens are whitespace-separated; `macdef` bodies run to the next blank line.
     let mut tokens = Vec::new();
     let mut in_macro = false;

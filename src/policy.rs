@@ -15,7 +15,7 @@ use pep508_rs::PackageName;
 use crate::index::{DevpiIndex, HttpClient, IndexError};
 
 #[derive(Debug, Clone)]
-pub struct TargetPolicy {
+pub(crate) struct TargetPolicy {
     /// `user/index` of the target.
     pub stage: String,
     pub acl_upload: Vec<String>,
@@ -29,7 +29,7 @@ pub struct TargetPolicy {
 
 impl TargetPolicy {
     /// Reads the target's configuration and those of its bases, breadth-first (devpi's SRO).
-    pub async fn load(
+    pub(crate) async fn load(
         client: &HttpClient,
         target: &DevpiIndex,
     ) -> Result<TargetPolicy, IndexError> {
@@ -66,7 +66,7 @@ impl TargetPolicy {
     }
 
     /// `Err` when `user` may not upload.
-    pub fn may_upload(&self, user: Option<&str>) -> Result<(), Refusal> {
+    pub(crate) fn may_upload(&self, user: Option<&str>) -> Result<(), Refusal> {
         let admitted = self.acl_upload.iter().any(|entry| match entry.as_str() {
             ":ANONYMOUS:" => true,
             ":AUTHENTICATED:" => user.is_some(),
@@ -89,7 +89,7 @@ impl TargetPolicy {
     }
 
     /// When uploading `project` would hide the mirror's other releases of it.
-    pub fn shadowing(&self, project: &PackageName) -> Option<Shadowing> {
+    pub(crate) fn shadowing(&self, project: &PackageName) -> Option<Shadowing> {
         let mirror = self.mirror.as_ref()?;
         let covered = self
             .mirror_whitelist
@@ -111,7 +111,7 @@ impl TargetPolicy {
     user.as_ref().map_or("an anonymous user".to_string(), |u| format!("user `{u}`")),
     if acl_upload.is_empty() { "empty".to_string() } else { acl_upload.join(", ") }
 )]
-pub struct Refusal {
+pub(crate) struct Refusal {
     pub user: Option<String>,
     pub stage: String,
     pub acl_upload: Vec<String>,
@@ -124,7 +124,7 @@ pub struct Refusal {
     "uploading {project} to {stage} hides {mirror}'s other releases of {project}; \
      whitelist it with `devpi index {stage} mirror_whitelist+={project}`"
 )]
-pub struct Shadowing {
+pub(crate) struct Shadowing {
     pub project: PackageName,
     pub stage: String,
     pub mirror: String,

@@ -13,13 +13,13 @@ use std::time::{Duration, SystemTime};
 /// not support the method or the protocol version, which asking again does not change; the
 /// other 5xx (507 Insufficient Storage, 508, 511 Network Authentication Required) need
 /// someone to act on the server.
-pub fn is_transient_status(status: u16) -> bool {
+pub(crate) fn is_transient_status(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 /// What a request that got no answer ran into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportFailure {
+pub(crate) enum TransportFailure {
     /// The connection could not be made (refused, DNS, unreachable).
     Connect,
     /// No answer within the connect or read timeout.
@@ -35,7 +35,7 @@ pub enum TransportFailure {
 
 impl TransportFailure {
     /// Classifies a reqwest error.
-    pub fn of(error: &reqwest::Error) -> TransportFailure {
+    pub(crate) fn of(error: &reqwest::Error) -> TransportFailure {
         if crate::index::http::is_tls_failure(error) {
             TransportFailure::Tls
         } else if error.is_builder() || error.is_redirect() {
@@ -49,7 +49,7 @@ impl TransportFailure {
         }
     }
 
-    pub fn is_transient(self) -> bool {
+    pub(crate) fn is_transient(self) -> bool {
         matches!(
             self,
             TransportFailure::Connect | TransportFailure::Timeout | TransportFailure::Interrupted
@@ -60,7 +60,7 @@ impl TransportFailure {
 /// `Retry-After` (RFC 9110 §10.2.3): delta-seconds, or an HTTP-date (IMF-fixdate, the form
 /// servers must send) turned into the time from `now` to it (zero when it has passed). Other
 /// forms are ignored, and the backoff applies.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
@@ -70,7 +70,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 }
 
 /// `Retry-After` of an answer.
-pub fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+pub(crate) fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let value = response
         .headers()
         .get(reqwest::header::RETRY_AFTER)?
@@ -130,7 +130,7 @@ fn days_since_epoch(year: u64, month: u64, day: u64) -> u64 {
 }
 
 /// A jitter source: a fraction in `[0, 1)`. The run uses a random one; tests a fixed one.
-pub type Jitter = fn() -> f64;
+pub(crate) type Jitter = fn() -> f64;
 
 fn random_jitter() -> f64 {
     rand::random::<f64>()

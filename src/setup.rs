@@ -41,7 +41,7 @@ fn borrowed(flag: &str) -> Option<String> {
 }
 
 /// The local half: requirements, exclusions, interpreters. No network.
-pub async fn read_inputs(
+pub(crate) async fn read_inputs(
     paths: &[PathBuf],
     common: &CommonArgs,
 ) -> Result<(ParsedRequirements, Vec<RequirementEntry>, Vec<Interpreter>), Failure> {
@@ -71,7 +71,7 @@ pub async fn read_inputs(
 
 /// Credentials from flags, files and environment (devpi-builder's DEVPI_USER/DEVPI_PASSWORD
 /// included). The password never comes back in any message.
-pub fn credentials(common: &CommonArgs) -> Result<Option<(String, String)>, Failure> {
+pub(crate) fn credentials(common: &CommonArgs) -> Result<Option<(String, String)>, Failure> {
     let user = common.user.clone().or_else(|| borrowed("user"));
     let password = match &common.password_file {
         Some(path) => Some(
@@ -99,7 +99,7 @@ pub fn credentials(common: &CommonArgs) -> Result<Option<(String, String)>, Fail
     }
 }
 
-pub fn client(common: &CommonArgs) -> Result<HttpClient, Failure> {
+pub(crate) fn client(common: &CommonArgs) -> Result<HttpClient, Failure> {
     let ca_bundle = common
         .ca_bundle
         .clone()
@@ -126,7 +126,7 @@ pub fn client(common: &CommonArgs) -> Result<HttpClient, Failure> {
 /// PIP_INDEX_URL / PIP_EXTRA_INDEX_URL / PIP_FIND_LINKS. `None` when nothing at all is
 /// configured (see [`default_upstream`]). Local only: a find-links directory that does not
 /// exist is bad input (exit 2), found before any index is contacted.
-pub fn configured_upstream(
+pub(crate) fn configured_upstream(
     common: &CommonArgs,
     requirements: &ParsedRequirements,
     client: &HttpClient,
@@ -182,7 +182,7 @@ pub fn configured_upstream(
 /// target's own users get what it lacks; else the server's `root/pypi`, only if it exists.
 /// Neither is a configuration error (exit 2) that says what to give. Other targets have no
 /// default upstream (their jobs say so).
-pub async fn default_upstream(
+pub(crate) async fn default_upstream(
     target: &Target,
     client: &HttpClient,
 ) -> Result<Vec<Source>, Failure> {
@@ -230,7 +230,7 @@ pub async fn default_upstream(
 }
 
 /// Detects the target (and the pure index) and logs in where credentials are given.
-pub async fn target(
+pub(crate) async fn target(
     spec: &str,
     upload_url: Option<&str>,
     credentials: &Option<(String, String)>,
@@ -246,7 +246,7 @@ pub async fn target(
 /// publish session (before its first upload or build), so a no-op night costs no login
 /// (reads need none on devpi).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Login {
+pub(crate) enum Login {
     Now,
     BeforeFirstUpload,
 }
@@ -279,7 +279,7 @@ async fn authenticate(
     Ok(())
 }
 
-pub async fn pure_index(
+pub(crate) async fn pure_index(
     spec: Option<&str>,
     credentials: &Option<(String, String)>,
     client: &HttpClient,
@@ -304,7 +304,7 @@ pub async fn pure_index(
     Ok(Some(target))
 }
 
-pub fn policy(common: &CommonArgs, requirements: &ParsedRequirements) -> Policy {
+pub(crate) fn policy(common: &CommonArgs, requirements: &ParsedRequirements) -> Policy {
     Policy {
         versions: match common.versions {
             Versions::Newest => VersionPolicy::Newest,
@@ -316,7 +316,7 @@ pub fn policy(common: &CommonArgs, requirements: &ParsedRequirements) -> Policy 
 }
 
 /// Everything for a run, in the safe order (local checks first).
-pub async fn context(
+pub(crate) async fn context(
     paths: &[PathBuf],
     target_spec: &str,
     upload_url: Option<&str>,
@@ -358,7 +358,7 @@ pub async fn context(
 }
 
 /// `--cache-dir`, else the user's cache directory (`$XDG_CACHE_HOME/wheelwright`).
-pub fn cache_dir(flag: Option<&std::path::Path>) -> PathBuf {
+pub(crate) fn cache_dir(flag: Option<&std::path::Path>) -> PathBuf {
     let dir = flag
         .map(std::path::Path::to_path_buf)
         .or_else(|| dirs::cache_dir().map(|d| d.join("wheelwright")))

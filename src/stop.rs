@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The signals a run stops for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
+pub(crate) enum Signal {
     /// SIGINT (Ctrl-C).
     Interrupt,
     /// SIGTERM.
@@ -29,7 +29,7 @@ impl std::fmt::Display for Signal {
 
 /// Why the run stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StopReason {
+pub(crate) enum StopReason {
     /// The target, the pure index or an upstream index could not be used; the message says
     /// why (the first one wins).
     TargetUnusable(String),
@@ -38,7 +38,7 @@ pub enum StopReason {
 
 impl StopReason {
     /// What a job that was not started says (`not-run` in the reports).
-    pub fn not_attempted(&self) -> &'static str {
+    pub(crate) fn not_attempted(&self) -> &'static str {
         match self {
             StopReason::TargetUnusable(_) => {
                 "not attempted: the run stopped (an index became unusable)"
@@ -66,7 +66,7 @@ struct Reasons {
 
 /// The run's stop state, shared by the pipeline, the publish session and the signal handlers.
 #[derive(Default)]
-pub struct Stop {
+pub(crate) struct Stop {
     reasons: Mutex<Reasons>,
     cancel: CancellationToken,
 }
@@ -74,7 +74,7 @@ pub struct Stop {
 impl Stop {
     /// A target became unusable. `true` when this is the first such report (its caller
     /// prints it; later ones are consequences).
-    pub fn target_unusable(&self, why: &str) -> bool {
+    pub(crate) fn target_unusable(&self, why: &str) -> bool {
         let first = {
             let mut reasons = self.reasons.lock().expect("stop lock");
             let first = reasons.target.is_none();
@@ -85,13 +85,13 @@ impl Stop {
         first
     }
 
-    pub fn interrupted(&self, signal: Signal) {
+    pub(crate) fn interrupted(&self, signal: Signal) {
         self.reasons.lock().expect("stop lock").signal = Some(signal);
         self.cancel.cancel();
     }
 
     /// `None` while the run goes on.
-    pub fn reason(&self) -> Option<StopReason> {
+    pub(crate) fn reason(&self) -> Option<StopReason> {
         let reasons = self.reasons.lock().expect("stop lock");
         match (&reasons.signal, &reasons.target) {
             (Some(signal), _) => Some(StopReason::Interrupted(*signal)),
@@ -101,12 +101,12 @@ impl Stop {
     }
 
     /// Whether a target became unusable (even if a signal came too).
-    pub fn target_failed(&self) -> bool {
+    pub(crate) fn target_failed(&self) -> bool {
         self.reasons.lock().expect("stop lock").target.is_some()
     }
 
     /// Cancelled as soon as the run stops: builds watch it.
-    pub fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+    pub(crate) fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
         self.cancel.cancelled()
     }
 }

@@ -25,7 +25,7 @@ enum Kind {
 }
 
 /// The decisive line of `log`, trimmed and cleaned of control characters, if any.
-pub fn decisive_line(log: &str) -> Option<String> {
+pub(super) fn decisive_line(log: &str) -> Option<String> {
     let lines: Vec<&str> = log.lines().collect();
     let mut best: Option<(Kind, usize)> = None;
     let mut consider = |kind: Kind, at: usize| {

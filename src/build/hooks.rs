@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::log::LogSummary;
 use super::sandbox::{Sandbox, SandboxCommand, SandboxError, Termination};
 
-pub const SHIM: &str = include_str!("shim.py");
+pub(super) const SHIM: &str = include_str!("shim.py");
 
 /// One `config_settings` value (PEP 517: a string, or a list of strings for a repeated key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -47,7 +47,7 @@ pub fn config_settings<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) 
 
 /// Everything a hook call needs besides the hook's own arguments.
 #[derive(Debug, Clone)]
-pub struct HookContext {
+pub(super) struct HookContext {
     /// The build environment's python (`<env>/bin/python`).
     pub python: PathBuf,
     /// The unpacked source tree (cwd of the hook).
@@ -69,7 +69,7 @@ pub struct HookContext {
 
 /// What a hook returned.
 #[derive(Debug, Clone)]
-pub struct HookResult {
+pub(super) struct HookResult {
     /// `None` when the backend does not define the hook.
     pub value: Option<serde_json::Value>,
     pub log: LogSummary,
@@ -133,7 +133,7 @@ struct Output {
 }
 
 /// Run `hook(**kwargs)` in the sandbox; `log_path` receives its output.
-pub async fn call_hook(
+pub(super) async fn call_hook(
     sandbox: &Sandbox,
     ctx: &HookContext,
     hook: &str,

@@ -103,7 +103,7 @@ pub fn missing_in_log(log: &str) -> Option<Missing> {
 
 /// A Rust compiler, when the back end's `get_requires_for_build_wheel` asked for
 /// `puccinialin` (maturin's way of saying it found no cargo).
-pub fn missing_in_requires(requires: &[Requirement]) -> Option<Missing> {
+pub(super) fn missing_in_requires(requires: &[Requirement]) -> Option<Missing> {
     requires
         .iter()
         .any(|r| r.name.as_ref() == "puccinialin")

@@ -30,7 +30,7 @@ use std::sync::OnceLock;
 use sha2::{Digest, Sha256};
 
 /// Where bubblewrap mounts the unpacked source tree's parent (`/build/NAME-VERSION`).
-pub const MOUNT_ROOT: &str = "/build";
+pub(super) const MOUNT_ROOT: &str = "/build";
 
 /// The fixed names the prefix maps give the build environment and the build directory.
 const ENV_NAME: &str = "/build-env";
@@ -60,14 +60,14 @@ pub enum PathsError {
 
 /// A build directory at a path derived from the sdist, held (locked) until dropped.
 #[derive(Debug)]
-pub struct KeyedDir {
+pub(super) struct KeyedDir {
     pub dir: PathBuf,
     /// The `flock` lives as long as this descriptor.
     _lock: File,
 }
 
 /// The key of a keyed build dir: the sdist's content and the interpreter building it.
-pub fn build_key(sdist_sha256: &str, interpreter: &Path) -> String {
+pub(super) fn build_key(sdist_sha256: &str, interpreter: &Path) -> String {
     let mut h = Sha256::new();
     h.update(sdist_sha256.as_bytes());
     h.update(b"\0");
@@ -76,7 +76,7 @@ pub fn build_key(sdist_sha256: &str, interpreter: &Path) -> String {
 }
 
 /// `<base>/<stem>-<key>` (or the next free slot), created fresh and locked.
-pub fn keyed_build_dir(base: &Path, stem: &str, key: &str) -> Result<KeyedDir, PathsError> {
+pub(super) fn keyed_build_dir(base: &Path, stem: &str, key: &str) -> Result<KeyedDir, PathsError> {
     ensure_private_base(base)?;
     for slot in 0..SLOTS {
         let name = match slot {
@@ -127,7 +127,7 @@ pub fn keyed_build_dir(base: &Path, stem: &str, key: &str) -> Result<KeyedDir, P
 /// `$TMPDIR/wheelwright-build-<uid>`: the parent of keyed build dirs. One per user, because
 /// `$TMPDIR` is usually shared and [`ensure_private_base`] refuses a directory another user
 /// owns: a second user on the same Jenkins agent must not be locked out by the first.
-pub fn default_base() -> PathBuf {
+pub(super) fn default_base() -> PathBuf {
     let uid = rustix::process::getuid().as_raw();
     std::env::temp_dir().join(format!("wheelwright-build-{uid}"))
 }
@@ -173,7 +173,7 @@ fn open_lock(path: &Path) -> io::Result<File> {
 /// The prefix-map flags for `CFLAGS`/`CXXFLAGS`: `maps` are (path as the build sees it, the
 /// name it should have in the output), later entries winning where paths nest (GCC and clang
 /// apply the last matching option). Paths a shell-style split would break are left out.
-pub fn prefix_map_flags(maps: &[(&Path, &str)]) -> String {
+pub(super) fn prefix_map_flags(maps: &[(&Path, &str)]) -> String {
     let option = if file_prefix_map_supported() {
         "-ffile-prefix-map"
     } else {
@@ -192,7 +192,7 @@ pub fn prefix_map_flags(maps: &[(&Path, &str)]) -> String {
 }
 
 /// The maps for one build: its directory, its environment, then its source tree (`.`).
-pub fn build_maps<'a>(
+pub(super) fn build_maps<'a>(
     build_dir: &'a Path,
     env_root: &'a Path,
     source: &'a Path,
@@ -227,7 +227,7 @@ fn file_prefix_map_supported() -> bool {
 }
 
 /// Put `ours` in front of a variable of `vars`: flags the user gave come last, so they win.
-pub fn prepend_flags(vars: &mut Vec<(String, String)>, key: &str, ours: &str) {
+pub(super) fn prepend_flags(vars: &mut Vec<(String, String)>, key: &str, ours: &str) {
     if ours.is_empty() {
         return;
     }

@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 /// pip's and pypa/build's fallback when a project does not declare a backend (PEP 517
 /// "legacy" behaviour): setuptools run the way `setup.py` would be.
-pub const LEGACY_REQUIRES: &str = "setuptools>=40.8.0";
-pub const LEGACY_BACKEND: &str = "setuptools.build_meta:__legacy__";
+pub(super) const LEGACY_REQUIRES: &str = "setuptools>=40.8.0";
+pub(super) const LEGACY_BACKEND: &str = "setuptools.build_meta:__legacy__";
 
 /// The build system a source tree asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +76,7 @@ pub fn read_build_system(root: &Path) -> Result<BuildSystem, PyprojectError> {
 }
 
 /// Parse the text of a pyproject.toml (`path` only names it in errors).
-pub fn parse_build_system(text: &str, path: &Path) -> Result<BuildSystem, PyprojectError> {
+pub(super) fn parse_build_system(text: &str, path: &Path) -> Result<BuildSystem, PyprojectError> {
     let parsed: PyProject = toml::from_str(text).map_err(|e| PyprojectError::Toml {
         path: path.to_path_buf(),
         message: e.to_string().trim_end().to_string(),

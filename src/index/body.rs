@@ -10,11 +10,11 @@ use super::http::transport_error;
 use super::redact::redact;
 
 /// Far above any real project page (100,000 files make about 10 MiB of HTML).
-pub const MAX_LISTING_BYTES: usize = 256 << 20;
+pub(super) const MAX_LISTING_BYTES: usize = 256 << 20;
 
 /// The body of a listing, at most [`MAX_LISTING_BYTES`], as UTF-8 (PEP 503 and PEP 691
 /// pages are UTF-8; anything else is replaced, never a reason to stop).
-pub async fn listing_text(url: &Url, response: Response) -> Result<String, IndexError> {
+pub(super) async fn listing_text(url: &Url, response: Response) -> Result<String, IndexError> {
     let too_long = || IndexError::BadResponse {
         url: redact(url),
         detail: format!(

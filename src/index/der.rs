@@ -86,7 +86,7 @@ impl<'a> Reader<'a> {
 }
 
 /// The `subjectPublicKey` BIT STRING content of a SubjectPublicKeyInfo SEQUENCE.
-pub fn spki_key_bits(spki: &[u8]) -> Result<&[u8], DerError> {
+pub(super) fn spki_key_bits(spki: &[u8]) -> Result<&[u8], DerError> {
     let mut outer = Reader::new(spki);
     let mut info = outer.element(SEQUENCE, "SubjectPublicKeyInfo")?;
     key_bits_of(&mut info)
@@ -98,7 +98,7 @@ fn key_bits_of<'a>(info: &mut Reader<'a>) -> Result<&'a [u8], DerError> {
 }
 
 /// The `subjectPublicKey` of a certificate, v1, v2 or v3.
-pub fn certificate_key_bits(cert: &[u8]) -> Result<&[u8], DerError> {
+pub(super) fn certificate_key_bits(cert: &[u8]) -> Result<&[u8], DerError> {
     let mut outer = Reader::new(cert);
     let mut certificate = outer.element(SEQUENCE, "Certificate")?;
     let mut tbs = certificate.element(SEQUENCE, "TBSCertificate")?;

@@ -190,7 +190,7 @@ fn typed(raw: RawEntry) -> Result<IndexFile, (String, EntryProblem)> {
 
 /// Percent-decodes a path segment (`+` stays a plus, unlike in a query). Bytes that are
 /// not UTF-8 are replaced, which leaves a name no index can have meant.
-pub fn percent_decoded(segment: &str) -> String {
+pub(super) fn percent_decoded(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -65,7 +65,7 @@ fn first_key(
 }
 
 /// Certificate chain and key for client authentication.
-pub fn load_identity(
+pub(super) fn load_identity(
     cert_path: &Path,
     key_path: Option<&Path>,
     provider: &CryptoProvider,

@@ -7,7 +7,7 @@ use base64::Engine;
 
 /// One `-----BEGIN LABEL-----` ... `-----END LABEL-----` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Block {
+pub(super) struct Block {
     /// `CERTIFICATE`, `PRIVATE KEY`, `RSA PRIVATE KEY`, `EC PRIVATE KEY`, `EC PARAMETERS`, ...
     pub label: String,
     /// 1-based line of the BEGIN line.
@@ -44,7 +44,7 @@ fn label_of<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// All blocks of `text`, in order. Text outside blocks is skipped.
-pub fn blocks(text: &str) -> Vec<Block> {
+pub(super) fn blocks(text: &str) -> Vec<Block> {
     let mut out = Vec::new();
     let mut lines = text.lines().enumerate().peekable();
     while let Some((index, line)) = lines.next() {

@@ -17,7 +17,7 @@ const JSON: &str = "application/json";
 /// One request per source. For a devpi `+simple` base the stage's `+api` is asked (a mirror's
 /// full simple page can be the size of the whole mirrored index); for any other simple index
 /// its root page, whose body is not read (only the status matters).
-pub async fn check_source(source: &Source, client: &HttpClient) -> Result<(), IndexError> {
+pub(super) async fn check_source(source: &Source, client: &HttpClient) -> Result<(), IndexError> {
     match source {
         Source::Simple { base } => {
             let (url, accept) = match devpi_api_url(base) {
@@ -45,7 +45,7 @@ pub async fn check_source(source: &Source, client: &HttpClient) -> Result<(), In
 }
 
 /// `http://h/[prefix/]user/index/+simple/` → `http://h/[prefix/]user/index/+api`.
-pub fn devpi_api_url(base: &Url) -> Option<Url> {
+pub(super) fn devpi_api_url(base: &Url) -> Option<Url> {
     let segments: Vec<&str> = base.path_segments()?.filter(|s| !s.is_empty()).collect();
     let pos = segments.iter().position(|s| *s == "+simple")?;
     if pos < 2 || pos + 1 != segments.len() {
@@ -59,7 +59,7 @@ pub fn devpi_api_url(base: &Url) -> Option<Url> {
 }
 
 /// The remembered result of a failed check, for every later caller.
-pub fn replay(error: &IndexError) -> IndexError {
+pub(super) fn replay(error: &IndexError) -> IndexError {
     match error {
         IndexError::Unauthorized { url, status, hint } => IndexError::Unauthorized {
             url: url.clone(),

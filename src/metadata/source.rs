@@ -40,7 +40,7 @@ impl Default for SourceOptions {
 
 /// Why the source could not answer.
 #[derive(Debug, thiserror::Error)]
-pub enum SourceFailure {
+pub(super) enum SourceFailure {
     #[error("listing {name}: {source}")]
     Listing {
         name: PackageName,

@@ -68,7 +68,7 @@ enum HunkLine {
 
 /// Applies the unified diff at `patch` to the tree at `root`. All files are patched in
 /// memory first; only when every hunk applies are they written.
-pub fn apply_patch(root: &Path, patch: &Path) -> Result<Vec<PathBuf>, PatchError> {
+pub(crate) fn apply_patch(root: &Path, patch: &Path) -> Result<Vec<PathBuf>, PatchError> {
     let shown = patch.display().to_string();
     let text = fs::read_to_string(patch).map_err(|source| PatchError::Io {
         patch: shown.clone(),

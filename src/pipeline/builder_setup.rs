@@ -6,7 +6,7 @@ use crate::build::{SandboxError, ToolchainError};
 use crate::requirements::RequirementsError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum BuilderSetupError {
+pub(crate) enum BuilderSetupError {
     #[error("--build-env `{pair}`: expected KEY=VALUE")]
     BuildEnv { pair: String },
     #[error(transparent)]

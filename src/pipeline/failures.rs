@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::build::BuildError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct KnownFailure {
+pub(crate) struct KnownFailure {
     pub project: String,
     pub version: String,
     pub interpreter: String,
@@ -27,7 +27,7 @@ pub struct KnownFailure {
 }
 
 /// What identifies a build for the failure memory.
-pub struct FailureKey<'a> {
+pub(crate) struct FailureKey<'a> {
     pub project: &'a str,
     pub version: &'a str,
     pub interpreter: &'a str,
@@ -36,7 +36,7 @@ pub struct FailureKey<'a> {
     pub settings: &'a str,
 }
 
-pub struct FailureMemory {
+pub(crate) struct FailureMemory {
     pub dir: PathBuf,
     pub ttl: Duration,
     /// `--retry-failed`: look nothing up, but still record new failures.
@@ -69,7 +69,7 @@ impl FailureMemory {
     }
 
     /// The recorded failure, if one is known and still fresh.
-    pub fn lookup(&self, key: &FailureKey<'_>) -> Option<KnownFailure> {
+    pub(crate) fn lookup(&self, key: &FailureKey<'_>) -> Option<KnownFailure> {
         if self.retry {
             return None;
         }
@@ -80,7 +80,7 @@ impl FailureMemory {
 
     /// Remembers a failure that will happen again: the build itself failed. Failures of the
     /// machine or the network (sandbox set-up, provisioning, I/O) are not the sdist's fault.
-    pub fn record(&self, key: &FailureKey<'_>, error: &BuildError) {
+    pub(crate) fn record(&self, key: &FailureKey<'_>, error: &BuildError) {
         let repeatable = matches!(
             error,
             BuildError::Unpack { .. }
@@ -114,13 +114,13 @@ impl FailureMemory {
     }
 
     /// A success clears an old record (after `--retry-failed`).
-    pub fn forget(&self, key: &FailureKey<'_>) {
+    pub(crate) fn forget(&self, key: &FailureKey<'_>) {
         let _ = std::fs::remove_file(self.path(key));
     }
 }
 
 /// "3h ago", "2 days ago".
-pub fn age(when: u64) -> String {
+pub(super) fn age(when: u64) -> String {
     let secs = now().saturating_sub(when);
     match secs {
         0..=119 => format!("{secs}s ago"),

@@ -11,10 +11,10 @@ mod builder_setup;
 mod failures;
 mod sources;
 
-pub use builder_setup::BuilderSetupError;
-pub use failures::FailureMemory;
+pub(crate) use builder_setup::BuilderSetupError;
+pub(crate) use failures::FailureMemory;
 
-pub use sources::UpstreamWheels;
+pub(crate) use sources::UpstreamWheels;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,22 +33,23 @@ use crate::setup::Context;
 use crate::stop::Stop;
 use crate::store::{Expected, Store, StoreError, StoredFile, check_requirement_hashes};
 
-pub struct FillSettings {
+pub(crate) struct FillSettings {
     /// `-v`: a line for every job, also those that need nothing.
     pub verbose: bool,
     pub no_upload: bool,
     pub transfer_concurrency: usize,
 }
 
-pub struct FillResult {
+pub(crate) struct FillResult {
     pub results: Vec<JobResult>,
 }
 
 /// Sets up the builder on the first build (see [`BuilderSetupError`]).
-pub type MakeBuilder<'a> = Box<dyn Fn() -> Result<Builder, BuilderSetupError> + Send + Sync + 'a>;
+pub(crate) type MakeBuilder<'a> =
+    Box<dyn Fn() -> Result<Builder, BuilderSetupError> + Send + Sync + 'a>;
 
 /// What a [`Pipeline`] is made of; the command that runs it fills this in.
-pub struct PipelineParts<'a> {
+pub(crate) struct PipelineParts<'a> {
     pub ctx: &'a Context,
     /// Where downloads and built wheels are kept.
     pub store: Store,
@@ -71,7 +72,7 @@ pub struct PipelineParts<'a> {
 
 /// Schedules the plan's jobs: each file is acquired once (downloaded by [`Pipeline::download`],
 /// or built by the build stage), then handed to the publish session.
-pub struct Pipeline<'a> {
+pub(crate) struct Pipeline<'a> {
     ctx: &'a Context,
     store: Store,
     settings: FillSettings,
@@ -101,7 +102,7 @@ struct Unit {
 type Key = (usize, usize);
 
 impl<'a> Pipeline<'a> {
-    pub fn new(parts: PipelineParts<'a>) -> Pipeline<'a> {
+    pub(crate) fn new(parts: PipelineParts<'a>) -> Pipeline<'a> {
         // u32: what a semaphore's `acquire_many` counts in (an exclusive build takes them all).
         let build_slot_count = u32::try_from(parts.build_jobs.max(1)).unwrap_or(u32::MAX);
         Pipeline {
@@ -129,7 +130,7 @@ impl<'a> Pipeline<'a> {
     }
 
     /// Why the builder could not be set up, when a build needed it and it could not.
-    pub fn builder_refusal(&self) -> Option<&BuilderSetupError> {
+    pub(crate) fn builder_refusal(&self) -> Option<&BuilderSetupError> {
         self.builder.get().and_then(|setup| setup.as_ref().err())
     }
 
@@ -146,7 +147,7 @@ impl Pipeline<'_> {
     /// Consumes the plan's per-project batches as they arrive: jobs that need nothing are
     /// reported at once, the others are queued for the fetch and build stages, which start
     /// working while later projects are still being planned.
-    pub async fn run<S>(&self, batches: S) -> FillResult
+    pub(crate) async fn run<S>(&self, batches: S) -> FillResult
     where
         S: futures::Stream<Item = Result<Vec<JobSlot>, IndexError>>,
     {

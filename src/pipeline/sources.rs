@@ -11,7 +11,7 @@ use crate::build::{SourceError, WheelSource};
 use crate::index::{HttpClient, IndexFile, Upstream};
 use crate::store::{Expected, Store};
 
-pub struct UpstreamWheels {
+pub(crate) struct UpstreamWheels {
     pub client: HttpClient,
     pub upstream: Arc<Upstream>,
     pub store: Store,

@@ -25,14 +25,14 @@ use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{PackageName, VersionOrUrl};
 
 use decide::{decide_acquisition, excluded_by, no_match_reason, refuse_unusable};
-pub use job::{Action, Chosen, Decision, Job, JobFile, Plan, UnsupportedLine};
-pub use listings::{IndexListings, Listings};
+pub(crate) use job::{Action, Chosen, Decision, Job, JobFile, Plan, UnsupportedLine};
+pub(crate) use listings::{IndexListings, Listings};
 use local_hashes::fill_local_hashes;
 use requires_python::RequiresPythonReader;
-pub use select::VersionPolicy;
-pub use select::pinned_version;
+pub(crate) use select::VersionPolicy;
+pub(crate) use select::pinned_version;
 use select::{dists, present_wheel, resolve_range};
-pub use shard::{Shard, ShardError};
+pub(crate) use shard::Shard;
 
 use crate::index::{IndexError, IndexFile, SafeUrl};
 use crate::interpreter::Interpreter;
@@ -62,7 +62,7 @@ pub struct JobSlot {
     pub job: Job,
 }
 
-pub fn unsupported_lines(requirements: &ParsedRequirements) -> Vec<UnsupportedLine> {
+pub(crate) fn unsupported_lines(requirements: &ParsedRequirements) -> Vec<UnsupportedLine> {
     requirements
         .unsupported
         .iter()

@@ -21,7 +21,7 @@ use crate::requirements::AllowedFormats;
 const MAX_OLDER: usize = 20;
 
 /// The files of one project, as the planner holds them.
-pub struct ProjectFiles<'f> {
+pub(super) struct ProjectFiles<'f> {
     pub target: &'f mut Vec<IndexFile>,
     pub pure: &'f mut Vec<IndexFile>,
     pub upstream: &'f mut Vec<IndexFile>,

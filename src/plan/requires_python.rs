@@ -37,13 +37,13 @@ use crate::interpreter::Interpreter;
 use crate::requirements::RequirementEntry;
 
 /// Looks up (and remembers, per URL) the Requires-Python of files from their content.
-pub struct RequiresPythonReader<'a, L> {
+pub(super) struct RequiresPythonReader<'a, L> {
     listings: &'a L,
     known: Mutex<HashMap<String, Option<String>>>,
 }
 
 impl<'a, L: Listings> RequiresPythonReader<'a, L> {
-    pub fn new(listings: &'a L) -> Self {
+    pub(super) fn new(listings: &'a L) -> Self {
         Self {
             listings,
             known: Mutex::default(),
@@ -52,7 +52,7 @@ impl<'a, L: Listings> RequiresPythonReader<'a, L> {
 
     /// Set `requires_python` on the files of `versions` that could be chosen for one of
     /// `interpreters` and whose listing did not give it; remote files only with `download`.
-    pub async fn fill(
+    pub(super) async fn fill(
         &self,
         files: &mut [IndexFile],
         name: &PackageName,

@@ -9,13 +9,13 @@ use crate::index::IndexFile;
 use crate::interpreter::Interpreter;
 
 /// A listing entry that parsed as a distribution of the project.
-pub struct Dist<'a> {
+pub(crate) struct Dist<'a> {
     pub file: &'a IndexFile,
     pub dist: DistFilename,
 }
 
 impl Dist<'_> {
-    pub fn version(&self) -> &Version {
+    pub(crate) fn version(&self) -> &Version {
         match &self.dist {
             DistFilename::Wheel(w) => &w.version,
             DistFilename::Sdist(s) => &s.version,
@@ -25,7 +25,7 @@ impl Dist<'_> {
 
 /// Parses a listing; files that are not distributions of `name` (devpi noise, docs, other
 /// projects) are dropped quietly.
-pub fn dists<'a>(files: &'a [IndexFile], name: &PackageName) -> Vec<Dist<'a>> {
+pub(crate) fn dists<'a>(files: &'a [IndexFile], name: &PackageName) -> Vec<Dist<'a>> {
     files
         .iter()
         .filter_map(|file| {
@@ -35,7 +35,7 @@ pub fn dists<'a>(files: &'a [IndexFile], name: &PackageName) -> Vec<Dist<'a>> {
 }
 
 /// `==X` (no wildcard) or `===X`: the version it names.
-pub fn pinned_version(specifiers: &VersionSpecifiers) -> Option<Version> {
+pub(crate) fn pinned_version(specifiers: &VersionSpecifiers) -> Option<Version> {
     let mut iter = specifiers.iter();
     let first = iter.next()?;
     if iter.next().is_some() {
@@ -47,7 +47,7 @@ pub fn pinned_version(specifiers: &VersionSpecifiers) -> Option<Version> {
 
 /// Pre-releases are considered only with `--pre` or when a specifier names one (PEP 440
 /// §"Handling of pre-releases", narrowed as the issue asks: no fallback to pre-releases).
-pub fn allows_prereleases(specifiers: &VersionSpecifiers, pre: bool) -> bool {
+pub(crate) fn allows_prereleases(specifiers: &VersionSpecifiers, pre: bool) -> bool {
     pre || specifiers.iter().any(|s| s.any_prerelease())
 }
 
@@ -58,7 +58,7 @@ pub enum VersionPolicy {
 
 /// Resolves a range against upstream versions. Yanked files never count for a range
 /// (PEP 592: yanked files are for exact pins only). Returns versions newest first.
-pub fn resolve_range(
+pub(crate) fn resolve_range(
     dists: &[Dist<'_>],
     specifiers: &VersionSpecifiers,
     constraints: &[&VersionSpecifiers],
@@ -86,7 +86,7 @@ pub fn resolve_range(
 
 /// The newest pre-release the specifiers would admit but the pre-release rule kept out, if
 /// it is newer than what was chosen.
-pub fn newest_prerelease_above(
+pub(crate) fn newest_prerelease_above(
     dists: &[Dist<'_>],
     specifiers: &VersionSpecifiers,
     chosen: &Version,
@@ -101,7 +101,7 @@ pub fn newest_prerelease_above(
 
 /// The target file that makes a job present: a wheel of `version` whose tags the
 /// interpreter accepts and whose Requires-Python admits it (pip would skip it otherwise).
-pub fn present_wheel<'a>(
+pub(crate) fn present_wheel<'a>(
     dists: &'a [Dist<'a>],
     version: &Version,
     interp: &Interpreter,
@@ -132,20 +132,20 @@ fn python_ok(d: &Dist<'_>, python: &Version) -> bool {
 }
 
 /// What upstream offers for one (version, interpreter).
-pub enum UpstreamChoice<'a> {
+pub(crate) enum UpstreamChoice<'a> {
     Wheel(&'a Dist<'a>),
     Sdist(&'a Dist<'a>),
     Nothing(String),
 }
 
-pub struct Interp<'a> {
+pub(crate) struct Interp<'a> {
     pub label: &'a str,
     pub tags: &'a TagSet,
     pub python_full_version: &'a Version,
 }
 
 /// Prefers the best compatible wheel, then an sdist; otherwise says why nothing fits.
-pub fn choose_upstream<'a>(
+pub(crate) fn choose_upstream<'a>(
     dists: &'a [Dist<'a>],
     version: &Version,
     interp: &Interp<'_>,

@@ -55,7 +55,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UploadError + '_ {
 
 /// Places `file` into `dir` and refreshes the project's simple page. Blocking: call it from
 /// `spawn_blocking`.
-pub fn place(
+pub(crate) fn place(
     dir: &Path,
     project: &PackageName,
     file: &StoredFile,
@@ -109,7 +109,7 @@ fn existing_outcome(
 /// Earlier wheelwright versions wrote the directory's wheels `0600`, which a web server's
 /// workers cannot read. A wheel of ours found with exactly that mode is widened to what a new
 /// one gets (`0644` within the umask); any other mode is the admin's choice and is kept.
-pub fn widen_legacy_modes(dir: &Path) -> Result<(), UploadError> {
+pub(crate) fn widen_legacy_modes(dir: &Path) -> Result<(), UploadError> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Ok(()); // not created yet: nothing to widen
     };
@@ -150,7 +150,7 @@ fn current_umask() -> u32 {
 
 /// Rewrites `simple/<project>/index.html` from the directory's files and adds the project
 /// to `simple/index.html`, under `simple/.lock`.
-pub fn regenerate_simple(dir: &Path, project: &PackageName) -> Result<(), UploadError> {
+pub(crate) fn regenerate_simple(dir: &Path, project: &PackageName) -> Result<(), UploadError> {
     let simple = dir.join("simple");
     create_dirs(&simple.join(project.as_ref()))?;
     let lock_path = simple.join(".lock");

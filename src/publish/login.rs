@@ -12,7 +12,7 @@ use crate::index::{Credentials, DevpiIndex, HttpClient, IndexError};
 
 /// `POST /+login` to the index's server (or the token check for devpi-tokens); the token
 /// then serves every later request to that server.
-pub async fn log_in(
+pub(crate) async fn log_in(
     client: &HttpClient,
     index: &DevpiIndex,
     user: &str,
@@ -35,14 +35,14 @@ fn proxy_basic(client: &HttpClient, index: &DevpiIndex) -> Option<(String, Strin
 
 /// The logins of a run, by server root: every upload to a server waits for its one login.
 #[derive(Default)]
-pub struct Logins {
+pub(crate) struct Logins {
     done: Mutex<HashMap<String, Result<(), Arc<IndexError>>>>,
 }
 
 impl Logins {
     /// Logs in to the index's server unless that was done (or failed) already. Without
     /// credentials there is nothing to do.
-    pub async fn once(
+    pub(crate) async fn once(
         &self,
         client: &HttpClient,
         index: &DevpiIndex,

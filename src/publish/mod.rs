@@ -11,11 +11,11 @@
 //! target, stop the run when the target becomes unusable. May not: fetch, build, or read
 //! upstream indexes.
 
-pub mod directory;
+pub(crate) mod directory;
 mod login;
 #[cfg(test)]
 mod tests;
-pub mod upload;
+pub(crate) mod upload;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -23,8 +23,8 @@ use std::sync::Arc;
 use pep508_rs::PackageName;
 use tokio::sync::OnceCell;
 
-pub use login::{Logins, log_in};
-pub use upload::{Attempts, UploadError, UploadOutcome};
+pub(crate) use login::{Logins, log_in};
+pub(crate) use upload::{Attempts, UploadError, UploadOutcome};
 
 use crate::dist::WheelInfo;
 use crate::host_slots::HostSlots;
@@ -37,7 +37,7 @@ use upload::{HttpRemote, UploadForm};
 
 /// A wheel that is on its destination.
 #[derive(Debug, Clone)]
-pub struct Published {
+pub(crate) struct Published {
     pub outcome: UploadOutcome,
     pub attempts: Attempts,
     /// The target or pure index, for messages (no credentials).
@@ -48,7 +48,7 @@ pub struct Published {
 
 impl Published {
     /// The report's `detail`.
-    pub fn detail(&self) -> String {
+    pub(crate) fn detail(&self) -> String {
         let mut detail = match self.outcome {
             UploadOutcome::Uploaded => format!("uploaded to {}", self.destination),
             UploadOutcome::AlreadyPresent => {
@@ -67,7 +67,7 @@ impl Published {
 /// Why the target cannot be used at all. Kept for the whole run (the policy is read and
 /// the credentials checked once), so the index errors are shared.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum TargetProblem {
+pub(crate) enum TargetProblem {
     #[error("cannot read the target's configuration: {0}")]
     PolicyUnreadable(Arc<IndexError>),
     #[error("{0}; nothing was built or uploaded")]
@@ -82,7 +82,7 @@ pub enum TargetProblem {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum PublishError {
+pub(crate) enum PublishError {
     /// The run stopped before this upload began (`not-run` in the reports).
     #[error("{}", .0.not_attempted())]
     NotAttempted(StopReason),
@@ -99,7 +99,7 @@ pub enum PublishError {
 
 impl PublishError {
     /// POSTs sent and why each retry happened (none for errors before the first POST).
-    pub fn attempts(&self) -> Attempts {
+    pub(crate) fn attempts(&self) -> Attempts {
         match self {
             PublishError::Upload { attempts, .. } => attempts.clone(),
             _ => Attempts::default(),
@@ -108,7 +108,7 @@ impl PublishError {
 }
 
 /// The target and pure index of a run, with what the session needs from the rest of it.
-pub struct Session<'a> {
+pub(crate) struct Session<'a> {
     client: &'a HttpClient,
     target: &'a Target,
     pure_index: Option<&'a Target>,
@@ -130,7 +130,7 @@ enum Destination<'a> {
     PureIndex(&'a Target),
 }
 
-pub struct SessionParts<'a> {
+pub(crate) struct SessionParts<'a> {
     pub client: &'a HttpClient,
     pub target: &'a Target,
     pub pure_index: Option<&'a Target>,
@@ -143,7 +143,7 @@ pub struct SessionParts<'a> {
 }
 
 impl<'a> Session<'a> {
-    pub fn new(parts: SessionParts<'a>) -> Session<'a> {
+    pub(crate) fn new(parts: SessionParts<'a>) -> Session<'a> {
         Session {
             client: parts.client,
             target: parts.target,
@@ -162,7 +162,7 @@ impl<'a> Session<'a> {
 
     /// Puts a stored wheel on the pure index (a pure wheel, when one is given) or the target:
     /// uploaded, or found there with the same sha256.
-    pub async fn publish(
+    pub(crate) async fn publish(
         &self,
         stored: &StoredFile,
         wheel: &WheelInfo,
@@ -271,7 +271,7 @@ impl<'a> Session<'a> {
     /// Before the first build: would the target take the wheel (upload permission), and are
     /// the credentials accepted? A run that would end in 403 or 401 after an hour of
     /// compiling stops at once.
-    pub async fn check_before_build(&self) -> Result<(), TargetProblem> {
+    pub(crate) async fn check_before_build(&self) -> Result<(), TargetProblem> {
         self.target_policy().await?;
         self.verify_credentials().await
     }

@@ -30,7 +30,7 @@ use crate::store::StoredFile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum UploadOutcome {
+pub(crate) enum UploadOutcome {
     /// We sent it and it is now listed with our sha256.
     Uploaded,
     /// It was already there with our sha256 before we sent anything.
@@ -38,7 +38,7 @@ pub enum UploadOutcome {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Attempts {
+pub(crate) struct Attempts {
     /// POSTs sent.
     pub sent: u32,
     /// Why each POST after the first was sent (`HTTP 503`, `connection reset`, ...). Retries
@@ -47,7 +47,7 @@ pub struct Attempts {
 }
 
 #[derive(Debug, Error)]
-pub enum UploadError {
+pub(crate) enum UploadError {
     #[error(
         "conflict: {url} already holds {filename} with sha256 {existing}, ours is {ours}; not overwritten"
     )]

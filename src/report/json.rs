@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::outcome::{JobResult, Outcome};
 use crate::plan::{Plan, UnsupportedLine};
 
-pub fn plan_json(plan: &Plan) -> Value {
+pub(crate) fn plan_json(plan: &Plan) -> Value {
     let summary: serde_json::Map<String, Value> = plan
         .counts()
         .into_iter()
@@ -28,7 +28,7 @@ pub fn plan_json(plan: &Plan) -> Value {
 /// `attempts`, `retries`, `duration` (seconds), `built` (when this run built the wheel,
 /// even if its upload then failed; `summary.builds` counts those) and, for jobs whose build
 /// ran here, `build`: its provenance (see `provenance::BuildInfo`).
-pub fn fill_json(
+pub(crate) fn fill_json(
     target: &str,
     results: &[JobResult],
     unsupported: &[UnsupportedLine],
@@ -58,14 +58,14 @@ pub fn fill_json(
     })
 }
 
-pub fn write_json_atomically(path: &Path, value: &Value) -> std::io::Result<()> {
+pub(crate) fn write_json_atomically(path: &Path, value: &Value) -> std::io::Result<()> {
     let mut text = serde_json::to_vec_pretty(value)?;
     text.push(b'\n');
     write_atomically(path, &text)
 }
 
 /// Writes next to the destination and renames, so a reader never sees half a report.
-pub fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

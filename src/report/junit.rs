@@ -8,7 +8,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::outcome::{JobResult, Outcome};
 
-pub fn render(
+pub(crate) fn render(
     results: &[JobResult],
     run_id: Option<&str>,
 ) -> Result<String, quick_junit::SerializeError> {
@@ -66,7 +66,11 @@ pub fn render(
     report.to_string()
 }
 
-pub fn write(path: &Path, results: &[JobResult], run_id: Option<&str>) -> std::io::Result<()> {
+pub(crate) fn write(
+    path: &Path,
+    results: &[JobResult],
+    run_id: Option<&str>,
+) -> std::io::Result<()> {
     let xml = render(results, run_id).map_err(std::io::Error::other)?;
     super::write_atomically(path, xml.as_bytes())
 }

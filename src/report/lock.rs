@@ -42,7 +42,7 @@ pub struct LockJob {
 
 /// The marker values of one target interpreter that a lock line can be restricted by.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockInterpreter {
+pub(crate) struct LockInterpreter {
     pub label: String,
     /// `python_version`: major and minor.
     pub python_version: (u8, u8),
@@ -52,7 +52,7 @@ pub struct LockInterpreter {
 }
 
 impl LockInterpreter {
-    pub fn of(interpreter: &Interpreter) -> LockInterpreter {
+    pub(crate) fn of(interpreter: &Interpreter) -> LockInterpreter {
         LockInterpreter {
             label: interpreter.label.clone(),
             python_version: interpreter.python_version,
@@ -106,7 +106,7 @@ fn quote(key: &str, value: &str) -> Result<String, LockError> {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum LockError {
+pub(crate) enum LockError {
     #[error(
         "{project} has versions {first} and {second} for {interpreter}: a lock holds one \
          version per project and interpreter (lock each list of versions on its own)"
@@ -135,7 +135,7 @@ pub enum LockError {
 
 /// What made the lock, for its header.
 #[derive(Debug, Clone)]
-pub struct LockHeader {
+pub(crate) struct LockHeader {
     /// `plan` or `fill`.
     pub command: &'static str,
     /// The target as it may be shown: a URL without credentials, or the words for a directory.
@@ -144,7 +144,7 @@ pub struct LockHeader {
 
 /// The lock's text, and what the caller has to tell the user on stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lock {
+pub(crate) struct Lock {
     pub text: String,
     /// `name==version (interpreter): why` for each job whose file is not in the lock.
     pub missing: Vec<String>,
@@ -155,7 +155,7 @@ pub struct Lock {
 /// One project version: the interpreters it serves and what is known of their files.
 type Groups = BTreeMap<(PackageName, Version), BTreeMap<String, Vec<LockHash>>>;
 
-pub fn render(
+pub(crate) fn render(
     header: &LockHeader,
     interpreters: &[LockInterpreter],
     jobs: &[LockJob],

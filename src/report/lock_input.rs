@@ -37,7 +37,7 @@ impl LockInput {
 
 /// `plan --lock`: present files have the target's sha256; a fetch uploads the upstream
 /// file, the same bytes; a build's wheel exists only after the fill.
-pub fn from_plan(plan: &Plan) -> LockInput {
+pub(crate) fn from_plan(plan: &Plan) -> LockInput {
     let mut input = LockInput::default();
     for job in &plan.jobs {
         let hash = match &job.decision {
@@ -58,7 +58,7 @@ pub fn from_plan(plan: &Plan) -> LockInput {
 
 /// `fill --lock`: what the target holds after the run. Jobs that failed, were not run or
 /// were not uploaded (`--no-upload`) have no file there.
-pub fn from_results(results: &[JobResult]) -> LockInput {
+pub(crate) fn from_results(results: &[JobResult]) -> LockInput {
     let mut input = LockInput::default();
     for result in results {
         let job = &result.job;
@@ -86,7 +86,7 @@ pub fn from_results(results: &[JobResult]) -> LockInput {
 
 /// The target as the lock's header names it: a URL without credentials; never a
 /// directory's path (a lock travels to other machines).
-pub fn target_text(target: &Target) -> String {
+pub(crate) fn target_text(target: &Target) -> String {
     match target {
         Target::Directory { .. } => "a directory".to_string(),
         other => other.describe(),
@@ -94,7 +94,7 @@ pub fn target_text(target: &Target) -> String {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum WriteLockError {
+pub(crate) enum WriteLockError {
     #[error(transparent)]
     Lock(#[from] lock::LockError),
     #[error("cannot write the lock {}: {source}", path.display())]
@@ -107,7 +107,7 @@ pub enum WriteLockError {
 
 /// Renders and writes the lock atomically (temp file + rename, like the JSON report) and
 /// tells on stderr which jobs it leaves out or cannot hash yet.
-pub fn write(
+pub(crate) fn write(
     path: &Path,
     header: &LockHeader,
     interpreters: &[Interpreter],

@@ -6,7 +6,7 @@
 //! from the jobs, `unsupported` deduplicated (every shard reads every requirements file),
 //! `stopped` joined. JUnit: see [`junit`].
 
-pub mod junit;
+pub(crate) mod junit;
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -19,13 +19,13 @@ use crate::plan::Action;
 
 /// One file to merge: its name as the user gave it (for messages) and its text.
 #[derive(Debug, Clone)]
-pub struct Input {
+pub(crate) struct Input {
     pub name: String,
     pub text: String,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum MergeError {
+pub(crate) enum MergeError {
     #[error("{file}:{line}:{column}: invalid JSON: {message}")]
     Json {
         file: String,
@@ -69,12 +69,12 @@ pub enum MergeError {
 /// What a file holds, from its first character (after a BOM and whitespace): reports are
 /// told apart by content, not by name, because shard files are often named alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Json,
     Junit,
 }
 
-pub fn sniff(input: &Input) -> Result<Format, MergeError> {
+pub(crate) fn sniff(input: &Input) -> Result<Format, MergeError> {
     let text = input.text.trim_start_matches('\u{feff}').trim_start();
     match text.chars().next() {
         Some('{') => Ok(Format::Json),
@@ -92,7 +92,7 @@ pub fn sniff(input: &Input) -> Result<Format, MergeError> {
 
 /// A plan report counts jobs by `action`; a fill report adds `outcome` (and `stopped`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Plan,
     Fill,
 }
@@ -108,8 +108,7 @@ impl Kind {
 
 /// The merged report and what went into it.
 #[derive(Debug)]
-pub struct MergedJson {
-    pub kind: Kind,
+pub(crate) struct MergedJson {
     pub report: Value,
     pub jobs: usize,
 }
@@ -124,7 +123,7 @@ struct Parsed<'a> {
 }
 
 /// Merges JSON reports (schema 1) of one plan or fill split into shards.
-pub fn merge_json(inputs: &[Input]) -> Result<MergedJson, MergeError> {
+pub(crate) fn merge_json(inputs: &[Input]) -> Result<MergedJson, MergeError> {
     let parsed = inputs.iter().map(parse).collect::<Result<Vec<_>, _>>()?;
     let Some(first) = parsed.first() else {
         return Err(MergeError::NotReport {
@@ -217,7 +216,6 @@ pub fn merge_json(inputs: &[Input]) -> Result<MergedJson, MergeError> {
     }
     let count = report["jobs"].as_array().map_or(0, Vec::len);
     Ok(MergedJson {
-        kind,
         report,
         jobs: count,
     })
@@ -418,7 +416,7 @@ mod tests {
             Some("interrupted (SIGTERM)"),
         );
         let merged = merge_json(&[input("a.json", a), input("b.json", b)]).unwrap();
-        assert_eq!(merged.kind, Kind::Fill);
+        assert!(merged.report.get("stopped").is_some(), "a fill report");
         let keys: Vec<(String, String)> = merged.report["jobs"]
             .as_array()
             .unwrap()
@@ -456,7 +454,7 @@ mod tests {
         let plan = json!({"schema": 1, "target": "t", "jobs": [job], "unsupported": [],
                           "summary": {}});
         let merged = merge_json(&[input("a.json", plan.clone()), input("a.json", plan)]).unwrap();
-        assert_eq!(merged.kind, Kind::Plan);
+        assert!(merged.report.get("stopped").is_none(), "a plan report");
         assert_eq!(merged.jobs, 1);
         assert_eq!(merged.report["summary"]["unavailable"], 1);
         assert_eq!(merged.report["summary"]["fetch"], 0);

@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use super::provenance::BuildInfo;
+pub(crate) use super::provenance::BuildInfo;
 use crate::plan::Job;
 
 /// The outcome words of `--report-json` (scripts match on them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Was already on the target (or the pure index) before this run touched it.
     Present,
     /// Downloaded from upstream and uploaded.
@@ -27,7 +27,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
+    pub(crate) const ALL: [Outcome; 8] = [
         Outcome::Present,
         Outcome::Uploaded,
         Outcome::Built,
@@ -38,7 +38,7 @@ impl Outcome {
         Outcome::NotRun,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::Present => "present",
             Outcome::Uploaded => "uploaded",
@@ -52,7 +52,7 @@ impl Outcome {
     }
 
     /// Whether the requested wheel is where it should be (or was not wanted).
-    pub fn is_ok(self) -> bool {
+    pub(crate) fn is_ok(self) -> bool {
         !matches!(self, Outcome::Failed | Outcome::NotRun)
     }
 }
@@ -64,7 +64,7 @@ impl std::fmt::Display for Outcome {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct JobResult {
+pub(crate) struct JobResult {
     #[serde(flatten)]
     pub job: Job,
     pub outcome: Outcome,
@@ -95,7 +95,7 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl JobResult {
-    pub fn new(job: Job, outcome: Outcome, detail: impl Into<String>) -> JobResult {
+    pub(crate) fn new(job: Job, outcome: Outcome, detail: impl Into<String>) -> JobResult {
         JobResult {
             job,
             outcome,

@@ -22,7 +22,7 @@ enum Mode {
     },
 }
 
-pub struct Progress {
+pub(crate) struct Progress {
     mode: Mode,
     counts: Mutex<BTreeMap<Outcome, usize>>,
 }
@@ -31,7 +31,7 @@ pub struct Progress {
 /// A running build's spinner, or (plain output) the build's name: its `ended` line is
 /// printed when it is dropped, before the build gives back its `--jobs` slots, so the plain
 /// log shows which builds ran beside which.
-pub struct BuildLine {
+pub(crate) struct BuildLine {
     bar: Option<ProgressBar>,
     plain: Option<String>,
 }
@@ -48,7 +48,7 @@ impl Drop for BuildLine {
 }
 
 impl Progress {
-    pub fn new(total_jobs: usize, quiet: bool) -> Progress {
+    pub(crate) fn new(total_jobs: usize, quiet: bool) -> Progress {
         let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
         let mode = if quiet {
             Mode::Quiet
@@ -82,7 +82,7 @@ impl Progress {
     }
 
     /// A message line: above the bars, or timestamped on stderr.
-    pub fn line(&self, text: &str) {
+    pub(crate) fn line(&self, text: &str) {
         match &self.mode {
             Mode::Quiet => {}
             Mode::Plain => eprintln!("[{}] {text}", timestamp()),
@@ -93,14 +93,14 @@ impl Progress {
     }
 
     /// The plan added `jobs` more jobs (it arrives project by project).
-    pub fn planned(&self, jobs: usize) {
+    pub(crate) fn planned(&self, jobs: usize) {
         if let Mode::Bars { overall, .. } = &self.mode {
             overall.inc_length(jobs as u64);
         }
     }
 
     /// `jobs` jobs reached `outcome`.
-    pub fn finished(&self, jobs: usize, outcome: Outcome) {
+    pub(crate) fn finished(&self, jobs: usize, outcome: Outcome) {
         let mut counts = self.counts.lock().expect("progress lock");
         *counts.entry(outcome).or_default() += jobs;
         if let Mode::Bars { overall, .. } = &self.mode {
@@ -111,7 +111,7 @@ impl Progress {
     }
 
     /// An upload of `bytes` finished.
-    pub fn transferred(&self, bytes: u64, filename: &str) {
+    pub(crate) fn transferred(&self, bytes: u64, filename: &str) {
         if let Mode::Bars { transfers, .. } = &self.mode {
             transfers.inc(bytes);
             transfers.set_message(filename.to_string());
@@ -119,7 +119,7 @@ impl Progress {
     }
 
     /// A line for a running build, showing its elapsed time.
-    pub fn build_started(&self, what: &str) -> BuildLine {
+    pub(crate) fn build_started(&self, what: &str) -> BuildLine {
         match &self.mode {
             Mode::Bars { multi, .. } => {
                 let bar = multi.add(ProgressBar::new_spinner());
@@ -148,7 +148,7 @@ impl Progress {
         }
     }
 
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Mode::Bars {
             overall, transfers, ..
         } = &self.mode
@@ -160,7 +160,7 @@ impl Progress {
 }
 
 /// `HH:MM:SS` UTC, without pulling in a date crate.
-pub fn timestamp() -> String {
+pub(crate) fn timestamp() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -15,7 +15,7 @@ use crate::interpreter::Interpreter;
 use crate::package_settings::BuildSettings;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BuildInfo {
+pub(crate) struct BuildInfo {
     /// `bwrap`, `builtin` or `off`.
     pub sandbox: String,
     pub protections: Protections,
@@ -47,7 +47,7 @@ pub struct BuildInfo {
 /// The sdist: its file name, the sha256 of the file built, and where it came from
 /// (credentials never included).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SourceFile {
+pub(crate) struct SourceFile {
     pub filename: SafeFilename,
     pub sha256: Sha256,
     pub url: SafeUrl,
@@ -55,14 +55,14 @@ pub struct SourceFile {
 
 /// The built wheel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct WheelFile {
+pub(crate) struct WheelFile {
     pub filename: SafeFilename,
     pub sha256: Sha256,
 }
 
 /// One crate of a Rust build, as its `Cargo.lock` pins it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CrateInfo {
+pub(crate) struct CrateInfo {
     pub name: String,
     pub version: String,
     /// sha256 of the `.crate` file (the lock's `checksum`).
@@ -70,7 +70,7 @@ pub struct CrateInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct InterpreterInfo {
+pub(crate) struct InterpreterInfo {
     /// The label the report uses (`cp311`).
     pub label: String,
     /// `sys.executable`.
@@ -80,7 +80,7 @@ pub struct InterpreterInfo {
 }
 
 impl InterpreterInfo {
-    pub fn of(interpreter: &Interpreter) -> InterpreterInfo {
+    pub(crate) fn of(interpreter: &Interpreter) -> InterpreterInfo {
         InterpreterInfo {
             label: interpreter.label.clone(),
             path: interpreter.executable.display().to_string(),
@@ -91,7 +91,7 @@ impl InterpreterInfo {
 
 /// `build.missing`: what the failed build lacked and who usually provides it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MissingInfo {
+pub(crate) struct MissingInfo {
     #[serde(flatten)]
     pub missing: Missing,
     /// The Debian package that usually provides it, when known.
@@ -102,7 +102,7 @@ pub struct MissingInfo {
 }
 
 impl MissingInfo {
-    pub fn of(missing: &Missing) -> MissingInfo {
+    pub(crate) fn of(missing: &Missing) -> MissingInfo {
         MissingInfo {
             missing: missing.clone(),
             debian: missing.debian_package(),
@@ -113,7 +113,7 @@ impl MissingInfo {
 
 impl BuildInfo {
     /// What is known of a build that ran (or failed) in `sandbox`.
-    pub fn new(
+    pub(crate) fn new(
         sandbox: &Sandbox,
         interpreter: &Interpreter,
         sdist: Option<SourceFile>,

@@ -23,14 +23,14 @@ use crate::index::SafeUrl;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the SBOM {}: {source}", path.display())]
-pub struct SbomError {
+pub(crate) struct SbomError {
     pub path: PathBuf,
     pub source: std::io::Error,
 }
 
 /// Writes one document per built wheel into `dir` (created if missing); returns the paths
 /// written. A pure wheel that served several interpreters is written once.
-pub fn write_sboms(dir: &Path, results: &[JobResult]) -> Result<Vec<PathBuf>, SbomError> {
+pub(crate) fn write_sboms(dir: &Path, results: &[JobResult]) -> Result<Vec<PathBuf>, SbomError> {
     let mut documents: BTreeMap<String, Value> = BTreeMap::new();
     for result in results {
         let (Some(build), Some(version)) = (&result.build, result.job.version()) else {
@@ -62,7 +62,7 @@ pub fn write_sboms(dir: &Path, results: &[JobResult]) -> Result<Vec<PathBuf>, Sb
 }
 
 /// The SPDX 2.3 document of the wheel `build` produced.
-pub fn document(project: &str, version: &str, build: &BuildInfo) -> Value {
+pub(crate) fn document(project: &str, version: &str, build: &BuildInfo) -> Value {
     let mut packages = Vec::new();
     let mut relationships = Vec::new();
     let (wheel_name, wheel_sha256) = match &build.wheel {

@@ -5,7 +5,7 @@ use crate::plan::{Action, Plan};
 
 /// Columns: project, version, interpreter, action, reason. Widths fit the content; the
 /// reason column is last so long reasons don't push the others around.
-pub fn render_table(plan: &Plan) -> String {
+pub(crate) fn render_table(plan: &Plan) -> String {
     let headers = ["PROJECT", "VERSION", "PYTHON", "ACTION", "REASON"];
     let rows: Vec<[String; 5]> = plan
         .jobs
@@ -74,7 +74,7 @@ fn via_note(via: &[String]) -> String {
 }
 
 /// `12 jobs: 3 present, 2 fetch, 4 build, 1 skipped, 1 excluded, 1 unavailable`.
-pub fn summary_line(plan: &Plan) -> String {
+pub(crate) fn summary_line(plan: &Plan) -> String {
     let parts: Vec<String> = plan
         .counts()
         .iter()
@@ -88,7 +88,7 @@ pub fn summary_line(plan: &Plan) -> String {
 }
 
 /// The fill summary: counts per outcome, then one line per failed job with its reason.
-pub fn fill_summary(results: &[JobResult]) -> String {
+pub(crate) fn fill_summary(results: &[JobResult]) -> String {
     let parts: Vec<String> = Outcome::ALL
         .iter()
         .map(|o| (o, results.iter().filter(|r| r.outcome == *o).count()))

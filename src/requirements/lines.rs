@@ -30,7 +30,7 @@ pub(crate) struct LogicalLine {
 
 impl LogicalLine {
     /// The physical position of the character at byte offset `byte` (clamped to the end).
-    pub fn pos(&self, byte: usize) -> Pos {
+    pub(crate) fn pos(&self, byte: usize) -> Pos {
         self.pos[byte.min(self.text.len())]
     }
 

@@ -115,14 +115,14 @@ pub(crate) struct LineOptions {
 }
 
 impl LineOptions {
-    pub fn values(&self, opt: Opt) -> impl Iterator<Item = &Token> {
+    pub(super) fn values(&self, opt: Opt) -> impl Iterator<Item = &Token> {
         self.parsed
             .iter()
             .filter(move |p| p.opt == opt)
             .filter_map(|p| p.value.as_ref())
     }
 
-    pub fn has(&self, opt: Opt) -> bool {
+    pub(super) fn has(&self, opt: Opt) -> bool {
         self.parsed.iter().any(|p| p.opt == opt)
     }
 }

@@ -27,7 +27,7 @@ fn is_requirement_option(opt: Opt) -> bool {
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(env: &'a dyn Fn(&str) -> Option<String>) -> Self {
+    pub(super) fn new(env: &'a dyn Fn(&str) -> Option<String>) -> Self {
         Self {
             env,
             out: ParsedRequirements::default(),
@@ -35,12 +35,12 @@ impl<'a> Parser<'a> {
         }
     }
 
-    pub fn finish(self) -> ParsedRequirements {
+    pub(super) fn finish(self) -> ParsedRequirements {
         self.out
     }
 
     /// Reads and parses `path`; `from` is the `-r`/`-c` that named it.
-    pub fn parse_file(
+    pub(super) fn parse_file(
         &mut self,
         path: &Path,
         constraint: bool,
@@ -66,7 +66,11 @@ impl<'a> Parser<'a> {
         result
     }
 
-    pub fn parse_root_str(&mut self, content: &str, path: &Path) -> Result<(), RequirementsError> {
+    pub(super) fn parse_root_str(
+        &mut self,
+        content: &str,
+        path: &Path,
+    ) -> Result<(), RequirementsError> {
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| absolute(path));
         self.stack.push((canonical, path.to_path_buf()));
         let result = self.parse_content(content, path, false);

@@ -12,17 +12,17 @@ use crate::support::{
     DevpiUser, Pypiserver, devpi, fixture_dist, fixtures_dir, wheelwright_with_home,
 };
 
-pub fn sha256_of(path: &Path) -> String {
+pub(crate) fn sha256_of(path: &Path) -> String {
     hex::encode(Sha256::digest(std::fs::read(path).expect("read file")))
 }
 
 /// A user with an `upstream` index holding every fixture dist.
-pub fn user_with_upstream(prefix: &str) -> (DevpiUser, String) {
+pub(crate) fn user_with_upstream(prefix: &str) -> (DevpiUser, String) {
     user_with_upstream_on(devpi(), prefix)
 }
 
 /// [`user_with_upstream`] on a given server.
-pub fn user_with_upstream_on(
+pub(crate) fn user_with_upstream_on(
     server: &crate::support::DevpiServer,
     prefix: &str,
 ) -> (DevpiUser, String) {
@@ -34,23 +34,23 @@ pub fn user_with_upstream_on(
     (user, format!("{upstream}/+simple/"))
 }
 
-pub struct Run {
+pub(crate) struct Run {
     pub output: Output,
     pub report: Value,
 }
 
 impl Run {
-    pub fn code(&self) -> i32 {
+    pub(crate) fn code(&self) -> i32 {
         self.output.status.code().unwrap_or(-1)
     }
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).to_string()
     }
-    pub fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.output.stdout).to_string()
     }
     /// `(project, version, outcome)` per job.
-    pub fn outcomes(&self) -> Vec<(String, String, String)> {
+    pub(crate) fn outcomes(&self) -> Vec<(String, String, String)> {
         self.report["jobs"]
             .as_array()
             .unwrap_or_else(|| panic!("no jobs in report; stderr:\n{}", self.stderr()))
@@ -64,13 +64,13 @@ impl Run {
             })
             .collect()
     }
-    pub fn count(&self, outcome: &str) -> u64 {
+    pub(crate) fn count(&self, outcome: &str) -> u64 {
         self.report["summary"][outcome].as_u64().unwrap_or(0)
     }
 }
 
 /// Runs `fill` with a cache under `home` (shared by the runs of one test).
-pub fn fill(home: &Path, requirements: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+pub(crate) fn fill(home: &Path, requirements: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     let reqs = home.join("requirements.txt");
     std::fs::write(&reqs, requirements).unwrap();
     let report = home.join("report.json");
@@ -385,12 +385,12 @@ fn credentials_from_netrc_fill_pypiserver() {
 }
 
 /// A fresh virtualenv of `python3`, to prove that what wheelwright published installs.
-pub struct Venv {
+pub(crate) struct Venv {
     dir: std::path::PathBuf,
 }
 
 impl Venv {
-    pub fn new(parent: &Path) -> Venv {
+    pub(crate) fn new(parent: &Path) -> Venv {
         let dir = parent.join("venv");
         let status = std::process::Command::new("python3")
             .args(["-m", "venv"])
@@ -402,7 +402,7 @@ impl Venv {
     }
 
     /// `pip install ARGS`, which must succeed.
-    pub fn pip_install(&self, args: &[&str]) {
+    pub(crate) fn pip_install(&self, args: &[&str]) {
         let out = std::process::Command::new(self.dir.join("bin/pip"))
             .args(["install", "--disable-pip-version-check"])
             .args(args)
@@ -416,7 +416,7 @@ impl Venv {
     }
 
     /// What `python -c CODE` prints, trimmed.
-    pub fn python(&self, code: &str) -> String {
+    pub(crate) fn python(&self, code: &str) -> String {
         let out = std::process::Command::new(self.dir.join("bin/python"))
             .args(["-c", code])
             .output()

@@ -12,7 +12,7 @@ use crate::support::{devpi, fixture_dist, fixtures_dir, upstream_wheels_dir, whe
 
 /// A pyenv interpreter `minor` (e.g. "3.8"): `$PYENV_ROOT`, else `~/.pyenv`, as pyenv
 /// finds its root. Missing is a failure, not a skip.
-pub fn pyenv_python(minor: &str) -> PathBuf {
+pub(crate) fn pyenv_python(minor: &str) -> PathBuf {
     let root = std::env::var_os("PYENV_ROOT")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")))

@@ -42,7 +42,7 @@ const NOBODY: u32 = 65534;
 /// namespace, the built-in layer's process cap (RLIMIT_NPROC) counts every process of the
 /// build uid, so a fork bomb contained in one suite would starve the builds of another running
 /// at the same time, and a sleeper of one would count as a leftover of another.
-pub static HOSTILE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static HOSTILE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A home directory the run owns (as uid 65534 for [`Layer::BuiltinAsNobody`]), with a
 /// credential file the environment thief is pointed at.

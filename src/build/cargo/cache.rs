@@ -9,12 +9,12 @@ use sha2::{Digest, Sha256};
 use super::lock::{CrateChecksum, LockedCrate};
 use super::{CargoError, ChecksumMismatch};
 
-pub struct CrateCache {
+pub(super) struct CrateCache {
     dir: PathBuf,
 }
 
 impl CrateCache {
-    pub fn new(cache_dir: &Path) -> Self {
+    pub(super) fn new(cache_dir: &Path) -> Self {
         Self {
             dir: cache_dir.join("crates"),
         }
@@ -26,7 +26,7 @@ impl CrateCache {
 
     /// The cached `.crate`, verified; `None` when not cached. A cached file whose bytes do not
     /// hash to its name is an error (the cache was tampered with or damaged), not a miss.
-    pub fn get(&self, krate: &LockedCrate) -> Result<Option<PathBuf>, CargoError> {
+    pub(super) fn get(&self, krate: &LockedCrate) -> Result<Option<PathBuf>, CargoError> {
         let path = self.path(krate);
         if !path.is_file() {
             return Ok(None);
@@ -36,7 +36,7 @@ impl CrateCache {
     }
 
     /// Copy `from` into the cache after checking it against the lock.
-    pub fn insert(&self, krate: &LockedCrate, from: &Path) -> Result<PathBuf, CargoError> {
+    pub(super) fn insert(&self, krate: &LockedCrate, from: &Path) -> Result<PathBuf, CargoError> {
         verify(krate, from)?;
         let io = |what: &'static str, path: &Path| {
             let path = path.to_path_buf();
@@ -55,7 +55,7 @@ impl CrateCache {
 }
 
 /// The sha256 of a file.
-pub fn sha256(path: &Path) -> std::io::Result<CrateChecksum> {
+pub(super) fn sha256(path: &Path) -> std::io::Result<CrateChecksum> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -70,7 +70,7 @@ pub fn sha256(path: &Path) -> std::io::Result<CrateChecksum> {
 }
 
 /// `path` holds exactly the bytes the lock pins for `krate`.
-pub fn verify(krate: &LockedCrate, path: &Path) -> Result<(), CargoError> {
+pub(super) fn verify(krate: &LockedCrate, path: &Path) -> Result<(), CargoError> {
     let actual = sha256(path).map_err(|source| CargoError::Io {
         what: "read a crate",
         path: path.to_path_buf(),

@@ -29,7 +29,7 @@ use crate::index::redact_text;
 
 /// The cargo to run: `$CARGO`, else the first `cargo` on `PATH`, else one in a `--build-path`
 /// directory.
-pub fn find_cargo(
+pub(super) fn find_cargo(
     host_env: impl Fn(&str) -> Option<std::ffi::OsString>,
     build_path: &[PathBuf],
 ) -> Option<PathBuf> {
@@ -46,7 +46,7 @@ pub fn find_cargo(
 }
 
 /// The user's cargo home: `$CARGO_HOME`, else `~/.cargo`.
-pub fn cargo_home(host_env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+pub(super) fn cargo_home(host_env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
     host_env("CARGO_HOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from)
@@ -55,7 +55,7 @@ pub fn cargo_home(host_env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Opti
 
 /// Run `cargo fetch --locked` on `manifest`, for at most `timeout` (the build timeout: a
 /// stalled registry must not hold the build slot forever).
-pub async fn cargo_fetch(
+pub(super) async fn cargo_fetch(
     cargo: &Path,
     manifest: &Path,
     timeout: std::time::Duration,
@@ -93,7 +93,7 @@ pub async fn cargo_fetch(
 
 /// Where a fetched crate's bytes may be: cargo's download cache of every registry, and the
 /// `local-registry` directories of the user's configuration.
-pub fn candidate_dirs(cargo_home: &Path) -> Vec<PathBuf> {
+pub(super) fn candidate_dirs(cargo_home: &Path) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Ok(entries) = std::fs::read_dir(cargo_home.join("registry").join("cache")) {
         let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
@@ -126,7 +126,7 @@ pub fn candidate_dirs(cargo_home: &Path) -> Vec<PathBuf> {
 
 /// The first `NAME-VERSION.crate` in `dirs` whose bytes match the lock; a file that exists but
 /// does not match is reported when no other does.
-pub fn find_fetched(krate: &LockedCrate, dirs: &[PathBuf]) -> Result<PathBuf, CargoError> {
+pub(super) fn find_fetched(krate: &LockedCrate, dirs: &[PathBuf]) -> Result<PathBuf, CargoError> {
     let file = format!("{}.crate", krate.dir_name());
     let mut wrong = None;
     for dir in dirs {

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 /// A Rust manifest of the sdist and the lock that pins its crates.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RustManifest {
+pub(super) struct RustManifest {
     /// Absolute path of the `Cargo.toml`.
     pub manifest: PathBuf,
     /// The manifest relative to the sdist's root, for messages.
@@ -21,7 +21,7 @@ const USUAL_DIRS: &[&str] = &["", "rust", "src", "native"];
 /// The Rust manifests of the sdist unpacked at `root`, in the order found, without duplicates.
 /// Named ones come first: maturin's `[tool.maturin] manifest-path`, setuptools-rust's
 /// `[tool.setuptools-rust]` `ext-modules` and `bins` (`path`, default `Cargo.toml`).
-pub fn find_manifests(root: &Path) -> Vec<RustManifest> {
+pub(super) fn find_manifests(root: &Path) -> Vec<RustManifest> {
     let mut named = Vec::new();
     if let Ok(text) = std::fs::read_to_string(root.join("pyproject.toml"))
         && let Ok(table) = toml::from_str::<toml::Table>(&text)

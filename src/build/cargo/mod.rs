@@ -134,7 +134,7 @@ impl CargoError {
 }
 
 /// What [`prepare`] needs from the builder.
-pub struct PrepareOptions<'a> {
+pub(super) struct PrepareOptions<'a> {
     /// The sdist's file name, for messages.
     pub sdist: &'a str,
     pub cache_dir: &'a Path,
@@ -149,7 +149,7 @@ pub struct PrepareOptions<'a> {
 
 /// Find, fetch, verify and vendor the crates of the sdist unpacked at `root`; `None` when the
 /// sdist has no Rust manifest in a place a back end would look.
-pub async fn prepare(
+pub(super) async fn prepare(
     root: &Path,
     options: &PrepareOptions<'_>,
 ) -> Result<Option<VendoredCrates>, CargoError> {

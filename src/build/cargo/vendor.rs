@@ -14,7 +14,7 @@ use crate::build::{UnpackLimits, unpack_sdist};
 const VENDORED: &str = "wheelwright-vendored";
 
 /// Unpack `crates` (each with its verified `.crate` file) into `vendor`.
-pub fn vendor(
+pub(super) fn vendor(
     crates: &[(LockedCrate, PathBuf)],
     vendor: &Path,
     limits: UnpackLimits,
@@ -57,7 +57,7 @@ pub fn vendor(
 /// the vendored directory, and offline. The lock's registry is the default one whenever the
 /// sdist's crates came from a public release; a crate from another registry is not found
 /// and the build fails without network (see the module docs of `super`).
-pub fn config_toml(vendor: &Path) -> String {
+pub(super) fn config_toml(vendor: &Path) -> String {
     let dir = toml::Value::String(vendor.display().to_string());
     format!(
         "# Written by wheelwright: the crates of Cargo.lock, verified and vendored; no network.\n\

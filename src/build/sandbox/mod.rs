@@ -34,7 +34,7 @@ pub use limits::SandboxLimits;
 use limits::{
     GroupGuard, apply_rlimits, chown_tree, disk_watchdog, kill_group, status_to_termination,
 };
-pub use probe::ProbeError;
+pub(super) use probe::ProbeError;
 
 /// `--sandbox`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -15,7 +15,7 @@ use crate::requirements::{ParsedRequirements, RequirementEntry, parse_str};
 
 /// Indexes held in memory. `upstream: None` is a run without upstream sources.
 #[derive(Default)]
-pub struct Memory {
+pub(super) struct Memory {
     pub target: Vec<IndexFile>,
     /// The target's devpi stage; files listed with another stage are inherited.
     pub stage: Option<String>,
@@ -32,7 +32,7 @@ pub struct Memory {
 }
 
 impl Memory {
-    pub fn with_upstream(files: Vec<IndexFile>) -> Memory {
+    pub(super) fn with_upstream(files: Vec<IndexFile>) -> Memory {
         Memory {
             upstream: Some(Listing {
                 files,
@@ -42,7 +42,7 @@ impl Memory {
         }
     }
 
-    pub fn asked(&self) -> Vec<String> {
+    pub(super) fn asked(&self) -> Vec<String> {
         self.asked.lock().unwrap().clone()
     }
 
@@ -114,7 +114,7 @@ impl Listings for Memory {
 
 /// A listed file of a remote index, with no hash, Requires-Python or yank. (Read from JSON,
 /// so fields the index boundary adds later keep their defaults here.)
-pub fn file(filename: &str) -> IndexFile {
+pub(super) fn file(filename: &str) -> IndexFile {
     serde_json::from_value(serde_json::json!({
         "filename": filename,
         "url": format!("https://upstream.test/files/{filename}"),
@@ -122,23 +122,23 @@ pub fn file(filename: &str) -> IndexFile {
     .unwrap()
 }
 
-pub fn requiring(python: &str, mut f: IndexFile) -> IndexFile {
+pub(super) fn requiring(python: &str, mut f: IndexFile) -> IndexFile {
     f.requires_python = Some(python.into());
     f
 }
 
-pub fn yanked(mut f: IndexFile) -> IndexFile {
+pub(super) fn yanked(mut f: IndexFile) -> IndexFile {
     f.yanked = Some(String::new());
     f
 }
 
-pub fn staged(stage: &str, mut f: IndexFile) -> IndexFile {
+pub(super) fn staged(stage: &str, mut f: IndexFile) -> IndexFile {
     f.stage = Some(stage.into());
     f
 }
 
 /// An entry the index boundary refused (a malformed sha256), claiming to be `listed`.
-pub fn rejected(listed: &str) -> RejectedEntry {
+pub(super) fn rejected(listed: &str) -> RejectedEntry {
     RejectedEntry {
         index: "https://upstream.test/simple/ww-a/".into(),
         listed: listed.into(),
@@ -151,7 +151,7 @@ pub fn rejected(listed: &str) -> RejectedEntry {
 
 /// CPython 3.`minor` on x86_64 Linux (glibc 2.17), with the tags `packaging` gives it in
 /// its order: its own ABI, abi3 down to 3.2, `none`, then the pure tags.
-pub fn cpython(minor: u8) -> Interpreter {
+pub(super) fn cpython(minor: u8) -> Interpreter {
     let platforms = [
         "manylinux_2_17_x86_64",
         "manylinux2014_x86_64",
@@ -200,17 +200,17 @@ pub fn cpython(minor: u8) -> Interpreter {
     }
 }
 
-pub fn requirements(text: &str) -> ParsedRequirements {
+pub(super) fn requirements(text: &str) -> ParsedRequirements {
     parse_str(text, Path::new("reqs.txt"), &|_| None).unwrap()
 }
 
-pub fn exclusions(text: &str) -> Vec<RequirementEntry> {
+pub(super) fn exclusions(text: &str) -> Vec<RequirementEntry> {
     parse_str(text, Path::new("exclude.txt"), &|_| None)
         .unwrap()
         .requirements
 }
 
-pub fn policy() -> Policy {
+pub(super) fn policy() -> Policy {
     Policy {
         versions: VersionPolicy::Newest,
         pre: false,
@@ -220,7 +220,7 @@ pub fn policy() -> Policy {
 
 /// Plans `requirements` for `interpreters` against `listings`; hands the listings back to
 /// show what was asked.
-pub async fn plan_with(
+pub(super) async fn plan_with(
     listings: Memory,
     requirements: &ParsedRequirements,
     exclusions: &[RequirementEntry],
@@ -240,14 +240,14 @@ pub async fn plan_with(
 }
 
 /// The common case: one requirements text, default policy, no exclusions.
-pub async fn plan(listings: Memory, text: &str, interpreters: &[Interpreter]) -> Plan {
+pub(super) async fn plan(listings: Memory, text: &str, interpreters: &[Interpreter]) -> Plan {
     plan_with(listings, &requirements(text), &[], interpreters, &policy())
         .await
         .0
 }
 
 /// `interpreter action version file` for a job, `-` for what it lacks.
-pub fn row(job: &Job) -> String {
+pub(super) fn row(job: &Job) -> String {
     format!(
         "{} {} {} {}",
         job.interpreter,
@@ -258,10 +258,10 @@ pub fn row(job: &Job) -> String {
     )
 }
 
-pub fn rows(plan: &Plan) -> Vec<String> {
+pub(super) fn rows(plan: &Plan) -> Vec<String> {
     plan.jobs.iter().map(row).collect()
 }
 
-pub fn reasons(plan: &Plan) -> Vec<&str> {
+pub(super) fn reasons(plan: &Plan) -> Vec<&str> {
     plan.jobs.iter().map(|j| j.reason.as_str()).collect()
 }

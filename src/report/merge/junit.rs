@@ -55,7 +55,7 @@ impl Element {
 
 /// Counters of a suite, from its test cases (nested suites included).
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub tests: usize,
     pub failures: usize,
     pub errors: usize,
@@ -114,7 +114,7 @@ fn time_of(element: &Element) -> f64 {
 
 /// The merged document and its totals.
 #[derive(Debug)]
-pub struct MergedJunit {
+pub(crate) struct MergedJunit {
     pub xml: String,
     pub suites: usize,
     pub counts: Counts,
@@ -131,7 +131,7 @@ struct Assembly {
     time: Option<f64>,
 }
 
-pub fn merge(inputs: &[Input]) -> Result<MergedJunit, MergeError> {
+pub(crate) fn merge(inputs: &[Input]) -> Result<MergedJunit, MergeError> {
     let mut root_name: Option<Option<String>> = None;
     let mut assemblies: Vec<Assembly> = Vec::new();
     for input in inputs {

@@ -19,7 +19,7 @@ type RequestLog = Mutex<Vec<(String, Option<String>)>>;
 
 /// How an answer's body is framed.
 #[derive(Clone)]
-pub enum Body {
+pub(crate) enum Body {
     /// The bytes, with their true `Content-Length`.
     Exact(Vec<u8>),
     /// The bytes, with this `Content-Length` whatever their real length.
@@ -38,13 +38,13 @@ pub enum Body {
 }
 
 #[derive(Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub content_type: String,
     pub body: Body,
 }
 
 impl Reply {
-    pub fn html(text: impl Into<String>) -> Reply {
+    pub(crate) fn html(text: impl Into<String>) -> Reply {
         Reply {
             content_type: "text/html".into(),
             body: Body::Exact(text.into().into_bytes()),
@@ -52,14 +52,14 @@ impl Reply {
     }
 
     /// A PEP 691 JSON project page.
-    pub fn simple_json(text: impl Into<String>) -> Reply {
+    pub(crate) fn simple_json(text: impl Into<String>) -> Reply {
         Reply {
             content_type: "application/vnd.pypi.simple.v1+json".into(),
             body: Body::Exact(text.into().into_bytes()),
         }
     }
 
-    pub fn file(body: Body) -> Reply {
+    pub(crate) fn file(body: Body) -> Reply {
         Reply {
             content_type: "application/octet-stream".into(),
             body,
@@ -67,7 +67,7 @@ impl Reply {
     }
 }
 
-pub struct CannedServer {
+pub(crate) struct CannedServer {
     port: u16,
     routes: Arc<Mutex<HashMap<String, Reply>>>,
     stop: Arc<AtomicBool>,
@@ -79,7 +79,7 @@ pub struct CannedServer {
 }
 
 impl CannedServer {
-    pub fn start() -> CannedServer {
+    pub(crate) fn start() -> CannedServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local_addr").port();
         let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
@@ -120,23 +120,23 @@ impl CannedServer {
     }
 
     /// `http://127.0.0.1:<port>`, no trailing slash.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub fn route(&self, path: &str, reply: Reply) {
+    pub(crate) fn route(&self, path: &str, reply: Reply) {
         self.routes
             .lock()
             .expect("routes")
             .insert(path.to_string(), reply);
     }
 
-    pub fn bytes_sent(&self) -> u64 {
+    pub(crate) fn bytes_sent(&self) -> u64 {
         self.sent.load(Ordering::SeqCst)
     }
 
     /// The requests so far: path and `Range` header.
-    pub fn requests(&self) -> Vec<(String, Option<String>)> {
+    pub(crate) fn requests(&self) -> Vec<(String, Option<String>)> {
         self.requests.lock().expect("requests").clone()
     }
 }

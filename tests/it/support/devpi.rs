@@ -13,7 +13,7 @@ const START_DEADLINE: Duration = Duration::from_secs(60);
 const PORT_ATTEMPTS: usize = 5;
 
 /// A devpi-server on `127.0.0.1`, shared by all tests of this process.
-pub struct DevpiServer {
+pub(crate) struct DevpiServer {
     url: String,
     root_password: String,
     log: PathBuf,
@@ -23,7 +23,7 @@ pub struct DevpiServer {
 }
 
 /// A user on the shared server, logged in.
-pub struct DevpiUser {
+pub(crate) struct DevpiUser {
     pub name: String,
     pub password: String,
     /// Login token from `POST /+login` (valid for 10 h).
@@ -33,7 +33,7 @@ pub struct DevpiUser {
 }
 
 /// The devpi-server of this test process, started on first use.
-pub fn devpi() -> &'static DevpiServer {
+pub(crate) fn devpi() -> &'static DevpiServer {
     static SERVER: OnceLock<DevpiServer> = OnceLock::new();
     SERVER.get_or_init(DevpiServer::start)
 }
@@ -46,13 +46,13 @@ enum StartError {
 impl DevpiServer {
     /// A server of its own, for a test that needs nothing else to write to the server while
     /// it runs (devpi's serial counts every write on the server); stopped when dropped.
-    pub fn private() -> DevpiServer {
+    pub(crate) fn private() -> DevpiServer {
         DevpiServer::start()
     }
 
     /// A server of its own started with extra `devpi-server` options (e.g.
     /// `--enable-core-metadata`); stopped when dropped.
-    pub fn private_with(options: &[&str]) -> DevpiServer {
+    pub(crate) fn private_with(options: &[&str]) -> DevpiServer {
         DevpiServer::start_with(options)
     }
 
@@ -105,25 +105,25 @@ impl DevpiServer {
     }
 
     /// `http://127.0.0.1:PORT`
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.url.clone()
     }
 
-    pub fn root_password(&self) -> &str {
+    pub(crate) fn root_password(&self) -> &str {
         &self.root_password
     }
 
-    pub fn log_path(&self) -> &Path {
+    pub(crate) fn log_path(&self) -> &Path {
         &self.log
     }
 
     /// Fail if the server log has a Python traceback so far.
-    pub fn assert_no_tracebacks(&self) {
+    pub(crate) fn assert_no_tracebacks(&self) {
         super::assert_log_has_no_tracebacks("devpi-server", &self.log);
     }
 
     /// Create a new user (unique name from `prefix`) and log in as it.
-    pub fn new_user(&self, prefix: &str) -> DevpiUser {
+    pub(crate) fn new_user(&self, prefix: &str) -> DevpiUser {
         let name = unique(prefix);
         let password = unique("pw");
         let response = self
@@ -242,7 +242,7 @@ fn login(
 
 impl DevpiUser {
     /// `DEVPI_USER`/`DEVPI_PASSWORD` for the wheelwright binary (devpi-builder's variables).
-    pub fn env(&self) -> [(&'static str, &str); 2] {
+    pub(crate) fn env(&self) -> [(&'static str, &str); 2] {
         [
             ("DEVPI_USER", self.name.as_str()),
             ("DEVPI_PASSWORD", self.password.as_str()),
@@ -250,7 +250,7 @@ impl DevpiUser {
     }
 
     /// `X-Devpi-Auth: base64(user:token)`, the header devpi-client sends.
-    pub fn auth_header(&self) -> (&'static str, String) {
+    pub(crate) fn auth_header(&self) -> (&'static str, String) {
         let raw = format!("{}:{}", self.name, self.token);
         (
             "X-Devpi-Auth",
@@ -259,13 +259,13 @@ impl DevpiUser {
     }
 
     /// `http://127.0.0.1:PORT/{user}/{index}`
-    pub fn index_url(&self, index: &str) -> String {
+    pub(crate) fn index_url(&self, index: &str) -> String {
         format!("{}/{}/{index}", self.server_url, self.name)
     }
 
     /// Create a stage index. `bases` are `user/index` names; a bare `index` means one of this
     /// user's. Returns the index URL.
-    pub fn create_index(&self, name: &str, bases: &[&str], volatile: bool) -> String {
+    pub(crate) fn create_index(&self, name: &str, bases: &[&str], volatile: bool) -> String {
         let bases: Vec<String> = bases
             .iter()
             .map(|b| {
@@ -294,7 +294,7 @@ impl DevpiUser {
 
     /// Create a mirror index (devpi's `type: mirror`) of `mirror_url`, a simple index base
     /// such as another local index's `+simple/`. Returns the index URL.
-    pub fn create_mirror(&self, name: &str, mirror_url: &str) -> String {
+    pub(crate) fn create_mirror(&self, name: &str, mirror_url: &str) -> String {
         let url = self.index_url(name);
         let (key, value) = self.auth_header();
         let response = self
@@ -312,7 +312,7 @@ impl DevpiUser {
     }
 
     /// `PATCH` an index with a JSON list of operations, e.g. `["mirror_whitelist+=foo"]`.
-    pub fn patch_index(&self, name: &str, ops: Value) {
+    pub(crate) fn patch_index(&self, name: &str, ops: Value) {
         let url = self.index_url(name);
         let (key, value) = self.auth_header();
         let response = self
@@ -329,7 +329,7 @@ impl DevpiUser {
     }
 
     /// Upload a distribution to one of this user's indexes; panics unless devpi answers 200.
-    pub fn upload(&self, index: &str, path: &Path) {
+    pub(crate) fn upload(&self, index: &str, path: &Path) {
         let response = self.try_upload(index, path);
         assert_eq!(
             response.status,
@@ -342,7 +342,7 @@ impl DevpiUser {
     }
 
     /// Upload a distribution and return devpi's answer whatever it is.
-    pub fn try_upload(&self, index: &str, path: &Path) -> super::UploadResponse {
+    pub(crate) fn try_upload(&self, index: &str, path: &Path) -> super::UploadResponse {
         let (key, value) = self.auth_header();
         legacy_upload(
             &self.client,
@@ -355,7 +355,12 @@ impl DevpiUser {
 
     /// `(filename, sha256)` of every release file of `project` the index shows, sorted by
     /// filename; with `ignore_bases` only the index's own files.
-    pub fn files(&self, index: &str, project: &str, ignore_bases: bool) -> Vec<(String, String)> {
+    pub(crate) fn files(
+        &self,
+        index: &str,
+        project: &str,
+        ignore_bases: bool,
+    ) -> Vec<(String, String)> {
         let mut url = format!("{}/{project}", self.index_url(index));
         if ignore_bases {
             url.push_str("?ignore_bases");

@@ -6,14 +6,14 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub struct ForwardProxy {
+pub(crate) struct ForwardProxy {
     port: u16,
     tunnels: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
 }
 
 impl ForwardProxy {
-    pub fn start() -> ForwardProxy {
+    pub(crate) fn start() -> ForwardProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the forward proxy");
         let port = listener.local_addr().unwrap().port();
         let tunnels = Arc::new(Mutex::new(Vec::new()));
@@ -37,12 +37,12 @@ impl ForwardProxy {
     }
 
     /// `http://127.0.0.1:PORT`, the value for `HTTPS_PROXY`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// The `host:port` of every `CONNECT` so far.
-    pub fn tunnels(&self) -> Vec<String> {
+    pub(crate) fn tunnels(&self) -> Vec<String> {
         self.tunnels.lock().unwrap().clone()
     }
 }

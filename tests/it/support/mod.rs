@@ -14,20 +14,20 @@ mod devpi;
 mod forward_proxy;
 mod nginx;
 mod nginx_static;
-pub mod pki;
+pub(crate) mod pki;
 mod process;
 mod proxy;
 mod pypiserver;
 mod wheelwright;
 
-pub use canned::{Body, CannedServer, Reply};
-pub use devpi::{DevpiServer, DevpiUser, devpi};
-pub use forward_proxy::ForwardProxy;
-pub use nginx::{Nginx, PROXY_PASSWORD, PROXY_USER, nginx};
-pub use nginx_static::{StaticNginx, WORKER_USER, uid_of};
-pub use proxy::{Fault, FaultProxy, LoggedRequest, Match, RequestInfo, When};
-pub use pypiserver::Pypiserver;
-pub use wheelwright::{WheelwrightCommand, wheelwright, wheelwright_with_home};
+pub(crate) use canned::{Body, CannedServer, Reply};
+pub(crate) use devpi::{DevpiServer, DevpiUser, devpi};
+pub(crate) use forward_proxy::ForwardProxy;
+pub(crate) use nginx::{Nginx, PROXY_PASSWORD, PROXY_USER, nginx};
+pub(crate) use nginx_static::{StaticNginx, WORKER_USER, uid_of};
+pub(crate) use proxy::{Fault, FaultProxy, LoggedRequest, Match, RequestInfo, When};
+pub(crate) use pypiserver::Pypiserver;
+pub(crate) use wheelwright::{WheelwrightCommand, wheelwright, wheelwright_with_home};
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -35,17 +35,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The project root (`CARGO_MANIFEST_DIR`).
-pub fn project_root() -> PathBuf {
+pub(crate) fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// `<project>/fixtures`.
-pub fn fixtures_dir() -> PathBuf {
+pub(crate) fn fixtures_dir() -> PathBuf {
     project_root().join("fixtures")
 }
 
 /// A built fixture distribution in `fixtures/dist/` (see `fixtures/README.md`).
-pub fn fixture_dist(filename: &str) -> PathBuf {
+pub(crate) fn fixture_dist(filename: &str) -> PathBuf {
     let path = fixtures_dir().join("dist").join(filename);
     assert!(
         path.is_file(),
@@ -57,7 +57,7 @@ pub fn fixture_dist(filename: &str) -> PathBuf {
 
 /// Wheels of common build backends (setuptools, wheel, flit_core, hatchling and their
 /// dependencies) that `scripts/test.sh` downloads once; build tests use them as a local upstream.
-pub fn upstream_wheels_dir() -> PathBuf {
+pub(crate) fn upstream_wheels_dir() -> PathBuf {
     let dir = project_root().join(".cache").join("upstream-wheels");
     let has_wheels = std::fs::read_dir(&dir)
         .map(|entries| {
@@ -75,7 +75,7 @@ pub fn upstream_wheels_dir() -> PathBuf {
 }
 
 /// The virtualenv holding devpi-server and pypiserver.
-pub fn test_venv() -> PathBuf {
+pub(crate) fn test_venv() -> PathBuf {
     let venv = std::env::var_os("WHEELWRIGHT_TEST_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| project_root().join(".venv-test"));
@@ -90,7 +90,7 @@ pub fn test_venv() -> PathBuf {
 }
 
 /// `$PYENV_ROOT/versions`, or that of pyenv's default root `~/.pyenv`.
-pub fn pyenv_versions() -> PathBuf {
+pub(crate) fn pyenv_versions() -> PathBuf {
     std::env::var_os("PYENV_ROOT")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".pyenv")))
@@ -99,7 +99,7 @@ pub fn pyenv_versions() -> PathBuf {
 }
 
 /// A name unique within this machine for this run: `{prefix}-{counter}-{pid}`.
-pub fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{prefix}-{n}-{}", std::process::id())
@@ -107,7 +107,7 @@ pub fn unique(prefix: &str) -> String {
 
 /// Prefix of every temporary directory the harness creates. `scripts/test.sh` sets
 /// `WHEELWRIGHT_TEST_RUN_ID` so it can find (and fail on) servers of its run left running.
-pub fn temp_prefix(kind: &str) -> String {
+pub(crate) fn temp_prefix(kind: &str) -> String {
     match std::env::var("WHEELWRIGHT_TEST_RUN_ID") {
         Ok(run) if !run.is_empty() => format!("wheelwright-it-{run}-{kind}-"),
         _ => format!("wheelwright-it-{kind}-"),
@@ -116,13 +116,13 @@ pub fn temp_prefix(kind: &str) -> String {
 
 /// A loopback port that was free a moment ago. Another process may take it before the server
 /// binds it; the servers retry with a new port when that happens.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local_addr").port()
 }
 
 /// A blocking HTTP client that never uses a proxy (tests only talk to loopback servers).
-pub fn http_client() -> reqwest::blocking::Client {
+pub(crate) fn http_client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(60))
@@ -132,7 +132,7 @@ pub fn http_client() -> reqwest::blocking::Client {
 
 /// Project name and version from a distribution filename: wheels
 /// `{name}-{version}-{tags}.whl`, sdists `{name}-{version}.tar.gz|.zip`.
-pub fn name_version_from_filename(filename: &str) -> (String, String) {
+pub(crate) fn name_version_from_filename(filename: &str) -> (String, String) {
     let parsed = if let Some(stem) = filename.strip_suffix(".whl") {
         let mut parts = stem.splitn(3, '-');
         match (parts.next(), parts.next(), parts.next()) {
@@ -153,14 +153,14 @@ pub fn name_version_from_filename(filename: &str) -> (String, String) {
 
 /// The outcome of a legacy (twine-style) upload.
 #[derive(Debug)]
-pub struct UploadResponse {
+pub(crate) struct UploadResponse {
     pub status: u16,
     pub body: String,
 }
 
 /// `POST` a distribution to a legacy upload URL (`:action=file_upload`, `name`, `version`,
 /// `content`), with optional HTTP Basic credentials, and return the status and body.
-pub fn legacy_upload(
+pub(crate) fn legacy_upload(
     client: &reqwest::blocking::Client,
     upload_url: &str,
     path: &Path,
@@ -200,7 +200,7 @@ pub fn legacy_upload(
 }
 
 /// The last `lines` lines of a log file, for panic messages.
-pub fn log_tail(path: &Path, lines: usize) -> String {
+pub(crate) fn log_tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_else(|e| format!("<cannot read {}: {e}>", path.display()));
@@ -211,7 +211,7 @@ pub fn log_tail(path: &Path, lines: usize) -> String {
 /// Panic if a server log contains a Python traceback (idea from devpi-plumber's
 /// `fail_on_output=['Traceback']`): a server-side exception is a bug even if the client got
 /// a plausible answer.
-pub fn assert_log_has_no_tracebacks(server: &str, path: &Path) {
+pub(crate) fn assert_log_has_no_tracebacks(server: &str, path: &Path) {
     let text = std::fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_else(|e| panic!("cannot read {server} log {}: {e}", path.display()));

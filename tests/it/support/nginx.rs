@@ -19,11 +19,11 @@ const NGINX: &str = "/usr/sbin/nginx";
 const START_DEADLINE: Duration = Duration::from_secs(30);
 const PORT_ATTEMPTS: usize = 5;
 
-pub const PROXY_USER: &str = "proxyuser";
-pub const PROXY_PASSWORD: &str = "proxy-pw-7";
+pub(crate) const PROXY_USER: &str = "proxyuser";
+pub(crate) const PROXY_PASSWORD: &str = "proxy-pw-7";
 
 /// nginx on three loopback ports, proxying to [`devpi()`].
-pub struct Nginx {
+pub(crate) struct Nginx {
     /// The CA that signed the server certificate (PEM): what `--ca-bundle` needs.
     pub ca_pem: PathBuf,
     /// Client certificate and its PKCS#8 private key in one PEM file (`--client-cert`).
@@ -47,7 +47,7 @@ pub struct Nginx {
 }
 
 /// The nginx of this test process (and the devpi-server behind it), started on first use.
-pub fn nginx() -> &'static Nginx {
+pub(crate) fn nginx() -> &'static Nginx {
     static NGINX_SERVER: OnceLock<Nginx> = OnceLock::new();
     NGINX_SERVER.get_or_init(Nginx::start)
 }
@@ -55,12 +55,12 @@ pub fn nginx() -> &'static Nginx {
 impl Nginx {
     /// An instance of its own (new PKI, ports and logs), for tests that read nginx's logs;
     /// stopped when dropped.
-    pub fn private() -> Nginx {
+    pub(crate) fn private() -> Nginx {
         Nginx::start()
     }
 
     /// nginx's error log so far (handshake failures are logged at `info`).
-    pub fn error_log_text(&self) -> String {
+    pub(crate) fn error_log_text(&self) -> String {
         std::fs::read_to_string(&self.error_log)
             .unwrap_or_else(|e| panic!("read {}: {e}", self.error_log.display()))
     }
@@ -69,7 +69,7 @@ impl Nginx {
     /// logged it. A client that has exited sent its last bytes (e.g. a TLS alert) before this
     /// request's handshake began, and nginx's one process reads them first: after this
     /// returns, what such a client caused is in the logs.
-    pub fn log_barrier(&self) {
+    pub(crate) fn log_barrier(&self) {
         let marker = super::unique("barrier");
         let ca = std::fs::read(&self.ca_pem).expect("read CA");
         let client = reqwest::blocking::Client::builder()
@@ -187,12 +187,12 @@ impl Nginx {
     }
 
     /// The same devpi URL (`http://127.0.0.1:DEVPI/user/index...`) through the TLS-only server.
-    pub fn tls(&self, devpi_url: &str) -> String {
+    pub(crate) fn tls(&self, devpi_url: &str) -> String {
         rebase(devpi_url, &self.tls_url)
     }
 
     /// The same devpi URL through the server with HTTP basic auth, credentials in the URL.
-    pub fn basic(&self, devpi_url: &str, credentials: Option<(&str, &str)>) -> String {
+    pub(crate) fn basic(&self, devpi_url: &str, credentials: Option<(&str, &str)>) -> String {
         let url = rebase(devpi_url, &self.basic_url);
         match credentials {
             Some((user, password)) => {
@@ -203,12 +203,12 @@ impl Nginx {
     }
 
     /// The same devpi URL through the server that demands a client certificate.
-    pub fn mtls(&self, devpi_url: &str) -> String {
+    pub(crate) fn mtls(&self, devpi_url: &str) -> String {
         rebase(devpi_url, &self.mtls_url)
     }
 
     /// The last lines of nginx's error log, for assertion messages.
-    pub fn error_log_tail(&self) -> String {
+    pub(crate) fn error_log_tail(&self) -> String {
         log_tail(&self.error_log, 40)
     }
 }

@@ -18,10 +18,10 @@ const START_DEADLINE: Duration = Duration::from_secs(30);
 const PORT_ATTEMPTS: usize = 5;
 
 /// The unprivileged user nginx's workers run as (Debian's web-server user).
-pub const WORKER_USER: &str = "www-data";
+pub(crate) const WORKER_USER: &str = "www-data";
 
 /// nginx serving one directory at `http://127.0.0.1:PORT/`; stopped when dropped.
-pub struct StaticNginx {
+pub(crate) struct StaticNginx {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     pub access_log: PathBuf,
@@ -32,7 +32,7 @@ pub struct StaticNginx {
 
 impl StaticNginx {
     /// Serve `root` (which, with its parents, must be traversable by [`WORKER_USER`]).
-    pub fn serve(root: &Path) -> StaticNginx {
+    pub(crate) fn serve(root: &Path) -> StaticNginx {
         assert!(
             Path::new(NGINX).is_file(),
             "{NGINX} is missing: run scripts/test.sh first (it installs nginx-light)"
@@ -89,7 +89,7 @@ impl StaticNginx {
     }
 
     /// The uids of nginx's worker processes (the children of the master in the pid file).
-    pub fn worker_uids(&self) -> Vec<u32> {
+    pub(crate) fn worker_uids(&self) -> Vec<u32> {
         let pid = std::fs::read_to_string(&self.pid_file)
             .unwrap_or_else(|e| panic!("read {}: {e}", self.pid_file.display()));
         let master: u32 = pid.trim().parse().expect("nginx.pid holds a pid");
@@ -116,18 +116,18 @@ impl StaticNginx {
     }
 
     /// nginx's access log so far.
-    pub fn access_log_text(&self) -> String {
+    pub(crate) fn access_log_text(&self) -> String {
         std::fs::read_to_string(&self.access_log).unwrap_or_default()
     }
 
     /// The last lines of nginx's error log, for assertion messages.
-    pub fn error_log_tail(&self) -> String {
+    pub(crate) fn error_log_tail(&self) -> String {
         log_tail(&self.error_log, 40)
     }
 }
 
 /// The uid of `user` from /etc/passwd.
-pub fn uid_of(user: &str) -> u32 {
+pub(crate) fn uid_of(user: &str) -> u32 {
     let passwd = std::fs::read_to_string("/etc/passwd").expect("read /etc/passwd");
     passwd
         .lines()

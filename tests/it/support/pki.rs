@@ -8,7 +8,7 @@ use std::process::Command;
 
 /// Private key forms, as openssl writes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
+pub(crate) enum KeyKind {
     /// `openssl genpkey -algorithm RSA`: `BEGIN PRIVATE KEY` (PKCS#8).
     RsaPkcs8,
     /// The same through `openssl rsa -traditional`: `BEGIN RSA PRIVATE KEY` (PKCS#1).
@@ -19,20 +19,20 @@ pub enum KeyKind {
 
 /// A CA: certificate and key files.
 #[derive(Debug, Clone)]
-pub struct Ca {
+pub(crate) struct Ca {
     pub pem: PathBuf,
     pub key: PathBuf,
 }
 
 /// A signed certificate and its key, separate files.
 #[derive(Debug, Clone)]
-pub struct Issued {
+pub(crate) struct Issued {
     pub cert: PathBuf,
     pub key: PathBuf,
 }
 
 /// Extensions beyond the tutorial defaults, each in a file of its own.
-pub enum Extensions<'a> {
+pub(crate) enum Extensions<'a> {
     /// None at all: an X.509 v1 certificate.
     None,
     /// A v3 certificate with these `openssl x509 -extfile` lines.
@@ -40,17 +40,17 @@ pub enum Extensions<'a> {
 }
 
 /// An intermediate CA's extensions (a v1 certificate cannot be a CA for OpenSSL).
-pub const CA_EXTENSIONS: &str = "basicConstraints = critical, CA:TRUE\n\
+pub(crate) const CA_EXTENSIONS: &str = "basicConstraints = critical, CA:TRUE\n\
                                  keyUsage = critical, keyCertSign, cRLSign\n\
                                  subjectKeyIdentifier = hash\n\
                                  authorityKeyIdentifier = keyid\n";
 
 /// A server certificate for `https://127.0.0.1:PORT`: an IP SAN and nothing else.
-pub const SERVER_IP_ONLY: &str = "subjectAltName = IP:127.0.0.1\n";
+pub(crate) const SERVER_IP_ONLY: &str = "subjectAltName = IP:127.0.0.1\n";
 
 impl Ca {
     /// A self-signed root (`openssl req -x509 -new`, RSA 2048).
-    pub fn root(dir: &Path, name: &str, cn: &str) -> Ca {
+    pub(crate) fn root(dir: &Path, name: &str, cn: &str) -> Ca {
         let key = dir.join(format!("{name}.key"));
         let pem = dir.join(format!("{name}.pem"));
         new_key(&key, KeyKind::RsaPkcs8);
@@ -72,7 +72,7 @@ impl Ca {
     }
 
     /// A new key of `kind` and a certificate for it signed by this CA.
-    pub fn issue(
+    pub(crate) fn issue(
         &self,
         dir: &Path,
         name: &str,
@@ -120,7 +120,7 @@ impl Ca {
     }
 
     /// An intermediate CA signed by this one.
-    pub fn intermediate(&self, dir: &Path, name: &str, cn: &str) -> Ca {
+    pub(crate) fn intermediate(&self, dir: &Path, name: &str, cn: &str) -> Ca {
         let issued = self.issue(
             dir,
             name,
@@ -171,7 +171,7 @@ fn new_key(key: &Path, kind: KeyKind) {
 }
 
 /// `Version: 1` or `Version: 3` as `openssl x509 -text` prints it.
-pub fn x509_version(cert: &Path) -> u8 {
+pub(crate) fn x509_version(cert: &Path) -> u8 {
     let text = openssl(&["x509", "-in", path_str(cert), "-noout", "-text"]);
     let line = text
         .lines()
@@ -184,7 +184,7 @@ pub fn x509_version(cert: &Path) -> u8 {
 }
 
 /// Concatenates files (PEM blocks) into `out`.
-pub fn concat(out: &Path, parts: &[&Path]) -> PathBuf {
+pub(crate) fn concat(out: &Path, parts: &[&Path]) -> PathBuf {
     let mut text = String::new();
     for part in parts {
         let piece = std::fs::read_to_string(part)
@@ -198,13 +198,13 @@ pub fn concat(out: &Path, parts: &[&Path]) -> PathBuf {
     out.to_path_buf()
 }
 
-pub fn path_str(path: &Path) -> &str {
+pub(crate) fn path_str(path: &Path) -> &str {
     path.to_str()
         .unwrap_or_else(|| panic!("non-UTF-8 path {}", path.display()))
 }
 
 /// Runs the openssl CLI; panics with its output on failure; returns its stdout.
-pub fn openssl(args: &[&str]) -> String {
+pub(crate) fn openssl(args: &[&str]) -> String {
     let output = Command::new("openssl")
         .args(args)
         .output()

@@ -44,7 +44,7 @@ sys.exit(code)
 "#;
 
 /// A server running under the watchdog; dropping it stops the server and waits for it.
-pub struct WatchedProcess {
+pub(super) struct WatchedProcess {
     child: Child,
     pub log: PathBuf,
 }
@@ -52,7 +52,7 @@ pub struct WatchedProcess {
 impl WatchedProcess {
     /// Start `program args...` under the watchdog with stdout and stderr appended to `log`.
     /// `cleanup`, when given, is removed recursively after the server exits.
-    pub fn spawn(
+    pub(super) fn spawn(
         venv: &Path,
         program: &Path,
         args: &[String],
@@ -90,7 +90,7 @@ impl WatchedProcess {
     }
 
     /// `Some(exit description)` if the server (and so the watchdog) has exited.
-    pub fn exited(&mut self) -> Option<String> {
+    pub(super) fn exited(&mut self) -> Option<String> {
         match self.child.try_wait() {
             Ok(Some(status)) => Some(status.to_string()),
             Ok(None) => None,
@@ -99,7 +99,7 @@ impl WatchedProcess {
     }
 
     /// Close the watchdog's stdin and wait until it has stopped the server.
-    pub fn stop(&mut self) {
+    pub(super) fn stop(&mut self) {
         drop(self.child.stdin.take());
         let _ = self.child.wait();
     }

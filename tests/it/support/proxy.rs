@@ -29,7 +29,7 @@ const MAX_HEAD: usize = 64 * 1024;
 
 /// What the proxy does to a request a rule picked.
 #[derive(Clone)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// Read the request, then close the connection without answering.
     Reset,
     /// Answer this status (with `Retry-After: secs` when given) without forwarding.
@@ -67,7 +67,7 @@ impl Fault {
 
 /// What the proxy knows about a request when it decides.
 #[derive(Debug, Clone)]
-pub struct RequestInfo {
+pub(crate) struct RequestInfo {
     pub method: String,
     /// Path with query, as sent (`/alice/target/ww-alpha?ignore_bases`).
     pub path: String,
@@ -78,27 +78,27 @@ pub struct RequestInfo {
 }
 
 /// Which requests a rule looks at.
-pub struct Match(Box<dyn Fn(&RequestInfo) -> bool + Send + Sync>);
+pub(crate) struct Match(Box<dyn Fn(&RequestInfo) -> bool + Send + Sync>);
 
 impl Match {
-    pub fn new(predicate: impl Fn(&RequestInfo) -> bool + Send + Sync + 'static) -> Match {
+    pub(crate) fn new(predicate: impl Fn(&RequestInfo) -> bool + Send + Sync + 'static) -> Match {
         Match(Box::new(predicate))
     }
     /// Every request.
-    pub fn any() -> Match {
+    pub(crate) fn any() -> Match {
         Match::new(|_| true)
     }
     /// Every upload POST (a multipart body with a file part).
-    pub fn uploads() -> Match {
+    pub(crate) fn uploads() -> Match {
         Match::new(|r| r.method == "POST" && r.upload_filename.is_some())
     }
     /// The upload POSTs of one file.
-    pub fn upload_of(filename: &str) -> Match {
+    pub(crate) fn upload_of(filename: &str) -> Match {
         let filename = filename.to_string();
         Match::new(move |r| r.method == "POST" && r.upload_filename.as_deref() == Some(&filename))
     }
     /// `method` to exactly this path (with query).
-    pub fn request(method: &str, path: &str) -> Match {
+    pub(crate) fn request(method: &str, path: &str) -> Match {
         let (method, path) = (method.to_string(), path.to_string());
         Match::new(move |r| r.method == method && r.path == path)
     }
@@ -106,7 +106,7 @@ impl Match {
 
 /// Which occurrences (1-based, counted per rule) of a match are faulted.
 #[derive(Debug, Clone)]
-pub enum When {
+pub(crate) enum When {
     Nth(usize),
     /// The n-th and every later one.
     From(usize),
@@ -132,7 +132,7 @@ struct Rule {
 
 /// One request the proxy read, and what became of it.
 #[derive(Debug, Clone)]
-pub struct LoggedRequest {
+pub(crate) struct LoggedRequest {
     pub request: RequestInfo,
     /// The fault applied, if any (`Fault::describe`).
     pub fault: Option<String>,
@@ -160,7 +160,7 @@ impl State {
 }
 
 /// A running proxy; dropping it stops it.
-pub struct FaultProxy {
+pub(crate) struct FaultProxy {
     addr: SocketAddr,
     state: Arc<State>,
     acceptor: Option<JoinHandle<()>>,
@@ -168,7 +168,7 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     /// A proxy on a free loopback port in front of `upstream` (`http://127.0.0.1:PORT`).
-    pub fn start(upstream: &str) -> FaultProxy {
+    pub(crate) fn start(upstream: &str) -> FaultProxy {
         let parsed = url::Url::parse(upstream)
             .unwrap_or_else(|e| panic!("proxy upstream {upstream:?} is not a URL: {e}"));
         let upstream_addr = parsed
@@ -204,12 +204,12 @@ impl FaultProxy {
     }
 
     /// `http://127.0.0.1:PORT` of the proxy.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
     /// Adds a rule (rules are tried in the order they were added).
-    pub fn on(&self, matcher: Match, when: When, fault: Fault) -> &Self {
+    pub(crate) fn on(&self, matcher: Match, when: When, fault: Fault) -> &Self {
         self.state.rules.lock().unwrap().push(Rule {
             matcher,
             when,
@@ -220,38 +220,38 @@ impl FaultProxy {
     }
 
     /// Requests read from clients (faulted or not).
-    pub fn requests_seen(&self) -> u64 {
+    pub(crate) fn requests_seen(&self) -> u64 {
         self.state.seen.load(Ordering::SeqCst)
     }
 
     /// Client connections accepted (fewer than requests when keep-alive works).
-    pub fn connections_accepted(&self) -> u64 {
+    pub(crate) fn connections_accepted(&self) -> u64 {
         self.state.connections.load(Ordering::SeqCst)
     }
 
     /// Requests a rule applied a fault to.
-    pub fn faults_injected(&self) -> u64 {
+    pub(crate) fn faults_injected(&self) -> u64 {
         self.state.faulted.load(Ordering::SeqCst)
     }
 
-    pub fn log(&self) -> Vec<LoggedRequest> {
+    pub(crate) fn log(&self) -> Vec<LoggedRequest> {
         self.state.log.lock().unwrap().clone()
     }
 
     /// POSTs to `path` that reached the server.
-    pub fn posts_forwarded(&self, path: &str) -> usize {
+    pub(crate) fn posts_forwarded(&self, path: &str) -> usize {
         self.count(|r| r.forwarded && r.request.method == "POST" && r.request.path == path)
     }
 
     /// Upload POSTs of `filename` the proxy read (what the client sent).
-    pub fn uploads_seen(&self, filename: &str) -> usize {
+    pub(crate) fn uploads_seen(&self, filename: &str) -> usize {
         self.count(|r| {
             r.request.method == "POST" && r.request.upload_filename.as_deref() == Some(filename)
         })
     }
 
     /// Upload POSTs of `filename` that reached the server.
-    pub fn uploads_forwarded(&self, filename: &str) -> usize {
+    pub(crate) fn uploads_forwarded(&self, filename: &str) -> usize {
         self.count(|r| {
             r.forwarded
                 && r.request.method == "POST"
@@ -260,7 +260,7 @@ impl FaultProxy {
     }
 
     /// Whether a `GoDown` fault has fired.
-    pub fn is_down(&self) -> bool {
+    pub(crate) fn is_down(&self) -> bool {
         self.state.down.load(Ordering::SeqCst)
     }
 

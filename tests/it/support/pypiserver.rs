@@ -10,7 +10,7 @@ const START_DEADLINE: Duration = Duration::from_secs(60);
 const PORT_ATTEMPTS: usize = 5;
 
 /// A pypiserver on `127.0.0.1` serving `packages_dir`; stopped on drop.
-pub struct Pypiserver {
+pub(crate) struct Pypiserver {
     url: String,
     packages_dir: PathBuf,
     process: WatchedProcess,
@@ -23,7 +23,7 @@ impl Pypiserver {
     /// those credentials (`-P htpasswd -a update`); without, anyone may upload (`-P . -a .`).
     /// Downloads and listings are never authenticated. `--disable-fallback`: unknown
     /// projects are 404, never a redirect to a public index.
-    pub fn start(packages_dir: &Path, auth: Option<(&str, &str)>) -> Pypiserver {
+    pub(crate) fn start(packages_dir: &Path, auth: Option<(&str, &str)>) -> Pypiserver {
         let venv = test_venv();
         let scratch = tempfile::Builder::new()
             .prefix(&super::temp_prefix("pypiserver"))
@@ -101,16 +101,16 @@ impl Pypiserver {
     }
 
     /// `http://127.0.0.1:PORT` (the upload URL; the simple index is under `/simple/`).
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.url.clone()
     }
 
-    pub fn packages_dir(&self) -> &Path {
+    pub(crate) fn packages_dir(&self) -> &Path {
         &self.packages_dir
     }
 
     /// Filenames in the served directory, sorted.
-    pub fn filenames(&self) -> Vec<String> {
+    pub(crate) fn filenames(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(&self.packages_dir)
             .unwrap_or_else(|e| panic!("read {}: {e}", self.packages_dir.display()))
             .flatten()
@@ -120,7 +120,7 @@ impl Pypiserver {
         names
     }
 
-    pub fn assert_no_tracebacks(&self) {
+    pub(crate) fn assert_no_tracebacks(&self) {
         super::assert_log_has_no_tracebacks("pypiserver", &self.process.log);
     }
 }

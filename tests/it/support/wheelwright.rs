@@ -8,14 +8,14 @@ use std::process::Command;
 /// `XDG_CACHE_HOME` inside it) and deletes it on drop. Derefs to `Command`, so add
 /// arguments and run it as usual; keep this value alive while the command runs.
 /// Tests that need several commands to share a cache use [`wheelwright_with_home`].
-pub struct WheelwrightCommand {
+pub(crate) struct WheelwrightCommand {
     command: Command,
     home: tempfile::TempDir,
 }
 
 impl WheelwrightCommand {
     /// The temporary `HOME`; the cache is `home()/.cache`.
-    pub fn home(&self) -> &Path {
+    pub(crate) fn home(&self) -> &Path {
         self.home.path()
     }
 }
@@ -36,7 +36,7 @@ impl DerefMut for WheelwrightCommand {
 /// The wheelwright binary with `env_clear()` and then only `PATH`, `LANG=C.UTF-8`, `CI=true`,
 /// and `HOME`/`XDG_CACHE_HOME` in a fresh temporary directory: no `PIP_*`, `DEVPI_*` or proxy
 /// variables leak in from the developer's shell.
-pub fn wheelwright() -> WheelwrightCommand {
+pub(crate) fn wheelwright() -> WheelwrightCommand {
     let home = tempfile::Builder::new()
         .prefix(&super::temp_prefix("home"))
         .tempdir()
@@ -47,7 +47,7 @@ pub fn wheelwright() -> WheelwrightCommand {
 
 /// Like [`wheelwright`] but with `HOME` = `home` and `XDG_CACHE_HOME` = `home/.cache`; the
 /// caller owns the directory (so several commands can share one cache).
-pub fn wheelwright_with_home(home: &Path) -> Command {
+pub(crate) fn wheelwright_with_home(home: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wheelwright"));
     command
         .env_clear()
