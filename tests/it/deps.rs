@@ -12,7 +12,7 @@ use crate::fill::{Venv, fill};
 use crate::support::{Pypiserver, fixtures_dir, pyenv_versions, wheelwright_with_home};
 
 /// A pypiserver whose packages are the `ww-dep-*` fixture wheels.
-fn upstream() -> (tempfile::TempDir, Pypiserver) {
+pub(crate) fn upstream() -> (tempfile::TempDir, Pypiserver) {
     let packages = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(fixtures_dir().join("dist")).unwrap() {
         let path = entry.unwrap().path();
