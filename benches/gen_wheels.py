@@ -38,16 +38,20 @@ def _record_line(path: str, data: bytes) -> str:
     return f"{path},sha256={digest},{len(data)}"
 
 
-def make_wheel(name: str, version: str, out_dir: str) -> str:
-    """Write `{dist}-{version}-py3-none-any.whl` for project `name`; return its path."""
+def make_wheel(name: str, version: str, out_dir: str, requires: tuple = ()) -> str:
+    """Write `{dist}-{version}-py3-none-any.whl` for project `name`, with one
+    `Requires-Dist` line per entry of `requires` (PEP 566); return its path."""
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
     files = [
         (f"{dist}/__init__.py", f'__version__ = "{version}"\n'.encode()),
         (
             f"{info}/METADATA",
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-            f"Summary: wheelwright benchmark wheel\n".encode(),
+            (
+                f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+                f"Summary: wheelwright benchmark wheel\n"
+                + "".join(f"Requires-Dist: {r}\n" for r in requires)
+            ).encode(),
         ),
         (
             f"{info}/WHEEL",
