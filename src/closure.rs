@@ -108,20 +108,32 @@ impl Closure {
     }
 }
 
+/// The builder that prepares the metadata of a dependency published only as an sdist
+/// (`prepare_metadata_for_build_wheel` in the sandbox, cached by the sdist's sha256), or
+/// why there is none (that dependency's solve then fails with the reason).
+pub(crate) type MetadataBuilder = Result<Arc<crate::build::Builder>, String>;
+
 /// `--deps` for a run: solves the closure and replaces the context's requirements with the
-/// expanded ones. `None` without `--deps`.
+/// expanded ones. `None` without `--deps`; `builder` is asked for only with `--deps`.
 pub(crate) async fn for_run(
     ctx: &mut crate::setup::Context,
     paths: &[PathBuf],
     cache: &std::path::Path,
     max_download_size: u64,
     mode: Option<DepsMode>,
+    builder: impl FnOnce(&crate::setup::Context) -> MetadataBuilder,
 ) -> Result<Option<Closure>, Failure> {
     let Some(mode) = mode else {
         return Ok(None);
     };
     let store = crate::store::Store::new(cache).with_max_download_size(max_download_size);
     let fetcher = MetadataFetcher::new(ctx.client.clone(), store, cache);
+    let fetcher = match builder(ctx) {
+        // The pre-pass prepares metadata without `--config-settings` (the metadata cache is
+        // keyed by the sdist alone).
+        Ok(builder) => fetcher.with_builder(builder, crate::build::ConfigSettings::new()),
+        Err(why) => fetcher.without_builder(why),
+    };
     let closure = expand(
         Inputs {
             paths,

@@ -75,12 +75,20 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         ))
     })?;
 
+    let mode = sandbox_mode(args.sandbox);
+    crate::build::Sandbox::warm_up(mode);
+    // A dependency published only as an sdist gets its metadata from the fill's own builder.
     let closure = crate::closure::for_run(
         &mut ctx,
         &requirements,
         &cache,
         args.common.max_download_size,
         args.common.deps,
+        |ctx| {
+            make_builder(&args, ctx, &cache)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        },
     )
     .await?;
     let stop = Arc::new(Stop::default());
@@ -108,14 +116,12 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
     // The sandbox layer is chosen at start (the probes run in the background); when no layer
     // works, builds are refused (their jobs fail, exit 2) while the jobs that need no build
     // still run.
-    let mode = sandbox_mode(args.sandbox);
     if mode == SandboxMode::Off {
         eprintln!(
             "warning: --sandbox off: builds run without isolation (network, files and \
              processes open; only the limits apply)"
         );
     }
-    crate::build::Sandbox::warm_up(mode);
     let build_jobs = args.jobs.unwrap_or_else(default_build_jobs).max(1);
     let progress = Progress::new(0, args.common.quiet > 0);
     let hosts = Arc::new(crate::host_slots::HostSlots::new(args.transfer_concurrency));

@@ -30,6 +30,7 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
         &cache,
         args.common.max_download_size,
         args.common.deps,
+        |ctx| metadata_builder(ctx, &cache, args.common.max_download_size),
     )
     .await?;
     let listings = ctx.listing_cache(&cache);
@@ -75,6 +76,25 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
         )));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The dry run prepares an sdist dependency's metadata only in a sandbox (the default layer
+/// choice of `fill`); when no layer works, the reason is the answer.
+fn metadata_builder(
+    ctx: &setup::Context,
+    cache: &std::path::Path,
+    max_download_size: u64,
+) -> crate::closure::MetadataBuilder {
+    let mut options = crate::build::BuilderOptions::new(cache);
+    options.sandbox = crate::build::SandboxMode::Auto;
+    let source = crate::pipeline::UpstreamWheels {
+        client: ctx.client.clone(),
+        upstream: std::sync::Arc::clone(&ctx.upstream),
+        store: crate::store::Store::new(cache).with_max_download_size(max_download_size),
+    };
+    crate::build::Builder::new(options, std::sync::Arc::new(source))
+        .map(std::sync::Arc::new)
+        .map_err(|e| format!("no sandbox to prepare it in: {e}"))
 }
 
 /// What the target's policies say about the plan's uploads.

@@ -94,8 +94,10 @@ pub enum FetchError {
     Build(Box<BuildError>),
     #[error("{url} is not a local path")]
     NotLocal { url: String },
-    #[error("{file} is an sdist and no builder is set up to prepare its metadata")]
-    NoBuilder { file: String },
+    /// An sdist whose metadata needs a build and no builder is available; `why` says why
+    /// (none was set up, or no sandbox layer works).
+    #[error("{file} is an sdist and its metadata cannot be prepared: {why}")]
+    NoBuilder { file: String, why: String },
 }
 
 /// Fetches and caches core metadata. Cheap to clone.
@@ -105,7 +107,8 @@ pub struct MetadataFetcher {
     store: Store,
     cache: MetadataCache,
     limits: ZipLimits,
-    builder: Option<Arc<Builder>>,
+    /// The builder that prepares sdists' metadata, or why there is none.
+    builder: Result<Arc<Builder>, String>,
     config_settings: ConfigSettings,
 }
 
@@ -116,15 +119,21 @@ impl MetadataFetcher {
             store,
             cache: MetadataCache::new(cache_dir),
             limits: ZipLimits::default(),
-            builder: None,
+            builder: Err("no builder is set up".to_string()),
             config_settings: ConfigSettings::new(),
         }
     }
 
     /// sdists are prepared with this builder (and these `-C` settings).
     pub fn with_builder(mut self, builder: Arc<Builder>, config_settings: ConfigSettings) -> Self {
-        self.builder = Some(builder);
+        self.builder = Ok(builder);
         self.config_settings = config_settings;
+        self
+    }
+
+    /// sdists' metadata cannot be prepared, for this reason (e.g. no sandbox layer works).
+    pub fn without_builder(mut self, why: String) -> Self {
+        self.builder = Err(why);
         self
     }
 
@@ -168,10 +177,14 @@ impl MetadataFetcher {
         if let Some(found) = self.cached(CacheKind::Sdist, file.sha256.as_ref(), name, version) {
             return Ok(found);
         }
-        let Some(builder) = &self.builder else {
-            return Err(FetchError::NoBuilder {
-                file: file.filename.to_string(),
-            });
+        let builder = match &self.builder {
+            Ok(builder) => builder,
+            Err(why) => {
+                return Err(FetchError::NoBuilder {
+                    file: file.filename.to_string(),
+                    why: why.clone(),
+                });
+            }
         };
         let stored = self.download(file).await?;
         if let Some(found) = self.cached(CacheKind::Sdist, Some(&stored.sha256), name, version) {

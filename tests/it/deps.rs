@@ -215,6 +215,72 @@ fn fill_deps_fills_the_closure_per_interpreter_and_pip_installs_from_the_target_
 }
 
 #[test]
+fn fill_deps_builds_a_dependency_published_only_as_an_sdist() {
+    let (_packages, server) = upstream();
+    let home = tempfile::tempdir().unwrap();
+    let wheelhouse = home.path().join("wheelhouse");
+    let index = format!("{}/simple/", server.url());
+    let args = [
+        "--deps",
+        "--index-url",
+        &index,
+        "--python",
+        "python3",
+        "--target",
+        wheelhouse.to_str().unwrap(),
+    ];
+    let requirements = "ww-dep-wants-sdonly\n";
+    let run = fill(home.path(), requirements, &args, &[]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let jobs = jobs(&run.report);
+    let sdonly = jobs
+        .iter()
+        .find(|((p, _), _)| p == "ww-dep-sdonly")
+        .map(|(_, j)| j)
+        .unwrap_or_else(|| panic!("no ww-dep-sdonly job: {jobs:?}"));
+    // Its metadata (Requires-Dist ww-dep-base>=1.0) came from the sdist, so base is in too.
+    assert_eq!(sdonly.0, "1.0");
+    assert_eq!(sdonly.2, vec!["ww-dep-wants-sdonly 1.0"]);
+    assert!(
+        run.outcomes()
+            .iter()
+            .any(|(p, v, o)| p == "ww-dep-sdonly" && v == "1.0" && o == "built"),
+        "{:?}",
+        run.outcomes()
+    );
+    assert_eq!(
+        wheels(&wheelhouse),
+        [
+            "ww_dep_base-2.0-py3-none-any.whl",
+            "ww_dep_sdonly-1.0-py3-none-any.whl",
+            "ww_dep_wants_sdonly-1.0-py3-none-any.whl",
+        ]
+    );
+
+    // pip installs the root from the target alone, the built dependency with it.
+    let venv = Venv::new(home.path());
+    let simple = url::Url::from_directory_path(wheelhouse.join("simple")).unwrap();
+    venv.pip_install(&["--index-url", simple.as_str(), "ww-dep-wants-sdonly"]);
+    assert_eq!(
+        venv.python(
+            "import importlib.metadata as m; print(m.version('ww-dep-sdonly'), m.version('ww-dep-base'))"
+        ),
+        "1.0 2.0"
+    );
+
+    // The dry run solves the same closure (the prepared metadata is cached by the sdist's
+    // sha256) and finds everything present.
+    let (code, stdout, stderr, _) = plan(home.path(), requirements, &args);
+    assert_eq!(code, 0, "{stderr}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("ww-dep-sdonly"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains("present"), "{row}");
+    server.assert_no_tracebacks();
+}
+
+#[test]
 fn a_constraint_forces_an_older_version_into_the_closure() {
     let home = tempfile::tempdir().unwrap();
     let constraints = home.path().join("constraints.txt");
