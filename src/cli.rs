@@ -74,6 +74,11 @@ pub struct FillArgs {
     /// server changes and no login is sent (devpi-builder's --dry-run).
     #[arg(long, visible_alias = "dry-run")]
     pub no_upload: bool,
+    /// With `--deps`: leave out the wheels of the build requirements used for this run's
+    /// builds (by default they go to the target too, so pip can build the sdists from the
+    /// target alone with build isolation on).
+    #[arg(long)]
+    pub no_build_deps: bool,
     /// Write a JUnit XML report (one test case per job) for Jenkins.
     #[arg(long, value_name = "FILE")]
     pub junit_xml: Option<PathBuf>,

@@ -165,6 +165,16 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
                 },
             ))
             .await;
+    // `--deps`: pip builds the closure's sdists from the target with build isolation, so
+    // the build requirements this run's builds used go there too (unless --no-build-deps).
+    let build_requirements_failed = if closure.is_some() && !args.no_build_deps {
+        !pipeline
+            .publish_build_requirements(&outcome.results)
+            .await
+            .is_empty()
+    } else {
+        false
+    };
     if let Some(listings) = &listings {
         let changed = outcome
             .results
@@ -202,7 +212,9 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
             eprintln!("error: {refused}");
             exit::BAD_INPUT
         }
-        None if outcome.results.iter().all(|r| r.outcome.is_ok()) => 0,
+        None if outcome.results.iter().all(|r| r.outcome.is_ok()) && !build_requirements_failed => {
+            0
+        }
         None => exit::JOBS_FAILED,
     };
     Ok(ExitCode::from(code))

@@ -7,6 +7,7 @@
 //! continues from what the target and the store hold.
 
 mod build;
+mod build_requirements;
 mod builder_setup;
 mod failures;
 mod sources;

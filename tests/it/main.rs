@@ -5,6 +5,7 @@
 mod support;
 
 mod build;
+mod build_deps;
 mod build_paths;
 mod build_reasons;
 mod config;
