@@ -587,6 +587,8 @@ fn bench_hook_start_per_layer() {
 /// extension build under the built-in layer, and the extension imports.
 #[test]
 fn real_backends_and_a_c_extension_build_under_the_builtin_layer() {
+    // Its builds run as the same uid as a hostile suite's fork bomb (see [`HOSTILE`]).
+    let _serial = HOSTILE.lock().unwrap_or_else(|e| e.into_inner());
     let home = Home::new(None);
     let wheelhouse = home.path().join("wheelhouse");
     let reqs = home.path().join("requirements.txt");
