@@ -160,7 +160,7 @@ fn an_endless_metadata_file_is_cut_off_at_the_cap() {
     );
     server.route(
         &format!("/files/{wheel_name}.metadata"),
-        Reply::file(Body::Endless { cap: 80 << 20 }),
+        Reply::file(Body::Endless { cap: 256 << 20 }),
     );
     let files = listed(&format!("{}/simple/", server.url()), "ww-alpha");
     let cache = tempfile::tempdir().unwrap();
@@ -171,8 +171,11 @@ fn an_endless_metadata_file_is_cut_off_at_the_cap() {
         matches!(&err, FetchError::MetadataFile { detail, .. } if detail.contains("longer than")),
         "{err}"
     );
+    // The reader stops at its 64 MiB cap; what the server counts beyond that is what the
+    // loopback socket buffers took before the connection was dropped (about 10 MiB seen under
+    // load), far below the 256 MiB the server would send to a reader that did not stop.
     assert!(
-        server.bytes_sent() < (70 << 20),
+        server.bytes_sent() < (128 << 20),
         "{} bytes sent",
         server.bytes_sent()
     );
