@@ -308,7 +308,7 @@ mod tests {
     #[test]
     fn reads_devpi_html_with_relative_links_and_entities() {
         let html = r#"<!DOCTYPE html><html lang="en"><head><title>alice/team: links for foo-bar</title></head><body><h1>alice/team: links for foo-bar</h1>
-alice/shared <a href="../../../shared/+f/e98/7f78a932882b6/Foo_Bar-2.0rc1-py3-none-any.whl#sha256=E987000000000000000000000000000000000000000000000000000000000000" data-requires-python="&gt;=3.8">Foo_Bar-2.0rc1-py3-none-any.whl</a><br>
+alice/pool <a href="../../../pool/+f/e98/7f78a932882b6/Foo_Bar-2.0rc1-py3-none-any.whl#sha256=E987000000000000000000000000000000000000000000000000000000000000" data-requires-python="&gt;=3.8">Foo_Bar-2.0rc1-py3-none-any.whl</a><br>
 alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha256=75c1000000000000000000000000000000000000000000000000000000000000" data-requires-python="">Foo_Bar-1.0-py3-none-any.whl</a><br>
 <a href="../../+f/aaa/bbb/foo_bar-0.9.tar.gz" data-yanked="">foo_bar-0.9.tar.gz</a>
 </body></html>"#;
@@ -317,14 +317,14 @@ alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha2
         assert_eq!(files[0].filename, "Foo_Bar-2.0rc1-py3-none-any.whl");
         assert_eq!(
             files[0].url.as_str(),
-            "http://127.0.0.1:3141/alice/shared/+f/e98/7f78a932882b6/Foo_Bar-2.0rc1-py3-none-any.whl"
+            "http://127.0.0.1:3141/alice/pool/+f/e98/7f78a932882b6/Foo_Bar-2.0rc1-py3-none-any.whl"
         );
         assert_eq!(
             files[0].sha256.as_deref().map(|h| h.trim_end_matches('0')),
             Some("e987")
         );
         assert_eq!(files[0].requires_python.as_deref(), Some(">=3.8"));
-        assert_eq!(files[0].stage.as_deref(), Some("alice/shared"));
+        assert_eq!(files[0].stage.as_deref(), Some("alice/pool"));
         assert_eq!(files[1].requires_python, None);
         assert_eq!(files[1].stage.as_deref(), Some("alice/team"));
         assert_eq!(files[2].yanked.as_deref(), Some(""));
