@@ -59,13 +59,25 @@ enum Role {
 
 /// The expanded requirements and what [`Closure::adjust`] does to their jobs.
 #[derive(Debug, Clone)]
-pub(crate) struct Closure {
+pub struct Closure {
     pub requirements: ParsedRequirements,
     roles: Vec<Role>,
+    /// What the solves found, from which the above were made (and which a snapshot keeps).
+    solved: Solved,
+    /// Taken from a snapshot of an earlier run: no upstream listing was read.
+    pub from_snapshot: bool,
+}
+
+/// Every interpreter's solutions: the members, and the lines whose closure failed (per-line
+/// mode) by interpreter label.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Solved {
+    members: BTreeMap<(PackageName, Version), Member>,
+    failed: BTreeMap<usize, BTreeMap<String, String>>,
 }
 
 /// One (project, version) some interpreter's solution holds.
-#[derive(Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Member {
     /// Interpreter label → the `via` of the package there (root lines left out).
     via: BTreeMap<String, BTreeSet<String>>,
@@ -96,6 +108,13 @@ impl Closure {
         Some(job)
     }
 
+    /// Whether the job of written line `entry` for interpreter `label`, whose marker holds
+    /// there, would be dropped by [`Self::adjust`] (the pinned lines stand for it), so the
+    /// planner need not plan it.
+    pub(crate) fn stands_for(&self, entry: usize, label: &str) -> bool {
+        matches!(self.roles.get(entry), Some(Role::Written { failed }) if !failed.contains_key(label))
+    }
+
     /// [`Self::adjust`] over one batch of the planner's stream.
     pub(crate) fn adjust_slots(&self, slots: Vec<JobSlot>) -> Vec<JobSlot> {
         slots
@@ -114,18 +133,45 @@ impl Closure {
 pub(crate) type MetadataBuilder = Result<Arc<crate::build::Builder>, String>;
 
 /// `--deps` for a run: solves the closure and replaces the context's requirements with the
-/// expanded ones. `None` without `--deps`; `builder` is asked for only with `--deps`.
+/// expanded ones. `None` without `--deps`. When the upstream can name its content and an
+/// earlier run solved the same inputs over the same content, that solve is taken as it was
+/// (see `closure_snapshot.rs`); `builder` is asked for only when there is a solve to do.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn for_run(
     ctx: &mut crate::setup::Context,
     paths: &[PathBuf],
     cache: &std::path::Path,
     max_download_size: u64,
     mode: Option<DepsMode>,
+    packages: &crate::package_settings::PackageSettings,
     builder: impl FnOnce(&crate::setup::Context) -> MetadataBuilder,
 ) -> Result<Option<Closure>, Failure> {
     let Some(mode) = mode else {
         return Ok(None);
     };
+    let environments = environments(paths, &ctx.requirements, mode)?;
+    let upstream_state = ctx
+        .upstream
+        .state(&ctx.client)
+        .await
+        .map_err(|e| Failure::unusable(anyhow::anyhow!("--deps: {e}")))?;
+    let key = upstream_state.as_ref().map(|state| {
+        snapshot::Key::new(&snapshot::KeyInputs {
+            mode,
+            environments: &environments,
+            written: &ctx.requirements,
+            interpreters: &ctx.interpreters,
+            pre: ctx.policy.pre,
+            packages,
+            upstream: state,
+        })
+    });
+    if let Some(solved) = key.as_ref().and_then(|key| snapshot::load(cache, key)) {
+        let mut closure = pinned_lines(&ctx.requirements, solved);
+        closure.from_snapshot = true;
+        ctx.requirements = closure.requirements.clone();
+        return Ok(Some(closure));
+    }
     let store = crate::store::Store::new(cache).with_max_download_size(max_download_size);
     let fetcher = MetadataFetcher::new(ctx.client.clone(), store, cache);
     let fetcher = match builder(ctx) {
@@ -147,6 +193,9 @@ pub(crate) async fn for_run(
         mode,
     )
     .await?;
+    if let Some(key) = &key {
+        snapshot::save(cache, key, &closure.solved);
+    }
     ctx.requirements = closure.requirements.clone();
     Ok(Some(closure))
 }
@@ -246,7 +295,7 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
             }
         }
     }
-    Ok(pinned_lines(written, members, failed))
+    Ok(pinned_lines(written, Solved { members, failed }))
 }
 
 /// The environments to solve, as indices into the written lines: one per requirements file
@@ -352,11 +401,12 @@ fn first_root(
 }
 
 /// The written lines, then one pinned line per member, and the role of each.
-fn pinned_lines(
-    written: &ParsedRequirements,
-    members: BTreeMap<(PackageName, Version), Member>,
-    mut failed: BTreeMap<usize, BTreeMap<String, String>>,
-) -> Closure {
+fn pinned_lines(written: &ParsedRequirements, solved: Solved) -> Closure {
+    let kept = solved.clone();
+    let Solved {
+        members,
+        mut failed,
+    } = solved;
     let mut requirements = written.clone();
     let mut roles: Vec<Role> = (0..written.requirements.len())
         .map(|i| Role::Written {
@@ -395,8 +445,13 @@ fn pinned_lines(
     Closure {
         requirements,
         roles,
+        solved: kept,
+        from_snapshot: false,
     }
 }
+
+#[path = "closure_snapshot.rs"]
+mod snapshot;
 
 #[cfg(test)]
 #[path = "closure_tests.rs"]

@@ -70,7 +70,7 @@ fn closure() -> Closure {
         1,
         BTreeMap::from([("cp311".to_string(), "no closure".to_string())]),
     )]);
-    pinned_lines(&written, members, failed)
+    pinned_lines(&written, Solved { members, failed })
 }
 
 #[test]

@@ -384,6 +384,7 @@ impl Context {
         shard: Option<crate::plan::Shard>,
         store: Option<&'a crate::store::Store>,
         packages: &'a crate::package_settings::PackageSettings,
+        closure: Option<&'a crate::closure::Closure>,
     ) -> crate::plan::Planner<'a, crate::plan::IndexListings<'a>> {
         crate::plan::Planner {
             listings: crate::plan::IndexListings {
@@ -399,6 +400,7 @@ impl Context {
             concurrency: self.concurrency,
             shard,
             packages,
+            closure,
         }
     }
 }

@@ -84,6 +84,7 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         &cache,
         args.common.max_download_size,
         args.common.deps,
+        packages,
         |ctx| {
             make_builder(&args, ctx, &cache)
                 .map(Arc::new)
@@ -103,6 +104,7 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         args.common.shard,
         Some(&metadata_store),
         packages,
+        closure.as_ref(),
     );
     let unsupported = crate::plan::unsupported_lines(&ctx.requirements);
     for line in &unsupported {

@@ -30,13 +30,20 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
         &cache,
         args.common.max_download_size,
         args.common.deps,
+        packages,
         |ctx| metadata_builder(ctx, &cache, args.common.max_download_size),
     )
     .await?;
     let listings = ctx.listing_cache(&cache);
     let store =
         crate::store::Store::new(&cache).with_max_download_size(args.common.max_download_size);
-    let planner = ctx.planner(listings.as_ref(), args.common.shard, Some(&store), packages);
+    let planner = ctx.planner(
+        listings.as_ref(),
+        args.common.shard,
+        Some(&store),
+        packages,
+        closure.as_ref(),
+    );
     let mut plan = planner.plan(&ctx.requirements, &ctx.exclusions).await?;
     if let Some(closure) = &closure {
         plan.jobs = plan

@@ -32,6 +32,14 @@ pub struct DevpiIndex {
     pub serial: Option<u64>,
 }
 
+/// devpi's `X-Devpi-Serial` (the serial of its whole database), when sent and a number.
+pub(crate) fn serial_header(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers
+        .get("X-Devpi-Serial")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
 /// What `GET /{user}/{index}/+api` says.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ApiInfo {
@@ -60,6 +68,10 @@ pub struct IndexConfig {
     pub mirror_whitelist_inheritance: Option<String>,
     #[serde(default)]
     pub volatile: Option<Value>,
+    /// A mirror's `mirror_cache_expiry` (seconds; devpi sends a number or a string): how long
+    /// devpi serves a mirrored project page without asking its upstream again.
+    #[serde(default)]
+    pub mirror_cache_expiry: Option<Value>,
 }
 
 fn list_or_csv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -173,11 +185,7 @@ impl DevpiIndex {
         if !response.status().is_success() {
             return Err(status_error(&url, response).await);
         }
-        let serial = response
-            .headers()
-            .get("X-Devpi-Serial")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+        let serial = serial_header(response.headers());
         let body = response
             .text()
             .await

@@ -21,6 +21,7 @@ pub mod snapshot;
 mod source;
 mod target;
 pub mod tls;
+mod upstream_state;
 
 pub use devpi::DevpiIndex;
 pub use error::{IndexError, ListingError};
@@ -30,3 +31,4 @@ pub use redact::{redact, redact_str, redact_text, split_credentials};
 pub use safe_url::SafeUrl;
 pub use source::{Source, Upstream, read_directory};
 pub use target::Target;
+pub use upstream_state::UpstreamState;

@@ -17,11 +17,19 @@ const JSON: &str = "application/json";
 /// One request per source. For a devpi `+simple` base the stage's `+api` is asked (a mirror's
 /// full simple page can be the size of the whole mirrored index); for any other simple index
 /// its root page, whose body is not read (only the status matters).
-pub(super) async fn check_source(source: &Source, client: &HttpClient) -> Result<(), IndexError> {
+///
+/// Returns devpi's `X-Devpi-Serial` when the source is a devpi stage that sent one: the
+/// serial of the server's whole database, which moves on any change (see
+/// [`super::Upstream::state`]).
+pub(super) async fn check_source(
+    source: &Source,
+    client: &HttpClient,
+) -> Result<Option<u64>, IndexError> {
     match source {
         Source::Simple { base } => {
-            let (url, accept) = match devpi_api_url(base) {
-                Some(api) => (api, JSON),
+            let api = devpi_api_url(base);
+            let (url, accept) = match &api {
+                Some(api) => (api.clone(), JSON),
                 None => (base.clone(), SIMPLE_ACCEPT),
             };
             let response = client.get(&url, accept).await?;
@@ -37,10 +45,10 @@ pub(super) async fn check_source(source: &Source, client: &HttpClient) -> Result
                 // Named by the URL the user gave, not the probe's.
                 return Err(status_error(base, response).await);
             }
-            Ok(())
+            Ok(api.and_then(|_| super::devpi::serial_header(response.headers())))
         }
-        Source::Devpi { index, .. } => index.api(client).await.map(|_| ()),
-        Source::Directory { .. } | Source::Page { .. } => Ok(()),
+        Source::Devpi { index, .. } => index.api(client).await.map(|info| info.serial),
+        Source::Directory { .. } | Source::Page { .. } => Ok(None),
     }
 }
 

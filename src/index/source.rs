@@ -184,7 +184,7 @@ pub async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
     Ok(files)
 }
 
-async fn fetch_page(client: &HttpClient, url: &Url) -> Result<Listing, IndexError> {
+pub(super) async fn fetch_page(client: &HttpClient, url: &Url) -> Result<Listing, IndexError> {
     let response = client.get(url, SIMPLE_ACCEPT).await?;
     if !response.status().is_success() {
         return Err(status_error(url, response).await);
@@ -203,7 +203,8 @@ pub struct Upstream {
     pub sources: Vec<Source>,
     /// Whether every source is usable, asked once before the first listing (see
     /// [`super::probe`]): a no-op night that needs nothing from upstream asks nothing.
-    checked: OnceCell<Result<(), IndexError>>,
+    /// The verdict keeps each source's devpi serial, if it sent one.
+    checked: OnceCell<Result<Vec<Option<u64>>, IndexError>>,
 }
 
 impl Upstream {
@@ -220,19 +221,25 @@ impl Upstream {
 
     /// Every source answers as an index (once per run; later calls repeat the verdict).
     pub async fn check(&self, client: &HttpClient) -> Result<(), IndexError> {
+        self.serials(client).await.map(|_| ())
+    }
+
+    /// [`Self::check`], with the `X-Devpi-Serial` each source sent at that first request.
+    pub(super) async fn serials(&self, client: &HttpClient) -> Result<&[Option<u64>], IndexError> {
         let verdict = self
             .checked
-            .get_or_init(|| async {
+            .get_or_init(|| {
                 try_join_all(
                     self.sources
                         .iter()
                         .map(|s| super::probe::check_source(s, client)),
                 )
-                .await
-                .map(|_| ())
             })
             .await;
-        verdict.as_ref().map_err(super::probe::replay).copied()
+        verdict
+            .as_ref()
+            .map(Vec::as_slice)
+            .map_err(super::probe::replay)
     }
 
     /// Every source is asked at once; files are merged by filename, the earlier source wins.

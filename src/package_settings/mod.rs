@@ -279,6 +279,24 @@ impl PackageSettings {
         applied
     }
 
+    /// What identifies every table for a key that depends on all of them (the `--deps`
+    /// snapshot): each table's project, versions and [`BuildSettings::fingerprint`], in
+    /// file order. Empty when there are no tables.
+    pub fn fingerprint(&self) -> String {
+        self.rules
+            .iter()
+            .map(|rule| {
+                let versions = rule.versions.as_ref().map(ToString::to_string);
+                format!(
+                    "{} {:?} {}\n",
+                    rule.name,
+                    versions,
+                    rule.settings.fingerprint()
+                )
+            })
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }

@@ -85,6 +85,10 @@ pub struct Planner<'a, L> {
     /// `[package.NAME]` settings: shown on build jobs; `build = false` keeps a job from
     /// building.
     pub packages: &'a crate::package_settings::PackageSettings,
+    /// `--deps`: the closure stands for the written lines' jobs where their marker holds
+    /// (its pinned lines are planned instead), so those are not planned at all: an
+    /// unpinned root would otherwise cost an upstream listing whose answer is dropped.
+    pub(crate) closure: Option<&'a crate::closure::Closure>,
 }
 
 impl<L: Listings> Planner<'_, L> {
@@ -203,6 +207,16 @@ impl<L: Listings> Planner<'_, L> {
                 }
             }
         }
+        let live: Vec<(usize, &RequirementEntry, Vec<&Interpreter>)> = live
+            .into_iter()
+            .map(|(index, entry, interps)| {
+                let planned = interps
+                    .into_iter()
+                    .filter(|i| !self.closure.is_some_and(|c| c.stands_for(index, &i.label)))
+                    .collect();
+                (index, entry, planned)
+            })
+            .collect();
         if live.iter().all(|(_, _, interps)| interps.is_empty()) {
             return Ok(jobs);
         }

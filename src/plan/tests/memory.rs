@@ -234,6 +234,7 @@ pub(super) async fn plan_with(
         concurrency: 2,
         shard: None,
         packages: &crate::package_settings::PackageSettings::default(),
+        closure: None,
     };
     let plan = planner.plan(requirements, exclusions).await.unwrap();
     (plan, planner.listings)
