@@ -17,12 +17,20 @@ With `--http` the find-links directory is served over loopback HTTP (Python's ht
 no range requests: metadata comes from downloading each wheel into the store).
 With `--pypiserver` the wheels are served by the test venv's pypiserver (`--index-url`, the
 simple pages carry sha256 fragments, so warm metadata is found by hash).
+With `--devpi` they are uploaded (by wheelwright) to a stage of the test venv's devpi-server,
+whose `+simple/` is the upstream: the enterprise set-up.
+
+The `--deps` no-op takes the solve remembered under the upstream's state where the upstream
+can name it (a find-links directory or page, a devpi serial); pypiserver cannot, so there every
+closure project is listed again.
 Prints the median wall time of each case and the ratio deps/pinned (goal: at most 2).
 Stdlib only.
 """
 
 import argparse
+import base64
 import functools
+import json
 import http.server
 import os
 import shutil
@@ -86,6 +94,56 @@ def start_pypiserver(packages: str, work: str, started: list) -> str:
     sys.exit(f"pypiserver did not answer on {url}")
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_devpi(work: str, started: list) -> tuple:
+    """A devpi-server with an empty `root/upstream` stage; returns (server URL, root password)."""
+    venv = os.path.join(ROOT, ".venv-test", "bin")
+    data = os.path.join(work, "devpi")
+    password = "bench-root"
+    subprocess.run(
+        [os.path.join(venv, "devpi-init"), "--serverdir", data, "--no-root-pypi",
+         "--root-passwd", password],
+        check=True, capture_output=True,
+    )
+    port = free_port()
+    log = open(os.path.join(work, "devpi.log"), "w")
+    started.append(
+        subprocess.Popen(
+            [os.path.join(venv, "devpi-server"), "--serverdir", data, "--host", "127.0.0.1",
+             "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(f"{url}/+api", timeout=1):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        sys.exit(f"devpi-server did not answer on {url}")
+
+    def call(method: str, path: str, body: dict, headers: dict) -> dict:
+        request = urllib.request.Request(
+            f"{url}{path}", data=json.dumps(body).encode(), method=method,
+            headers={"Accept": "application/json", "Content-Type": "application/json", **headers},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    token = call("POST", "/+login", {"user": "root", "password": password}, {})
+    auth = base64.b64encode(f"root:{token['result']['password']}".encode()).decode()
+    call("PUT", "/root/upstream", {"type": "stage", "bases": [], "volatile": True},
+         {"X-Devpi-Auth": auth})
+    return url, password
+
+
 def timed(cmd: list, home: str) -> float:
     env = dict(os.environ, HOME=home, PIP_CONFIG_FILE="/dev/null")
     for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
@@ -113,6 +171,11 @@ def main() -> None:
         "--pypiserver",
         action="store_true",
         help="serve the wheels with .venv-test's pypiserver (--index-url) instead",
+    )
+    parser.add_argument(
+        "--devpi",
+        action="store_true",
+        help="upload the wheels to a stage of .venv-test's devpi-server (--index-url) instead",
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
@@ -145,6 +208,21 @@ def main() -> None:
         if args.pypiserver:
             links = start_pypiserver(upstream, work, started)
             source = ["--index-url", links, "--target", target, "-q"]
+        if args.devpi:
+            server, password = start_devpi(work, started)
+            every = os.path.join(work, "every-version.txt")
+            with open(every, "w") as f:
+                f.writelines(
+                    f"{name(i)}=={v}\n" for i in range(args.projects) for v in ("1.0", "2.0")
+                )
+            env = dict(os.environ, DEVPI_USER="root", DEVPI_PASSWORD=password)
+            subprocess.run(
+                [binary, "fill", every, "--no-index", "--find-links", upstream, "-q",
+                 f"{server}/root/upstream", "--cache-dir", os.path.join(work, "upload-cache")],
+                check=True, env=env, capture_output=True,
+            )
+            links = f"{server}/root/upstream/+simple/"
+            source = ["--index-url", links, "--target", target, "-q"]
 
         def home() -> str:
             return tempfile.mkdtemp(dir=work, prefix="home-")
@@ -169,7 +247,7 @@ def main() -> None:
                 timed([binary, "plan", roots, "--deps", *source, "--cache-dir", cold], home())
             )
 
-        kind = "index-url" if args.pypiserver else "find-links"
+        kind = "index-url" if args.pypiserver or args.devpi else "find-links"
         print(f"wheelwright {binary}; upstream: {kind} {links}")
         print(f"{args.projects} projects (2 versions each), {args.repeat} runs, median wall time")
         print(f"  first fill --deps (cold):  {first:8.3f} s")
