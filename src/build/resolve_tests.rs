@@ -291,6 +291,21 @@ async fn the_solver_backtracks_over_a_dependency_choice() {
     assert_eq!(fetched, unique);
 }
 
+/// The solver's thread asks the caller's task for listings and wheels: that works on a
+/// multi-thread runtime (the pipeline's) as on the `current_thread` ones above.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_solve_works_on_a_multi_thread_runtime() {
+    let py = interpreter(&pyenv_python("3.11")).await;
+    let scene = Scene::new();
+    scene.wheel("ww-a", "1.0", &["ww-b"]);
+    scene.wheel("ww-b", "1.0", &["ww-c>=1"]);
+    scene.wheel("ww-c", "1.0", &[]);
+    let got = resolve(&scene, &py, &[], &reqs(&["ww-a"]), "x 1.0")
+        .await
+        .unwrap();
+    assert_eq!(versions(&got), ["ww-a 1.0", "ww-b 1.0", "ww-c 1.0"]);
+}
+
 /// No choice satisfies both: the error is the solver's derivation, not a guess.
 #[tokio::test]
 async fn a_true_conflict_reports_the_derivation() {
@@ -438,4 +453,57 @@ async fn a_build_requirement_extra_adds_its_requirements() {
         .await
         .unwrap();
     assert_eq!(versions(&got), ["ww-c 1.0", "ww-e 1.0"]);
+}
+
+/// A source that cannot list anything, or fetch anything.
+struct Down;
+
+impl WheelSource for Down {
+    fn list<'a>(
+        &'a self,
+        _project: &'a PackageName,
+    ) -> BoxFuture<'a, Result<Vec<IndexFile>, SourceError>> {
+        Box::pin(async { Err(SourceError::Message("the index is down".to_string())) })
+    }
+    fn fetch<'a>(&'a self, _file: &'a IndexFile) -> BoxFuture<'a, Result<PathBuf, SourceError>> {
+        Box::pin(async { Err(SourceError::Message("the file is gone".to_string())) })
+    }
+}
+
+/// Listing and fetch failures come back out of the solver as the typed errors they were.
+#[tokio::test]
+async fn source_failures_keep_their_type() {
+    let py = interpreter(&pyenv_python("3.11")).await;
+    let e = resolve(&Down, &py, &[], &reqs(&["ww-a"]), "x 1.0")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ResolveError::List { name, source: SourceError::Message(m) }
+            if name == "ww-a" && m == "the index is down"),
+        "{e}"
+    );
+
+    /// Lists from the scene, fetches nothing.
+    struct Lost(Scene);
+    impl WheelSource for Lost {
+        fn list<'a>(
+            &'a self,
+            project: &'a PackageName,
+        ) -> BoxFuture<'a, Result<Vec<IndexFile>, SourceError>> {
+            self.0.list(project)
+        }
+        fn fetch<'a>(&'a self, file: &'a IndexFile) -> BoxFuture<'a, Result<PathBuf, SourceError>> {
+            Down.fetch(file)
+        }
+    }
+    let scene = Scene::new();
+    scene.wheel("ww-a", "1.0", &[]);
+    let e = resolve(&Lost(scene), &py, &[], &reqs(&["ww-a"]), "x 1.0")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "fetching ww_a-1.0-py3-none-any.whl: the file is gone"
+    );
+    assert!(matches!(e, ResolveError::Fetch { .. }), "{e}");
 }

@@ -303,6 +303,8 @@ impl MetadataSource for BuildSource<'_> {
     /// solver then tries an older version.
     fn unusable(&self, name: &PackageName, version: &Version) -> Option<String> {
         match &*self.known(name, version)? {
+            // Not reached: a candidate has a fitting wheel, by the same filter.
+            Pick::Excluded(files) if files.is_empty() => Some("no wheel of it fits".to_string()),
             Pick::Excluded(files) => Some(format!(
                 "the METADATA of {} excludes Python {}",
                 files.join(", "),
