@@ -28,6 +28,7 @@ use pep508_rs::{ExtraName, PackageName, Requirement};
 use crate::requirements::HashDigest;
 
 pub use error::{Conflict, ResolveError};
+pub(crate) use provider::names_prerelease;
 pub use provider::{Package, ProviderError};
 pub use range::Range;
 pub use solve::{LineResolution, PerLine, resolve, resolve_per_line};

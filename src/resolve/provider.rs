@@ -279,7 +279,7 @@ impl Provider<'_> {
 }
 
 /// pip's `SpecifierSet.prereleases`: some specifier other than `!=` names a pre-release.
-pub(super) fn names_prerelease(specifiers: &VersionSpecifiers) -> bool {
+pub(crate) fn names_prerelease(specifiers: &VersionSpecifiers) -> bool {
     specifiers.iter().any(|s| {
         !matches!(s.operator(), Operator::NotEqual | Operator::NotEqualStar)
             && s.version().any_prerelease()
