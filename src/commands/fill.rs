@@ -84,6 +84,7 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         &cache,
         args.common.max_download_size,
         args.common.deps,
+        packages,
         |ctx| {
             make_builder(&args, ctx, &cache)
                 .map(Arc::new)

@@ -30,6 +30,7 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
         &cache,
         args.common.max_download_size,
         args.common.deps,
+        packages,
         |ctx| metadata_builder(ctx, &cache, args.common.max_download_size),
     )
     .await?;
