@@ -56,6 +56,8 @@ pub(crate) struct Inputs<'a> {
     pub packages: &'a PackageSettings,
     /// `--versions all`: each version a root's range selects gets its own closure.
     pub versions_all: bool,
+    /// Listings at once (`--index-concurrency`), for the ranges under `--versions all`.
+    pub concurrency: usize,
 }
 
 /// The key of a failed solve among a written line's jobs: the interpreter, and the version
@@ -148,6 +150,8 @@ pub(crate) type MetadataBuilder = Result<Arc<crate::build::Builder>, String>;
 
 /// `--deps` for a run: solves the closure and replaces the context's requirements with the
 /// expanded ones. `None` without `--deps`; `builder` is asked for only with `--deps`.
+/// `packages` (the `[package.NAME]` tables) rule which sdists count and how their metadata
+/// is prepared.
 pub(crate) async fn for_run(
     ctx: &mut crate::setup::Context,
     paths: &[PathBuf],
@@ -179,6 +183,7 @@ pub(crate) async fn for_run(
             pre: ctx.policy.pre,
             packages,
             versions_all: matches!(ctx.policy.versions, crate::plan::VersionPolicy::All),
+            concurrency: ctx.concurrency,
         },
         mode,
     )
@@ -316,14 +321,21 @@ async fn per_version(
     inputs: &Inputs<'_>,
     environments: Vec<Environment>,
 ) -> Result<Vec<Environment>, Failure> {
+    use futures::StreamExt;
+    // One listing per line, `--index-concurrency` at once (a backfill list is long).
+    let versions: Vec<Result<Vec<Version>, Failure>> =
+        futures::stream::iter(environments.iter().map(|env| async move {
+            match env.indices.as_slice() {
+                &[index] => range_versions(inputs, &inputs.requirements.requirements[index]).await,
+                _ => Ok(Vec::new()),
+            }
+        }))
+        .buffered(inputs.concurrency.max(1))
+        .collect()
+        .await;
     let mut out = Vec::new();
-    for env in environments {
-        let &[index] = env.indices.as_slice() else {
-            out.push(env);
-            continue;
-        };
-        let entry = &inputs.requirements.requirements[index];
-        let versions = range_versions(inputs, entry).await?;
+    for (env, versions) in environments.into_iter().zip(versions) {
+        let versions = versions?;
         if versions.is_empty() {
             out.push(env);
             continue;

@@ -189,6 +189,7 @@ async fn versions_all_with_deps_together_is_refused_before_anything_is_asked() {
         pre: false,
         packages: &PackageSettings::default(),
         versions_all: true,
+        concurrency: 1,
     };
     let refused = expand(inputs, DepsMode::Together).await.unwrap_err();
     assert_eq!(refused.code, crate::exit::BAD_INPUT);

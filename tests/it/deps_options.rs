@@ -230,15 +230,12 @@ fn no_binary_on_a_dependency_takes_its_metadata_from_the_prepare_hook() {
     );
     let sdist = sha256_of(&fixture_dist("ww_dep_twice-2.0.tar.gz"));
     let wheel = sha256_of(&fixture_dist("ww_dep_twice-2.0-py3-none-any.whl"));
-    assert_eq!(
-        entries_of(&sdist_cache(home.path()), &sdist),
-        [sdist.clone()]
-    );
+    assert_eq!(entries_of(&sdist_cache(home.path()), &sdist), [sdist]);
     let wheel_cache = home.path().join(".cache/wheelwright/metadata/wheel");
     assert!(entries_of(&wheel_cache, &wheel).is_empty());
     // The root's own metadata came from its wheel, as usual.
     let root = sha256_of(&fixture_dist("ww_dep_wants_twice-1.0-py3-none-any.whl"));
-    assert_eq!(entries_of(&wheel_cache, &root), [root.clone()]);
+    assert_eq!(entries_of(&wheel_cache, &root), [root]);
     server.assert_no_tracebacks();
 }
 
