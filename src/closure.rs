@@ -227,6 +227,7 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
         .rev()
         .collect();
     let options = ProjectOptions::new(written, Arc::new(inputs.packages.clone()));
+    let hint = format_hint(written);
 
     let mut members: BTreeMap<(PackageName, Version), Member> = BTreeMap::new();
     let mut failed: BTreeMap<usize, BTreeMap<FailedKey, String>> = BTreeMap::new();
@@ -287,7 +288,7 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
                         failed.entry(*index).or_default().insert(
                             (interpreter.label.clone(), env.version.clone()),
                             format!(
-                                "no dependency closure{of} for {}: {conflict}",
+                                "no dependency closure{of} for {}: {conflict}{hint}",
                                 interpreter.label
                             ),
                         );
@@ -296,6 +297,12 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
                 Err(e @ ResolveError::Source(_)) => {
                     return Err(Failure::unusable(anyhow::anyhow!(
                         "--deps for {}: {e}",
+                        interpreter.label
+                    )));
+                }
+                Err(e @ ResolveError::Conflict(_)) => {
+                    return Err(Failure::input(anyhow::anyhow!(
+                        "--deps for {}: {e}{hint}",
                         interpreter.label
                     )));
                 }
@@ -309,6 +316,26 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
         }
     }
     Ok(pinned_lines(written, members, failed))
+}
+
+/// What a conflict's report adds when format options are set: the derivation says only
+/// "no usable version", and pip's `--only-binary` / `--no-binary` reach dependencies too.
+fn format_hint(written: &ParsedRequirements) -> String {
+    let options = &written.options;
+    let mut notes = Vec::new();
+    if !options.only_binary.is_empty() {
+        notes.push(format!(
+            "--only-binary {} applies to dependencies too: their sdists are no candidates",
+            options.only_binary
+        ));
+    }
+    if !options.no_binary.is_empty() {
+        notes.push(format!(
+            "--no-binary {} applies to dependencies too: their wheels are no candidates",
+            options.no_binary
+        ));
+    }
+    notes.iter().map(|note| format!("\nnote: {note}")).collect()
 }
 
 /// `--versions all` in per-line mode: a line with a range becomes one environment per

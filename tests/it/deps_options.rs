@@ -123,7 +123,9 @@ fn only_binary_all_leaves_an_sdist_only_dependency_out_as_pip_does() {
     let (code, stderr, _) = plan(home.path(), requirements, &args);
     assert_eq!(code, 2, "{stderr}");
     assert!(
-        stderr.contains("Because ") && stderr.contains("ww-dep-sdonly"),
+        stderr.contains("Because ")
+            && stderr.contains("ww-dep-sdonly")
+            && stderr.contains("--only-binary :all: applies to dependencies too"),
         "{stderr}"
     );
     // Nothing was prepared: the sdist was never a candidate.
@@ -306,6 +308,42 @@ fn a_package_patch_that_edits_dependencies_changes_the_closure() {
         entries[0] == sha && entries[1].starts_with(&format!("{sha}.")),
         "{entries:?}"
     );
+    server.assert_no_tracebacks();
+}
+
+/// `build = false` for a project: its sdists are never built, so an sdist-only version is
+/// no candidate (it is not installable from the target); the root has no closure.
+#[test]
+fn build_false_leaves_an_sdist_only_dependency_out_of_the_closure() {
+    let (_packages, server) = upstream();
+    let home = tempfile::tempdir().unwrap();
+    let index = format!("{}/simple/", server.url());
+    let config = home.path().join("wheelwright.toml");
+    std::fs::write(
+        &config,
+        "[package.ww-dep-sdonly]\nbuild = false\nreason = \"never built here\"\n",
+    )
+    .unwrap();
+    let (code, stderr, _) = plan(
+        home.path(),
+        "ww-dep-wants-sdonly\n",
+        &[
+            "--deps",
+            "--index-url",
+            &index,
+            "--config",
+            config.to_str().unwrap(),
+            "--target",
+            home.path().join("wh").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("Because ") && stderr.contains("ww-dep-sdonly"),
+        "{stderr}"
+    );
+    let sha = sha256_of(&fixture_dist("ww_dep_sdonly-1.0.tar.gz"));
+    assert!(entries_of(&sdist_cache(home.path()), &sha).is_empty());
     server.assert_no_tracebacks();
 }
 
