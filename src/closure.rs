@@ -9,20 +9,27 @@
 //! jobs carry `via` (pip-compile's `# via`). The lines as written stay in the requirements
 //! too, so a line whose marker is false everywhere still shows as skipped, and a line whose
 //! closure failed in per-line mode gets failed jobs; their other jobs are dropped by
-//! [`Closure::adjust`] (the pinned lines stand for them). See `docs/resolver.md`.
+//! [`Closure::adjust`] (the pinned lines stand for them).
+//!
+//! Every project the solver meets gets the run's per-project options, as pip applies them
+//! to dependencies too ([`ProjectOptions`]: `--only-binary` / `--no-binary`, `build = false`,
+//! and the settings an sdist's metadata is prepared with). `--versions all` with
+//! `--deps per-line` solves each version a root's range selects as its own line
+//! (`name==V`); with `--deps together` it is refused. See `docs/resolver.md`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use pep440_rs::Version;
-use pep508_rs::{PackageName, Requirement};
+use pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{PackageName, Requirement, VersionOrUrl};
 
 use crate::exit::Failure;
 use crate::index::{HttpClient, Upstream};
 use crate::interpreter::Interpreter;
-use crate::metadata::{IndexMetadataSource, MetadataFetcher, SourceOptions};
+use crate::metadata::{IndexMetadataSource, MetadataFetcher, ProjectOptions};
+use crate::package_settings::PackageSettings;
 use crate::plan::{Action, Decision, Job, JobSlot};
 use crate::requirements::{ParsedRequirements, RequirementEntry};
 use crate::resolve::{self, Line, Options, Resolution, ResolveError, Via};
@@ -45,14 +52,34 @@ pub(crate) struct Inputs<'a> {
     pub client: &'a HttpClient,
     pub fetcher: MetadataFetcher,
     pub pre: bool,
+    /// The `[package.NAME]` tables: `build = false` and how sdists' metadata is prepared.
+    pub packages: &'a PackageSettings,
+    /// `--versions all`: each version a root's range selects gets its own closure.
+    pub versions_all: bool,
+    /// Listings at once (`--index-concurrency`), for the ranges under `--versions all`.
+    pub concurrency: usize,
+}
+
+/// The key of a failed solve among a written line's jobs: the interpreter, and the version
+/// its root was pinned to under `--versions all` (`None`: the line as written).
+type FailedKey = (String, Option<Version>);
+
+/// One solve: the written lines it roots (indices), the roots as the solver gets them, and
+/// under `--versions all` the version the one root is pinned to.
+#[derive(Debug, Clone)]
+struct Environment {
+    indices: Vec<usize>,
+    roots: Vec<Line>,
+    version: Option<Version>,
 }
 
 /// The role of each line of the expanded requirements, by its index.
 #[derive(Debug, Clone)]
 enum Role {
     /// A line as written. Its skipped jobs (marker false) stay; the jobs of interpreters
-    /// whose closure of this line failed fail with the reason; its other jobs are dropped.
-    Written { failed: BTreeMap<String, String> },
+    /// whose closure of this line (or of the job's version, under `--versions all`) failed
+    /// fail with the reason; its other jobs are dropped.
+    Written { failed: BTreeMap<FailedKey, String> },
     /// A pinned line from the solutions: jobs only for these interpreters, with their `via`.
     Pinned { via: BTreeMap<String, Vec<String>> },
 }
@@ -73,7 +100,7 @@ pub struct Closure {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Solved {
     members: BTreeMap<(PackageName, Version), Member>,
-    failed: BTreeMap<usize, BTreeMap<String, String>>,
+    failed: BTreeMap<usize, BTreeMap<FailedKey, String>>,
 }
 
 /// One (project, version) some interpreter's solution holds.
@@ -94,7 +121,15 @@ impl Closure {
     pub(crate) fn adjust(&self, mut job: Job) -> Option<Job> {
         match self.roles.get(job.entry)? {
             Role::Written { failed } => {
-                if let Some(reason) = failed.get(&job.interpreter) {
+                let version = job.decision.version().cloned();
+                let label = job.interpreter.clone();
+                let of_version = version
+                    .clone()
+                    .and_then(|v| failed.get(&(label.clone(), Some(v))));
+                if let Some(reason) = of_version {
+                    job.decision = Decision::Unavailable(version);
+                    job.reason = reason.clone();
+                } else if let Some(reason) = failed.get(&(label, None)) {
                     job.decision = Decision::Unavailable(None);
                     job.reason = reason.clone();
                 } else if job.action() != Action::Skipped {
@@ -112,7 +147,8 @@ impl Closure {
     /// there, would be dropped by [`Self::adjust`] (the pinned lines stand for it), so the
     /// planner need not plan it.
     pub(crate) fn stands_for(&self, entry: usize, label: &str) -> bool {
-        matches!(self.roles.get(entry), Some(Role::Written { failed }) if !failed.contains_key(label))
+        matches!(self.roles.get(entry), Some(Role::Written { failed })
+            if !failed.keys().any(|(failed_for, _)| failed_for == label))
     }
 
     /// [`Self::adjust`] over one batch of the planner's stream.
@@ -136,6 +172,8 @@ pub(crate) type MetadataBuilder = Result<Arc<crate::build::Builder>, String>;
 /// expanded ones. `None` without `--deps`. When the upstream can name its content and an
 /// earlier run solved the same inputs over the same content, that solve is taken as it was
 /// (see `closure_snapshot.rs`); `builder` is asked for only when there is a solve to do.
+/// `packages` (the `[package.NAME]` tables) rule which sdists count and how their metadata
+/// is prepared.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn for_run(
     ctx: &mut crate::setup::Context,
@@ -143,12 +181,14 @@ pub(crate) async fn for_run(
     cache: &std::path::Path,
     max_download_size: u64,
     mode: Option<DepsMode>,
-    packages: &crate::package_settings::PackageSettings,
+    packages: &PackageSettings,
     builder: impl FnOnce(&crate::setup::Context) -> MetadataBuilder,
 ) -> Result<Option<Closure>, Failure> {
     let Some(mode) = mode else {
         return Ok(None);
     };
+    let versions_all = matches!(ctx.policy.versions, crate::plan::VersionPolicy::All);
+    refuse_versions_all_together(versions_all, mode)?;
     let environments = environments(paths, &ctx.requirements, mode)?;
     let upstream_state = ctx
         .upstream
@@ -162,6 +202,7 @@ pub(crate) async fn for_run(
             written: &ctx.requirements,
             interpreters: &ctx.interpreters,
             pre: ctx.policy.pre,
+            versions_all,
             packages,
             upstream: state,
         })
@@ -175,8 +216,8 @@ pub(crate) async fn for_run(
     let store = crate::store::Store::new(cache).with_max_download_size(max_download_size);
     let fetcher = MetadataFetcher::new(ctx.client.clone(), store, cache);
     let fetcher = match builder(ctx) {
-        // The pre-pass prepares metadata without `--config-settings` (the metadata cache is
-        // keyed by the sdist alone).
+        // Each sdist's metadata is prepared with the settings its build gets (the lines' `-C`
+        // and `[package.NAME]`, see `ProjectOptions::prepare`), not with the builder's own.
         Ok(builder) => fetcher.with_builder(builder, crate::build::ConfigSettings::new()),
         Err(why) => fetcher.without_builder(why),
     };
@@ -189,6 +230,9 @@ pub(crate) async fn for_run(
             client: &ctx.client,
             fetcher,
             pre: ctx.policy.pre,
+            packages,
+            versions_all,
+            concurrency: ctx.concurrency,
         },
         mode,
     )
@@ -204,10 +248,21 @@ pub(crate) async fn for_run(
 /// A conflict in together mode is bad input (exit 2, nothing planned or uploaded); a
 /// metadata source that fails ends the run as an unusable index (exit 3).
 pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure, Failure> {
+    refuse_versions_all_together(inputs.versions_all, mode)?;
     let written = inputs.requirements;
-    let environments = environments(inputs.paths, written, mode)?;
     let lines: Vec<Line> = written.requirements.iter().map(line).collect();
     let constraints: Vec<Line> = written.constraints.iter().map(line).collect();
+    let mut environments: Vec<Environment> = environments(inputs.paths, written, mode)?
+        .into_iter()
+        .map(|indices| Environment {
+            roots: indices.iter().map(|i| lines[*i].clone()).collect(),
+            indices,
+            version: None,
+        })
+        .collect();
+    if inputs.versions_all {
+        environments = per_version(&inputs, environments).await?;
+    }
     let origin_index: HashMap<String, usize> = written
         .requirements
         .iter()
@@ -215,9 +270,11 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
         .map(|(i, e)| (e.origin.to_string(), i))
         .rev()
         .collect();
+    let options = ProjectOptions::new(written, Arc::new(inputs.packages.clone()));
+    let hint = format_hint(written);
 
     let mut members: BTreeMap<(PackageName, Version), Member> = BTreeMap::new();
-    let mut failed: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
+    let mut failed: BTreeMap<usize, BTreeMap<FailedKey, String>> = BTreeMap::new();
     for interpreter in inputs.interpreters {
         let source = IndexMetadataSource::new(
             tokio::runtime::Handle::current(),
@@ -225,28 +282,25 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
             inputs.client.clone(),
             inputs.fetcher.clone(),
             Arc::new(interpreter.clone()),
-            SourceOptions::default(),
+            options.clone(),
         );
         let markers = interpreter.markers.clone();
         let options = Options { pre: inputs.pre };
-        let env_lines: Vec<(Vec<usize>, Vec<Line>)> = environments
-            .iter()
-            .map(|env| (env.clone(), env.iter().map(|i| lines[*i].clone()).collect()))
-            .collect();
+        let envs = environments.clone();
         let constraints = constraints.clone();
         let outcomes = tokio::task::spawn_blocking(move || {
-            let outcomes: Vec<(Vec<usize>, Result<Resolution, ResolveError>)> = env_lines
+            let outcomes: Vec<(Environment, Result<Resolution, ResolveError>)> = envs
                 .into_iter()
-                .map(|(indices, roots)| {
+                .map(|env| {
                     let result = match mode {
                         DepsMode::Together => {
-                            resolve::resolve(&source, &markers, &roots, &constraints, options)
+                            resolve::resolve(&source, &markers, &env.roots, &constraints, options)
                         }
                         DepsMode::PerLine => {
                             let mut per_line = resolve::resolve_per_line(
                                 &source,
                                 &markers,
-                                &roots,
+                                &env.roots,
                                 &constraints,
                                 options,
                             );
@@ -256,7 +310,7 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
                             }
                         }
                     };
-                    (indices, result)
+                    (env, result)
                 })
                 .collect();
             source.wait_for_prefetch();
@@ -264,17 +318,21 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
         })
         .await
         .map_err(|e| Failure::input(anyhow::anyhow!("the resolver stopped: {e}")))?;
-        for (indices, result) in outcomes {
+        for (env, result) in outcomes {
             match result {
                 Ok(resolution) => {
                     record(&mut members, &resolution, &interpreter.label, &origin_index);
                 }
                 Err(ResolveError::Conflict(conflict)) if mode == DepsMode::PerLine => {
-                    for index in indices {
-                        failed.entry(index).or_default().insert(
-                            interpreter.label.clone(),
+                    let of = match (&env.version, env.roots.first()) {
+                        (Some(v), Some(root)) => format!(" of {} {v}", root.requirement.name),
+                        _ => String::new(),
+                    };
+                    for index in &env.indices {
+                        failed.entry(*index).or_default().insert(
+                            (interpreter.label.clone(), env.version.clone()),
                             format!(
-                                "no dependency closure for {}: {conflict}",
+                                "no dependency closure{of} for {}: {conflict}{hint}",
                                 interpreter.label
                             ),
                         );
@@ -283,6 +341,12 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
                 Err(e @ ResolveError::Source(_)) => {
                     return Err(Failure::unusable(anyhow::anyhow!(
                         "--deps for {}: {e}",
+                        interpreter.label
+                    )));
+                }
+                Err(e @ ResolveError::Conflict(_)) => {
+                    return Err(Failure::input(anyhow::anyhow!(
+                        "--deps for {}: {e}{hint}",
                         interpreter.label
                     )));
                 }
@@ -296,6 +360,130 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
         }
     }
     Ok(pinned_lines(written, Solved { members, failed }))
+}
+
+/// `--versions all` with `--deps together` is refused before anything is asked: a range
+/// cannot resolve to every version inside one environment, and quietly solving for the
+/// newest would fill less than asked.
+fn refuse_versions_all_together(versions_all: bool, mode: DepsMode) -> Result<(), Failure> {
+    if versions_all && mode == DepsMode::Together {
+        return Err(Failure::input(anyhow::anyhow!(
+            "--versions all with --deps together: one environment holds one version of a \
+             project, so a range cannot bring all its versions into one closure; use \
+             --deps per-line (each version a range selects gets its own closure)"
+        )));
+    }
+    Ok(())
+}
+
+/// What a conflict's report adds when format options are set: the derivation says only
+/// "no usable version", and pip's `--only-binary` / `--no-binary` reach dependencies too.
+fn format_hint(written: &ParsedRequirements) -> String {
+    let options = &written.options;
+    let mut notes = Vec::new();
+    if !options.only_binary.is_empty() {
+        notes.push(format!(
+            "--only-binary {} applies to dependencies too: their sdists are no candidates",
+            options.only_binary
+        ));
+    }
+    if !options.no_binary.is_empty() {
+        notes.push(format!(
+            "--no-binary {} applies to dependencies too: their wheels are no candidates",
+            options.no_binary
+        ));
+    }
+    notes.iter().map(|note| format!("\nnote: {note}")).collect()
+}
+
+/// `--versions all` in per-line mode: a line with a range becomes one environment per
+/// version the planner's `--versions all` would select from upstream (its rules: yanked
+/// files never count for a range, pre-releases only with `--pre` or a specifier naming one,
+/// `-c` constraints narrow), each with the root pinned to that version, as if the line read
+/// `name==V`. A pinned line, or a range nothing matches, is solved as written (the solver
+/// then says why).
+async fn per_version(
+    inputs: &Inputs<'_>,
+    environments: Vec<Environment>,
+) -> Result<Vec<Environment>, Failure> {
+    use futures::StreamExt;
+    // One listing per line, `--index-concurrency` at once (a backfill list is long).
+    let versions: Vec<Result<Vec<Version>, Failure>> =
+        futures::stream::iter(environments.iter().map(|env| async move {
+            match env.indices.as_slice() {
+                &[index] => range_versions(inputs, &inputs.requirements.requirements[index]).await,
+                _ => Ok(Vec::new()),
+            }
+        }))
+        .buffered(inputs.concurrency.max(1))
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for (env, versions) in environments.into_iter().zip(versions) {
+        let versions = versions?;
+        if versions.is_empty() {
+            out.push(env);
+            continue;
+        }
+        for version in versions {
+            let roots = env.roots.iter().map(|r| pinned_root(r, &version)).collect();
+            out.push(Environment {
+                indices: env.indices.clone(),
+                roots,
+                version: Some(version),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The versions `--versions all` selects for a line with a range (newest first); none for
+/// a pin or a line without a version (a bare name is a range too: every version).
+async fn range_versions(
+    inputs: &Inputs<'_>,
+    entry: &RequirementEntry,
+) -> Result<Vec<Version>, Failure> {
+    let specifiers = match &entry.requirement.version_or_url {
+        Some(VersionOrUrl::VersionSpecifier(specs)) => specs.clone(),
+        Some(VersionOrUrl::Url(_)) => return Ok(Vec::new()),
+        None => VersionSpecifiers::empty(),
+    };
+    if crate::plan::pinned_version(&specifiers).is_some() {
+        return Ok(Vec::new());
+    }
+    let name = entry.name();
+    let files = inputs
+        .upstream
+        .project_files(inputs.client, name)
+        .await
+        .map_err(|e| Failure::unusable(anyhow::anyhow!("--deps --versions all: {name}: {e}")))?
+        .unwrap_or_default();
+    let constraints: Vec<&VersionSpecifiers> = inputs
+        .requirements
+        .constraints
+        .iter()
+        .filter(|c| c.name() == name)
+        .filter_map(|c| match &c.requirement.version_or_url {
+            Some(VersionOrUrl::VersionSpecifier(specs)) => Some(specs),
+            _ => None,
+        })
+        .collect();
+    Ok(crate::plan::select::resolve_range(
+        &crate::plan::select::dists(&files, name),
+        &specifiers,
+        &constraints,
+        inputs.pre,
+        &crate::plan::VersionPolicy::All,
+    ))
+}
+
+/// A root line narrowed to exactly `version` (its extras, marker, origin and hashes kept).
+fn pinned_root(root: &Line, version: &Version) -> Line {
+    let mut pinned = root.clone();
+    if let Ok(specs) = VersionSpecifiers::from_str(&format!("=={version}")) {
+        pinned.requirement.version_or_url = Some(VersionOrUrl::VersionSpecifier(specs));
+    }
+    pinned
 }
 
 /// The environments to solve, as indices into the written lines: one per requirements file

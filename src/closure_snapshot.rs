@@ -47,6 +47,7 @@ pub(super) struct KeyInputs<'a> {
     pub written: &'a ParsedRequirements,
     pub interpreters: &'a [Interpreter],
     pub pre: bool,
+    pub versions_all: bool,
     pub packages: &'a PackageSettings,
     pub upstream: &'a UpstreamState,
 }
@@ -62,7 +63,10 @@ impl Key {
             "wheelwright {} closure snapshot {FORMAT}",
             env!("CARGO_PKG_VERSION")
         ));
-        put(&format!("mode {:?} pre {}", inputs.mode, inputs.pre));
+        put(&format!(
+            "mode {:?} pre {} versions-all {}",
+            inputs.mode, inputs.pre, inputs.versions_all
+        ));
         put(&format!("environments {:?}", inputs.environments));
         for entry in &inputs.written.requirements {
             put(&entry_key("requirement", entry));
@@ -113,7 +117,16 @@ struct StoredFile {
     /// Seconds since the epoch when the solve was stored.
     taken: u64,
     members: Vec<StoredMember>,
-    failed: BTreeMap<usize, BTreeMap<String, String>>,
+    failed: Vec<StoredFailure>,
+}
+
+/// A failed line's solve: (line, interpreter, pinned version under `--versions all`, why).
+#[derive(Serialize, Deserialize)]
+struct StoredFailure {
+    line: usize,
+    interpreter: String,
+    version: Option<String>,
+    reason: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -163,10 +176,18 @@ pub(super) fn load(cache: &Path, key: &Key) -> Option<Solved> {
             },
         );
     }
-    Some(Solved {
-        members,
-        failed: file.failed,
-    })
+    let mut failed: BTreeMap<usize, BTreeMap<_, String>> = BTreeMap::new();
+    for stored in file.failed {
+        let version = match stored.version {
+            Some(v) => Some(Version::from_str(&v).ok()?),
+            None => None,
+        };
+        failed
+            .entry(stored.line)
+            .or_default()
+            .insert((stored.interpreter, version), stored.reason);
+    }
+    Some(Solved { members, failed })
 }
 
 /// Stores `solved` under `key`. A cache that cannot be written costs the next run a solve,
@@ -188,7 +209,20 @@ pub(super) fn save(cache: &Path, key: &Key, solved: &Solved) {
                 hashes: member.hashes.iter().map(ToString::to_string).collect(),
             })
             .collect(),
-        failed: solved.failed.clone(),
+        failed: solved
+            .failed
+            .iter()
+            .flat_map(|(line, failures)| {
+                failures
+                    .iter()
+                    .map(move |((interpreter, version), reason)| StoredFailure {
+                        line: *line,
+                        interpreter: interpreter.clone(),
+                        version: version.as_ref().map(ToString::to_string),
+                        reason: reason.clone(),
+                    })
+            })
+            .collect(),
     };
     let path = key.path(cache);
     let Some(dir) = path.parent() else {
@@ -228,6 +262,7 @@ mod tests {
             written,
             interpreters: &[],
             pre: false,
+            versions_all: false,
             packages: &PackageSettings::default(),
             upstream,
         })
@@ -255,7 +290,16 @@ mod tests {
                 ),
                 member,
             )]),
-            failed: BTreeMap::from([(0, BTreeMap::from([("cp38".into(), "why".into())]))]),
+            failed: BTreeMap::from([(
+                0,
+                BTreeMap::from([
+                    (("cp38".into(), None), "why".into()),
+                    (
+                        ("cp39".into(), Some(Version::from_str("1.0").unwrap())),
+                        "why not".into(),
+                    ),
+                ]),
+            )]),
         }
     }
 

@@ -68,7 +68,7 @@ fn closure() -> Closure {
     ]);
     let failed = BTreeMap::from([(
         1,
-        BTreeMap::from([("cp311".to_string(), "no closure".to_string())]),
+        BTreeMap::from([(("cp311".to_string(), None), "no closure".to_string())]),
     )]);
     pinned_lines(&written, Solved { members, failed })
 }
@@ -115,4 +115,94 @@ fn adjust_keeps_pinned_jobs_of_their_interpreters_with_via_and_fails_failed_line
     let dep = closure.adjust(job(2, "dep", "cp311", false)).unwrap();
     assert_eq!(dep.via, ["top 1.0"]);
     assert!(closure.adjust(job(2, "dep", "cp38", false)).is_none());
+}
+
+#[test]
+fn a_failed_version_fails_only_that_versions_job_of_the_written_line() {
+    let written = ParsedRequirements {
+        requirements: vec![entry("twice>=1", 1)],
+        ..Default::default()
+    };
+    let v = |text: &str| Version::from_str(text).unwrap();
+    let failed = BTreeMap::from([(
+        0,
+        BTreeMap::from([(
+            ("cp311".to_string(), Some(v("1.0"))),
+            "no closure of twice 1.0".to_string(),
+        )]),
+    )]);
+    let closure = pinned_lines(
+        &written,
+        Solved {
+            members: BTreeMap::new(),
+            failed,
+        },
+    );
+    let with_version = |version: &str| {
+        let mut job = job(0, "twice", "cp311", false);
+        job.decision = Decision::Unavailable(Some(v(version)));
+        job
+    };
+    let failed = closure.adjust(with_version("1.0")).unwrap();
+    assert_eq!(
+        (&failed.decision, failed.reason.as_str()),
+        (
+            &Decision::Unavailable(Some(v("1.0"))),
+            "no closure of twice 1.0"
+        )
+    );
+    // 2.0's closure did not fail: its pinned line stands for the written job.
+    assert!(closure.adjust(with_version("2.0")).is_none());
+    // Another interpreter's 1.0 had its own (successful) closure.
+    let mut other = with_version("1.0");
+    other.interpreter = "cp39".into();
+    assert!(closure.adjust(other).is_none());
+}
+
+#[test]
+fn a_root_pinned_to_a_version_keeps_its_extras_marker_and_origin() {
+    let root = line(&entry("top[fast]>=1 ; python_version >= '3'", 4));
+    let pinned = pinned_root(&root, &Version::from_str("2.0").unwrap());
+    assert_eq!(
+        pinned.requirement.to_string(),
+        "top[fast]==2.0 ; python_full_version >= '3'"
+    );
+    assert_eq!(pinned.origin, root.origin);
+}
+
+#[tokio::test]
+async fn versions_all_with_deps_together_is_refused_before_anything_is_asked() {
+    let written = ParsedRequirements {
+        requirements: vec![entry("top>=1", 1)],
+        ..Default::default()
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let client = HttpClient::new(crate::index::ClientConfig::default()).unwrap();
+    let fetcher = MetadataFetcher::new(
+        client.clone(),
+        crate::store::Store::new(cache.path()),
+        cache.path(),
+    );
+    // No upstream source at all: a question would fail as an unusable index (exit 3).
+    let upstream = Arc::new(Upstream::default());
+    let inputs = Inputs {
+        paths: &[],
+        requirements: &written,
+        interpreters: &[],
+        upstream: &upstream,
+        client: &client,
+        fetcher,
+        pre: false,
+        packages: &PackageSettings::default(),
+        versions_all: true,
+        concurrency: 1,
+    };
+    let refused = expand(inputs, DepsMode::Together).await.unwrap_err();
+    assert_eq!(refused.code, crate::exit::BAD_INPUT);
+    let message = refused.error.to_string();
+    assert!(
+        message.contains("one environment holds one version")
+            && message.contains("--deps per-line"),
+        "{message}"
+    );
 }

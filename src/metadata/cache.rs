@@ -3,6 +3,11 @@
 //! for what an sdist's `prepare_metadata_for_build_wheel` (or its built wheel) gave. A file's
 //! content never changes under its hash, so an entry never goes stale; a second run asks the
 //! index nothing for it.
+//!
+//! Prepared metadata also depends on how the sdist is built (a `[package.NAME]` patch can
+//! edit its dependencies): such entries are `<sha256>.<settings>` beside the plain one, where
+//! `<settings>` is a [`SettingsKey`]. No settings, no suffix: the entries written before the
+//! key existed stay valid.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -25,6 +30,29 @@ impl CacheKind {
     }
 }
 
+/// What a prepared METADATA depends on besides the sdist (the build's settings), as 64 hex
+/// digits; empty when nothing applies. Only hex makes a path component.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsKey(Option<String>);
+
+impl SettingsKey {
+    /// The key of `identity`, which names the settings (e.g. their fingerprint); `None` or
+    /// an empty identity is the sdist alone.
+    pub fn of(identity: Option<&[u8]>) -> Self {
+        use sha2::{Digest, Sha256};
+        match identity {
+            Some(bytes) if !bytes.is_empty() => {
+                SettingsKey(Some(hex::encode(Sha256::digest(bytes))))
+            }
+            _ => SettingsKey(None),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct MetadataCache {
     root: PathBuf,
@@ -39,16 +67,32 @@ impl MetadataCache {
 
     /// Only a typed digest makes a path.
     pub fn path_for(&self, kind: CacheKind, sha256: &Sha256) -> PathBuf {
-        self.root
-            .join(kind.dir())
-            .join(sha256.prefix())
-            .join(sha256.as_str())
+        self.path_for_keyed(kind, sha256, &SettingsKey::default())
+    }
+
+    /// The entry of `sha256` prepared under `key` (the plain path when the key is empty).
+    pub fn path_for_keyed(&self, kind: CacheKind, sha256: &Sha256, key: &SettingsKey) -> PathBuf {
+        let dir = self.root.join(kind.dir()).join(sha256.prefix());
+        match &key.0 {
+            None => dir.join(sha256.as_str()),
+            Some(settings) => dir.join(format!("{}.{settings}", sha256.as_str())),
+        }
     }
 
     /// The cached bytes, if an earlier run left them (a file larger than any METADATA is
     /// no entry of ours and is ignored).
     pub fn get(&self, kind: CacheKind, sha256: &Sha256) -> Option<Vec<u8>> {
-        let file = std::fs::File::open(self.path_for(kind, sha256)).ok()?;
+        self.get_keyed(kind, sha256, &SettingsKey::default())
+    }
+
+    /// [`Self::get`] of the entry prepared under `key`.
+    pub fn get_keyed(
+        &self,
+        kind: CacheKind,
+        sha256: &Sha256,
+        key: &SettingsKey,
+    ) -> Option<Vec<u8>> {
+        let file = std::fs::File::open(self.path_for_keyed(kind, sha256, key)).ok()?;
         let mut bytes = Vec::new();
         file.take(MAX_METADATA_BYTES + 1)
             .read_to_end(&mut bytes)
@@ -59,7 +103,18 @@ impl MetadataCache {
     /// Stores `bytes` atomically (a temp file renamed into place). A cache that cannot be
     /// written only costs the next run a fetch, so the error is the caller's to ignore.
     pub fn put(&self, kind: CacheKind, sha256: &Sha256, bytes: &[u8]) -> std::io::Result<()> {
-        let path = self.path_for(kind, sha256);
+        self.put_keyed(kind, sha256, &SettingsKey::default(), bytes)
+    }
+
+    /// [`Self::put`] of the entry prepared under `key`.
+    pub fn put_keyed(
+        &self,
+        kind: CacheKind,
+        sha256: &Sha256,
+        key: &SettingsKey,
+        bytes: &[u8],
+    ) -> std::io::Result<()> {
+        let path = self.path_for_keyed(kind, sha256, key);
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir)?;
         let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
@@ -93,5 +148,42 @@ mod tests {
                 .path_for(CacheKind::Sdist, &sha)
                 .starts_with(dir.path().join("metadata/sdist/ab"))
         );
+    }
+
+    #[test]
+    fn a_settings_key_is_its_own_entry_and_no_settings_is_the_plain_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = MetadataCache::new(dir.path());
+        let sha = Sha256::new(&"cd".repeat(32)).unwrap();
+        let plain = SettingsKey::of(None);
+        assert_eq!(plain, SettingsKey::of(Some(b"")));
+        assert_eq!(
+            cache.path_for_keyed(CacheKind::Sdist, &sha, &plain),
+            cache.path_for(CacheKind::Sdist, &sha)
+        );
+        cache.put(CacheKind::Sdist, &sha, b"plain").unwrap();
+        let patched = SettingsKey::of(Some(b"fingerprint"));
+        assert!(!patched.is_empty());
+        assert_eq!(cache.get_keyed(CacheKind::Sdist, &sha, &patched), None);
+        cache
+            .put_keyed(CacheKind::Sdist, &sha, &patched, b"patched")
+            .unwrap();
+        assert_eq!(
+            cache.get_keyed(CacheKind::Sdist, &sha, &patched).as_deref(),
+            Some(&b"patched"[..])
+        );
+        assert_eq!(
+            cache.get(CacheKind::Sdist, &sha).as_deref(),
+            Some(&b"plain"[..])
+        );
+        let name = cache
+            .path_for_keyed(CacheKind::Sdist, &sha, &patched)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let (digest, settings) = name.split_once('.').unwrap();
+        assert_eq!(digest, sha.as_str());
+        assert!(settings.len() == 64 && settings.bytes().all(|b| b.is_ascii_hexdigit()));
     }
 }

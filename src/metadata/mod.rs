@@ -8,8 +8,10 @@
 //! 5. the whole file, downloaded into the store (a later fetch then costs nothing).
 //!
 //! sdists go through the store and `prepare_metadata_for_build_wheel` in the sandbox
-//! ([`crate::build::Builder::prepare_metadata`]). Whatever the way, the metadata must name the
-//! project and version asked for (pip's `MetadataInconsistent` check).
+//! ([`crate::build::Builder::prepare_metadata`]), with the settings the sdist's build would get
+//! ([`PrepareSettings`]: a `[package.NAME]` patch may edit its dependencies), cached by the
+//! sdist's sha256 and those settings. Whatever the way, the metadata must name the project
+//! and version asked for (pip's `MetadataInconsistent` check).
 
 mod cache;
 pub mod range;
@@ -32,11 +34,12 @@ use crate::dist::{
 use crate::index::http::{status_error, transport_error};
 use crate::index::{HttpClient, IndexFile, MetadataFile, redact};
 use crate::interpreter::Interpreter;
+use crate::package_settings::BuildSettings;
 use crate::store::{Expected, Store, StoreError};
 
-pub use cache::{CacheKind, MetadataCache};
+pub use cache::{CacheKind, MetadataCache, SettingsKey};
 pub use range::{RangeFailure, RangeRead};
-pub use source::{IndexMetadataSource, SourceOptions};
+pub use source::{IndexMetadataSource, ProjectOptions, SourceOptions};
 pub use zip::{ZipLimits, ZipProblem};
 
 /// How a METADATA was obtained (for logs, and for tests that prove the cheap way was taken).
@@ -98,6 +101,33 @@ pub enum FetchError {
     /// (none was set up, or no sandbox layer works).
     #[error("{file} is an sdist and its metadata cannot be prepared: {why}")]
     NoBuilder { file: String, why: String },
+}
+
+/// How an sdist's metadata is prepared: what its build would get, so that the metadata is
+/// the built wheel's (pip prepares metadata in the same build environment it builds in).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrepareSettings {
+    /// The requirement line's `-C` then the package's `config-settings`, as the pipeline
+    /// passes them to `build_wheel`.
+    pub config_settings: ConfigSettings,
+    /// The package's `[package.NAME]` settings (env, extra build requirements, build
+    /// constraints, patches).
+    pub settings: BuildSettings,
+}
+
+impl PrepareSettings {
+    /// The cache key of these settings: empty when nothing applies (the sdist alone, as
+    /// before settings counted), else over the settings' fingerprint (patch contents
+    /// included) and the `config_settings`.
+    pub fn key(&self) -> SettingsKey {
+        if self.settings.is_empty() && self.config_settings.is_empty() {
+            return SettingsKey::default();
+        }
+        let mut identity = self.settings.fingerprint().into_bytes();
+        identity.push(0);
+        identity.extend(serde_json::to_vec(&self.config_settings).unwrap_or_default());
+        SettingsKey::of(Some(&identity))
+    }
 }
 
 /// Fetches and caches core metadata. Cheap to clone.
@@ -166,7 +196,8 @@ impl MetadataFetcher {
     }
 
     /// The METADATA an sdist gives for `interpreter`'s wheel, from the cache (by the sdist's
-    /// sha256) or prepared in the sandbox.
+    /// sha256) or prepared in the sandbox with the builder's `-C` settings and no package
+    /// settings.
     pub async fn sdist(
         &self,
         name: &PackageName,
@@ -174,7 +205,26 @@ impl MetadataFetcher {
         file: &IndexFile,
         interpreter: &Arc<Interpreter>,
     ) -> Result<FileMetadata, FetchError> {
-        if let Some(found) = self.cached(CacheKind::Sdist, file.sha256.as_ref(), name, version) {
+        let prepare = PrepareSettings {
+            config_settings: self.config_settings.clone(),
+            settings: BuildSettings::default(),
+        };
+        self.sdist_with(name, version, file, interpreter, &prepare)
+            .await
+    }
+
+    /// [`Self::sdist`] prepared with `prepare` (the settings its build will use), cached by
+    /// the sdist's sha256 and [`PrepareSettings::key`].
+    pub async fn sdist_with(
+        &self,
+        name: &PackageName,
+        version: &Version,
+        file: &IndexFile,
+        interpreter: &Arc<Interpreter>,
+        prepare: &PrepareSettings,
+    ) -> Result<FileMetadata, FetchError> {
+        let key = prepare.key();
+        if let Some(found) = self.cached_sdist(file.sha256.as_ref(), &key, name, version) {
             return Ok(found);
         }
         let builder = match &self.builder {
@@ -187,7 +237,7 @@ impl MetadataFetcher {
             }
         };
         let stored = self.download(file).await?;
-        if let Some(found) = self.cached(CacheKind::Sdist, Some(&stored.sha256), name, version) {
+        if let Some(found) = self.cached_sdist(Some(&stored.sha256), &key, name, version) {
             return Ok(found);
         }
         let prepared = builder
@@ -196,22 +246,31 @@ impl MetadataFetcher {
                 name: name.clone(),
                 version: version.clone(),
                 interpreter: Arc::clone(interpreter),
-                config_settings: self.config_settings.clone(),
+                config_settings: prepare.config_settings.clone(),
                 source_date_epoch: None,
-                // Metadata is prepared without `[package.NAME]` settings (its cache is keyed
-                // by the sdist alone).
-                settings: Default::default(),
+                settings: prepare.settings.clone(),
             })
             .await
             .map_err(|e| FetchError::Build(Box::new(e)))?;
         let metadata = checked(&prepared.metadata, &file.filename, name, version)?;
         let _ = self
             .cache
-            .put(CacheKind::Sdist, &stored.sha256, &prepared.metadata);
+            .put_keyed(CacheKind::Sdist, &stored.sha256, &key, &prepared.metadata);
         Ok(FileMetadata {
             metadata,
             obtained: Obtained::Prepared(prepared.from),
         })
+    }
+
+    fn cached_sdist(
+        &self,
+        sha256: Option<&Sha256>,
+        key: &SettingsKey,
+        name: &PackageName,
+        version: &Version,
+    ) -> Option<FileMetadata> {
+        let bytes = self.cache.get_keyed(CacheKind::Sdist, sha256?, key)?;
+        parsed_entry(&bytes, name, version)
     }
 
     fn cached(
@@ -222,14 +281,7 @@ impl MetadataFetcher {
         version: &Version,
     ) -> Option<FileMetadata> {
         let bytes = self.cache.get(kind, sha256?)?;
-        // An entry that does not parse or names another release is no answer; refetch.
-        let metadata = CoreMetadata::parse(&bytes).ok()?;
-        let same = metadata.package_name().ok().as_ref() == Some(name)
-            && metadata.parsed_version().ok().as_ref() == Some(version);
-        same.then_some(FileMetadata {
-            metadata,
-            obtained: Obtained::Cache,
-        })
+        parsed_entry(&bytes, name, version)
     }
 
     /// The raw METADATA, how, and the file's sha256 when it was downloaded.
@@ -344,6 +396,18 @@ impl MetadataFetcher {
         }
         Ok(Some(bytes))
     }
+}
+
+/// A cache entry as an answer: one that does not parse or names another release is none
+/// (it is fetched or prepared again).
+fn parsed_entry(bytes: &[u8], name: &PackageName, version: &Version) -> Option<FileMetadata> {
+    let metadata = CoreMetadata::parse(bytes).ok()?;
+    let same = metadata.package_name().ok().as_ref() == Some(name)
+        && metadata.parsed_version().ok().as_ref() == Some(version);
+    same.then_some(FileMetadata {
+        metadata,
+        obtained: Obtained::Cache,
+    })
 }
 
 fn expected(file: &IndexFile) -> Expected {

@@ -1,7 +1,10 @@
 //! The resolver's [`MetadataSource`] over a real upstream: listings from the index sources
 //! (fetched concurrently on the solver's `prefetch` hint), the file pip would install for
 //! each (version, interpreter) chosen by the planner's own selection, and its metadata
-//! through [`MetadataFetcher`].
+//! through [`MetadataFetcher`]. Which files count is decided per project and version
+//! ([`ProjectOptions`]): pip applies `--only-binary` / `--no-binary` to every project it
+//! resolves, dependencies included, and a `[package.NAME]` `build = false` means its sdists
+//! are never built, so they cannot make a version installable from the target.
 //!
 //! The trait is synchronous (pubgrub's provider is): the solve runs on a blocking thread
 //! (`spawn_blocking`) and each answer is awaited there with the runtime's `Handle`.
@@ -15,10 +18,13 @@ use pep508_rs::{PackageName, Requirement};
 use tokio::runtime::Handle;
 use tokio::sync::OnceCell;
 
-use super::{FetchError, MetadataFetcher};
+use super::{FetchError, MetadataFetcher, PrepareSettings};
+use crate::dist::DistFilename;
 use crate::index::{HttpClient, IndexError, IndexFile, Upstream};
 use crate::interpreter::Interpreter;
+use crate::package_settings::PackageSettings;
 use crate::plan::select::{Interp, UpstreamChoice, choose_upstream, dists};
+use crate::requirements::{PackageSelector, ParsedRequirements, allowed_formats};
 use crate::resolve::listing::{Fit, candidates};
 use crate::resolve::{Candidate, MetadataSource, SourceError};
 
@@ -35,6 +41,100 @@ impl Default for SourceOptions {
             binary_allowed: true,
             source_allowed: true,
         }
+    }
+}
+
+/// What applies to each project the solver meets: pip's `--no-binary` / `--only-binary`
+/// selectors (`FormatControl`, applied to dependencies as to roots), the `[package.NAME]`
+/// settings (`build = false`; how an sdist's metadata is prepared) and the first written
+/// line's `-C` settings of a project that is a root (what its build gets, see
+/// `pipeline/build.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct ProjectOptions {
+    /// Applies to every project on top of the rest (tests, callers without requirements).
+    base: SourceOptions,
+    no_binary: PackageSelector,
+    only_binary: PackageSelector,
+    packages: Arc<PackageSettings>,
+    config_settings: HashMap<PackageName, Vec<(String, String)>>,
+}
+
+impl From<SourceOptions> for ProjectOptions {
+    fn from(base: SourceOptions) -> Self {
+        ProjectOptions {
+            base,
+            ..ProjectOptions::default()
+        }
+    }
+}
+
+impl ProjectOptions {
+    /// The options of a run: the requirements' `--no-binary` / `--only-binary` and `-C`
+    /// settings, and the configuration's `[package.NAME]` tables.
+    pub fn new(requirements: &ParsedRequirements, packages: Arc<PackageSettings>) -> Self {
+        let mut config_settings = HashMap::new();
+        for entry in &requirements.requirements {
+            // The first line naming a project is the one its pinned line copies.
+            config_settings
+                .entry(entry.name().clone())
+                .or_insert_with(|| entry.config_settings.clone());
+        }
+        ProjectOptions {
+            base: SourceOptions::default(),
+            no_binary: requirements.options.no_binary.clone(),
+            only_binary: requirements.options.only_binary.clone(),
+            packages,
+            config_settings,
+        }
+    }
+
+    /// Which kinds of file of `name` `version` count: pip's allowed formats, and no sdist
+    /// when `build = false` applies to that version (it would never be built).
+    pub fn formats(&self, name: &PackageName, version: &Version) -> SourceOptions {
+        let allowed = allowed_formats(&self.no_binary, &self.only_binary, name);
+        let buildable = self.packages.for_build(name, version).no_build.is_none();
+        SourceOptions {
+            binary_allowed: self.base.binary_allowed && allowed.binary,
+            source_allowed: self.base.source_allowed && allowed.source && buildable,
+        }
+    }
+
+    /// How `name` `version`'s sdist is prepared: the settings its build gets (the line's
+    /// `-C`, then the package's `config-settings`, in the pipeline's order).
+    pub fn prepare(&self, name: &PackageName, version: &Version) -> PrepareSettings {
+        let settings = self.packages.for_build(name, version);
+        let line = self.config_settings.get(name).into_iter().flatten();
+        let config_settings = crate::build::config_settings(
+            line.map(|(k, v)| (k.as_str(), v.as_str())).chain(
+                settings
+                    .config_settings
+                    .iter()
+                    .flat_map(|(k, values)| values.iter().map(move |v| (k.as_str(), v.as_str()))),
+            ),
+        );
+        PrepareSettings {
+            config_settings,
+            settings,
+        }
+    }
+
+    /// Whether `file` counts for `name` (a file that is no distribution of it is left for
+    /// [`candidates`] to skip).
+    fn counts(&self, name: &PackageName, file: &IndexFile) -> bool {
+        match DistFilename::parse(&file.filename, name) {
+            Some(DistFilename::Wheel(w)) => self.formats(name, &w.version).binary_allowed,
+            Some(DistFilename::Sdist(s)) => self.formats(name, &s.version).source_allowed,
+            None => true,
+        }
+    }
+
+    /// The files of `name` that count.
+    fn usable(&self, name: &PackageName, files: &[IndexFile]) -> Vec<IndexFile> {
+        files
+            .iter()
+            .filter(|f| self.counts(name, f))
+            .cloned()
+            .collect()
     }
 }
 
@@ -79,7 +179,7 @@ pub struct IndexMetadataSource {
     client: HttpClient,
     fetcher: MetadataFetcher,
     interpreter: Arc<Interpreter>,
-    options: SourceOptions,
+    options: Arc<ProjectOptions>,
     listings: Mutex<HashMap<PackageName, Arc<OnceCell<Files>>>>,
     /// Versions whose METADATA Requires-Python excludes the interpreter, with why.
     excluded: Mutex<HashMap<(PackageName, Version), String>>,
@@ -94,7 +194,7 @@ impl IndexMetadataSource {
         client: HttpClient,
         fetcher: MetadataFetcher,
         interpreter: Arc<Interpreter>,
-        options: SourceOptions,
+        options: impl Into<ProjectOptions>,
     ) -> Self {
         Self {
             handle,
@@ -102,7 +202,7 @@ impl IndexMetadataSource {
             client,
             fetcher,
             interpreter,
-            options,
+            options: Arc::new(options.into()),
             listings: Mutex::default(),
             excluded: Mutex::default(),
             prefetching: Mutex::default(),
@@ -170,14 +270,15 @@ impl IndexMetadataSource {
             version: version.clone(),
             source: Box::new(source),
         };
+        let formats = self.options.formats(name, version);
         // The solver offers a yanked version only for an exact pin, so its files count.
         let (file, metadata) = match choose_upstream(
             &listed,
             version,
             &interp,
             true,
-            self.options.binary_allowed,
-            self.options.source_allowed,
+            formats.binary_allowed,
+            formats.source_allowed,
         ) {
             UpstreamChoice::Wheel(d) => (
                 d.file,
@@ -189,7 +290,13 @@ impl IndexMetadataSource {
             UpstreamChoice::Sdist(d) => (
                 d.file,
                 self.fetcher
-                    .sdist(name, version, d.file, &self.interpreter)
+                    .sdist_with(
+                        name,
+                        version,
+                        d.file,
+                        &self.interpreter,
+                        &self.options.prepare(name, version),
+                    )
                     .await
                     .map_err(fetch)?,
             ),
@@ -233,11 +340,12 @@ impl IndexMetadataSource {
 
 impl MetadataSource for IndexMetadataSource {
     fn candidates(&self, name: &PackageName) -> Result<Vec<Candidate>, SourceError> {
-        let files = self.files(name)?;
+        let files = self.options.usable(name, &self.files(name)?);
+        // Which sdists count is the options' question, answered in `usable`.
         let fit = Fit {
             tags: &self.interpreter.tags,
             python_full_version: &self.interpreter.markers.python_full_version().version,
-            sdists: self.options.source_allowed,
+            sdists: true,
         };
         Ok(candidates(&files, name, &fit))
     }
@@ -270,7 +378,7 @@ impl MetadataSource for IndexMetadataSource {
             let warm = Warm {
                 fetcher: self.fetcher.clone(),
                 interpreter: Arc::clone(&self.interpreter),
-                options: self.options,
+                options: Arc::clone(&self.options),
                 name: name.clone(),
             };
             let handle = self.handle.spawn(async move {
@@ -290,7 +398,7 @@ impl MetadataSource for IndexMetadataSource {
 struct Warm {
     fetcher: MetadataFetcher,
     interpreter: Arc<Interpreter>,
-    options: SourceOptions,
+    options: Arc<ProjectOptions>,
     name: PackageName,
 }
 
@@ -304,7 +412,8 @@ impl Warm {
             python_full_version: python,
             sdists: false,
         };
-        let Some(newest) = candidates(files, &self.name, &fit)
+        let files = self.options.usable(&self.name, files);
+        let Some(newest) = candidates(&files, &self.name, &fit)
             .into_iter()
             .filter(|c| !c.yanked && !c.version.any_prerelease())
             .map(|c| c.version)
@@ -312,7 +421,7 @@ impl Warm {
         else {
             return;
         };
-        let listed = dists(files, &self.name);
+        let listed = dists(&files, &self.name);
         let interp = Interp {
             label: &self.interpreter.label,
             tags: &self.interpreter.tags,
@@ -323,11 +432,88 @@ impl Warm {
             &newest,
             &interp,
             false,
-            self.options.binary_allowed,
+            self.options.formats(&self.name, &newest).binary_allowed,
             false,
         ) && d.file.sha256.is_some()
         {
             let _ = self.fetcher.wheel(&self.name, &newest, d.file).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::ConfigValue;
+
+    fn name(text: &str) -> PackageName {
+        PackageName::from_str(text).unwrap()
+    }
+
+    fn version(text: &str) -> Version {
+        Version::from_str(text).unwrap()
+    }
+
+    fn options(requirements: &str, settings: &str) -> ProjectOptions {
+        let dir = tempfile::tempdir().unwrap();
+        let lookup = |_: &str| None;
+        let parsed =
+            crate::requirements::parse_str(requirements, &dir.path().join("r.txt"), &lookup)
+                .unwrap();
+        let packages =
+            PackageSettings::parse(settings, &dir.path().join("wheelwright.toml")).unwrap();
+        ProjectOptions::new(&parsed, Arc::new(packages))
+    }
+
+    fn formats(binary_allowed: bool, source_allowed: bool) -> SourceOptions {
+        SourceOptions {
+            binary_allowed,
+            source_allowed,
+        }
+    }
+
+    #[test]
+    fn pips_format_control_applies_to_every_project_by_name() {
+        let all = options("--only-binary :all:\n--no-binary dep\nroot\n", "");
+        let v = version("1.0");
+        // `--no-binary dep` after `:all:` takes dep out of `--only-binary` (pip's rule).
+        assert_eq!(all.formats(&name("other"), &v), formats(true, false));
+        assert_eq!(all.formats(&name("dep"), &v), formats(false, true));
+        let none = options("root\n", "");
+        assert_eq!(none.formats(&name("other"), &v), formats(true, true));
+    }
+
+    #[test]
+    fn build_false_takes_the_sdists_of_its_versions_out() {
+        let settings = "[package.dep]\nversions = \"<2\"\nbuild = false\nreason = \"no\"\n";
+        let options = options("root\n", settings);
+        assert_eq!(
+            options.formats(&name("dep"), &version("1.0")),
+            formats(true, false)
+        );
+        assert_eq!(
+            options.formats(&name("dep"), &version("2.0")),
+            formats(true, true)
+        );
+    }
+
+    #[test]
+    fn metadata_is_prepared_with_the_lines_and_the_packages_settings() {
+        let settings = "[package.root]\nconfig-settings = { b = \"2\" }\nenv = { X = \"1\" }\n";
+        let options = options("root -C a=1\nroot==2 -C a=9\n", settings);
+        let prepare = options.prepare(&name("root"), &version("1.0"));
+        assert_eq!(
+            prepare.config_settings,
+            crate::build::ConfigSettings::from([
+                ("a".to_string(), ConfigValue::Str("1".into())),
+                ("b".to_string(), ConfigValue::Str("2".into())),
+            ])
+        );
+        assert_eq!(prepare.settings.env["X"], "1");
+        assert!(!prepare.key().is_empty());
+        // No settings, no `-C`: the key of the sdist alone, as before settings counted.
+        let plain = options.prepare(&name("dep"), &version("1.0"));
+        assert_eq!(plain, PrepareSettings::default());
+        assert!(plain.key().is_empty());
     }
 }

@@ -10,6 +10,7 @@ mod build_paths;
 mod build_reasons;
 mod config;
 mod deps;
+mod deps_options;
 mod deps_shards;
 mod deps_snapshot;
 mod devpi_builder;
