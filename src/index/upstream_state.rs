@@ -45,6 +45,9 @@ impl Upstream {
     /// The upstream's [`UpstreamState`], or `None` when some source cannot name its content.
     /// Costs the probe (which every listing needs first anyway), the configuration of each
     /// devpi stage in the inheritance chain, and one `readdir` per find-links directory.
+    /// Only the probe's failure is an error (every listing would fail the same way); a
+    /// configuration devpi does not show, or a directory that cannot be read, leaves the
+    /// upstream unnamed, and the listings then say what is wrong.
     pub async fn state(&self, client: &HttpClient) -> Result<Option<UpstreamState>, IndexError> {
         let serials = self.serials(client).await?.to_vec();
         let mut hash = Sha256::new();
@@ -57,8 +60,13 @@ impl Upstream {
                     let (Some(serial), Some(stage)) = (serial, devpi_api_url(base)) else {
                         return Ok(None);
                     };
-                    let stage = stage_of(&stage)?;
-                    if let Some(expiry) = mirror_expiry(client, stage).await? {
+                    let Ok(stage) = stage_of(&stage) else {
+                        return Ok(None);
+                    };
+                    let Ok(expiry) = mirror_expiry(client, stage).await else {
+                        return Ok(None);
+                    };
+                    if let Some(expiry) = expiry {
                         valid_for = Some(valid_for.map_or(expiry, |v| v.min(expiry)));
                     }
                     format!("devpi serial {serial}")
@@ -67,14 +75,23 @@ impl Upstream {
                     let Some(serial) = serial else {
                         return Ok(None);
                     };
-                    if let Some(expiry) = mirror_expiry(client, index.clone()).await? {
+                    let Ok(expiry) = mirror_expiry(client, index.clone()).await else {
+                        return Ok(None);
+                    };
+                    if let Some(expiry) = expiry {
                         valid_for = Some(valid_for.map_or(expiry, |v| v.min(expiry)));
                     }
                     format!("devpi serial {serial}")
                 }
-                Source::Directory { path, .. } => directory_fingerprint(path)?,
+                Source::Directory { path, .. } => match directory_fingerprint(path) {
+                    Ok(fingerprint) => fingerprint,
+                    Err(_) => return Ok(None),
+                },
                 Source::Page { url, listing } => {
-                    let listing = listing.get_or_try_init(|| fetch_page(client, url)).await?;
+                    let Ok(listing) = listing.get_or_try_init(|| fetch_page(client, url)).await
+                    else {
+                        return Ok(None);
+                    };
                     let files = serde_json::to_vec(&listing.files).unwrap_or_default();
                     format!(
                         "page {} rejected {}",
