@@ -87,7 +87,7 @@ fn jobs(report: &Value) -> BTreeMap<(String, String), (String, String, Vec<Strin
 }
 
 /// `wheelwright plan` with a JSON report; returns (exit code, stdout, stderr, report).
-fn plan(home: &Path, requirements: &str, args: &[&str]) -> (i32, String, String, Value) {
+pub(crate) fn plan(home: &Path, requirements: &str, args: &[&str]) -> (i32, String, String, Value) {
     let reqs = home.join("requirements.txt");
     std::fs::write(&reqs, requirements).unwrap();
     let report = home.join("plan.json");

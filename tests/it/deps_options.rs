@@ -10,30 +10,12 @@ use serde_json::Value;
 
 use crate::deps::upstream;
 use crate::fill::{Venv, fill, sha256_of};
-use crate::support::{fixture_dist, wheelwright_with_home};
+use crate::support::fixture_dist;
 
 /// `wheelwright plan` with a JSON report; returns (exit code, stderr, report).
 fn plan(home: &Path, requirements: &str, args: &[&str]) -> (i32, String, Value) {
-    let reqs = home.join("requirements.txt");
-    std::fs::write(&reqs, requirements).unwrap();
-    let report = home.join("plan.json");
-    let _ = std::fs::remove_file(&report);
-    let out = wheelwright_with_home(home)
-        .arg("plan")
-        .arg(&reqs)
-        .args(args)
-        .arg("--report-json")
-        .arg(&report)
-        .output()
-        .unwrap();
-    let report = std::fs::read_to_string(&report)
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap_or(Value::Null);
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-        report,
-    )
+    let (code, _stdout, stderr, report) = crate::deps::plan(home, requirements, args);
+    (code, stderr, report)
 }
 
 /// `(project, version, action, via)` of a report's jobs, sorted.
