@@ -8,8 +8,6 @@
 //!   (devpi's `op_sro_check_mirror_whitelist`; docs/devpi-protocol.md). Uploading `numpy` wheels to an
 //!   index with the PyPI mirror among its bases hides every other `numpy` release from it.
 
-use std::collections::{HashSet, VecDeque};
-
 use pep508_rs::PackageName;
 
 use crate::index::{DevpiIndex, HttpClient, IndexError};
@@ -33,29 +31,17 @@ impl TargetPolicy {
         client: &HttpClient,
         target: &DevpiIndex,
     ) -> Result<TargetPolicy, IndexError> {
-        let own = target.config(client).await?;
-        let mut mirrors = Vec::new();
-        let mut queue: VecDeque<String> = own.bases.iter().cloned().collect();
-        let mut seen: HashSet<String> = HashSet::new();
-        while let Some(stage) = queue.pop_front() {
-            if !seen.insert(stage.clone()) {
-                continue;
-            }
-            let Some((user, index)) = stage.split_once('/') else {
-                continue;
-            };
-            let base = DevpiIndex {
-                root: target.root.clone(),
-                user: user.to_string(),
-                index: index.to_string(),
-                serial: None,
-            };
-            let config = base.config(client).await?;
-            if config.kind == "mirror" {
-                mirrors.push(stage.clone());
-            }
-            queue.extend(config.bases.iter().cloned());
-        }
+        let mut chain = target.inheritance(client).await?.into_iter();
+        let Some((_, own)) = chain.next() else {
+            return Err(IndexError::BadResponse {
+                url: crate::index::redact(&target.url()),
+                detail: "no configuration".into(),
+            });
+        };
+        let mirrors: Vec<String> = chain
+            .filter(|(_, config)| config.kind == "mirror")
+            .map(|(stage, _)| stage.stage())
+            .collect();
         Ok(TargetPolicy {
             stage: target.stage(),
             acl_upload: own.acl_upload,

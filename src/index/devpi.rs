@@ -20,6 +20,10 @@ use super::simple::{devpi_stage, take_sha256_fragment};
 
 const JSON: &str = "application/json";
 
+/// How many stages an inheritance chain may have before the configuration is refused (devpi
+/// allows cycles to be configured only by mistake; real chains have a handful).
+pub const MAX_STAGES: usize = 64;
+
 /// A devpi stage (`user/index`) on a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DevpiIndex {
@@ -130,6 +134,64 @@ impl DevpiIndex {
             index: index.to_string(),
             serial: None,
         })
+    }
+
+    /// A base named in a stage's configuration (`user/index`), on the same server. The name
+    /// comes from the server and goes into URLs, so it must be a name devpi itself accepts
+    /// (`model.is_valid_name`: no control characters, no space, none of
+    /// ``!"#$%&'()*+,/:;<=>?[\]^`{|}~``), and not `.` or `..`.
+    pub fn base(&self, name: &str) -> Result<DevpiIndex, IndexError> {
+        let valid = |part: &str| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && !part
+                    .chars()
+                    .any(|c| c.is_control() || " !\"#$%&'()*+,/:;<=>?[\\]^`{|}~".contains(c))
+        };
+        match name.split_once('/') {
+            Some((user, index)) if valid(user) && valid(index) => Ok(DevpiIndex {
+                root: self.root.clone(),
+                user: user.to_string(),
+                index: index.to_string(),
+                serial: None,
+            }),
+            _ => Err(IndexError::BadResponse {
+                url: redact(&self.url()),
+                detail: format!(
+                    "its configuration names the base `{}`, which is not a devpi USER/INDEX",
+                    name.escape_debug()
+                ),
+            }),
+        }
+    }
+
+    /// This stage's configuration and those of its bases, breadth-first from this stage
+    /// (devpi's stage resolution order), each stage once; at most [`MAX_STAGES`] stages.
+    pub async fn inheritance(
+        &self,
+        client: &HttpClient,
+    ) -> Result<Vec<(DevpiIndex, IndexConfig)>, IndexError> {
+        let mut chain = Vec::new();
+        let mut queue = std::collections::VecDeque::from([self.clone()]);
+        let mut seen = std::collections::HashSet::new();
+        while let Some(stage) = queue.pop_front() {
+            if !seen.insert(stage.stage()) {
+                continue;
+            }
+            if seen.len() > MAX_STAGES {
+                return Err(IndexError::BadResponse {
+                    url: redact(&self.url()),
+                    detail: format!("more than {MAX_STAGES} stages in its inheritance chain"),
+                });
+            }
+            let config = stage.config(client).await?;
+            for base in &config.bases {
+                queue.push_back(stage.base(base)?);
+            }
+            chain.push((stage, config));
+        }
+        Ok(chain)
     }
 
     pub fn stage(&self) -> String {
@@ -433,6 +495,35 @@ pub fn parse_project(body: &str, page_url: &Url) -> Result<Listing, ListingError
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bases_are_devpi_names_on_the_same_server() {
+        let stage =
+            super::DevpiIndex::from_url(&url::Url::parse("http://h:3141/prefix/team/dev").unwrap())
+                .unwrap();
+        for good in ["root/pypi", "team/dev-1.x", "user@corp/idx_2", "ünï/cödé"] {
+            let base = stage.base(good).unwrap();
+            assert_eq!(base.stage(), good);
+            assert_eq!(base.root, stage.root);
+        }
+        for bad in [
+            "//evil.example/x",
+            "../x",
+            "a/..",
+            "a/b/c",
+            "a/b?x=1",
+            "a/b#f",
+            "a /b",
+            "a/b\n",
+            "noslash",
+            "/x",
+            "a/",
+            "a%2Fb/c",
+        ] {
+            let e = stage.base(bad).unwrap_err().to_string();
+            assert!(e.contains("not a devpi USER/INDEX"), "{bad}: {e}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -137,4 +137,24 @@ proptest! {
             prop_assert_eq!(percent_decoded(&text), text);
         }
     }
+
+    /// A base named by a (hostile) devpi configuration either is refused or names a stage
+    /// on the same server, below its root, two path segments deep: never another host, never
+    /// a path outside the server root.
+    #[test]
+    fn devpi_bases_stay_on_the_server(name in hostile_text()) {
+        let stage = crate::index::DevpiIndex::from_url(
+            &Url::parse("http://127.0.0.1:3141/prefix/team/dev").unwrap(),
+        )
+        .unwrap();
+        if let Ok(base) = stage.base(&name) {
+            let url = base.url();
+            prop_assert_eq!(url.host_str(), Some("127.0.0.1"));
+            prop_assert_eq!(url.port(), Some(3141));
+            let rest = url.path().strip_prefix("/prefix/");
+            prop_assert!(rest.is_some(), "{}", url);
+            prop_assert_eq!(rest.unwrap().split('/').count(), 2, "{}", url);
+            prop_assert_eq!(base.stage(), name);
+        }
+    }
 }

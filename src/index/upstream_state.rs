@@ -14,7 +14,6 @@
 //! - Any other simple index: nothing (PEP 503 and PEP 691 have no index-wide serial, and the
 //!   project pages of common servers carry no validators).
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -28,8 +27,6 @@ use super::source::{Source, Upstream, fetch_page};
 
 /// devpi's default `mirror_cache_expiry` (seconds), used when a mirror does not say.
 const DEVPI_DEFAULT_MIRROR_EXPIRY: u64 = 1800;
-/// How deep a devpi inheritance chain is followed before the state is given up.
-const MAX_BASES: usize = 32;
 
 /// A name for the upstream's content; equal names mean equal listings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,21 +124,11 @@ async fn mirror_expiry(
     client: &HttpClient,
     stage: DevpiIndex,
 ) -> Result<Option<Duration>, IndexError> {
-    let mut expiry: Option<Duration> = None;
-    let mut queue = vec![stage];
-    let mut seen = BTreeSet::new();
-    while let Some(stage) = queue.pop() {
-        if !seen.insert(stage.stage()) {
-            continue;
-        }
-        if seen.len() > MAX_BASES {
-            return Err(IndexError::BadResponse {
-                url: super::redact(&stage.url()),
-                detail: format!("more than {MAX_BASES} stages in its inheritance chain"),
-            });
-        }
-        let config = stage.config(client).await?;
-        if config.kind == "mirror" {
+    let chain = stage.inheritance(client).await?;
+    Ok(chain
+        .iter()
+        .filter(|(_, config)| config.kind == "mirror")
+        .map(|(_, config)| {
             let seconds = config
                 .mirror_cache_expiry
                 .as_ref()
@@ -151,22 +138,9 @@ async fn mirror_expiry(
                     _ => None,
                 })
                 .unwrap_or(DEVPI_DEFAULT_MIRROR_EXPIRY);
-            let this = Duration::from_secs(seconds);
-            expiry = Some(expiry.map_or(this, |e| e.min(this)));
-        }
-        for base in &config.bases {
-            // Bases are `user/index` on the same server.
-            if let Some((user, index)) = base.split_once('/') {
-                queue.push(DevpiIndex {
-                    root: stage.root.clone(),
-                    user: user.to_string(),
-                    index: index.to_string(),
-                    serial: None,
-                });
-            }
-        }
-    }
-    Ok(expiry)
+            Duration::from_secs(seconds)
+        })
+        .min())
 }
 
 /// Names, sizes and modification times of a directory's entries, sorted.
