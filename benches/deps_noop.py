@@ -234,7 +234,24 @@ def main() -> None:
         if len(files) != args.projects:
             sys.exit(f"the first fill left {len(files)} wheels, not {args.projects}")
 
-        figures = {"deps no-op": [], "pinned no-op": [], "cold deps plan": []}
+        figures = {
+            "deps no-op": [],
+            "pinned no-op": [],
+            "cold deps plan": [],
+            "pip resolve (cold)": [],
+        }
+        # pip's own resolution of the same root over the same upstream, without a cache:
+        # what the cold plan is set against.
+        pip_source = (
+            ["--index-url", links]
+            if args.pypiserver or args.devpi
+            else ["--no-index", "--find-links", links]
+        )
+        pip = [
+            os.path.join(ROOT, ".venv-test", "bin", "python"), "-m", "pip", "install",
+            "--dry-run", "--ignore-installed", "--no-cache-dir", "--quiet",
+            "--report", os.devnull, *pip_source, name(0),
+        ]
         for _ in range(args.repeat):
             figures["deps no-op"].append(
                 timed([binary, "fill", roots, "--deps", *source, "--cache-dir", cache], home())
@@ -246,6 +263,7 @@ def main() -> None:
             figures["cold deps plan"].append(
                 timed([binary, "plan", roots, "--deps", *source, "--cache-dir", cold], home())
             )
+            figures["pip resolve (cold)"].append(timed(pip, home()))
 
         kind = "index-url" if args.pypiserver or args.devpi else "find-links"
         print(f"wheelwright {binary}; upstream: {kind} {links}")
