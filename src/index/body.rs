@@ -35,6 +35,26 @@ pub(super) async fn listing_text(url: &Url, response: Response) -> Result<String
     }
 }
 
+/// What an error answer's body is read for: devpi's `message`, a reason for the log. The
+/// first [`MAX_ERROR_BYTES`] are enough; the rest is not read (an endless error page must
+/// not hold the run), and a body that breaks off leaves what came.
+pub(crate) const MAX_ERROR_BYTES: usize = 64 << 10;
+
+pub(crate) async fn error_text(response: Response) -> String {
+    let mut stream = std::pin::pin!(response.bytes_stream());
+    let mut out: Vec<u8> = Vec::new();
+    while out.len() < MAX_ERROR_BYTES {
+        match stream.next().await {
+            Some(Ok(chunk)) => {
+                let room = MAX_ERROR_BYTES - out.len();
+                out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Some(Err(_)) | None => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[derive(Debug, PartialEq)]
 enum Limited<E> {
     TooLong,

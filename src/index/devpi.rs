@@ -36,6 +36,16 @@ pub struct DevpiIndex {
     pub serial: Option<u64>,
 }
 
+/// A JSON answer of devpi, read with the listings' bound (a server that sends an endless
+/// body must not take all memory).
+async fn json_body(url: &Url, response: reqwest::Response) -> Result<Value, IndexError> {
+    let body = super::body::listing_text(url, response).await?;
+    serde_json::from_str(&body).map_err(|e| IndexError::BadResponse {
+        url: redact(url),
+        detail: format!("the answer is not JSON: {e}"),
+    })
+}
+
 /// devpi's `X-Devpi-Serial` (the serial of its whole database), when sent and a number.
 pub(crate) fn serial_header(headers: &reqwest::header::HeaderMap) -> Option<u64> {
     headers
@@ -248,10 +258,7 @@ impl DevpiIndex {
             return Err(status_error(&url, response).await);
         }
         let serial = serial_header(response.headers());
-        let body = response
-            .text()
-            .await
-            .map_err(|e| transport_error(&url, &e))?;
+        let body = super::body::listing_text(&url, response).await?;
         let value: Value = serde_json::from_str(&body).map_err(|_| IndexError::NotAnIndex {
             url: redact(&self.url()),
             expected: "a devpi index",
@@ -277,10 +284,7 @@ impl DevpiIndex {
         if !response.status().is_success() {
             return Err(status_error(&url, response).await);
         }
-        let value: Value = response.json().await.map_err(|e| IndexError::BadResponse {
-            url: redact(&url),
-            detail: e.to_string(),
-        })?;
+        let value = json_body(&url, response).await?;
         serde_json::from_value(value.get("result").cloned().unwrap_or(Value::Null)).map_err(|e| {
             IndexError::BadResponse {
                 url: redact(&url),
@@ -326,10 +330,7 @@ impl DevpiIndex {
                 other => other,
             });
         }
-        let value: Value = response.json().await.map_err(|e| IndexError::BadResponse {
-            url: redact(&url),
-            detail: e.to_string(),
-        })?;
+        let value = json_body(&url, response).await?;
         let token = value
             .pointer("/result/password")
             .and_then(Value::as_str)

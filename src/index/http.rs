@@ -333,7 +333,7 @@ pub fn transport_error(url: &Url, error: &reqwest::Error) -> IndexError {
 /// (JSON `message`/`title`, or the reason phrase).
 pub async fn status_error(url: &Url, response: Response) -> IndexError {
     let status = response.status();
-    let body = response.text().await.unwrap_or_default();
+    let body = super::body::error_text(response).await;
     let message = serde_json::from_str::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| {

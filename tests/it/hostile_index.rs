@@ -463,6 +463,35 @@ fn an_endless_body_is_cut_off_at_the_maximum_download_size() {
     );
 }
 
+/// An error answer whose body never ends: its reason is read from the first bytes, the rest
+/// is not read (the run ends, the memory stays small, the server sent far less than its cap).
+#[test]
+fn an_endless_error_page_is_not_read_to_its_end() {
+    let server = server();
+    server.route(
+        "/simple/ww-down/",
+        Reply {
+            content_type: "text/html".into(),
+            body: Body::EndlessError { cap: 1 << 30 },
+        },
+    );
+    let run = fill(&server, "ww-down==1.0\n", &["--retries", "0"]);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    let said = format!("{}{}", run.stderr, run.report);
+    assert!(said.contains("503"), "{said}");
+    assert!(
+        server.bytes_sent() < 64 << 20,
+        "{} bytes sent",
+        server.bytes_sent()
+    );
+    assert!(
+        run.max_rss_kib < MAX_RSS_KIB,
+        "peak RSS {} KiB",
+        run.max_rss_kib
+    );
+}
+
 #[test]
 fn a_listing_of_100000_files_is_read_in_bounded_memory() {
     let server = server();

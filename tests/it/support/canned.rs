@@ -29,6 +29,9 @@ pub(crate) enum Body {
     /// Zeros without `Content-Length` until the client goes away or `cap` bytes were sent
     /// (the cap only keeps a broken client from filling the disk forever).
     Endless { cap: u64 },
+    /// An error status (`503 Service Unavailable`) whose body is [`Body::Endless`]: an error
+    /// page must not be read to its end either.
+    EndlessError { cap: u64 },
     /// The bytes, honouring one `Range: bytes=…` (206 with `Content-Range`), as a static
     /// file server does; the whole body (200) without a `Range` header.
     Ranged(Vec<u8>),
@@ -239,8 +242,15 @@ fn serve(
                 }
             }
         }
-        Body::Endless { cap } => {
-            if !send(head(None).as_bytes()) {
+        Body::Endless { cap } | Body::EndlessError { cap } => {
+            let start = match &reply.body {
+                Body::EndlessError { .. } => format!(
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: {}\r\nConnection: close\r\n\r\n",
+                    reply.content_type
+                ),
+                _ => head(None),
+            };
+            if !send(start.as_bytes()) {
                 return;
             }
             let chunk = vec![0u8; 64 * 1024];
