@@ -147,6 +147,9 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
             ttl: Duration::from_secs(args.failure_ttl.saturating_mul(86_400)),
             retry: args.retry_failed,
         },
+        build_times: crate::pipeline::BuildTimes {
+            dir: cache.join("build-times"),
+        },
         ctx: &ctx,
         store: Store::new(&cache).with_max_download_size(args.common.max_download_size),
         settings: FillSettings {

@@ -10,10 +10,12 @@ mod build;
 mod build_requirements;
 mod builder_setup;
 mod failures;
+mod schedule;
 mod sources;
 
 pub(crate) use builder_setup::BuilderSetupError;
 pub(crate) use failures::FailureMemory;
+pub(crate) use schedule::BuildTimes;
 
 pub(crate) use sources::UpstreamWheels;
 
@@ -65,6 +67,8 @@ pub(crate) struct PipelineParts<'a> {
     /// `[package.NAME]` settings of `wheelwright.toml`.
     pub packages: &'a crate::package_settings::PackageSettings,
     pub failures: FailureMemory,
+    /// Each project's last build time: waiting builds start longest first.
+    pub build_times: BuildTimes,
     /// Downloads at once, per host (shared with the session's uploads).
     pub hosts: Arc<HostSlots>,
     /// Everything that writes to the target and the pure index.
@@ -88,6 +92,7 @@ pub(crate) struct Pipeline<'a> {
     packages: &'a crate::package_settings::PackageSettings,
     interpreters: Vec<Arc<crate::interpreter::Interpreter>>,
     failures: FailureMemory,
+    build_times: BuildTimes,
     hosts: Arc<HostSlots>,
     session: Session<'a>,
 }
@@ -125,6 +130,7 @@ impl<'a> Pipeline<'a> {
             build_slot_count,
             packages: parts.packages,
             failures: parts.failures,
+            build_times: parts.build_times,
             hosts: parts.hosts,
             session: parts.session,
         }
@@ -226,9 +232,23 @@ impl Pipeline<'_> {
             // Units wait for their host's slots; several hosts may be busy at once.
             .buffer_unordered(self.settings.transfer_concurrency.max(1) * 4)
             .collect::<Vec<_>>();
-        let builds = build_rx
+        let expected = |unit: &Unit| {
+            let project = &unit.jobs.first()?.job.project;
+            self.build_times.expected(project)
+        };
+        let builds = schedule::longest_first(build_rx, expected)
             .map(|unit| async {
+                let project = unit.jobs.first().map(|slot| slot.job.project.clone());
+                let started = Instant::now();
                 let results = self.build_unit(unit).await;
+                // Only a build that produced a wheel says how long the project takes (a
+                // known failure returns at once, a failed build may stop early).
+                let built = results
+                    .iter()
+                    .any(|(_, r)| matches!(r.outcome, Outcome::Built | Outcome::Fetched));
+                if let (true, Some(project)) = (built, project) {
+                    self.build_times.record(&project, started.elapsed());
+                }
                 self.count(&results);
                 results
             })

@@ -169,6 +169,9 @@ impl Scene {
                 ttl: Duration::from_secs(60),
                 retry: false,
             },
+            build_times: super::BuildTimes {
+                dir: self.dir.path().join("build-times"),
+            },
             hosts,
             session,
         })

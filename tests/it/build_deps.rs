@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::fill::{Run, fill, sha256_of};
+use crate::fill::{Run, fill};
 use crate::support::{Pypiserver, fixture_dist, test_venv, upstream_wheels_dir};
 
 /// A pypiserver serving the ww-hatch sdist and the upstream wheels (hatchling and the rest).
-/// Its listing gives each file's sha256, which the `--deps` pre-pass needs to find the
-/// sdist's metadata in its cache (see `seed_sdist_metadata`).
+/// The `--deps` pre-pass prepares the sdist's metadata with the fill's own builder
+/// (`prepare_metadata_for_build_wheel` in the sandbox), as for any sdist-only project.
 fn upstream() -> (tempfile::TempDir, Pypiserver) {
     let packages = tempfile::tempdir().unwrap();
     std::fs::copy(
@@ -40,26 +40,9 @@ fn fill_hatch(home: &Path, server: &Pypiserver, wheelhouse: &Path, extra: &[&str
         wheelhouse.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    seed_sdist_metadata(home);
     let run = fill(home, "ww-hatch==1.0\n", &args, &[]);
     assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
     run
-}
-
-/// The `--deps` pre-pass reads an sdist's metadata from the metadata cache (keyed by the
-/// sdist's sha256) or prepares it with a builder, which the pre-pass does not have yet: the
-/// test puts ww-hatch's METADATA (its PKG-INFO, no dependencies) in that cache first.
-fn seed_sdist_metadata(home: &Path) {
-    let sha = sha256_of(&fixture_dist("ww_hatch-1.0.tar.gz"));
-    let dir = home
-        .join(".cache/wheelwright/metadata/sdist")
-        .join(&sha[..2]);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join(&sha),
-        "Metadata-Version: 2.1\nName: ww-hatch\nVersion: 1.0\n",
-    )
-    .unwrap();
 }
 
 /// `pip wheel --no-deps` of the ww-hatch sdist with build isolation, from the target alone.
@@ -122,6 +105,16 @@ fn fill_deps_puts_the_build_requirements_on_the_target_and_pip_builds_from_it_al
     let text = std::fs::read_to_string(&lock).unwrap();
     assert!(text.contains("ww-hatch==1.0"), "{text}");
     assert!(!text.contains("hatchling"), "{text}");
+    // The build's time is kept for the next run's order (longest builds first).
+    let times: Vec<serde_json::Value> =
+        std::fs::read_dir(home.path().join(".cache/wheelwright/build-times"))
+            .unwrap()
+            .flatten()
+            .map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap())
+            .collect();
+    assert_eq!(times.len(), 1, "{times:?}");
+    assert_eq!(times[0]["project"], "ww-hatch");
+    assert!(times[0]["seconds"].as_f64().unwrap() > 0.0, "{times:?}");
     // A second run finds them all present and changes nothing.
     let again = fill_hatch(home.path(), &server, &wheelhouse, &[]);
     assert!(!again.stdout().contains("uploaded "), "{}", again.stdout());
