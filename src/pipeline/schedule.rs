@@ -6,8 +6,10 @@
 //! first (the LPT rule of job-shop scheduling) keeps the slots busy. The expectation is the
 //! project's last build time on this cache, whatever the version (a project's build time
 //! changes slowly across releases); a project never built here goes first, since nothing says
-//! it is short. Builds are still started as soon as they are planned: only the ones waiting
-//! for a slot are reordered.
+//! it is short. A never-built project starts as soon as it is planned (nothing can outrank
+//! it); a build with a known time waits until the plan is complete, since a longer one may
+//! still be planned. That costs at most the plan's time (seconds, where builds take minutes)
+//! and only when there is an order to keep.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -99,9 +101,10 @@ impl<T> Ord for Waiting<T> {
     }
 }
 
-/// The items of `queue`, each time the consumer asks for one the longest expected of those
-/// that have arrived (unknown first, then the longest, then the earliest). Ends when the
-/// queue is closed and every item was taken.
+/// The items of `queue`, longest expected first (unknown first, then the longest, then the
+/// earliest). An unknown item is given out as soon as it is the first in line; a known one
+/// only once the queue is closed, when no later arrival can outrank it. Ends when the queue
+/// is closed and every item was taken.
 pub(crate) fn longest_first<T, F>(
     mut queue: UnboundedReceiver<T>,
     expected: F,
@@ -128,10 +131,13 @@ where
                 Poll::Pending => break,
             }
         }
-        match waiting.pop() {
-            Some(next) => Poll::Ready(Some(next.item)),
+        match waiting.peek() {
+            Some(first) if closed || first.expected.is_none() => {
+                Poll::Ready(waiting.pop().map(|next| next.item))
+            }
             None if closed => Poll::Ready(None),
-            None => Poll::Pending,
+            // Only reached with the queue open, whose waker is registered.
+            _ => Poll::Pending,
         }
     })
 }
@@ -179,15 +185,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn items_arriving_later_are_ranked_among_those_still_waiting() {
+    async fn an_unknown_item_goes_at_once_and_a_known_one_waits_for_the_plan_to_end() {
+        use futures::FutureExt;
         let (tx, rx) = futures::channel::mpsc::unbounded();
         let mut stream = std::pin::pin!(longest_first(rx, |(_, e): &(&str, _)| *e));
-        tx.unbounded_send(("first", secs(1))).unwrap();
-        assert_eq!(stream.next().await.map(|(n, _)| n), Some("first"));
+        tx.unbounded_send(("new", None)).unwrap();
+        assert_eq!(stream.next().await.map(|(n, _)| n), Some("new"));
         tx.unbounded_send(("short", secs(3))).unwrap();
+        // A longer build may still be planned: the known one is held.
+        assert!(stream.next().now_or_never().is_none());
         tx.unbounded_send(("long", secs(300))).unwrap();
-        assert_eq!(stream.next().await.map(|(n, _)| n), Some("long"));
+        assert!(stream.next().now_or_never().is_none());
         drop(tx);
+        assert_eq!(stream.next().await.map(|(n, _)| n), Some("long"));
         assert_eq!(stream.next().await.map(|(n, _)| n), Some("short"));
         assert_eq!(stream.next().await, None);
     }
