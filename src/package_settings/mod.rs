@@ -23,7 +23,7 @@
 
 mod patch;
 
-pub(crate) use patch::{PatchError, apply_patch};
+pub use patch::{PatchError, apply_patch};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
