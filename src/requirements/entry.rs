@@ -187,7 +187,7 @@ pub(crate) fn classify(
             expected: EXPECTED_REQUIREMENT,
         });
     }
-    match Requirement::from_str(parse_text) {
+    match super::parse_requirement(parse_text) {
         Ok(req) => match &req.version_or_url {
             Some(VersionOrUrl::Url(_)) => unsupported(UnsupportedKind::DirectUrl, Some(req.name)),
             _ => Ok(Classified::Requirement(Box::new(req))),
