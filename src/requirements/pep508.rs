@@ -49,13 +49,14 @@ fn bad_identifier_end(text: &str) -> Option<(usize, &str, &'static str)> {
     let close = text[open..].find(']').map_or(text.len(), |c| open + c);
     let mut at = open + 1;
     for part in text[open + 1..close].split(',') {
-        let extra = part.trim();
+        // The identifier is the run of name characters: `[a- b` panics on `a-` too.
+        let lead = part.len() - part.trim_start().len();
+        let run = part[lead..]
+            .find(|c: char| !is_name_char(c))
+            .unwrap_or(part.len() - lead);
+        let extra = &part[lead..lead + run];
         if bad_end(extra) {
-            return Some((
-                at + (part.len() - part.trim_start().len()),
-                extra,
-                "the extra",
-            ));
+            return Some((at + lead, extra, "the extra"));
         }
         at += part.len() + 1;
     }
@@ -72,6 +73,7 @@ mod tests {
             ("j[j_", "the extra `j_`"),
             ("x[a, b-] >=1", "the extra `b-`"),
             ("x[ c. ]", "the extra `c.`"),
+            ("a[a- a", "the extra `a-`"),
             ("x_ >=1", "the project name `x_`"),
             ("  y. [a]", "the project name `y.`"),
             ("x_", "the project name `x_`"),
