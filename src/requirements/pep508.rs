@@ -74,6 +74,7 @@ mod tests {
             ("x[a, b-] >=1", "the extra `b-`"),
             ("x[ c. ]", "the extra `c.`"),
             ("a[a- a", "the extra `a-`"),
+            ("jN[00_@\0", "the extra `00_`"),
             ("x_ >=1", "the project name `x_`"),
             ("  y. [a]", "the project name `y.`"),
             ("x_", "the project name `x_`"),
@@ -88,6 +89,17 @@ mod tests {
                 expected.split('`').nth(1).unwrap(),
                 "{text}"
             );
+        }
+    }
+
+    /// Both fuzz findings, through the requirements-file parser (`name[extras] @ target` is
+    /// read by its own branch, which parsed `jN[00_` directly).
+    #[test]
+    fn requirements_lines_with_such_extras_are_located_errors() {
+        for line in ["j[j_\n", "jN[00_@\0\n"] {
+            let error = super::super::parse_str(line, std::path::Path::new("r.txt"), &|_| None)
+                .unwrap_err();
+            assert!(error.to_string().contains("r.txt:1"), "{line:?}: {error}");
         }
     }
 
