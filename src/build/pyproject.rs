@@ -93,7 +93,7 @@ pub(super) fn parse_build_system(text: &str, path: &Path) -> Result<BuildSystem,
         .iter()
         .enumerate()
         .map(|(index, r)| {
-            Requirement::from_str(r).map_err(|e| PyprojectError::BadRequirement {
+            crate::requirements::parse_requirement(r).map_err(|e| PyprojectError::BadRequirement {
                 path: path.to_path_buf(),
                 index,
                 requirement: r.clone(),

@@ -194,7 +194,7 @@ fn extra_requires(
     })?;
     list.iter()
         .map(|s| {
-            s.parse::<Requirement>().map_err(|e| {
+            crate::requirements::parse_requirement(s).map_err(|e| {
                 job.protocol(
                     step,
                     format!("get_requires_for_build_wheel returned `{s}`: {}", e.message),

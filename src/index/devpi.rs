@@ -39,7 +39,7 @@ pub struct DevpiIndex {
 /// A JSON answer of devpi, read with the listings' bound (a server that sends an endless
 /// body must not take all memory).
 async fn json_body(url: &Url, response: reqwest::Response) -> Result<Value, IndexError> {
-    let body = super::body::listing_text(url, response).await?;
+    let body = listing_text(url, response).await?;
     serde_json::from_str(&body).map_err(|e| IndexError::BadResponse {
         url: redact(url),
         detail: format!("the answer is not JSON: {e}"),
@@ -86,6 +86,24 @@ pub struct IndexConfig {
     /// devpi serves a mirrored project page without asking its upstream again.
     #[serde(default)]
     pub mirror_cache_expiry: Option<Value>,
+}
+
+/// Why an index configuration answer could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexConfigError {
+    #[error("the index configuration is not JSON: {0}")]
+    Json(String),
+    #[error("unexpected index configuration: {0}")]
+    Shape(String),
+}
+
+/// The `result` of `GET /{user}/{index}?no_projects` (devpi's JSON answer `{"result": {...}}`).
+/// A missing `result` is reported as the shape error serde gives for `null`.
+pub fn parse_index_config(body: &str) -> Result<IndexConfig, IndexConfigError> {
+    let value: Value =
+        serde_json::from_str(body).map_err(|e| IndexConfigError::Json(e.to_string()))?;
+    let result = value.get("result").cloned().unwrap_or(Value::Null);
+    serde_json::from_value(result).map_err(|e| IndexConfigError::Shape(e.to_string()))
 }
 
 fn list_or_csv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -258,7 +276,7 @@ impl DevpiIndex {
             return Err(status_error(&url, response).await);
         }
         let serial = serial_header(response.headers());
-        let body = super::body::listing_text(&url, response).await?;
+        let body = listing_text(&url, response).await?;
         let value: Value = serde_json::from_str(&body).map_err(|_| IndexError::NotAnIndex {
             url: redact(&self.url()),
             expected: "a devpi index",
@@ -284,12 +302,11 @@ impl DevpiIndex {
         if !response.status().is_success() {
             return Err(status_error(&url, response).await);
         }
-        let value = json_body(&url, response).await?;
-        serde_json::from_value(value.get("result").cloned().unwrap_or(Value::Null)).map_err(|e| {
-            IndexError::BadResponse {
-                url: redact(&url),
-                detail: format!("unexpected index configuration: {e}"),
-            }
+        // The server's answer is outside data: read with the listings' size limit.
+        let body = listing_text(&url, response).await?;
+        parse_index_config(&body).map_err(|e| IndexError::BadResponse {
+            url: redact(&url),
+            detail: e.to_string(),
         })
     }
 
@@ -542,6 +559,31 @@ mod tests {
             idx.project_url(&name, true).as_str(),
             "https://h:8443/devpi/alice/team/foo-bar?ignore_bases"
         );
+    }
+
+    #[test]
+    fn index_configurations_read_bases_as_list_or_csv_and_fail_with_a_reason() {
+        let config = parse_index_config(
+            r#"{"result": {"type": "stage", "bases": "root/pypi, alice/dev,", "volatile": true}}"#,
+        )
+        .unwrap();
+        assert_eq!(config.kind, "stage");
+        assert_eq!(config.bases, ["root/pypi", "alice/dev"]);
+        let mirror = parse_index_config(
+            r#"{"result": {"type": "mirror", "bases": ["x/y", 3], "mirror_cache_expiry": "600"}}"#,
+        )
+        .unwrap();
+        assert_eq!(mirror.bases, ["x/y"]);
+        assert_eq!(mirror.mirror_cache_expiry, Some(Value::from("600")));
+        let not_json = parse_index_config("<html>").unwrap_err();
+        assert!(matches!(not_json, IndexConfigError::Json(_)), "{not_json}");
+        let no_result = parse_index_config(r#"{"type": "stage"}"#).unwrap_err();
+        assert!(
+            matches!(no_result, IndexConfigError::Shape(_)),
+            "{no_result}"
+        );
+        let no_type = parse_index_config(r#"{"result": {"bases": []}}"#).unwrap_err();
+        assert!(no_type.to_string().contains("type"), "{no_type}");
     }
 
     #[test]

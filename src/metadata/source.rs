@@ -10,7 +10,6 @@
 //! (`spawn_blocking`) and each answer is awaited there with the runtime's `Handle`.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use pep440_rs::Version;
@@ -326,12 +325,14 @@ impl IndexMetadataSource {
             .requires_dist
             .iter()
             .map(|line| {
-                Requirement::from_str(line).map_err(|e| SourceFailure::BadRequirement {
-                    name: name.clone(),
-                    version: version.clone(),
-                    file: file.filename.to_string(),
-                    line: line.clone(),
-                    message: e.message.to_string(),
+                crate::requirements::parse_requirement(line).map_err(|e| {
+                    SourceFailure::BadRequirement {
+                        name: name.clone(),
+                        version: version.clone(),
+                        file: file.filename.to_string(),
+                        line: line.clone(),
+                        message: e.message.to_string(),
+                    }
                 })
             })
             .collect()
@@ -443,6 +444,8 @@ impl Warm {
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
     use super::*;
     use crate::build::ConfigValue;
 

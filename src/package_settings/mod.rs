@@ -23,7 +23,7 @@
 
 mod patch;
 
-pub(crate) use patch::{PatchError, apply_patch};
+pub use patch::{PatchError, apply_patch};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -320,7 +320,7 @@ fn check_rule(
         items
             .iter()
             .map(|item| {
-                Requirement::from_str(item)
+                crate::requirements::parse_requirement(item)
                     .map_err(|e| at(format!("`{what}`: `{item}` is not a requirement: {e}")))
             })
             .collect::<Result<Vec<Requirement>, _>>()

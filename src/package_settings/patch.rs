@@ -68,7 +68,7 @@ enum HunkLine {
 
 /// Applies the unified diff at `patch` to the tree at `root`. All files are patched in
 /// memory first; only when every hunk applies are they written.
-pub(crate) fn apply_patch(root: &Path, patch: &Path) -> Result<Vec<PathBuf>, PatchError> {
+pub fn apply_patch(root: &Path, patch: &Path) -> Result<Vec<PathBuf>, PatchError> {
     let shown = patch.display().to_string();
     let text = fs::read_to_string(patch).map_err(|source| PatchError::Io {
         patch: shown.clone(),
@@ -302,7 +302,12 @@ fn apply_hunks(text: &str, hunks: &[Hunk], patch: &str, path: &str) -> Result<St
                 HunkLine::Remove(_) => None,
             })
             .collect();
-        let stated = (hunk.old_start.saturating_sub(1) as isize + shift).max(0) as usize;
+        // Saturating: the stated line is the patch's word, any number; one past every line
+        // simply fits nowhere (a cast to `isize` wrapped, `+ shift` overflowed).
+        let stated = hunk
+            .old_start
+            .saturating_sub(1)
+            .saturating_add_signed(shift);
         let fits = |at: usize| {
             at >= floor
                 && at + expected.len() <= lines.len()
@@ -465,6 +470,24 @@ mod tests {
             let message = apply_patch(root.path(), &patch).unwrap_err().to_string();
             assert!(message.contains(expected), "{text:?}: {message}");
         }
+    }
+
+    /// Found writing the patch fuzz target: a hunk stating a line near `isize::MAX` after one
+    /// that added lines overflowed the offset arithmetic (a panic where overflow checks are on).
+    #[test]
+    fn a_hunk_at_a_huge_line_is_refused_not_a_panic() {
+        let root = tree(&[("a", "a\n")]);
+        let patches = tempfile::tempdir().unwrap();
+        let patch = write_patch(
+            patches.path(),
+            &format!(
+                "--- a/a\n+++ b/a\n@@ -1,0 +1,2 @@\n+x\n+y\n@@ -{},1 +1,1 @@\n-q\n+r\n",
+                isize::MAX
+            ),
+        );
+        let error = apply_patch(root.path(), &patch).unwrap_err();
+        assert!(matches!(error, PatchError::DoesNotApply { .. }), "{error}");
+        assert_eq!(fs::read_to_string(root.path().join("a")).unwrap(), "a\n");
     }
 
     proptest::proptest! {

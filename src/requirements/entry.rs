@@ -140,7 +140,7 @@ pub(crate) fn classify(
     if let Some((left, target)) = before_marker.split_once('@')
         && !looks_like_path(left)
         && bad_name_end(left.trim()).is_none()
-        && let Ok(named) = Requirement::<pep508_rs::VerbatimUrl>::from_str(left.trim())
+        && let Ok(named) = super::parse_requirement(left.trim())
         && named.version_or_url.is_none()
     {
         let target = target.trim();
@@ -187,7 +187,7 @@ pub(crate) fn classify(
             expected: EXPECTED_REQUIREMENT,
         });
     }
-    match Requirement::from_str(parse_text) {
+    match super::parse_requirement(parse_text) {
         Ok(req) => match &req.version_or_url {
             Some(VersionOrUrl::Url(_)) => unsupported(UnsupportedKind::DirectUrl, Some(req.name)),
             _ => Ok(Classified::Requirement(Box::new(req))),

@@ -30,6 +30,7 @@ mod hash;
 mod lines;
 mod options;
 mod parse;
+mod pep508;
 #[cfg(test)]
 mod proptests;
 mod selector;
@@ -41,6 +42,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{IncludeChain, Location, RequirementsError};
 pub use hash::{HashAlgorithm, HashDigest, HashError};
+pub(crate) use pep508::parse_requirement;
 pub use selector::{AllowedFormats, BinarySelector, PackageSelector, allowed_formats};
 
 use pep508_rs::PackageName;

@@ -360,7 +360,7 @@ fn wheel_metadata(
         .requires_dist
         .iter()
         .map(|line| {
-            Requirement::from_str(line).map_err(|e| ResolveError::Metadata {
+            crate::requirements::parse_requirement(line).map_err(|e| ResolveError::Metadata {
                 file: filename.to_string(),
                 message: format!("Requires-Dist `{line}`: {}", e.message),
             })
