@@ -216,12 +216,18 @@ pub(crate) fn assert_log_has_no_tracebacks(server: &str, path: &Path) {
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_else(|e| panic!("cannot read {server} log {}: {e}", path.display()));
     if let Some(at) = text.find("Traceback") {
+        // The request lines before it, and the traceback to its exception line (devpi's
+        // chained tracebacks run past a hundred lines; frames' source lines are left out).
+        let before: Vec<&str> = text[..at].lines().collect();
+        let context = before[before.len().saturating_sub(6)..].join("\n");
         let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
         let excerpt: String = text[start..]
             .lines()
-            .take(60)
+            .filter(|line| !line.trim_start().starts_with('^'))
+            .take(200)
             .collect::<Vec<_>>()
             .join("\n");
+        let excerpt = format!("{context}\n{excerpt}");
         panic!(
             "{server} log {} contains a traceback:\n{excerpt}",
             path.display()
