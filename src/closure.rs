@@ -45,7 +45,8 @@ pub enum DepsMode {
 
 /// What the pre-pass needs from the run's context.
 pub(crate) struct Inputs<'a> {
-    pub paths: &'a [PathBuf],
+    /// The environments to solve, as indices into the written lines (see [`environments`]).
+    pub environments: &'a [Vec<usize>],
     pub requirements: &'a ParsedRequirements,
     pub interpreters: &'a [Interpreter],
     pub upstream: &'a Arc<Upstream>,
@@ -91,8 +92,6 @@ pub struct Closure {
     roles: Vec<Role>,
     /// What the solves found, from which the above were made (and which a snapshot keeps).
     solved: Solved,
-    /// Taken from a snapshot of an earlier run: no upstream listing was read.
-    pub from_snapshot: bool,
 }
 
 /// Every interpreter's solutions: the members, and the lines whose closure failed (per-line
@@ -208,8 +207,7 @@ pub(crate) async fn for_run(
         })
     });
     if let Some(solved) = key.as_ref().and_then(|key| snapshot::load(cache, key)) {
-        let mut closure = pinned_lines(&ctx.requirements, solved);
-        closure.from_snapshot = true;
+        let closure = pinned_lines(&ctx.requirements, solved);
         ctx.requirements = closure.requirements.clone();
         return Ok(Some(closure));
     }
@@ -223,7 +221,7 @@ pub(crate) async fn for_run(
     };
     let closure = expand(
         Inputs {
-            paths,
+            environments: &environments,
             requirements: &ctx.requirements,
             interpreters: &ctx.interpreters,
             upstream: &ctx.upstream,
@@ -252,11 +250,12 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
     let written = inputs.requirements;
     let lines: Vec<Line> = written.requirements.iter().map(line).collect();
     let constraints: Vec<Line> = written.constraints.iter().map(line).collect();
-    let mut environments: Vec<Environment> = environments(inputs.paths, written, mode)?
-        .into_iter()
+    let mut environments: Vec<Environment> = inputs
+        .environments
+        .iter()
         .map(|indices| Environment {
             roots: indices.iter().map(|i| lines[*i].clone()).collect(),
-            indices,
+            indices: indices.clone(),
             version: None,
         })
         .collect();
@@ -634,7 +633,6 @@ fn pinned_lines(written: &ParsedRequirements, solved: Solved) -> Closure {
         requirements,
         roles,
         solved: kept,
-        from_snapshot: false,
     }
 }
 

@@ -186,7 +186,7 @@ async fn versions_all_with_deps_together_is_refused_before_anything_is_asked() {
     // No upstream source at all: a question would fail as an unusable index (exit 3).
     let upstream = Arc::new(Upstream::default());
     let inputs = Inputs {
-        paths: &[],
+        environments: &[vec![0]],
         requirements: &written,
         interpreters: &[],
         upstream: &upstream,

@@ -38,7 +38,7 @@ pub(super) async fn listing_text(url: &Url, response: Response) -> Result<String
 /// What an error answer's body is read for: devpi's `message`, a reason for the log. The
 /// first [`MAX_ERROR_BYTES`] are enough; the rest is not read (an endless error page must
 /// not hold the run), and a body that breaks off leaves what came.
-pub(crate) const MAX_ERROR_BYTES: usize = 64 << 10;
+const MAX_ERROR_BYTES: usize = 64 << 10;
 
 pub(crate) async fn error_text(response: Response) -> String {
     let mut stream = std::pin::pin!(response.bytes_stream());
