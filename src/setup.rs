@@ -117,6 +117,8 @@ pub(crate) fn client(common: &CommonArgs) -> Result<HttpClient, Failure> {
         },
         retries: common.retries,
         read_timeout: std::time::Duration::from_secs(common.timeout.max(1)),
+        host_concurrency: common.host_concurrency,
+        verbose: common.verbose > 0,
         ..ClientConfig::default()
     };
     Ok(HttpClient::new(config)?)

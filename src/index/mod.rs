@@ -8,6 +8,7 @@ mod der;
 pub mod devpi;
 mod error;
 mod file;
+pub mod host_limit;
 pub mod http;
 mod identity;
 mod pem;
