@@ -16,7 +16,9 @@ pub enum IndexError {
         failure: TransportFailure,
     },
     /// Every request to this server failed for a while: it answers nothing at all.
-    #[error("{url} answers nothing: the last {failures} requests to it failed (the last: {detail})")]
+    #[error(
+        "{url} answers nothing: the last {failures} requests to it failed (the last: {detail})"
+    )]
     Down {
         url: String,
         failures: usize,

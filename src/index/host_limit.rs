@@ -337,7 +337,11 @@ mod tests {
 
     #[tokio::test]
     async fn waiters_get_the_place_a_finished_request_frees() {
-        let limits = Arc::new(HostLimits::new(1, Thresholds::for_timeout(Duration::from_secs(60)), false));
+        let limits = Arc::new(HostLimits::new(
+            1,
+            Thresholds::for_timeout(Duration::from_secs(60)),
+            false,
+        ));
         let first = limits.acquire("http://a").await;
         let other_host = limits.acquire("http://b").await;
         let waiting = {

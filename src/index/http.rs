@@ -256,9 +256,7 @@ impl HttpClient {
             let started = Instant::now();
             let outcome = request.send().await;
             let load = match &outcome {
-                Ok(response) if matches!(response.status().as_u16(), 429 | 503) => {
-                    Load::Overloaded
-                }
+                Ok(response) if matches!(response.status().as_u16(), 429 | 503) => Load::Overloaded,
                 Ok(_) => self.limits.thresholds().classify(started.elapsed()),
                 Err(error) if error.is_timeout() => Load::Overloaded,
                 Err(_) => Load::Normal,

@@ -14,6 +14,7 @@ mod deps_options;
 mod deps_shards;
 mod deps_snapshot;
 mod devpi_builder;
+mod devpi_layout;
 mod faults;
 mod fill;
 mod harness;
