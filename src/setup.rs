@@ -121,6 +121,13 @@ pub(crate) fn client(common: &CommonArgs) -> Result<HttpClient, Failure> {
         verbose: common.verbose > 0,
         ..ClientConfig::default()
     };
+    if common.verbose > 0 {
+        eprintln!(
+            "note: at most {} index requests at once per server (--host-concurrency), fewer \
+             while a server answers slowly or with 429/503",
+            common.host_concurrency
+        );
+    }
     Ok(HttpClient::new(config)?)
 }
 
