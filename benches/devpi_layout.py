@@ -59,7 +59,12 @@ def newest_with_wheel(simple: str, project: str) -> str:
     from pip._vendor.packaging.utils import parse_wheel_filename
     from pip._vendor.packaging.version import Version
 
+    import platform
+
+    from pip._vendor.packaging.specifiers import SpecifierSet
+
     accept = set(sys_tags())
+    python = platform.python_version()
     req = urllib.request.Request(
         f"{simple}{project}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
     )
@@ -71,6 +76,8 @@ def newest_with_wheel(simple: str, project: str) -> str:
             continue
         _, version, _, tags = parse_wheel_filename(f["filename"])
         if version.is_prerelease or not tags & accept:
+            continue
+        if f.get("requires-python") and python not in SpecifierSet(f["requires-python"]):
             continue
         best = version if best is None or version > best else best
     if best is None:
@@ -104,6 +111,30 @@ def layout(server: DevpiServer, upstream: str) -> Session:
     team = Session(server.url, "team", "teampw")
     team.create_index("dev", ["shared/stable"])
     return team
+
+
+def load_project_list(server: DevpiServer) -> float:
+    """Has the mirror read the public index's list of project names (devpi fetches it once
+    and keeps it). A mirror that has not yet got it answers project pages from an empty list
+    while the fetch runs: "not found" for projects that exist. A devpi that has been running
+    has the list, so the first contact measured here is with the projects, not with the
+    list. Returns how long loading it took."""
+    started = time.monotonic()
+    deadline = started + 900
+    while time.monotonic() < deadline:
+        try:
+            status, body = request(
+                server.url,
+                "GET",
+                "/root/pypi/+simple/",
+                headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+            )
+        except OSError:
+            status, body = 0, b""
+        if status == 200 and len(json.loads(body).get("projects", [])) > 10_000:
+            return time.monotonic() - started
+        time.sleep(5)
+    raise SystemExit("the mirror did not load the public index's project list in 15 minutes")
 
 
 def env(home: str) -> dict:
@@ -166,6 +197,7 @@ def main() -> int:
         server.start()
         try:
             layout(server, upstream)
+            log(f"{tool}: the mirror loaded the project list in {load_project_list(server):.0f}s")
             dev = f"{server.url}/team/dev"
             home = os.path.join(work, f"home-{tool}")
             os.makedirs(home)
