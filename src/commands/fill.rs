@@ -180,6 +180,14 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
     } else {
         false
     };
+    // A directory target's root page, once per run.
+    let root_page_failed = match pipeline.finish_publishing().await {
+        Ok(()) => false,
+        Err(error) => {
+            eprintln!("error: {error}");
+            true
+        }
+    };
     if let Some(listings) = &listings {
         let changed = outcome
             .results
@@ -217,7 +225,10 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
             eprintln!("error: {refused}");
             exit::BAD_INPUT
         }
-        None if outcome.results.iter().all(|r| r.outcome.is_ok()) && !build_requirements_failed => {
+        None if outcome.results.iter().all(|r| r.outcome.is_ok())
+            && !build_requirements_failed
+            && !root_page_failed =>
+        {
             0
         }
         None => exit::JOBS_FAILED,

@@ -4,6 +4,7 @@
 //! The index layer fetches and parses; it decides nothing. What counts as present, which
 //! file to fetch, is the planner's business.
 mod body;
+mod by_project;
 mod der;
 pub mod devpi;
 mod error;
@@ -24,6 +25,7 @@ mod target;
 pub mod tls;
 mod upstream_state;
 
+pub use by_project::ByProject;
 pub use devpi::DevpiIndex;
 pub use error::{IndexError, ListingError};
 pub use file::{EntryProblem, IndexFile, Listing, MetadataFile, RawEntry, RejectedEntry};
