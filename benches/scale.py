@@ -47,36 +47,40 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def wheelhouse(n: int) -> str:
-    """A directory of `n` one-version projects `scale-proj-I` 1.0, made once."""
-    path = os.path.join(CACHE, f"wheels-{n}")
+def generated(name: str, make) -> str:
+    """`.cache/bench-scale/NAME`, filled by `make(path)` once (a stamp marks it complete)."""
+    path = os.path.join(CACHE, name)
     stamp = os.path.join(path, ".complete")
     if not os.path.exists(stamp):
         shutil.rmtree(path, ignore_errors=True)
         os.makedirs(path)
-        log(f"generating {n} wheels")
-        for i in range(n):
-            gen_wheels.make_wheel(f"scale-proj-{i}", "1.0", path)
+        log(f"generating {name}")
+        make(path)
         open(stamp, "w").close()
     return path
+
+
+def wheelhouse(n: int) -> str:
+    """A directory of `n` one-version projects `scale-proj-I` 1.0."""
+
+    def make(path):
+        for i in range(n):
+            gen_wheels.make_wheel(f"scale-proj-{i}", "1.0", path)
+
+    return generated(f"wheels-{n}", make)
 
 
 def closure(n: int) -> str:
     """A binary tree of `n` projects, two versions each: `bench-dep-0` pulls all."""
-    path = os.path.join(CACHE, f"closure-{n}")
-    stamp = os.path.join(path, ".complete")
-    if not os.path.exists(stamp):
-        shutil.rmtree(path, ignore_errors=True)
-        os.makedirs(path)
-        log(f"generating a closure of {n} projects")
+
+    def make(path):
         for i in range(n):
             children = [c for c in (2 * i + 1, 2 * i + 2) if c < n]
             for version in ("1.0", "2.0"):
-                gen_wheels.make_wheel(
-                    f"bench-dep-{i}", version, path, tuple(f"bench-dep-{c}>=1.0" for c in children)
-                )
-        open(stamp, "w").close()
-    return path
+                requires = tuple(f"bench-dep-{c}>=1.0" for c in children)
+                gen_wheels.make_wheel(f"bench-dep-{i}", version, path, requires)
+
+    return generated(f"closure-{n}", make)
 
 
 def pins(work: str, n: int) -> str:

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::fill::fill;
+use crate::noop::requests;
 use crate::support::{
     DevpiServer, DevpiUser, Fault, FaultProxy, Match, Pypiserver, When, devpi, fixture_dist,
     test_venv, wheelwright_with_home,
@@ -298,12 +299,17 @@ fn a_mirror_project_hidden_by_the_whitelist_is_not_present_as_pip_sees_it() {
     assert_eq!(pip_downloads(&simple, "ww-huge==1.1999"), Some(file));
 }
 
-/// (method, path) of the requests the proxy saw from `from` on.
-fn requests(proxy: &FaultProxy, from: usize) -> Vec<(String, String)> {
-    proxy.log()[from..]
-        .iter()
-        .map(|r| (r.request.method.clone(), r.request.path.clone()))
+/// A pin of each small project.
+fn small_pins() -> String {
+    (0..SMALL)
+        .map(|i| format!("ww-small-{i:02}==1.0\n"))
         .collect()
+}
+
+/// A matcher of `user`'s requests for `dev`'s simple pages.
+fn dev_pages(user: &DevpiUser) -> impl Fn(&crate::support::RequestInfo) -> bool + Clone + use<> {
+    let prefix = format!("/{}/dev/+simple/", user.name);
+    move |r| r.path.starts_with(&prefix)
 }
 
 #[test]
@@ -418,9 +424,8 @@ fn one_project_whose_page_times_out_fails_only_its_own_jobs() {
 fn a_server_that_answers_no_page_stops_the_run() {
     let user = layout(devpi(), "layoutdown");
     let proxy = FaultProxy::start(&devpi().url());
-    let pages = format!("/{}/dev/+simple/", user.name);
     proxy.on(
-        Match::new(move |r| r.path.starts_with(&pages)),
+        Match::new(dev_pages(&user)),
         When::Always,
         Fault::Delay {
             hold: std::time::Duration::from_secs(5),
@@ -429,9 +434,7 @@ fn a_server_that_answers_no_page_stops_the_run() {
     );
     let dev = format!("{}/{}/dev", proxy.url(), user.name);
     let home = tempfile::tempdir().unwrap();
-    let pins: String = (0..SMALL)
-        .map(|i| format!("ww-small-{i:02}==1.0\n"))
-        .collect();
+    let pins = small_pins();
     let py = python();
     let args = [
         dev.as_str(),
@@ -456,14 +459,15 @@ fn a_server_that_answers_no_page_stops_the_run() {
 fn a_busy_server_gets_fewer_requests_at_once() {
     let user = layout(devpi(), "layoutbusy");
     let proxy = FaultProxy::start(&devpi().url());
-    let prefix = format!("/{}/dev/+simple/", user.name);
-    let pages = move |r: &crate::support::RequestInfo| r.path.starts_with(&prefix);
-    let pages_too = pages.clone();
     // The first page answers 503; every page takes a moment, so requests overlap.
     proxy
-        .on(Match::new(pages), When::Nth(1), Fault::Status(503, Some(0)))
         .on(
-            Match::new(pages_too),
+            Match::new(dev_pages(&user)),
+            When::Nth(1),
+            Fault::Status(503, Some(0)),
+        )
+        .on(
+            Match::new(dev_pages(&user)),
             When::Always,
             Fault::Delay {
                 hold: std::time::Duration::from_millis(200),
@@ -472,9 +476,7 @@ fn a_busy_server_gets_fewer_requests_at_once() {
         );
     let dev = format!("{}/{}/dev", proxy.url(), user.name);
     let home = tempfile::tempdir().unwrap();
-    let pins: String = (0..SMALL)
-        .map(|i| format!("ww-small-{i:02}==1.0\n"))
-        .collect();
+    let pins = small_pins();
     let run = plan(home.path(), &pins, &dev, &["-v", "--host-concurrency", "3"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let present = run.jobs().iter().filter(|j| j.2 == "present").count();

@@ -14,7 +14,7 @@ ww-big==1.0
 ";
 
 /// (method, path) of every request the proxy saw since `from`.
-fn requests(proxy: &FaultProxy, from: usize) -> Vec<(String, String)> {
+pub(crate) fn requests(proxy: &FaultProxy, from: usize) -> Vec<(String, String)> {
     proxy.log()[from..]
         .iter()
         .map(|r| (r.request.method.clone(), r.request.path.clone()))
