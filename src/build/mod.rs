@@ -59,9 +59,10 @@ pub use resolve::{
     python_admitted, resolve,
 };
 pub use sandbox::{
-    BUILD_UID, Protections, SANDBOX_EXEC, Sandbox, SandboxCommand, SandboxError, SandboxLimits,
-    SandboxMode, TEST_JAIL, Termination, exec_main as sandbox_exec_main,
-    jail_main as test_jail_main, set_launcher as set_sandbox_launcher,
+    BUILD_UID, FilesystemProtection, NetworkProtection, Protections, SANDBOX_EXEC, Sandbox,
+    SandboxCommand, SandboxError, SandboxLimits, SandboxMode, TEST_JAIL, Termination,
+    exec_main as sandbox_exec_main, jail_main as test_jail_main,
+    set_launcher as set_sandbox_launcher,
 };
 pub use toolchain::{BuildPathProblem, ToolchainError, Toolchains};
 pub use unpack::{UnpackError, UnpackLimits, Unpacked, unpack_sdist};

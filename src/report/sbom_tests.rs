@@ -21,8 +21,8 @@ fn built() -> BuildInfo {
     BuildInfo {
         sandbox: "bwrap".into(),
         protections: Protections {
-            network: "namespace".into(),
-            filesystem: "namespace".into(),
+            network: crate::build::NetworkProtection::Namespace,
+            filesystem: crate::build::FilesystemProtection::Namespace,
             pid_namespace: true,
             limits: "rlimits".into(),
         },

@@ -145,13 +145,59 @@ fn refusal(bwrap: Option<&ProbeError>, builtin: Option<&ProbeError>) -> String {
     text
 }
 
+/// What kept a build off the network. Reports write these words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum NetworkProtection {
+    /// An empty network namespace (bwrap).
+    #[serde(rename = "namespace")]
+    Namespace,
+    /// seccomp refuses new sockets but AF_UNIX; Landlock (ABI ≥ 4) refuses TCP bind/connect.
+    #[serde(rename = "seccomp+landlock")]
+    SeccompLandlock,
+    /// seccomp alone (a kernel whose Landlock cannot scope TCP).
+    #[serde(rename = "seccomp")]
+    Seccomp,
+    #[serde(rename = "none")]
+    None,
+}
+
+/// What kept a build from writing outside its directories. Reports write these words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FilesystemProtection {
+    /// Read-only binds in a mount namespace (bwrap).
+    #[serde(rename = "namespace")]
+    Namespace,
+    #[serde(rename = "landlock")]
+    Landlock,
+    #[serde(rename = "none")]
+    None,
+}
+
+/// The word a report uses, as serde writes it.
+fn word<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+impl std::fmt::Display for NetworkProtection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&word(self))
+    }
+}
+
+impl std::fmt::Display for FilesystemProtection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&word(self))
+    }
+}
+
 /// What protected a build, for reports and the build log's first line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Protections {
-    /// `namespace` (an empty network namespace), `seccomp+landlock`, `seccomp` or `none`.
-    pub network: String,
-    /// `namespace` (read-only binds), `landlock`, or `none`.
-    pub filesystem: String,
+    pub network: NetworkProtection,
+    pub filesystem: FilesystemProtection,
     pub pid_namespace: bool,
     /// The limits that apply under every layer.
     pub limits: String,
@@ -276,17 +322,29 @@ impl Sandbox {
     pub fn protections(&self) -> Protections {
         let limits = "rlimits, wall-clock timeout, disk watchdog, output cap".to_string();
         let (network, filesystem, pid_namespace) = match &self.layer {
-            Layer::Bwrap(_) => ("namespace", "namespace", true),
+            Layer::Bwrap(_) => (
+                NetworkProtection::Namespace,
+                FilesystemProtection::Namespace,
+                true,
+            ),
             Layer::Builtin(b) => (
-                if b.tcp { "seccomp+landlock" } else { "seccomp" },
-                if b.filesystem { "landlock" } else { "none" },
+                if b.tcp {
+                    NetworkProtection::SeccompLandlock
+                } else {
+                    NetworkProtection::Seccomp
+                },
+                if b.filesystem {
+                    FilesystemProtection::Landlock
+                } else {
+                    FilesystemProtection::None
+                },
                 false,
             ),
-            Layer::Off => ("none", "none", false),
+            Layer::Off => (NetworkProtection::None, FilesystemProtection::None, false),
         };
         Protections {
-            network: network.into(),
-            filesystem: filesystem.into(),
+            network,
+            filesystem,
             pid_namespace,
             limits,
         }
@@ -478,8 +536,12 @@ mod tests {
         }));
         let p = old_kernel.protections();
         assert_eq!(
-            (p.network.as_str(), p.filesystem.as_str()),
-            ("seccomp", "landlock")
+            (p.network, p.filesystem),
+            (NetworkProtection::Seccomp, FilesystemProtection::Landlock)
+        );
+        assert_eq!(
+            (p.network.to_string(), p.filesystem.to_string()),
+            ("seccomp".to_string(), "landlock".to_string())
         );
         assert!(!p.pid_namespace);
         assert!(
@@ -489,11 +551,11 @@ mod tests {
         );
         assert!(old_kernel.describe().contains("Landlock ABI 2"));
         let bwrap = sandbox(Layer::Bwrap("/usr/bin/bwrap".into())).protections();
-        assert_eq!(bwrap.network, "namespace");
+        assert_eq!(bwrap.network, NetworkProtection::Namespace);
         assert!(bwrap.pid_namespace);
         let off = sandbox(Layer::Off);
         assert_eq!(off.layer_name(), "off");
-        assert_eq!(off.protections().network, "none");
+        assert_eq!(off.protections().network, NetworkProtection::None);
         assert!(!off.is_isolated());
     }
 
