@@ -208,6 +208,50 @@ impl RetryState {
     pub fn used(&self) -> u32 {
         self.used
     }
+
+    /// After `error`: waits as the policy says and returns `true` (ask again), or returns
+    /// `false` at once when the error is not transient or the budget is spent.
+    pub async fn wait_after<E: Transient>(&mut self, error: &E) -> bool {
+        if !error.is_transient() {
+            return false;
+        }
+        match self.next_wait(error.retry_after()) {
+            Some(wait) => {
+                tokio::time::sleep(wait).await;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// An error that says whether asking again may help, and how long the server asked to be
+/// left alone (uv's `RetriableError`): what the one retry driver, [`retrying`], needs.
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+    /// The server's `Retry-After`, when it sent one.
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or the policy's budget is spent; the
+/// last error is returned. Every retrying operation of a run that is one request at a time
+/// goes through here (uploads, whose steps read and write, use [`RetryState::wait_after`]
+/// between their steps).
+pub async fn retrying<T, E, F, Fut>(policy: RetryPolicy, mut attempt: F) -> Result<T, E>
+where
+    E: Transient,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut state = policy.start();
+    loop {
+        match attempt().await {
+            Err(error) if state.wait_after(&error).await => continue,
+            other => return other,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -219,6 +263,55 @@ mod tests {
             jitter,
             ..RetryPolicy::new(3, Duration::from_millis(100))
         }
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct Flaky(bool);
+
+    impl Transient for Flaky {
+        fn is_transient(&self) -> bool {
+            self.0
+        }
+        fn retry_after(&self) -> Option<Duration> {
+            Some(Duration::ZERO)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_driver_retries_transient_errors_within_the_budget_only() {
+        let calls = std::cell::Cell::new(0);
+        let result: Result<(), Flaky> = retrying(fixed(|| 0.0), || async {
+            calls.set(calls.get() + 1);
+            Err(Flaky(true))
+        })
+        .await;
+        assert_eq!(
+            (result, calls.get()),
+            (Err(Flaky(true)), 4),
+            "1 + 3 retries"
+        );
+        calls.set(0);
+        let result: Result<(), Flaky> = retrying(fixed(|| 0.0), || async {
+            calls.set(calls.get() + 1);
+            Err(Flaky(false))
+        })
+        .await;
+        assert_eq!(
+            (result, calls.get()),
+            (Err(Flaky(false)), 1),
+            "never retried"
+        );
+        calls.set(0);
+        let result = retrying(fixed(|| 0.0), || async {
+            calls.set(calls.get() + 1);
+            if calls.get() < 3 {
+                Err(Flaky(true))
+            } else {
+                Ok(calls.get())
+            }
+        })
+        .await;
+        assert_eq!(result, Ok(3));
     }
 
     #[test]

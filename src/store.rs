@@ -120,16 +120,8 @@ pub fn parse_size(text: &str) -> Result<u64, SizeError> {
         .ok_or_else(|| SizeError::OutOfRange(text.to_string()))
 }
 
-impl StoreError {
-    /// The server's `Retry-After` of a transient failure.
-    pub fn retry_after(&self) -> Option<std::time::Duration> {
-        match self {
-            StoreError::Download { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-
-    pub fn is_transient(&self) -> bool {
+impl crate::retry::Transient for StoreError {
+    fn is_transient(&self) -> bool {
         matches!(
             self,
             StoreError::Download {
@@ -137,6 +129,14 @@ impl StoreError {
                 ..
             }
         )
+    }
+
+    /// The server's `Retry-After` of a transient failure.
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            StoreError::Download { retry_after, .. } => *retry_after,
+            _ => None,
+        }
     }
 }
 

@@ -91,17 +91,19 @@ pub enum ListingError {
     Href { href: String, detail: String },
 }
 
-impl IndexError {
+impl crate::retry::Transient for IndexError {
     /// Transient failures worth another attempt: connection problems, timeouts and the
     /// statuses of [`crate::retry::is_transient_status`].
-    pub fn is_transient(&self) -> bool {
+    fn is_transient(&self) -> bool {
         match self {
             IndexError::Unreachable { failure, .. } => failure.is_transient(),
             IndexError::Status { status, .. } => crate::retry::is_transient_status(*status),
             _ => false,
         }
     }
+}
 
+impl IndexError {
     /// Whether this failure makes every answer of the index doubtful, so the run stops
     /// (exit 3), rather than failing the one project whose page it was: credentials refused,
     /// TLS, a server that refuses connections or has answered nothing for a while, an index

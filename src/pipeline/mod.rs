@@ -409,22 +409,13 @@ impl Pipeline<'_> {
             requirement_origin: entry.origin.to_string(),
         };
         // One retry loop: the store's request itself makes one attempt.
-        let mut retry = self.ctx.client.retry_policy().start();
-        loop {
-            let fetched = {
-                let _permit = self.hosts.permit(url).await;
-                self.store
-                    .fetch(&self.ctx.client, url, &file.filename, &expected)
-                    .await
-            };
-            match fetched {
-                Err(e) if e.is_transient() => match retry.next_wait(e.retry_after()) {
-                    Some(wait) => tokio::time::sleep(wait).await,
-                    None => return Err(e),
-                },
-                other => return other,
-            }
-        }
+        crate::retry::retrying(self.ctx.client.retry_policy(), || async {
+            let _permit = self.hosts.permit(url).await;
+            self.store
+                .fetch(&self.ctx.client, url, &file.filename, &expected)
+                .await
+        })
+        .await
     }
 
     fn count(&self, results: &[(Key, JobResult)]) {

@@ -262,13 +262,7 @@ async fn look<R: Remote>(
 ) -> Result<Option<Listed>, UploadError> {
     let files = match remote.own_files(project).await {
         Ok(files) => files,
-        Err(error) if error.is_transient() => {
-            let Some(wait) = retry.next_wait(None) else {
-                return Err(error.into());
-            };
-            tokio::time::sleep(wait).await;
-            return Ok(None);
-        }
+        Err(error) if retry.wait_after(&error).await => return Ok(None),
         Err(error) => return Err(error.into()),
     };
     Ok(Some(
