@@ -28,7 +28,7 @@ use pep508_rs::{PackageName, Requirement, VersionOrUrl};
 use crate::exit::Failure;
 use crate::index::{HttpClient, Upstream};
 use crate::interpreter::Interpreter;
-use crate::metadata::{IndexMetadataSource, MetadataFetcher, ProjectOptions};
+use crate::metadata::{IndexMetadataSource, MetadataFetcher, ProjectOptions, ResolutionCounts};
 use crate::package_settings::PackageSettings;
 use crate::plan::{Action, Decision, Job, JobSlot};
 use crate::requirements::{ParsedRequirements, RequirementEntry};
@@ -92,6 +92,8 @@ pub struct Closure {
     roles: Vec<Role>,
     /// What the solves found, from which the above were made (and which a snapshot keeps).
     solved: Solved,
+    /// What each interpreter's solves cost, by label (empty for a remembered solve).
+    pub resolution: BTreeMap<String, ResolutionCounts>,
 }
 
 /// Every interpreter's solutions: the members, and the lines whose closure failed (per-line
@@ -148,6 +150,25 @@ impl Closure {
     pub(crate) fn stands_for(&self, entry: usize, label: &str) -> bool {
         matches!(self.roles.get(entry), Some(Role::Written { failed })
             if !failed.keys().any(|(failed_for, _)| failed_for == label))
+    }
+
+    /// `summary.resolution` of the JSON report: per interpreter label, the versions visited,
+    /// the metadata reads and the sdist metadata builds of its solves.
+    pub(crate) fn resolution_json(&self) -> serde_json::Value {
+        serde_json::json!(self.resolution)
+    }
+
+    /// `-v`: what each interpreter's solves cost, on stderr.
+    pub(crate) fn print_resolution(&self) {
+        if self.resolution.is_empty() {
+            eprintln!("--deps: the remembered solve was taken (nothing listed or read)");
+        }
+        for (label, counts) in &self.resolution {
+            eprintln!(
+                "--deps for {label}: {} versions visited, {} metadata reads ({} sdist metadata builds)",
+                counts.visited, counts.metadata_reads, counts.sdist_metadata_builds
+            );
+        }
     }
 
     /// [`Self::adjust`] over one batch of the planner's stream.
@@ -274,6 +295,9 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
 
     let mut members: BTreeMap<(PackageName, Version), Member> = BTreeMap::new();
     let mut failed: BTreeMap<usize, BTreeMap<FailedKey, String>> = BTreeMap::new();
+    let mut resolution = BTreeMap::new();
+    let root_names: BTreeSet<&PackageName> =
+        written.requirements.iter().map(|e| e.name()).collect();
     for interpreter in inputs.interpreters {
         let source = IndexMetadataSource::new(
             tokio::runtime::Handle::current(),
@@ -313,10 +337,12 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
                 })
                 .collect();
             source.wait_for_prefetch();
-            outcomes
+            (outcomes, source.counts())
         })
         .await
         .map_err(|e| Failure::input(anyhow::anyhow!("the resolver stopped: {e}")))?;
+        let (outcomes, counts) = outcomes;
+        resolution.insert(interpreter.label.clone(), counts);
         for (env, result) in outcomes {
             match result {
                 Ok(resolution) => {
@@ -343,6 +369,17 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
                         interpreter.label
                     )));
                 }
+                // The index could not list a project the requirements name: no conflict of
+                // the requirements, an index that cannot serve them (a 404 included).
+                Err(ResolveError::Conflict(conflict))
+                    if conflict.unlisted().iter().any(|n| root_names.contains(n)) =>
+                {
+                    return Err(Failure::unusable(anyhow::anyhow!(
+                        "--deps for {}: {}",
+                        interpreter.label,
+                        ResolveError::Conflict(conflict)
+                    )));
+                }
                 Err(e @ ResolveError::Conflict(_)) => {
                     return Err(Failure::input(anyhow::anyhow!(
                         "--deps for {}: {e}{hint}",
@@ -358,7 +395,9 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
             }
         }
     }
-    Ok(pinned_lines(written, Solved { members, failed }))
+    let mut closure = pinned_lines(written, Solved { members, failed });
+    closure.resolution = resolution;
+    Ok(closure)
 }
 
 /// `--versions all` with `--deps together` is refused before anything is asked: a range
@@ -633,6 +672,7 @@ fn pinned_lines(written: &ParsedRequirements, solved: Solved) -> Closure {
         requirements,
         roles,
         solved: kept,
+        resolution: BTreeMap::new(),
     }
 }
 

@@ -19,6 +19,10 @@ use crate::dist::{MAX_METADATA_BYTES, Sha256};
 pub enum CacheKind {
     Wheel,
     Sdist,
+    /// Why an sdist's metadata could not be prepared (a failed hook is no less a fact of
+    /// the file than its metadata): `sdist-failed/<hh>/<sha256>.<key>`, the key over the
+    /// settings and the interpreter (a hook may fail for one Python and not another).
+    SdistFailure,
 }
 
 impl CacheKind {
@@ -26,6 +30,7 @@ impl CacheKind {
         match self {
             CacheKind::Wheel => "wheel",
             CacheKind::Sdist => "sdist",
+            CacheKind::SdistFailure => "sdist-failed",
         }
     }
 }

@@ -14,6 +14,7 @@
 //! and version asked for (pip's `MetadataInconsistent` check).
 
 mod cache;
+mod failure;
 pub mod range;
 mod source;
 pub mod zip;
@@ -39,7 +40,7 @@ use crate::store::{Expected, Store, StoreError};
 
 pub use cache::{CacheKind, MetadataCache, SettingsKey};
 pub use range::{RangeFailure, RangeRead};
-pub use source::{IndexMetadataSource, ProjectOptions, SourceOptions};
+pub use source::{IndexMetadataSource, ProjectOptions, ResolutionCounts, SourceOptions};
 pub use zip::{ZipLimits, ZipProblem};
 
 /// How a METADATA was obtained (for logs, and for tests that prove the cheap way was taken).
@@ -101,6 +102,28 @@ pub enum FetchError {
     /// (none was set up, or no sandbox layer works).
     #[error("{file} is an sdist and its metadata cannot be prepared: {why}")]
     NoBuilder { file: String, why: String },
+    /// An earlier run's preparation of this sdist failed with the same settings for the
+    /// same interpreter; it is not tried again (the cache entry says why).
+    #[error("{file}: preparing its metadata failed in an earlier run: {why}")]
+    Remembered { file: String, why: String },
+}
+
+/// Whether a failed preparation says something about the sdist itself (its hooks, its
+/// archive, its `pyproject.toml`, a patch for it), so it is worth remembering; the sandbox,
+/// the build environment, timeouts and I/O are this machine's, and are tried again.
+fn remembered(error: &BuildError) -> bool {
+    matches!(
+        error,
+        BuildError::HookFailed { .. }
+            | BuildError::Unpack { .. }
+            | BuildError::Pyproject { .. }
+            | BuildError::Patch { .. }
+            | BuildError::Missing { .. }
+            | BuildError::NoWheel { .. }
+            | BuildError::ExtraWheels { .. }
+            | BuildError::Invalid { .. }
+            | BuildError::Protocol { .. }
+    )
 }
 
 /// How an sdist's metadata is prepared: what its build would get, so that the metadata is
@@ -126,6 +149,25 @@ impl PrepareSettings {
         let mut identity = self.settings.fingerprint().into_bytes();
         identity.push(0);
         identity.extend(serde_json::to_vec(&self.config_settings).unwrap_or_default());
+        SettingsKey::of(Some(&identity))
+    }
+
+    /// The key of a failed preparation: these settings and the interpreter it was for.
+    pub fn failure_key(&self, interpreter: &Interpreter) -> SettingsKey {
+        let mut identity = self.settings.fingerprint().into_bytes();
+        identity.push(0);
+        identity.extend(serde_json::to_vec(&self.config_settings).unwrap_or_default());
+        identity.push(0);
+        identity.extend(interpreter.label.as_bytes());
+        identity.push(0);
+        identity.extend(
+            interpreter
+                .markers
+                .python_full_version()
+                .version
+                .to_string()
+                .as_bytes(),
+        );
         SettingsKey::of(Some(&identity))
     }
 }
@@ -227,6 +269,19 @@ impl MetadataFetcher {
         if let Some(found) = self.cached_sdist(file.sha256.as_ref(), &key, name, version) {
             return Ok(found);
         }
+        let failure_key = prepare.failure_key(interpreter);
+        let remembered_failure = |sha256: Option<&Sha256>| {
+            let why = self
+                .cache
+                .get_keyed(CacheKind::SdistFailure, sha256?, &failure_key)?;
+            Some(FetchError::Remembered {
+                file: file.filename.to_string(),
+                why: String::from_utf8_lossy(&why).into_owned(),
+            })
+        };
+        if let Some(failed) = remembered_failure(file.sha256.as_ref()) {
+            return Err(failed);
+        }
         let builder = match &self.builder {
             Ok(builder) => builder,
             Err(why) => {
@@ -240,6 +295,9 @@ impl MetadataFetcher {
         if let Some(found) = self.cached_sdist(Some(&stored.sha256), &key, name, version) {
             return Ok(found);
         }
+        if let Some(failed) = remembered_failure(Some(&stored.sha256)) {
+            return Err(failed);
+        }
         let prepared = builder
             .prepare_metadata(BuildRequest {
                 sdist: stored.path.clone(),
@@ -251,7 +309,18 @@ impl MetadataFetcher {
                 settings: prepare.settings.clone(),
             })
             .await
-            .map_err(|e| FetchError::Build(Box::new(e)))?;
+            .map_err(|e| {
+                if remembered(&e) {
+                    // Not written: the next run tries again, nothing worse.
+                    let _ = self.cache.put_keyed(
+                        CacheKind::SdistFailure,
+                        &stored.sha256,
+                        &failure_key,
+                        e.to_string().as_bytes(),
+                    );
+                }
+                FetchError::Build(Box::new(e))
+            })?;
         let metadata = checked(&prepared.metadata, &file.filename, name, version)?;
         let _ = self
             .cache
