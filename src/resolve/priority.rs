@@ -31,9 +31,16 @@ use pep508_rs::PackageName;
 use super::Range;
 use super::provider::Edges;
 
-/// Rejections of one package because of an earlier decision before priorities change (uv's
-/// `CONFLICT_THRESHOLD`).
+/// Rejections of one package because of an earlier decision before it is decided early
+/// (uv's `CONFLICT_THRESHOLD`).
 pub(super) const THRESHOLD: u32 = 5;
+
+/// Rejections a culprit causes before it is decided late: the first. pip's resolver
+/// (resolvelib) does not reject a candidate because of an earlier *pin*, only because of the
+/// earlier *requirements*: the earlier package is pinned again to a version that fits (kombu
+/// 5.7.0 with `packaging==26.3` makes the pinned `packaging` 26.4 unsatisfied, and pip takes
+/// 26.3). Deciding the culprit after the others is how a PubGrub solver gets the same answer.
+pub(super) const CULPRIT_THRESHOLD: u32 = 1;
 
 /// Restarts of one solve at most; past them the solve goes on with the order it has.
 pub(super) const MAX_RESTARTS: usize = 32;
@@ -55,9 +62,18 @@ pub(super) enum Tier {
     Root,
 }
 
-/// pubgrub's priority: the tier, then the conflicts pubgrub counted, then the fewest versions
-/// left; a project before its extras (their version follows the project's).
-pub(super) type Priority = (Tier, u32, Reverse<usize>, bool);
+/// pubgrub's priority: the tier, then pip's order within it (`PipProvider.get_preference`:
+/// the shallowest in the dependency graph first, the requirement lines in their order, then
+/// by name), a project before its extras (their version follows the project's). pip's order
+/// matters beyond speed: where several solutions exist, the order decides which is found,
+/// and wheelwright should find pip's.
+pub(super) type Priority = (
+    Tier,
+    Reverse<u32>,
+    Reverse<usize>,
+    Reverse<PackageName>,
+    bool,
+);
 
 /// What restarts keep: the names whose order changed.
 #[derive(Debug, Default, Clone)]
@@ -85,6 +101,9 @@ pub(super) struct Tracker {
     /// as the provider can tell (a backtrack that undid it goes unseen until it is chosen
     /// again; a stale entry only misplaces a count).
     chosen: RefCell<HashMap<PackageName, Version>>,
+    /// pip's inferred depth: 1 for what the requirement lines name, else one more than the
+    /// shallowest package seen requiring it.
+    depth: RefCell<HashMap<PackageName, u32>>,
     affected: RefCell<HashMap<PackageName, u32>>,
     culprit: RefCell<HashMap<PackageName, u32>>,
     /// The order to restart with, once some count reached the threshold.
@@ -100,6 +119,21 @@ impl Tracker {
 
     pub(super) fn chosen(&self, name: &PackageName) -> Option<Version> {
         self.chosen.borrow().get(name).cloned()
+    }
+
+    /// The depth of `name` (unknown: deepest).
+    pub(super) fn depth(&self, name: &PackageName) -> u32 {
+        self.depth.borrow().get(name).copied().unwrap_or(u32::MAX)
+    }
+
+    /// The targets of `edges` (of `from`, `None` for the root) are one level deeper.
+    pub(super) fn deepen(&self, from: Option<&PackageName>, edges: &Edges) {
+        let below = from.map_or(0, |name| self.depth(name)).saturating_add(1);
+        let mut depth = self.depth.borrow_mut();
+        for target in edges.keys().filter_map(|p| p.name()) {
+            let entry = depth.entry(target.clone()).or_insert(below);
+            *entry = (*entry).min(below);
+        }
     }
 
     /// `name`'s version about to be tried has these edges: each edge that excludes the
@@ -132,7 +166,7 @@ impl Tracker {
             changed = true;
         }
         for culprit in culprits {
-            if bump(&self.culprit, &culprit) == THRESHOLD
+            if bump(&self.culprit, &culprit) == CULPRIT_THRESHOLD
                 && !next.early.contains(&culprit)
                 && next.late.insert(culprit)
             {

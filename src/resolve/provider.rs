@@ -56,6 +56,11 @@ impl fmt::Display for Package {
     }
 }
 
+/// A name for the root's priority (it is decided first anyway).
+fn root_name() -> PackageName {
+    PackageName::new("root".to_string()).expect("a valid name")
+}
+
 /// The root's only version (pubgrub solves from one package at one version).
 pub(super) fn root_version() -> Version {
     Version::new([0u64])
@@ -400,16 +405,21 @@ impl DependencyProvider for Provider<'_> {
     type Priority = Priority;
 
     /// Root first, then no versions left, exact pins, the learnt order (see `priority.rs`),
-    /// the packages that conflicted most, those with the fewest candidates left; a project
-    /// before its extras.
+    /// then pip's order; a project before its extras.
     fn prioritize(
         &self,
         package: &Package,
         range: &Range,
-        stats: &PackageResolutionStatistics,
+        _stats: &PackageResolutionStatistics,
     ) -> Priority {
         let Some(name) = package.name() else {
-            return (Tier::Root, u32::MAX, Reverse(0), true);
+            return (
+                Tier::Root,
+                Reverse(0),
+                Reverse(0),
+                Reverse(root_name()),
+                true,
+            );
         };
         let base = matches!(package, Package::Project(_));
         // A listing error surfaces in `choose_version`; here it only orders.
@@ -425,7 +435,19 @@ impl DependencyProvider for Provider<'_> {
         } else {
             self.learnt.tier(name)
         };
-        (tier, stats.conflict_count(), Reverse(left), base)
+        let requested = self
+            .setup
+            .roots
+            .iter()
+            .position(|(req, _)| req.name == *name)
+            .unwrap_or(usize::MAX);
+        (
+            tier,
+            Reverse(self.tracker.depth(name)),
+            Reverse(requested),
+            Reverse(name.clone()),
+            base,
+        )
     }
 
     /// The newest admissible candidate in `range`, as pip's resolver prefers; for an extra,
@@ -460,6 +482,7 @@ impl DependencyProvider for Provider<'_> {
     ) -> Result<Dependencies<Package, Range, Unavailable>, ProviderError> {
         Ok(match self.edges(package, version)? {
             Ok(edges) => {
+                self.tracker.deepen(package.name(), &edges);
                 if let Package::Project(name) | Package::ExtraDeps(name, _) = package {
                     self.tracker.edges(name, &edges, self.learnt);
                 }

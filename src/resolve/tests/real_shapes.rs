@@ -12,13 +12,14 @@ fn pins(index: &Memory, roots: &[&str]) -> Vec<String> {
     }
 }
 
-/// `celery[redis]` with `black`: the shared dependency (`packaging`) has few versions and is
-/// decided first at its newest; every recent `kombu` pins an older one. Without the learnt
-/// order the solver walks `kombu` back to its oldest release (an sdist whose metadata cannot
-/// be had); pip takes the older `packaging`.
+/// `flower` (which needs `celery[redis]`) with `black`: the shared dependency (`packaging`)
+/// is nearer the root, so it is decided first, at its newest; every recent `kombu` pins an
+/// older one. Without the learnt order the solver walks `kombu` back to its oldest release
+/// (an sdist whose metadata cannot be had); pip takes the older `packaging`.
 fn kombu_index() -> Memory {
     let mut index = Memory::default();
     index
+        .add("flower", "2.0", &["celery[redis]>=5"])
         .add("black", "24.1", &["packaging>=22"])
         .add(
             "celery",
@@ -44,49 +45,56 @@ fn kombu_index() -> Memory {
 }
 
 #[test]
-fn the_package_that_keeps_losing_is_decided_first_and_the_culprit_last() {
+fn the_culprit_is_decided_last_so_the_package_it_rejected_keeps_its_newest_version() {
     let index = kombu_index();
     assert_eq!(
-        pins(&index, &["celery[redis]", "black"]),
+        pins(&index, &["flower", "black"]),
         [
             "black 24.1",
             "celery 5.5",
+            "flower 2.0",
             "kombu 5.7.0",
             "packaging 26.3",
             "redis 5.0"
         ]
     );
-    // The walk stopped at the threshold: the ancient release was never asked about.
-    assert_eq!(index.metadata_asked("kombu", "2.5.16"), 0);
-    assert!(
-        index.metadata_asked("kombu", "5.1.0") == 0,
-        "{:?}",
-        index.asked
-    );
+    // No walk: neither the ancient release nor any kombu but the newest was asked about.
+    for v in ["2.5.16", "5.6.0", "5.5.0"] {
+        assert_eq!(
+            index.metadata_asked("kombu", v),
+            0,
+            "kombu {v}: {:?}",
+            index.asked
+        );
+    }
 }
 
-/// The old-release walk: a dependency of another root takes the newest `urllib3` first, and
-/// every recent `botocore` caps it; the oldest `botocore` has no cap, so without the learnt
+/// The old-release walk: a dependency of another root takes the newest `urllib3` first (it
+/// is nearer the root than `boto3`), and every recent `botocore` caps it; the oldest `botocore` has no cap, so without the learnt
 /// order the solve succeeds silently with 2018's `boto3`.
 #[test]
 fn an_old_release_without_the_cap_is_not_taken_over_the_culprits_older_version() {
     let mut index = Memory::default();
     index
+        .add("tool", "1.0", &["awscli"])
+        .add("awscli", "1.0", &["boto3"])
         .add("requests", "2.32", &["urllib3>=1.21,<3"])
         .add("urllib3", "1.26.20", &[])
         .add("urllib3", "2.2.3", &[]);
     for n in 1..=9 {
-        let core = format!("botocore=={n}.0");
+        let core = format!("botocore>={n}.0,<{}", n + 1);
         index.add("boto3", &format!("{n}.0"), &[&core]);
         let deps: &[&str] = if n == 1 { &[] } else { &["urllib3<1.27"] };
         index.add("botocore", &format!("{n}.0"), deps);
     }
     assert_eq!(
-        pins(&index, &["requests", "boto3"]),
+        pins(&index, &["tool", "requests"]),
         [
+            "awscli 1.0",
             "boto3 9.0",
             "botocore 9.0",
             "requests 2.32",
+            "tool 1.0",
             "urllib3 1.26.20"
         ]
     );
