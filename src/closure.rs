@@ -28,7 +28,9 @@ use pep508_rs::{PackageName, Requirement, VersionOrUrl};
 use crate::exit::Failure;
 use crate::index::{HttpClient, Upstream};
 use crate::interpreter::Interpreter;
-use crate::metadata::{IndexMetadataSource, MetadataFetcher, ProjectOptions, ResolutionCounts};
+use crate::metadata::{
+    FailurePolicy, IndexMetadataSource, MetadataFetcher, ProjectOptions, ResolutionCounts,
+};
 use crate::package_settings::PackageSettings;
 use crate::plan::{Action, Decision, Job, JobSlot};
 use crate::requirements::{ParsedRequirements, RequirementEntry};
@@ -193,7 +195,7 @@ pub(crate) type MetadataBuilder = Result<Arc<crate::build::Builder>, String>;
 /// earlier run solved the same inputs over the same content, that solve is taken as it was
 /// (see `closure_snapshot.rs`); `builder` is asked for only when there is a solve to do.
 /// `packages` (the `[package.NAME]` tables) rule which sdists count and how their metadata
-/// is prepared.
+/// is prepared; `failures` how an earlier failed preparation is trusted.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn for_run(
     ctx: &mut crate::setup::Context,
@@ -202,6 +204,7 @@ pub(crate) async fn for_run(
     max_download_size: u64,
     mode: Option<DepsMode>,
     packages: &PackageSettings,
+    failures: FailurePolicy,
     builder: impl FnOnce(&crate::setup::Context) -> MetadataBuilder,
 ) -> Result<Option<Closure>, Failure> {
     let Some(mode) = mode else {
@@ -233,7 +236,8 @@ pub(crate) async fn for_run(
         return Ok(Some(closure));
     }
     let store = crate::store::Store::new(cache).with_max_download_size(max_download_size);
-    let fetcher = MetadataFetcher::new(ctx.client.clone(), store, cache);
+    let fetcher =
+        MetadataFetcher::new(ctx.client.clone(), store, cache).with_failure_policy(failures);
     let fetcher = match builder(ctx) {
         // Each sdist's metadata is prepared with the settings its build gets (the lines' `-C`
         // and `[package.NAME]`, see `ProjectOptions::prepare`), not with the builder's own.

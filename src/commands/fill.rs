@@ -85,6 +85,10 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         args.common.max_download_size,
         args.common.deps,
         packages,
+        crate::metadata::FailurePolicy {
+            ttl: Duration::from_secs(args.failure_ttl.saturating_mul(86_400)),
+            retry: args.retry_failed,
+        },
         |ctx| {
             make_builder(&args, ctx, &cache)
                 .map(Arc::new)

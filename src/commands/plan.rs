@@ -31,6 +31,7 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
         args.common.max_download_size,
         args.common.deps,
         packages,
+        crate::metadata::FailurePolicy::default(),
         |ctx| metadata_builder(ctx, &cache, args.common.max_download_size),
     )
     .await?;

@@ -105,6 +105,25 @@ impl MetadataCache {
         (bytes.len() as u64 <= MAX_METADATA_BYTES).then_some(bytes)
     }
 
+    /// [`Self::get_keyed`] of an entry written less than `ttl` ago (remembered failures:
+    /// unlike metadata, they may stop being true, e.g. once the machine has a toolchain).
+    pub fn get_fresh(
+        &self,
+        kind: CacheKind,
+        sha256: &Sha256,
+        key: &SettingsKey,
+        ttl: std::time::Duration,
+    ) -> Option<Vec<u8>> {
+        let path = self.path_for_keyed(kind, sha256, key);
+        let age = std::fs::metadata(&path)
+            .ok()?
+            .modified()
+            .ok()?
+            .elapsed()
+            .ok()?;
+        (age < ttl).then(|| self.get_keyed(kind, sha256, key))?
+    }
+
     /// Stores `bytes` atomically (a temp file renamed into place). A cache that cannot be
     /// written only costs the next run a fetch, so the error is the caller's to ignore.
     pub fn put(&self, kind: CacheKind, sha256: &Sha256, bytes: &[u8]) -> std::io::Result<()> {

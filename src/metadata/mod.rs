@@ -108,22 +108,22 @@ pub enum FetchError {
     Remembered { file: String, why: String },
 }
 
-/// Whether a failed preparation says something about the sdist itself (its hooks, its
-/// archive, its `pyproject.toml`, a patch for it), so it is worth remembering; the sandbox,
-/// the build environment, timeouts and I/O are this machine's, and are tried again.
-fn remembered(error: &BuildError) -> bool {
-    matches!(
-        error,
-        BuildError::HookFailed { .. }
-            | BuildError::Unpack { .. }
-            | BuildError::Pyproject { .. }
-            | BuildError::Patch { .. }
-            | BuildError::Missing { .. }
-            | BuildError::NoWheel { .. }
-            | BuildError::ExtraWheels { .. }
-            | BuildError::Invalid { .. }
-            | BuildError::Protocol { .. }
-    )
+/// How long a failed preparation of an sdist's metadata is trusted, and whether to trust it
+/// at all: `fill`'s `--failure-ttl` and `--retry-failed`, as for failed builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailurePolicy {
+    pub ttl: std::time::Duration,
+    pub retry: bool,
+}
+
+impl Default for FailurePolicy {
+    /// `--failure-ttl`'s default, 7 days.
+    fn default() -> Self {
+        Self {
+            ttl: std::time::Duration::from_secs(7 * 86_400),
+            retry: false,
+        }
+    }
 }
 
 /// How an sdist's metadata is prepared: what its build would get, so that the metadata is
@@ -182,6 +182,7 @@ pub struct MetadataFetcher {
     /// The builder that prepares sdists' metadata, or why there is none.
     builder: Result<Arc<Builder>, String>,
     config_settings: ConfigSettings,
+    failures: FailurePolicy,
 }
 
 impl MetadataFetcher {
@@ -193,7 +194,14 @@ impl MetadataFetcher {
             limits: ZipLimits::default(),
             builder: Err("no builder is set up".to_string()),
             config_settings: ConfigSettings::new(),
+            failures: FailurePolicy::default(),
         }
+    }
+
+    /// How remembered failures of sdist preparations are trusted.
+    pub fn with_failure_policy(mut self, failures: FailurePolicy) -> Self {
+        self.failures = failures;
+        self
     }
 
     /// sdists are prepared with this builder (and these `-C` settings).
@@ -271,9 +279,15 @@ impl MetadataFetcher {
         }
         let failure_key = prepare.failure_key(interpreter);
         let remembered_failure = |sha256: Option<&Sha256>| {
-            let why = self
-                .cache
-                .get_keyed(CacheKind::SdistFailure, sha256?, &failure_key)?;
+            if self.failures.retry {
+                return None;
+            }
+            let why = self.cache.get_fresh(
+                CacheKind::SdistFailure,
+                sha256?,
+                &failure_key,
+                self.failures.ttl,
+            )?;
             Some(FetchError::Remembered {
                 file: file.filename.to_string(),
                 why: String::from_utf8_lossy(&why).into_owned(),
@@ -310,7 +324,7 @@ impl MetadataFetcher {
             })
             .await
             .map_err(|e| {
-                if remembered(&e) {
+                if e.is_sdist_fault() {
                     // Not written: the next run tries again, nothing worse.
                     let _ = self.cache.put_keyed(
                         CacheKind::SdistFailure,
