@@ -3,12 +3,19 @@
 //! pre-release rule, and why a project has no usable version.
 
 use super::memory::{Memory, lines, py312};
-use crate::resolve::{Options, ResolveError, resolve};
+use crate::resolve::{Conflict, Options, ResolveError, resolve};
 
 fn pins(index: &Memory, roots: &[&str]) -> Vec<String> {
     match resolve(index, &py312(), &lines(roots), &[], Options::default()) {
         Ok(resolution) => resolution.pins(),
         Err(e) => panic!("expected a solution for {roots:?}, got: {e}"),
+    }
+}
+
+fn conflict(index: &Memory, roots: &[&str]) -> Box<Conflict> {
+    match resolve(index, &py312(), &lines(roots), &[], Options::default()) {
+        Err(ResolveError::Conflict(conflict)) => conflict,
+        other => panic!("expected a conflict for {roots:?}, got {other:?}"),
     }
 }
 
@@ -139,10 +146,7 @@ fn a_version_whose_metadata_fails_is_unusable_not_fatal() {
         "prepare_metadata_for_build_wheel failed: No module named 'pkg_resources'",
     );
     assert_eq!(pins(&index, &["a"]), ["a 1.0"]);
-    let err = resolve(&index, &py312(), &lines(&["a>=2"]), &[], Options::default());
-    let Err(ResolveError::Conflict(conflict)) = err else {
-        panic!("expected a conflict, got {err:?}");
-    };
+    let conflict = conflict(&index, &["a>=2"]);
     assert!(
         conflict.report().contains(
             "a ==2.0 cannot be used (its metadata cannot be had: prepare_metadata_for_build_wheel failed: No module named 'pkg_resources')"
@@ -186,10 +190,7 @@ fn an_unlisted_project_is_named_with_the_reason() {
         "gone",
         "the index does not know gone: http://index.invalid/simple/gone/ answered 404",
     );
-    let err = resolve(&index, &py312(), &lines(&["app"]), &[], Options::default());
-    let Err(ResolveError::Conflict(conflict)) = err else {
-        panic!("expected a conflict, got {err:?}");
-    };
+    let conflict = conflict(&index, &["app"]);
     assert!(
         conflict.report().contains(
             "there is no usable version of gone (the index does not know gone: http://index.invalid/simple/gone/ answered 404)"
@@ -211,10 +212,7 @@ fn every_version_yanked_is_said() {
     index
         .add_yanked("a", "1.0", &[])
         .add_yanked("a", "2.0", &[]);
-    let err = resolve(&index, &py312(), &lines(&["a"]), &[], Options::default());
-    let Err(ResolveError::Conflict(conflict)) = err else {
-        panic!("expected a conflict, got {err:?}");
-    };
+    let conflict = conflict(&index, &["a"]);
     assert!(
         conflict.report().contains("yanked"),
         "{}",
