@@ -15,6 +15,7 @@
 
 mod cache;
 mod failure;
+mod lenient;
 pub mod range;
 mod source;
 pub mod zip;

@@ -341,15 +341,19 @@ impl IndexMetadataSource {
             .requires_dist
             .iter()
             .map(|line| {
-                crate::requirements::parse_requirement(line).map_err(|e| {
-                    SourceFailure::BadRequirement {
+                let parse = crate::requirements::parse_requirement;
+                parse(line)
+                    .or_else(|e| match super::lenient::fixed(line) {
+                        Some(fixed) => parse(&fixed).map_err(|_| e),
+                        None => Err(e),
+                    })
+                    .map_err(|e| SourceFailure::BadRequirement {
                         name: name.clone(),
                         version: version.clone(),
                         file: file.filename.to_string(),
                         line: line.clone(),
                         message: e.message.to_string(),
-                    }
-                })
+                    })
             })
             .collect()
     }
