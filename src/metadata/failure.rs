@@ -41,7 +41,8 @@ pub(super) enum SourceFailure {
         version: Version,
         why: String,
     },
-    #[error("{name} {version}: {source}")]
+    /// The fetch error names the file or the release itself.
+    #[error("{source}")]
     Fetch {
         name: PackageName,
         version: Version,
@@ -63,6 +64,8 @@ pub(super) enum SourceFailure {
 pub(super) struct Asked {
     /// The project page's URL (credentials stripped), or the directory or page.
     pub place: String,
+    /// An index that answered 404 (else a find-links directory or page without its files).
+    pub index: bool,
     /// A devpi stage (`USER/INDEX/+simple/`): a mirror there answers 404 when its own
     /// upstream does not answer in time on first contact.
     pub devpi: bool,
@@ -76,10 +79,12 @@ impl Asked {
             .map(|source| match source {
                 Source::Simple { base } => Asked {
                     place: crate::index::redact(&crate::index::simple::project_url(base, name)),
+                    index: true,
                     devpi: is_devpi_stage(base),
                 },
                 other => Asked {
                     place: other.describe(),
+                    index: matches!(other, Source::Devpi { .. }),
                     devpi: matches!(other, Source::Devpi { .. }),
                 },
             })
@@ -97,11 +102,14 @@ fn is_devpi_stage(base: &url::Url) -> bool {
 }
 
 fn not_found(name: &PackageName, sources: &[Asked]) -> String {
-    let places: Vec<&str> = sources.iter().map(|s| s.place.as_str()).collect();
-    let mut text = format!(
-        "the index does not know {name}: {} answered 404",
-        places.join(", ")
-    );
+    let places: Vec<String> = sources
+        .iter()
+        .map(|s| match s.index {
+            true => format!("{} answered 404", s.place),
+            false => format!("{} has no file of it", s.place),
+        })
+        .collect();
+    let mut text = format!("no source lists {name}: {}", places.join("; "));
     if sources.iter().any(|s| s.devpi) {
         text.push_str(
             "; a devpi mirror answers 404 while its own upstream is slow to answer, \

@@ -188,12 +188,12 @@ fn an_unlisted_project_is_named_with_the_reason() {
     let mut index = Memory::default();
     index.add("app", "1.0", &["gone"]).add_unlisted(
         "gone",
-        "the index does not know gone: http://index.invalid/simple/gone/ answered 404",
+        "no source lists gone: http://index.invalid/simple/gone/ answered 404",
     );
     let conflict = conflict(&index, &["app"]);
     assert!(
         conflict.report().contains(
-            "there is no usable version of gone (the index does not know gone: http://index.invalid/simple/gone/ answered 404)"
+            "there is no usable version of gone (no source lists gone: http://index.invalid/simple/gone/ answered 404)"
         ),
         "{}",
         conflict.report()
