@@ -15,8 +15,10 @@ wheelwright keeps its cache under `--work` (metadata by sha256, as a nightly job
 pip keeps its own HTTP cache.
 
 Prints one row per set: the set, the number of packages pip installs, pip's and
-wheelwright's wall time, the versions wheelwright visited (its `summary.resolution`), and
-`same` or `differs` with the differing versions (`name pip/wheelwright`). Stdlib only.
+wheelwright's wall time, the versions wheelwright visited (its `summary.resolution`),
+`same` or `differs` with the differing versions (`name pip/wheelwright`), and the order the
+solver learnt from conflicts (restarts, packages decided late and early), which says for
+which sets that heuristic mattered. Stdlib only.
 """
 
 import argparse
@@ -150,10 +152,10 @@ def run_wheelwright(exe, python, reqs, work, url, cache, timeout):
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return time.monotonic() - start, None, None, f"timeout after {timeout}s"
+        return time.monotonic() - start, None, (None, ""), f"timeout after {timeout}s"
     took = time.monotonic() - start
     if out.returncode != 0 or not os.path.exists(report):
-        return took, None, None, f"exit {out.returncode}: {last_lines(out.stderr)}"
+        return took, None, (None, ""), f"exit {out.returncode}: {last_lines(out.stderr)}"
     with open(report) as f:
         data = json.load(f)
     chosen = {}
@@ -161,8 +163,15 @@ def run_wheelwright(exe, python, reqs, work, url, cache, timeout):
         if job.get("action") == "skipped" or not job.get("version"):
             continue
         chosen[norm(job["project"])] = job["version"]
-    visited = sum(c.get("visited", 0) for c in data["summary"].get("resolution", {}).values())
-    return took, chosen, visited, None
+    counts = list(data["summary"].get("resolution", {}).values())
+    visited = sum(c.get("visited", 0) for c in counts)
+    learnt = []
+    for c in counts:
+        if c.get("restarts"):
+            late = ", ".join(c.get("decided_late", [])) or "-"
+            early = ", ".join(c.get("decided_early", [])) or "-"
+            learnt.append(f"{c['restarts']} restarts, late: {late}, early: {early}")
+    return took, chosen, (visited, "; ".join(learnt)), None
 
 
 def last_lines(text, n=6):
@@ -208,7 +217,9 @@ def main():
         log(f"== {name} ({args.python}): {', '.join(lines)}")
         pip_t, pip, pip_err = run_pip(python, reqs, work, url, args.timeout)
         log(f"   pip {pip_t:.1f}s {pip_err or ''}")
-        ww_t, ww, visited, ww_err = run_wheelwright(exe, python, reqs, work, url, cache, args.timeout)
+        ww_t, ww, (visited, learnt), ww_err = run_wheelwright(
+            exe, python, reqs, work, url, cache, args.timeout
+        )
         log(f"   wheelwright {ww_t:.1f}s {ww_err or ''}")
         if pip is not None and ww is not None:
             diffs = compare(pip, ww)
@@ -226,22 +237,24 @@ def main():
             "pip_s": round(pip_t, 1),
             "wheelwright_s": round(ww_t, 1),
             "visited": visited,
+            "learnt": learnt,
             "verdict": verdict,
         }
         rows.append(row)
-        log(f"   {verdict}")
+        log(f"   {verdict}{'; ' + learnt if learnt else ''}")
         shutil.rmtree(work, ignore_errors=True)
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(rows, f, indent=1)
 
-    print(f"\n| set | packages | pip (s) | wheelwright (s) | visited | result |  (cp{args.python.replace('.', '')})")
-    print("|---|---|---|---|---|---|")
+    tag = "cp" + args.python.replace(".", "")
+    print(f"\n| set ({tag}) | packages | pip (s) | wheelwright (s) | visited | result | learnt order |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['set']} | {r['packages'] if r['packages'] is not None else '-'} | "
             f"{r['pip_s']} | {r['wheelwright_s']} | {r['visited'] if r['visited'] is not None else '-'} | "
-            f"{r['verdict']} |"
+            f"{r['verdict']} | {r['learnt'] or '-'} |"
         )
     same = sum(1 for r in rows if r["verdict"] == "same")
     pip_total = sum(r["pip_s"] for r in rows)

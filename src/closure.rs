@@ -165,10 +165,20 @@ impl Closure {
         if self.resolution.is_empty() {
             eprintln!("--deps: the remembered solve was taken (nothing listed or read)");
         }
+        let names = |set: &BTreeSet<String>| match set.is_empty() {
+            true => "-".to_string(),
+            false => set.iter().cloned().collect::<Vec<_>>().join(", "),
+        };
         for (label, counts) in &self.resolution {
             eprintln!(
-                "--deps for {label}: {} versions visited, {} metadata reads ({} sdist metadata builds)",
-                counts.visited, counts.metadata_reads, counts.sdist_metadata_builds
+                "--deps for {label}: {} versions visited, {} metadata reads ({} sdist metadata builds); \
+                 learnt order after {} restarts: decided late {}, decided early {}",
+                counts.visited,
+                counts.metadata_reads,
+                counts.sdist_metadata_builds,
+                counts.restarts,
+                names(&counts.decided_late),
+                names(&counts.decided_early)
             );
         }
     }
@@ -345,7 +355,18 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
         })
         .await
         .map_err(|e| Failure::input(anyhow::anyhow!("the resolver stopped: {e}")))?;
-        let (outcomes, counts) = outcomes;
+        let (outcomes, mut counts) = outcomes;
+        for (_, result) in &outcomes {
+            if let Ok(solved) = result {
+                counts.restarts += solved.order.restarts as u64;
+                counts
+                    .decided_late
+                    .extend(solved.order.late.iter().map(ToString::to_string));
+                counts
+                    .decided_early
+                    .extend(solved.order.early.iter().map(ToString::to_string));
+            }
+        }
         resolution.insert(interpreter.label.clone(), counts);
         for (env, result) in outcomes {
             match result {

@@ -144,7 +144,7 @@ type Files = Result<Option<Arc<Vec<IndexFile>>>, Arc<IndexError>>;
 
 /// What one interpreter's solves cost: the figures `-v` prints and the JSON report's
 /// `summary.resolution` holds, so that a change of heuristics can be measured.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ResolutionCounts {
     /// Versions whose dependencies the solver asked for (uv's "versions visited").
     pub visited: u64,
@@ -153,6 +153,11 @@ pub struct ResolutionCounts {
     pub metadata_reads: u64,
     /// sdists whose metadata was prepared (`prepare_metadata_for_build_wheel`).
     pub sdist_metadata_builds: u64,
+    /// What the solves learnt about their order (filled by the caller from the solutions):
+    /// restarts, and the packages decided late and early.
+    pub restarts: u64,
+    pub decided_late: std::collections::BTreeSet<String>,
+    pub decided_early: std::collections::BTreeSet<String>,
 }
 
 /// Listings and metadata for one interpreter.
@@ -199,7 +204,10 @@ impl IndexMetadataSource {
 
     /// What the solves over this source cost so far.
     pub fn counts(&self) -> ResolutionCounts {
-        *self.counts.lock().unwrap_or_else(|e| e.into_inner())
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn count(&self, change: impl FnOnce(&mut ResolutionCounts)) {

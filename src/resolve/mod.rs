@@ -124,6 +124,17 @@ pub struct Resolved {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resolution {
     pub packages: BTreeMap<PackageName, Resolved>,
+    /// The order the solve learnt from its conflicts (see `priority.rs`).
+    pub order: LearntOrder,
+}
+
+/// What the solve learnt about the order of its decisions: the packages it decided late
+/// (culprits) and early (often rejected), and how often it restarted to apply that.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LearntOrder {
+    pub late: BTreeSet<PackageName>,
+    pub early: BTreeSet<PackageName>,
+    pub restarts: usize,
 }
 
 impl Resolution {

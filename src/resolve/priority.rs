@@ -83,6 +83,15 @@ pub(super) struct Learnt {
 }
 
 impl Learnt {
+    /// The learnt order as the solution reports it.
+    pub(super) fn order(&self, restarts: usize) -> super::LearntOrder {
+        super::LearntOrder {
+            late: self.late.clone(),
+            early: self.early.clone(),
+            restarts,
+        }
+    }
+
     pub(super) fn tier(&self, name: &PackageName) -> Tier {
         if self.early.contains(name) {
             Tier::Early

@@ -203,7 +203,10 @@ fn solve(setup: &Setup<'_>, cache: &Cache) -> Result<Resolution, ResolveError> {
             continue;
         }
         return match outcome {
-            Ok(selected) => solution(&provider, selected.into_iter().collect()),
+            Ok(selected) => solution(&provider, selected.into_iter().collect()).map(|mut r| {
+                r.order = learnt.order(restarts);
+                r
+            }),
             // Not `collapse_no_versions`: merged into an edge, "no version of X fits S"
             // reads as if X had versions; the longer report says what is missing.
             Err(PubGrubError::NoSolution(tree)) => {
@@ -336,7 +339,10 @@ fn solution(
             }
         }
     }
-    Ok(Resolution { packages })
+    Ok(Resolution {
+        packages,
+        order: Default::default(),
+    })
 }
 
 fn provider_hashes(
