@@ -77,6 +77,7 @@ SETS = [
         ],
     ),
     ("sqlalchemy1", ["sqlalchemy<2", "pandas", "psycopg2-binary"]),
+    ("airflow", ["apache-airflow[celery,postgres,redis]"]),
 ]
 
 
