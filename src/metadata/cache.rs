@@ -175,6 +175,39 @@ mod tests {
     }
 
     #[test]
+    fn a_remembered_failure_is_fresh_only_within_its_ttl() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = MetadataCache::new(dir.path());
+        let sha = Sha256::new(&"ef".repeat(32)).unwrap();
+        let key = SettingsKey::of(Some(b"cp311"));
+        let day = std::time::Duration::from_secs(86_400);
+        assert_eq!(
+            cache.get_fresh(CacheKind::SdistFailure, &sha, &key, day),
+            None
+        );
+        cache
+            .put_keyed(CacheKind::SdistFailure, &sha, &key, b"hook failed")
+            .unwrap();
+        assert_eq!(
+            cache
+                .get_fresh(CacheKind::SdistFailure, &sha, &key, day)
+                .as_deref(),
+            Some(&b"hook failed"[..])
+        );
+        assert_eq!(
+            cache.get_fresh(
+                CacheKind::SdistFailure,
+                &sha,
+                &key,
+                std::time::Duration::ZERO
+            ),
+            None
+        );
+        // Failures live beside the metadata, never in its place.
+        assert_eq!(cache.get_keyed(CacheKind::Sdist, &sha, &key), None);
+    }
+
+    #[test]
     fn a_settings_key_is_its_own_entry_and_no_settings_is_the_plain_one() {
         let dir = tempfile::tempdir().unwrap();
         let cache = MetadataCache::new(dir.path());
