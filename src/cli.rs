@@ -261,9 +261,14 @@ pub struct CommonArgs {
     /// each line alone and fills the union. Per target interpreter.
     #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "together")]
     pub deps: Option<crate::closure::DepsMode>,
-    /// Index queries at once.
+    /// Projects asked about at once (their target, pure-index and upstream pages).
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub index_concurrency: usize,
+    /// Index requests at once per server: the bound of each server's limit, which is
+    /// lowered while the server answers slowly or with 429/503 and raised again as it
+    /// recovers (`-v` prints each change).
+    #[arg(long, default_value_t = crate::index::http::DEFAULT_HOST_CONCURRENCY, value_name = "N", value_parser = at_least_one)]
+    pub host_concurrency: usize,
     /// Cache directory (downloads, builds, logs).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -322,4 +327,13 @@ pub struct GenerateAssetsArgs {
     /// Output directory: `man/*.1` and `completions/{wheelwright.bash,_wheelwright,wheelwright.fish}`.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+}
+
+/// A count that must be at least one (a bound of zero would stop every request).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }

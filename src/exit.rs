@@ -1,12 +1,14 @@
 //! Exit codes: 0 all requested wheels are on the target (plan: the plan could be made);
 //! 1 some jobs failed; 2 bad input or configuration, nothing changed; 3 the target or an
-//! upstream index could not be used. Jenkins and scripts rely on these numbers.
+//! upstream index could not be used; 128 + the signal's number when a signal stopped the run
+//! (129 SIGHUP, 130 SIGINT, 143 SIGTERM). Jenkins and scripts rely on these numbers.
 
 use std::process::ExitCode;
 
 pub const JOBS_FAILED: u8 = 1;
 pub const BAD_INPUT: u8 = 2;
 pub const INDEX_UNUSABLE: u8 = 3;
+pub const INTERRUPTED_SIGHUP: u8 = 129;
 pub const INTERRUPTED_SIGINT: u8 = 130;
 pub const INTERRUPTED_SIGTERM: u8 = 143;
 

@@ -23,7 +23,7 @@ pub(crate) mod publish;
 pub(crate) mod report;
 pub mod requirements;
 pub mod resolve;
-pub(crate) mod retry;
+pub mod retry;
 pub mod settings;
 pub(crate) mod setup;
 pub(crate) mod stop;

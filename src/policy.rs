@@ -12,7 +12,7 @@ use pep508_rs::PackageName;
 
 use crate::index::{DevpiIndex, HttpClient, IndexError};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TargetPolicy {
     /// `user/index` of the target.
     pub stage: String,
@@ -49,6 +49,52 @@ impl TargetPolicy {
             mirror: mirrors.first().cloned(),
             mirrors,
         })
+    }
+
+    /// [`Self::load`], remembered in `cache_dir` under devpi's database serial: index
+    /// configurations live in that database, so while the serial the run saw first (`+api`)
+    /// has not moved, neither has any stage of the chain, and a no-op night reads none of
+    /// them (docs/devpi-protocol.md, "The database serial"). A policy read after the serial
+    /// moved on is stored under the earlier serial, which only makes the next run read again.
+    pub(crate) async fn load_remembered(
+        client: &HttpClient,
+        target: &DevpiIndex,
+        cache_dir: &std::path::Path,
+    ) -> Result<TargetPolicy, IndexError> {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Remembered {
+            serial: u64,
+            target: String,
+            policy: TargetPolicy,
+        }
+        let Some(serial) = target.serial else {
+            return TargetPolicy::load(client, target).await;
+        };
+        let url = target.url().to_string();
+        let key = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(url.as_bytes()));
+        let path = cache_dir.join("policies").join(format!("{key}.json"));
+        let remembered = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Remembered>(&bytes).ok())
+            .filter(|r| r.serial == serial && r.target == url);
+        if let Some(remembered) = remembered {
+            return Ok(remembered.policy);
+        }
+        let policy = TargetPolicy::load(client, target).await?;
+        let record = Remembered {
+            serial,
+            target: url,
+            policy: policy.clone(),
+        };
+        // A cache that cannot be written only costs the next run its requests.
+        if let (Ok(bytes), Some(dir)) = (serde_json::to_vec(&record), path.parent())
+            && std::fs::create_dir_all(dir).is_ok()
+            && let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir)
+            && std::io::Write::write_all(&mut tmp, &bytes).is_ok()
+        {
+            let _ = tmp.persist(&path);
+        }
+        Ok(policy)
     }
 
     /// `Err` when `user` may not upload.

@@ -19,7 +19,7 @@ pub(crate) fn is_transient_status(status: u16) -> bool {
 
 /// What a request that got no answer ran into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TransportFailure {
+pub enum TransportFailure {
     /// The connection could not be made (refused, DNS, unreachable).
     Connect,
     /// No answer within the connect or read timeout.
@@ -35,7 +35,7 @@ pub(crate) enum TransportFailure {
 
 impl TransportFailure {
     /// Classifies a reqwest error.
-    pub(crate) fn of(error: &reqwest::Error) -> TransportFailure {
+    pub fn of(error: &reqwest::Error) -> TransportFailure {
         if crate::index::http::is_tls_failure(error) {
             TransportFailure::Tls
         } else if error.is_builder() || error.is_redirect() {
@@ -49,7 +49,7 @@ impl TransportFailure {
         }
     }
 
-    pub(crate) fn is_transient(self) -> bool {
+    pub fn is_transient(self) -> bool {
         matches!(
             self,
             TransportFailure::Connect | TransportFailure::Timeout | TransportFailure::Interrupted

@@ -117,8 +117,17 @@ pub(crate) fn client(common: &CommonArgs) -> Result<HttpClient, Failure> {
         },
         retries: common.retries,
         read_timeout: std::time::Duration::from_secs(common.timeout.max(1)),
+        host_concurrency: common.host_concurrency,
+        verbose: common.verbose > 0,
         ..ClientConfig::default()
     };
+    if common.verbose > 0 {
+        eprintln!(
+            "note: at most {} index requests at once per server (--host-concurrency), fewer \
+             while a server answers slowly or with 429/503",
+            common.host_concurrency
+        );
+    }
     Ok(HttpClient::new(config)?)
 }
 
@@ -185,6 +194,7 @@ pub(crate) fn configured_upstream(
 pub(crate) async fn default_upstream(
     target: &Target,
     client: &HttpClient,
+    cache_dir: &std::path::Path,
 ) -> Result<Vec<Source>, Failure> {
     let Target::Devpi(index) = target else {
         return Ok(Vec::new());
@@ -198,7 +208,7 @@ pub(crate) async fn default_upstream(
             serial: None,
         })
     };
-    let policy = crate::policy::TargetPolicy::load(client, index).await?;
+    let policy = crate::policy::TargetPolicy::load_remembered(client, index, cache_dir).await?;
     let mirrors: Vec<DevpiIndex> = policy.mirrors.iter().filter_map(|m| stage(m)).collect();
     if !mirrors.is_empty() {
         eprintln!(
@@ -339,7 +349,7 @@ pub(crate) async fn context(
     let pure_index = pure_index(common.pure_index.as_deref(), &credentials, &client, login).await?;
     let sources = match configured {
         Some(sources) => sources,
-        None => default_upstream(&target, &client).await?,
+        None => default_upstream(&target, &client, &cache_dir(common.cache_dir.as_deref())).await?,
     };
     let upstream = Upstream::new(sources);
     let policy = policy(common, &requirements);

@@ -16,6 +16,19 @@ pub(crate) enum Signal {
     Interrupt,
     /// SIGTERM.
     Terminate,
+    /// SIGHUP (the terminal or the session went away): stops like SIGTERM.
+    Hangup,
+}
+
+impl Signal {
+    /// The exit code of a run this signal stopped: 128 + the signal's number, as shells do.
+    pub(crate) fn exit_code(self) -> u8 {
+        match self {
+            Signal::Interrupt => crate::exit::INTERRUPTED_SIGINT,
+            Signal::Terminate => crate::exit::INTERRUPTED_SIGTERM,
+            Signal::Hangup => crate::exit::INTERRUPTED_SIGHUP,
+        }
+    }
 }
 
 impl std::fmt::Display for Signal {
@@ -23,6 +36,7 @@ impl std::fmt::Display for Signal {
         f.write_str(match self {
             Signal::Interrupt => "SIGINT",
             Signal::Terminate => "SIGTERM",
+            Signal::Hangup => "SIGHUP",
         })
     }
 }

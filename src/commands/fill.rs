@@ -189,6 +189,14 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
     } else {
         false
     };
+    // A directory target's root page, once per run.
+    let root_page_failed = match pipeline.finish_publishing().await {
+        Ok(()) => false,
+        Err(error) => {
+            eprintln!("error: {error}");
+            true
+        }
+    };
     if let Some(listings) = &listings {
         let changed = outcome
             .results
@@ -215,8 +223,7 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
     }
     print!("{}", report::fill_summary(&outcome.results));
     let code = match &stopped {
-        Some(StopReason::Interrupted(Signal::Interrupt)) => exit::INTERRUPTED_SIGINT,
-        Some(StopReason::Interrupted(Signal::Terminate)) => exit::INTERRUPTED_SIGTERM,
+        Some(StopReason::Interrupted(signal)) => signal.exit_code(),
         Some(StopReason::TargetUnusable(why)) => {
             eprintln!("error: the run stopped: {why}");
             exit::INDEX_UNUSABLE
@@ -227,7 +234,10 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
             eprintln!("error: {refused}");
             exit::BAD_INPUT
         }
-        None if outcome.results.iter().all(|r| r.outcome.is_ok()) && !build_requirements_failed => {
+        None if outcome.results.iter().all(|r| r.outcome.is_ok())
+            && !build_requirements_failed
+            && !root_page_failed =>
+        {
             0
         }
         None => exit::JOBS_FAILED,
@@ -365,22 +375,38 @@ fn write_reports(
     Ok(())
 }
 
-/// Ctrl-C and SIGTERM stop the launching of new work; transfers in flight finish, the
-/// reports are written, and the exit code says which signal it was (130/143).
+/// The first Ctrl-C, SIGTERM or SIGHUP stops the launching of new work and kills running
+/// builds; transfers in flight finish, the reports are written, and the exit code says which
+/// signal it was (129/130/143). A second one stops at once, as nextest does: the user who
+/// presses Ctrl-C twice does not want to wait for an upload (build processes die with
+/// wheelwright: bwrap's `--die-with-parent`, the built-in layer's parent-death signal).
 fn watch_signals(stop: Arc<Stop>) {
-    let on_int = Arc::clone(&stop);
+    use tokio::signal::unix::{SignalKind, signal};
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_int.interrupted(Signal::Interrupt);
-            eprintln!("interrupted: finishing transfers in flight, then writing the reports");
-        }
-    });
-    tokio::spawn(async move {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            && term.recv().await.is_some()
-        {
-            stop.interrupted(Signal::Terminate);
+        let (Ok(mut term), Ok(mut hangup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        let mut first = true;
+        loop {
+            let received = tokio::select! {
+                Ok(()) = tokio::signal::ctrl_c() => Signal::Interrupt,
+                Some(()) = term.recv() => Signal::Terminate,
+                Some(()) = hangup.recv() => Signal::Hangup,
+                else => return,
+            };
+            if !first {
+                eprintln!("{received} again: stopping at once, without the reports");
+                std::process::exit(received.exit_code().into());
+            }
+            first = false;
+            stop.interrupted(received);
+            eprintln!(
+                "{received}: finishing transfers in flight, then writing the reports \
+                 (a second signal stops at once)"
+            );
         }
     });
 }

@@ -1,10 +1,11 @@
 //! devpi-server's JSON API (verified against devpi-server 6.20.3; see docs/devpi-protocol.md).
 //!
-//! A devpi index is addressed as `http://host[:port][/prefix]/{user}/{index}`. Listings come
-//! from `GET /{user}/{index}/{project}` with `Accept: application/json`: one request per
-//! project holds every version and file, inherited ones included (`?ignore_bases` for the
-//! index's own). Version keys are the raw uploaded strings (`1.0` and `1.0.0` are two keys),
-//! so callers compare versions with PEP 440 equality and files by filename.
+//! A devpi index is addressed as `http://host[:port][/prefix]/{user}/{index}`. A project's
+//! files, inherited ones included, come from its `+simple/` page (PEP 691 JSON), what pip
+//! sees; the stage's own files from `GET /{user}/{index}/{project}?ignore_bases` with
+//! `Accept: application/json`, whose version keys are the raw uploaded strings (`1.0` and
+//! `1.0.0` are two keys), so callers compare versions with PEP 440 equality and files by
+//! filename.
 
 use pep508_rs::PackageName;
 use serde::Deserialize;
@@ -16,7 +17,7 @@ use super::error::{IndexError, ListingError};
 use super::file::{Listing, RawEntry, percent_decoded};
 use super::http::{Credentials, HttpClient, status_error, transport_error};
 use super::redact::redact;
-use super::simple::{devpi_stage, take_sha256_fragment};
+use super::simple::{devpi_stage, fetch_project, take_sha256_fragment};
 
 const JSON: &str = "application/json";
 
@@ -394,14 +395,26 @@ impl DevpiIndex {
         }
     }
 
-    /// Every release file of a project, one request. `Ok(None)` if devpi does not know the
-    /// project (404). With `own_only`, only the index's own files (`?ignore_bases`).
+    /// Every release file of a project, one request; `Ok(None)` if devpi does not know the
+    /// project (404). docs/devpi-protocol.md, "Presence: which page for what", says why:
+    ///
+    /// * With inherited files (the default): the stage's `+simple/<project>/` page in its
+    ///   PEP 691 form, exactly what pip installing from the stage sees (`mirror_whitelist`
+    ///   applied). Each file's stage is read from its URL path. devpi builds the project JSON
+    ///   of a stage that inherits a mirror version by version (minutes for a project with
+    ///   thousands of releases); the simple page takes the mirror's links in one piece.
+    /// * With `own_only`: the project JSON with `?ignore_bases`, which answers from the
+    ///   stage's own database and asks no base, so a mirror's first contact with a large
+    ///   project is not waited for when only the stage's own files count.
     pub async fn project_files(
         &self,
         client: &HttpClient,
         name: &PackageName,
         own_only: bool,
     ) -> Result<Option<Listing>, IndexError> {
+        if !own_only {
+            return fetch_project(client, &self.simple_url(), name).await;
+        }
         let url = self.project_url(name, own_only);
         let response = client.get(&url, JSON).await?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {

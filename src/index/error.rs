@@ -3,10 +3,27 @@
 
 use thiserror::Error;
 
+use crate::retry::TransportFailure;
+
 #[derive(Debug, Error)]
 pub enum IndexError {
     #[error("cannot reach {url}: {detail}")]
-    Unreachable { url: String, detail: String },
+    Unreachable {
+        url: String,
+        detail: String,
+        /// What the request ran into: a connection that cannot be made says the server is
+        /// gone; a timeout or a broken answer may be this one request's bad luck.
+        failure: TransportFailure,
+    },
+    /// Every request to this server failed for a while: it answers nothing at all.
+    #[error(
+        "{url} answers nothing: the last {failures} requests to it failed (the last: {detail})"
+    )]
+    Down {
+        url: String,
+        failures: usize,
+        detail: String,
+    },
     #[error("TLS with {url} failed: {detail}")]
     Tls { url: String, detail: String },
     #[error("{url} refused the credentials (HTTP {status}){hint}")]
@@ -79,9 +96,34 @@ impl IndexError {
     /// statuses of [`crate::retry::is_transient_status`].
     pub fn is_transient(&self) -> bool {
         match self {
-            IndexError::Unreachable { .. } => true,
+            IndexError::Unreachable { failure, .. } => failure.is_transient(),
             IndexError::Status { status, .. } => crate::retry::is_transient_status(*status),
             _ => false,
+        }
+    }
+
+    /// Whether this failure makes every answer of the index doubtful, so the run stops
+    /// (exit 3), rather than failing the one project whose page it was: credentials refused,
+    /// TLS, a server that refuses connections or has answered nothing for a while, an index
+    /// that does not exist, bad configuration. A page that timed out, a 5xx that outlasted
+    /// the retries, an answer that cannot be read: those fail that project's jobs, and the
+    /// other projects go on.
+    pub fn stops_run(&self) -> bool {
+        match self {
+            IndexError::Unreachable { failure, .. } => !matches!(
+                failure,
+                TransportFailure::Timeout | TransportFailure::Interrupted
+            ),
+            IndexError::Status { .. }
+            | IndexError::BadResponse { .. }
+            | IndexError::Listing { .. } => false,
+            IndexError::Down { .. }
+            | IndexError::Tls { .. }
+            | IndexError::Unauthorized { .. }
+            | IndexError::NotAnIndex { .. }
+            | IndexError::Directory { .. }
+            | IndexError::Config(_)
+            | IndexError::TlsSetup(_) => true,
         }
     }
 }

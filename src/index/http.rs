@@ -3,8 +3,8 @@
 //! [`crate::retry`] policy).
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
@@ -12,6 +12,7 @@ use reqwest::{Response, StatusCode};
 use url::Url;
 
 use super::error::IndexError;
+use super::host_limit::{HostLimits, Load, Thresholds};
 use super::redact::{redact, split_credentials};
 use super::tls::{TlsFiles, client_config};
 use crate::retry::{RetryPolicy, TransportFailure, is_transient_status, retry_after};
@@ -27,6 +28,11 @@ pub struct ClientConfig {
     pub read_timeout: Duration,
     /// The first backoff ceiling; doubles per retry, with full jitter ([`crate::retry`]).
     pub backoff: Duration,
+    /// Index requests at once per server (`--host-concurrency`), the bound the adaptive
+    /// limit of [`super::host_limit`] moves under.
+    pub host_concurrency: usize,
+    /// Print each change of a server's limit (`-v`).
+    pub verbose: bool,
 }
 
 impl Default for ClientConfig {
@@ -37,7 +43,38 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             backoff: Duration::from_millis(250),
+            host_concurrency: DEFAULT_HOST_CONCURRENCY,
+            verbose: false,
         }
+    }
+}
+
+/// `--host-concurrency`'s default: enough to keep a fast server busy, few enough that a
+/// devpi whose pages each hold a worker for seconds is not flooded before the limit learns.
+pub const DEFAULT_HOST_CONCURRENCY: usize = 8;
+
+/// After this many failed requests in a row to one server, without an answer between them,
+/// the server counts as down ([`IndexError::Down`]): the run stops instead of failing every
+/// project's jobs one by one. Each of these requests has used up its retries.
+const DOWN_AFTER: usize = 8;
+
+/// Failed requests in a row per origin (reset by any answer that is not a transient status).
+#[derive(Default)]
+struct Health {
+    failures: Mutex<HashMap<String, usize>>,
+}
+
+impl Health {
+    fn answered(&self, origin: &str) {
+        self.failures.lock().expect("health lock").remove(origin);
+    }
+
+    /// Counts a failure; how many there have been in a row.
+    fn failed(&self, origin: &str) -> usize {
+        let mut failures = self.failures.lock().expect("health lock");
+        let count = failures.entry(origin.to_string()).or_insert(0);
+        *count += 1;
+        *count
     }
 }
 
@@ -69,6 +106,8 @@ pub struct HttpClient {
     inner: reqwest::Client,
     config: Arc<ClientConfig>,
     credentials: Arc<RwLock<HashMap<String, Credentials>>>,
+    limits: Arc<HostLimits>,
+    health: Arc<Health>,
 }
 
 /// The origin key under which credentials are stored.
@@ -93,10 +132,17 @@ impl HttpClient {
                 error_chain(&e)
             ))
         })?;
+        let limits = HostLimits::new(
+            config.host_concurrency,
+            Thresholds::for_timeout(config.read_timeout),
+            config.verbose,
+        );
         Ok(HttpClient {
             inner,
             config: Arc::new(config),
             credentials: Arc::new(RwLock::new(HashMap::new())),
+            limits: Arc::new(limits),
+            health: Arc::default(),
         })
     }
 
@@ -106,6 +152,11 @@ impl HttpClient {
 
     pub fn reqwest(&self) -> &reqwest::Client {
         &self.inner
+    }
+
+    /// The per-server limits of index requests (their bound, and every change so far).
+    pub fn host_limits(&self) -> &HostLimits {
+        &self.limits
     }
 
     pub fn set_credentials(&self, url: &Url, credentials: Credentials) {
@@ -181,14 +232,19 @@ impl HttpClient {
                 ..(*self.config).clone()
             }),
             credentials: Arc::clone(&self.credentials),
+            limits: Arc::clone(&self.limits),
+            health: Arc::clone(&self.health),
         }
     }
 
     /// GET with retry of transient failures ([`crate::retry`]: connection problems,
     /// timeouts, the transient statuses, honouring `Retry-After`). Non-success answers that
     /// are not transient are returned as they are, so the caller can tell 404 ("no such
-    /// project") from a failure.
+    /// project") from a failure. Each attempt waits for a place in the server's limit
+    /// ([`super::host_limit`]) and tells it how the server answered. A server whose last
+    /// requests all failed is reported [`IndexError::Down`].
     pub async fn get(&self, url: &Url, accept: &str) -> Result<Response, IndexError> {
+        let origin = origin_of(url);
         let mut retry = self.retry_policy().start();
         loop {
             let request = self
@@ -196,7 +252,16 @@ impl HttpClient {
                 .get(url.clone())
                 .header(ACCEPT, accept)
                 .headers(self.auth_headers(url));
+            let permit = self.limits.acquire(&origin).await;
+            let started = Instant::now();
             let outcome = request.send().await;
+            let load = match &outcome {
+                Ok(response) if matches!(response.status().as_u16(), 429 | 503) => Load::Overloaded,
+                Ok(_) => self.limits.thresholds().classify(started.elapsed()),
+                Err(error) if error.is_timeout() => Load::Overloaded,
+                Err(_) => Load::Normal,
+            };
+            self.limits.finish(permit, load);
             let hint = match &outcome {
                 Ok(response) if is_transient_status(response.status().as_u16()) => {
                     Some(retry_after(response))
@@ -210,8 +275,34 @@ impl HttpClient {
                 continue;
             }
             return match outcome {
-                Ok(response) => Ok(response),
-                Err(error) => Err(transport_error(url, &error)),
+                Ok(response) if is_transient_status(response.status().as_u16()) => {
+                    let failures = self.health.failed(&origin);
+                    if failures >= DOWN_AFTER {
+                        return Err(IndexError::Down {
+                            url: redact(url),
+                            failures,
+                            detail: format!("HTTP {}", response.status()),
+                        });
+                    }
+                    Ok(response)
+                }
+                Ok(response) => {
+                    self.health.answered(&origin);
+                    Ok(response)
+                }
+                Err(error) => {
+                    let failures = self.health.failed(&origin);
+                    match transport_error(url, &error) {
+                        IndexError::Unreachable { url, detail, .. } if failures >= DOWN_AFTER => {
+                            Err(IndexError::Down {
+                                url,
+                                failures,
+                                detail,
+                            })
+                        }
+                        other => Err(other),
+                    }
+                }
             };
         }
     }
@@ -326,6 +417,7 @@ pub fn transport_error(url: &Url, error: &reqwest::Error) -> IndexError {
     IndexError::Unreachable {
         url: redact(url),
         detail,
+        failure: TransportFailure::of(error),
     }
 }
 

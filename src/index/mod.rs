@@ -4,10 +4,12 @@
 //! The index layer fetches and parses; it decides nothing. What counts as present, which
 //! file to fetch, is the planner's business.
 mod body;
+mod by_project;
 mod der;
 pub mod devpi;
 mod error;
 mod file;
+pub mod host_limit;
 pub mod http;
 mod identity;
 mod pem;
@@ -23,6 +25,7 @@ mod target;
 pub mod tls;
 mod upstream_state;
 
+pub use by_project::ByProject;
 pub use devpi::DevpiIndex;
 pub use error::{IndexError, ListingError};
 pub use file::{EntryProblem, IndexFile, Listing, MetadataFile, RawEntry, RejectedEntry};

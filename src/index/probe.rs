@@ -92,8 +92,22 @@ pub(super) fn replay(error: &IndexError) -> IndexError {
             status: *status,
             message: message.clone(),
         },
-        IndexError::Unreachable { url, detail } => IndexError::Unreachable {
+        IndexError::Unreachable {
+            url,
+            detail,
+            failure,
+        } => IndexError::Unreachable {
             url: url.clone(),
+            detail: detail.clone(),
+            failure: *failure,
+        },
+        IndexError::Down {
+            url,
+            failures,
+            detail,
+        } => IndexError::Down {
+            url: url.clone(),
+            failures: *failures,
             detail: detail.clone(),
         },
         IndexError::Tls { url, detail } => IndexError::Tls {

@@ -10,13 +10,14 @@ use url::Url;
 
 use super::IndexFile;
 use super::body::listing_text;
+use super::by_project::ByProject;
 use super::devpi::DevpiIndex;
 use super::error::IndexError;
 use super::file::Listing;
 use super::http::{HttpClient, status_error};
 use super::redact::redact;
 use super::simple::{SIMPLE_ACCEPT, fetch_project, parse_html};
-use crate::dist::{DistFilename, SafeFilename};
+use crate::dist::SafeFilename;
 
 /// One place that lists distribution files.
 pub enum Source {
@@ -27,12 +28,12 @@ pub enum Source {
     /// A local directory of dists (pip `--find-links DIR`), read once.
     Directory {
         path: PathBuf,
-        listing: OnceCell<Vec<IndexFile>>,
+        listing: OnceCell<ByProject>,
     },
     /// An HTML page linking dists (pip `--find-links URL`), fetched once.
     Page {
         url: Url,
-        listing: OnceCell<Listing>,
+        listing: OnceCell<PageListing>,
     },
 }
 
@@ -106,8 +107,10 @@ impl Source {
             Source::Simple { base } => fetch_project(client, base, name).await,
             Source::Devpi { index, own_only } => index.project_files(client, name, *own_only).await,
             Source::Directory { path, listing } => {
-                let all = listing.get_or_try_init(|| read_directory(path)).await?;
-                let files = filter_project(all, name);
+                let all = listing
+                    .get_or_try_init(|| async { read_directory(path).await.map(ByProject::new) })
+                    .await?;
+                let files = all.project(name);
                 Ok((!files.is_empty()).then_some(Listing {
                     files,
                     rejected: Vec::new(),
@@ -115,7 +118,7 @@ impl Source {
             }
             Source::Page { url, listing } => {
                 let all = listing.get_or_try_init(|| fetch_page(client, url)).await?;
-                let files = filter_project(&all.files, name);
+                let files = all.files.project(name);
                 // A page lists every project at once; a rejected entry belongs to this
                 // project when its last component names one of its distributions.
                 let rejected: Vec<_> = all
@@ -131,11 +134,10 @@ impl Source {
     }
 }
 
-fn filter_project(all: &[IndexFile], name: &PackageName) -> Vec<IndexFile> {
-    all.iter()
-        .filter(|f| DistFilename::parse(&f.filename, name).is_some())
-        .cloned()
-        .collect()
+/// A find-links page: its files grouped by project, and the entries refused at the boundary.
+pub struct PageListing {
+    pub files: ByProject,
+    pub rejected: Vec<super::RejectedEntry>,
 }
 
 /// Every regular file of a directory as an index file (`file:` URLs, no hashes yet), sorted.
@@ -184,16 +186,20 @@ pub async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
     Ok(files)
 }
 
-pub(super) async fn fetch_page(client: &HttpClient, url: &Url) -> Result<Listing, IndexError> {
+pub(super) async fn fetch_page(client: &HttpClient, url: &Url) -> Result<PageListing, IndexError> {
     let response = client.get(url, SIMPLE_ACCEPT).await?;
     if !response.status().is_success() {
         return Err(status_error(url, response).await);
     }
     let final_url = response.url().clone();
     let body = listing_text(url, response).await?;
-    parse_html(&body, &final_url).map_err(|source| IndexError::Listing {
+    let listing = parse_html(&body, &final_url).map_err(|source| IndexError::Listing {
         url: redact(url),
         source,
+    })?;
+    Ok(PageListing {
+        files: ByProject::new(listing.files),
+        rejected: listing.rejected,
     })
 }
 

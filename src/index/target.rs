@@ -130,10 +130,41 @@ impl Target {
                 if !path.exists() {
                     return Ok(None);
                 }
-                listing.project_files(client, name).await?
+                let mut listing = listing.project_files(client, name).await?;
+                if let Some(listing) = &mut listing {
+                    hashes_from_page(path, name, &mut listing.files);
+                }
+                listing
             }
         };
         Ok(listing.map(|l| l.files))
+    }
+}
+
+/// A directory target's files carry the sha256 its project page gives them: the page is
+/// what installers check the bytes against, and reading it costs the project's links,
+/// where hashing every present wheel on each no-op would cost every byte of the target.
+fn hashes_from_page(dir: &std::path::Path, name: &PackageName, files: &mut [IndexFile]) {
+    if files.iter().all(|f| f.sha256.is_some()) {
+        return;
+    }
+    let page_path = dir.join("simple").join(name.as_ref()).join("index.html");
+    let (Ok(body), Ok(url)) = (
+        std::fs::read_to_string(&page_path),
+        Url::from_file_path(&page_path),
+    ) else {
+        return;
+    };
+    let Ok(page) = super::simple::parse_html(&body, &url) else {
+        return;
+    };
+    let listed: std::collections::HashMap<_, _> = page
+        .files
+        .into_iter()
+        .filter_map(|f| Some((f.filename, f.sha256?)))
+        .collect();
+    for file in files.iter_mut().filter(|f| f.sha256.is_none()) {
+        file.sha256 = listed.get(&file.filename).cloned();
     }
 }
 

@@ -89,7 +89,7 @@ impl Upstream {
                     else {
                         return Ok(None);
                     };
-                    let files = serde_json::to_vec(&listing.files).unwrap_or_default();
+                    let files = serde_json::to_vec(listing.files.all()).unwrap_or_default();
                     format!(
                         "page {} rejected {}",
                         hex::encode(Sha256::digest(files)),

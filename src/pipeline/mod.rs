@@ -137,6 +137,11 @@ impl<'a> Pipeline<'a> {
     }
 
     /// Why the builder could not be set up, when a build needed it and it could not.
+    /// What the publish session writes once per run (a directory target's root page).
+    pub(crate) async fn finish_publishing(&self) -> Result<(), crate::publish::UploadError> {
+        self.session.finish().await
+    }
+
     pub(crate) fn builder_refusal(&self) -> Option<&BuilderSetupError> {
         self.builder.get().and_then(|setup| setup.as_ref().err())
     }

@@ -221,8 +221,16 @@ impl<L: Listings> Planner<'_, L> {
             return Ok(jobs);
         }
 
-        let mut target_files = self.listings.target_files(name, own_only).await?;
-        let mut pure_files = self.listings.pure_files(name, own_only).await?;
+        // A page that cannot be read fails this project's jobs; only a failure that makes
+        // every answer doubtful (`IndexError::stops_run`) stops the plan.
+        let mut target_files = match self.listings.target_files(name, own_only).await {
+            Ok(files) => files,
+            Err(error) => return unreadable(jobs, &live, IndexRole::Target, error),
+        };
+        let mut pure_files = match self.listings.pure_files(name, own_only).await {
+            Ok(files) => files,
+            Err(error) => return unreadable(jobs, &live, IndexRole::Pure, error),
+        };
         // Files whose listing has no Requires-Python get it from their content before they
         // count as present (pinned versions now; range versions once upstream is known).
         let reader = RequiresPythonReader::new(&self.listings);
@@ -261,7 +269,10 @@ impl<L: Listings> Planner<'_, L> {
         // Entries refused at the index boundary stay beside the files (see `refuse_unusable`).
         let has_upstream = self.listings.has_upstream();
         let (mut upstream_files, rejected) = if needs_upstream && has_upstream {
-            let listing = self.listings.upstream_listing(name).await?;
+            let listing = match self.listings.upstream_listing(name).await {
+                Ok(listing) => listing,
+                Err(error) => return unreadable(jobs, &live, IndexRole::Upstream, error),
+            };
             (listing.files, listing.rejected)
         } else {
             (Vec::new(), Vec::new())
@@ -410,6 +421,45 @@ impl<L: Listings> Planner<'_, L> {
             job.decision = Decision::Unavailable(Some(version.clone()));
         }
     }
+}
+
+/// Which index a project's page was asked of.
+#[derive(Debug, Clone, Copy)]
+enum IndexRole {
+    Target,
+    Pure,
+    Upstream,
+}
+
+impl std::fmt::Display for IndexRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IndexRole::Target => "the target",
+            IndexRole::Pure => "the pure index",
+            IndexRole::Upstream => "upstream",
+        })
+    }
+}
+
+/// A project whose page could not be read: its live jobs fail with the URL and the reason,
+/// beside the jobs already decided (markers); an error that stops the run is passed on.
+fn unreadable(
+    mut jobs: Vec<(usize, Job)>,
+    live: &[(usize, &RequirementEntry, Vec<&Interpreter>)],
+    role: IndexRole,
+    error: IndexError,
+) -> Result<Vec<(usize, Job)>, IndexError> {
+    if error.stops_run() {
+        return Err(error);
+    }
+    for (index, entry, interps) in live {
+        for interp in interps {
+            let mut job = new_job(*index, entry, interp, Decision::Unavailable(pinned(entry)));
+            job.reason = format!("{role} could not be asked about this project: {error}");
+            jobs.push((*index, job));
+        }
+    }
+    Ok(jobs)
 }
 
 fn specifiers(entry: &RequirementEntry) -> VersionSpecifiers {

@@ -2,14 +2,18 @@
 //! can use with `--index-url file:///.../simple/` (or the directory with `--find-links`).
 //!
 //! Safe when two runs write at once: a wheel is placed with a hard link from a temp file
-//! (fails instead of overwriting, so a conflict is seen, never hidden), and the simple pages
-//! are regenerated under an exclusive lock, each written to a temp file and renamed.
+//! (fails instead of overwriting, so a conflict is seen, never hidden), a project's page is
+//! updated under that project's lock and the root page under the root's, each written to a
+//! temp file and renamed. The cost of a placement is the project's files, never the
+//! directory's: the project's page is its own record, and the root page is written once per
+//! run.
 //!
 //! The directory is meant to be served (nginx, Apache, `python -m http.server`) by a user
 //! other than the one who fills it: wheels and pages are created `0644` and directories
 //! `0755`, within the user's umask. The modes are passed at creation so the kernel applies the
 //! umask; a temp file's default `0600` would make a web server's workers answer 403.
 
+use std::collections::BTreeMap;
 use std::fs::{self, DirBuilder, Permissions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -18,7 +22,7 @@ use std::path::{Path, PathBuf};
 use pep508_rs::PackageName;
 
 use super::upload::{UploadError, UploadOutcome};
-use crate::dist::{DistFilename, sha256_file};
+use crate::dist::{SafeFilename, sha256_file};
 use crate::store::StoredFile;
 
 /// Mode of every file written (`& !umask`, by the kernel).
@@ -53,13 +57,22 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UploadError + '_ {
     }
 }
 
-/// Places `file` into `dir` and refreshes the project's simple page. Blocking: call it from
-/// `spawn_blocking`.
+/// What placing a wheel did.
+pub(crate) struct Placed {
+    pub outcome: UploadOutcome,
+    /// Whether the directory's root page has to name a project it may not name yet.
+    pub root_stale: bool,
+}
+
+/// Places `file` into `dir` and brings the project's simple page up to date. `known` are the
+/// project's files in `dir` as this run's listing found them (wheels copied in by hand get
+/// onto the page too). Blocking: call it from `spawn_blocking`.
 pub(crate) fn place(
     dir: &Path,
     project: &PackageName,
     file: &StoredFile,
-) -> Result<UploadOutcome, UploadError> {
+    known: &[SafeFilename],
+) -> Result<Placed, UploadError> {
     create_dirs(dir)?;
     // A `SafeFilename` is one path component: the wheel lands in `dir`, nowhere else.
     let dest = dir.join(file.filename.as_path());
@@ -81,8 +94,11 @@ pub(crate) fn place(
             Err(e) => return Err(io(&dest)(e)),
         }
     };
-    regenerate_simple(dir, project)?;
-    Ok(outcome)
+    let root_stale = update_project_page(dir, project, file, known)?;
+    Ok(Placed {
+        outcome,
+        root_stale,
+    })
 }
 
 fn existing_outcome(
@@ -148,51 +164,98 @@ fn current_umask() -> u32 {
         .unwrap_or(0o022)
 }
 
-/// Rewrites `simple/<project>/index.html` from the directory's files and adds the project
-/// to `simple/index.html`, under `simple/.lock`.
-pub(crate) fn regenerate_simple(dir: &Path, project: &PackageName) -> Result<(), UploadError> {
-    let simple = dir.join("simple");
-    create_dirs(&simple.join(project.as_ref()))?;
-    let lock_path = simple.join(".lock");
-    let lock = fs::OpenOptions::new()
+/// An exclusive `flock` on `path` (created `0644`), held until the file is dropped.
+fn lock(path: &Path) -> Result<fs::File, UploadError> {
+    let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .mode(FILE_MODE)
-        .open(&lock_path)
-        .map_err(io(&lock_path))?;
-    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
-        .map_err(|e| io(&lock_path)(std::io::Error::from(e)))?;
+        .open(path)
+        .map_err(io(path))?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| io(path)(std::io::Error::from(e)))?;
+    Ok(file)
+}
 
-    let mut files: Vec<(String, String)> = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io(dir))? {
-        let entry = entry.map_err(io(dir))?;
-        let Ok(name) = entry.file_name().into_string() else {
-            continue;
-        };
-        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
-        if is_file && !name.starts_with('.') && DistFilename::parse(&name, project).is_some() {
-            let hash = sha256_file(entry.path()).map_err(io(&entry.path()))?;
-            files.push((name, hash));
+/// Adds `added` to `simple/<project>/index.html`, under that project's lock
+/// (`simple/<project>/.lock`), so runs writing other projects never wait for it. The page is
+/// its own record: its links (with their sha256, which is then never computed again) are
+/// kept while their files exist, `known` files it lacks are hashed and added, and the page
+/// is rewritten only when that changes it. The cost is the project's files, not the
+/// directory's. Returns whether the project's page is new (the root page lacks it).
+fn update_project_page(
+    dir: &Path,
+    project: &PackageName,
+    added: &StoredFile,
+    known: &[SafeFilename],
+) -> Result<bool, UploadError> {
+    let project_dir = dir.join("simple").join(project.as_ref());
+    let new_project = !project_dir.is_dir();
+    create_dirs(&project_dir)?;
+    let _lock = lock(&project_dir.join(".lock"))?;
+    let page_path = project_dir.join("index.html");
+    let listed = listed_files(&page_path);
+    let mut files: BTreeMap<SafeFilename, String> = listed
+        .iter()
+        .filter(|(name, _)| is_file(&dir.join(name.as_path())))
+        .map(|(name, hash)| (name.clone(), hash.clone()))
+        .collect();
+    for name in known {
+        let path = dir.join(name.as_path());
+        if !files.contains_key(name) && is_file(&path) {
+            files.insert(name.clone(), sha256_file(&path).map_err(io(&path))?);
         }
     }
-    files.sort();
+    files.insert(added.filename.clone(), added.sha256.to_string());
+    if files != listed {
+        write_atomically(&page_path, project_page(project, &files).as_bytes())?;
+    }
+    Ok(new_project)
+}
+
+fn is_file(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+}
+
+/// The links of a page this module wrote: file name to sha256. A page that cannot be read
+/// or parsed lists nothing (it is written anew from what is known).
+fn listed_files(page: &Path) -> BTreeMap<SafeFilename, String> {
+    let (Ok(body), Ok(url)) = (fs::read_to_string(page), url::Url::from_file_path(page)) else {
+        return BTreeMap::new();
+    };
+    let Ok(listing) = crate::index::simple::parse_html(&body, &url) else {
+        return BTreeMap::new();
+    };
+    listing
+        .files
+        .into_iter()
+        .filter_map(|file| Some((file.filename, file.sha256?.to_string())))
+        .collect()
+}
+
+fn project_page(project: &PackageName, files: &BTreeMap<SafeFilename, String>) -> String {
     let mut page = format!(
         "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.0\"><title>Links for {project}</title></head><body>\n<h1>Links for {project}</h1>\n"
     );
-    for (name, hash) in &files {
+    for (name, hash) in files {
+        let name = escape(name.as_str());
         page.push_str(&format!(
-            "<a href=\"../../{}#sha256={hash}\">{}</a><br>\n",
-            escape(name),
-            escape(name)
+            "<a href=\"../../{name}#sha256={hash}\">{name}</a><br>\n"
         ));
     }
     page.push_str("</body></html>\n");
-    write_atomically(
-        &simple.join(project.as_ref()).join("index.html"),
-        page.as_bytes(),
-    )?;
+    page
+}
 
+/// Rewrites `simple/index.html` from the project directories under `simple/`, under
+/// `simple/.lock`: once per run that placed a wheel (a page per placement would make a fill
+/// of N projects cost N²). Two runs at once each write it after their last placement, and
+/// the later one lists both runs' projects.
+pub(crate) fn write_root_page(dir: &Path) -> Result<(), UploadError> {
+    let simple = dir.join("simple");
+    create_dirs(&simple)?;
+    let _lock = lock(&simple.join(".lock"))?;
     let mut names: Vec<String> = fs::read_dir(&simple)
         .map_err(io(&simple))?
         .filter_map(|e| e.ok())
@@ -207,9 +270,7 @@ pub(crate) fn regenerate_simple(dir: &Path, project: &PackageName) -> Result<(),
         root.push_str(&format!("<a href=\"{0}/\">{0}</a><br>\n", escape(name)));
     }
     root.push_str("</body></html>\n");
-    write_atomically(&simple.join("index.html"), root.as_bytes())?;
-    drop(lock);
-    Ok(())
+    write_atomically(&simple.join("index.html"), root.as_bytes())
 }
 
 fn write_atomically(path: &Path, content: &[u8]) -> Result<(), UploadError> {

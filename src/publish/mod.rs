@@ -26,7 +26,7 @@ use tokio::sync::OnceCell;
 pub(crate) use login::{Logins, log_in};
 pub(crate) use upload::{Attempts, UploadError, UploadOutcome};
 
-use crate::dist::WheelInfo;
+use crate::dist::{SafeFilename, WheelInfo};
 use crate::host_slots::HostSlots;
 use crate::index::{HttpClient, IndexError, Target};
 use crate::policy::{Refusal, Shadowing, TargetPolicy};
@@ -122,6 +122,8 @@ pub(crate) struct Session<'a> {
     credentials_checked: OnceCell<Result<(), TargetProblem>>,
     /// Projects whose shadowing warning was printed.
     warned: std::sync::Mutex<HashSet<PackageName>>,
+    /// Directory targets whose root page has to be written at the end of the run.
+    stale_roots: std::sync::Mutex<std::collections::BTreeSet<std::path::PathBuf>>,
 }
 
 /// Where a wheel goes.
@@ -157,7 +159,20 @@ impl<'a> Session<'a> {
             logins: Logins::default(),
             credentials_checked: OnceCell::new(),
             warned: std::sync::Mutex::default(),
+            stale_roots: std::sync::Mutex::default(),
         }
+    }
+
+    /// Writes what is written once per run: the root page of each directory target this
+    /// run placed a wheel into.
+    pub(crate) async fn finish(&self) -> Result<(), UploadError> {
+        let dirs = std::mem::take(&mut *self.stale_roots.lock().expect("stale roots lock"));
+        for dir in dirs {
+            tokio::task::spawn_blocking(move || directory::write_root_page(&dir))
+                .await
+                .expect("writing a page does not panic")?;
+        }
+        Ok(())
     }
 
     /// Puts a stored wheel on the pure index (a pure wheel, when one is given) or the target:
@@ -207,11 +222,33 @@ impl<'a> Session<'a> {
         let mut attempts = Attempts::default();
         let outcome = match HttpRemote::new(self.client, target, self.credentials) {
             Err(directory) => {
+                // The project's files as the run's listing found them (read once, grouped
+                // by project): hand-copied wheels join the page without a directory scan.
+                let known: Vec<SafeFilename> = target
+                    .project_files(self.client, project, false)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|file| file.filename)
+                    .collect();
                 let (path, project, stored) =
                     (directory.to_path_buf(), project.clone(), stored.clone());
-                tokio::task::spawn_blocking(move || directory::place(&path, &project, &stored))
-                    .await
-                    .expect("placing a file does not panic")
+                let placed = tokio::task::spawn_blocking(move || {
+                    directory::place(&path, &project, &stored, &known)
+                })
+                .await
+                .expect("placing a file does not panic");
+                placed.map(|placed| {
+                    if placed.root_stale || placed.outcome == UploadOutcome::Uploaded {
+                        self.stale_roots
+                            .lock()
+                            .expect("stale roots lock")
+                            .insert(directory.to_path_buf());
+                    }
+                    placed.outcome
+                })
             }
             Ok(remote) => {
                 let _permit = self.slots.permit(remote.url()).await;

@@ -67,6 +67,7 @@ fn unreachable() -> IndexError {
     IndexError::Unreachable {
         url: "http://target/u/i/demo".into(),
         detail: "connection reset".into(),
+        failure: crate::retry::TransportFailure::Interrupted,
     }
 }
 

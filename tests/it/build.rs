@@ -258,6 +258,22 @@ ww-tar-bomb==1.0
 
 #[test]
 fn sigterm_kills_running_builds_writes_the_reports_and_exits_143() {
+    a_signal_kills_running_builds_and_writes_the_reports(rustix::process::Signal::TERM, 143);
+}
+
+#[test]
+fn sighup_stops_like_sigterm_and_exits_129() {
+    a_signal_kills_running_builds_and_writes_the_reports(rustix::process::Signal::HUP, 129);
+}
+
+fn a_signal_kills_running_builds_and_writes_the_reports(
+    signal: rustix::process::Signal,
+    code: i32,
+) {
+    let name = match signal {
+        rustix::process::Signal::HUP => "SIGHUP",
+        _ => "SIGTERM",
+    };
     let _serial = crate::sandbox::HOSTILE
         .lock()
         .unwrap_or_else(|e| e.into_inner());
@@ -311,19 +327,19 @@ fn sigterm_kills_running_builds_writes_the_reports_and_exits_143() {
     }
     rustix::process::kill_process(
         rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
-        rustix::process::Signal::TERM,
+        signal,
     )
     .unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(
         output.status.code(),
-        Some(143),
+        Some(code),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    assert_eq!(report["stopped"], "interrupted (SIGTERM)");
+    assert_eq!(report["stopped"], format!("interrupted ({name})"));
     assert_eq!(job(&report, "ww-charlie")["outcome"], "built");
     let sleeper = job(&report, "ww-sleep-forever");
     assert_eq!(sleeper["outcome"], "not-run", "{sleeper}");

@@ -651,3 +651,85 @@ fn the_proxy_relays_keep_alive_chunked_and_length_bodies() {
         [(ALPHA_1.to_string(), sha256_of(&fixture_dist(ALPHA_1)))]
     );
 }
+
+#[test]
+fn a_second_signal_stops_at_once_without_waiting_for_the_transfer_in_flight() {
+    let scene = Scene::new("twosignals");
+    let proxy = FaultProxy::start(&devpi().url());
+    // The upload is held far longer than the test waits: a run that waited for it would
+    // still be running when the test looks.
+    proxy.on(
+        Match::uploads(),
+        When::Always,
+        Fault::Delay {
+            hold: Duration::from_secs(600),
+            forward: false,
+        },
+    );
+    let reqs = scene.home.path().join("requirements.txt");
+    std::fs::write(&reqs, "ww-alpha==1.0\n").unwrap();
+    let report = scene.home.path().join("report.json");
+    let mut child = wheelwright_with_home(scene.home.path())
+        .arg("fill")
+        .arg(&reqs)
+        .args(["--index-url", &scene.upstream, &scene.target_via(&proxy)])
+        .arg("--report-json")
+        .arg(&report)
+        .env("DEVPI_USER", &scene.user.name)
+        .env("DEVPI_PASSWORD", &scene.user.password)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // stderr, line by line, as it comes.
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while proxy.uploads_seen(ALPHA_1) == 0 {
+        assert!(child.try_wait().unwrap().is_none(), "fill ended early");
+        assert!(Instant::now() < deadline, "the upload never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    let term = || rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    term();
+    // The second signal only after the first was taken (two at once may arrive as one).
+    let mut seen = Vec::new();
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the first signal was not acknowledged");
+        let acknowledged = line.contains("SIGTERM: finishing transfers in flight");
+        seen.push(line);
+        if acknowledged {
+            break;
+        }
+    }
+    term();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    seen.extend(lines.try_iter());
+    assert_eq!(status.code(), Some(143), "{seen:#?}");
+    assert!(
+        seen.iter()
+            .any(|l| l == "SIGTERM again: stopping at once, without the reports"),
+        "{seen:#?}"
+    );
+    // It did not wait: the held upload was never answered, and no report was written.
+    let upload = proxy
+        .log()
+        .into_iter()
+        .find(|r| r.request.upload_filename.as_deref() == Some(ALPHA_1))
+        .unwrap();
+    assert_eq!(upload.status, None, "{upload:?}");
+    assert!(!report.exists());
+}

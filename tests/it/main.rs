@@ -15,6 +15,8 @@ mod deps_real;
 mod deps_shards;
 mod deps_snapshot;
 mod devpi_builder;
+mod devpi_layout;
+mod directory_target;
 mod faults;
 mod fill;
 mod harness;

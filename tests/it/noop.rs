@@ -14,7 +14,7 @@ ww-big==1.0
 ";
 
 /// (method, path) of every request the proxy saw since `from`.
-fn requests(proxy: &FaultProxy, from: usize) -> Vec<(String, String)> {
+pub(crate) fn requests(proxy: &FaultProxy, from: usize) -> Vec<(String, String)> {
     proxy.log()[from..]
         .iter()
         .map(|r| (r.request.method.clone(), r.request.path.clone()))
@@ -52,7 +52,7 @@ fn a_no_op_costs_one_request_per_project_then_one_in_all_until_the_serial_moves(
     let listing = |project: &str| {
         (
             "GET".to_string(),
-            format!("/{}/target/{project}", user.name),
+            format!("/{}/target/+simple/{project}/", user.name),
         )
     };
     let mut expected = vec![("GET".to_string(), api.clone())];
@@ -110,7 +110,7 @@ fn an_upload_by_the_run_itself_invalidates_the_remembered_listing() {
     assert_eq!(second.count("present"), 1);
     let listings = requests(&proxy, mark)
         .iter()
-        .filter(|(_, p)| p.ends_with("/target/ww-alpha"))
+        .filter(|(_, p)| p.ends_with("/target/+simple/ww-alpha/"))
         .count();
     assert_eq!(listings, 1);
 }

@@ -15,6 +15,40 @@ use std::process::Stdio;
 use super::limits::{chown_tree, set_mode};
 use super::{ProbeError, SandboxCommand, SandboxError};
 
+/// The namespaces and the base file system of every bwrap run. The probe runs exactly these
+/// (then `/usr/bin/true`), so a probe that passes proves that a build can start: a host that
+/// allows the namespaces but not a new `/proc` (some containers) fails the probe, not every
+/// build. `--unshare-all` only *tries* a user namespace; `--disable-userns` needs an explicit
+/// `--unshare-user`.
+const BASE_ARGS: &[&str] = &[
+    "--unshare-all",
+    "--unshare-user",
+    "--die-with-parent",
+    "--new-session",
+    "--disable-userns",
+    "--ro-bind",
+    "/usr",
+    "/usr",
+    "--symlink",
+    "usr/bin",
+    "/bin",
+    "--symlink",
+    "usr/sbin",
+    "/sbin",
+    "--symlink",
+    "usr/lib",
+    "/lib",
+    "--symlink",
+    "usr/lib64",
+    "/lib64",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--tmpfs",
+    "/tmp",
+];
+
 /// The bwrap (or `unshare ... bwrap`) command line for `cmd`.
 pub(super) fn command(
     bwrap: &Path,
@@ -23,36 +57,7 @@ pub(super) fn command(
 ) -> tokio::process::Command {
     let mut args: Vec<OsString> = Vec::new();
     let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
-    // --unshare-all only *tries* a user namespace; --disable-userns needs an explicit
-    // --unshare-user.
-    push(&[
-        "--unshare-all",
-        "--unshare-user",
-        "--die-with-parent",
-        "--new-session",
-        "--disable-userns",
-        "--ro-bind",
-        "/usr",
-        "/usr",
-        "--symlink",
-        "usr/bin",
-        "/bin",
-        "--symlink",
-        "usr/sbin",
-        "/sbin",
-        "--symlink",
-        "usr/lib",
-        "/lib",
-        "--symlink",
-        "usr/lib64",
-        "/lib64",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--tmpfs",
-        "/tmp",
-    ]);
+    push(BASE_ARGS);
     for etc in super::ETC_FILES {
         push(&["--ro-bind-try", etc, etc]);
     }
@@ -225,26 +230,8 @@ pub(super) fn probe(drop_to: Option<u32>) -> Result<PathBuf, ProbeError> {
         command.uid(uid).gid(uid);
     }
     let output = command
-        .args([
-            "--unshare-all",
-            "--unshare-user",
-            "--disable-userns",
-            "--die-with-parent",
-            "--ro-bind",
-            "/usr",
-            "/usr",
-            "--symlink",
-            "usr/bin",
-            "/bin",
-            "--symlink",
-            "usr/lib",
-            "/lib",
-            "--symlink",
-            "usr/lib64",
-            "/lib64",
-            "--",
-            "/usr/bin/true",
-        ])
+        .args(BASE_ARGS)
+        .args(["--", "/usr/bin/true"])
         .stdin(Stdio::null())
         .env_clear()
         .output()

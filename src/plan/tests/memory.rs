@@ -29,6 +29,8 @@ pub(super) struct Memory {
     pub asked: Mutex<Vec<String>>,
     /// Indexes that do not answer (`target`, `pure`, `upstream`).
     pub down: Vec<&'static str>,
+    /// (index, project) pages that time out, every other page of that index answering.
+    pub timing_out: Vec<(&'static str, &'static str)>,
 }
 
 impl Memory {
@@ -53,6 +55,18 @@ impl Memory {
             return Err(IndexError::Unreachable {
                 url: format!("https://{index}.test/simple/{name}/"),
                 detail: "connection refused".into(),
+                failure: crate::retry::TransportFailure::Connect,
+            });
+        }
+        if self
+            .timing_out
+            .iter()
+            .any(|(i, project)| *i == index && *project == name.as_ref())
+        {
+            return Err(IndexError::Unreachable {
+                url: format!("https://{index}.test/simple/{name}/"),
+                detail: "timed out".into(),
+                failure: crate::retry::TransportFailure::Timeout,
             });
         }
         Ok(())

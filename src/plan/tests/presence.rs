@@ -213,3 +213,43 @@ async fn an_index_that_does_not_answer_fails_the_plan_only_when_it_is_needed() {
     };
     assert!(planner.plan(&requirements("ww-a==1.0"), &[]).await.is_err());
 }
+
+#[tokio::test]
+async fn a_page_that_times_out_fails_only_its_projects_jobs() {
+    let cp311 = [cpython(11)];
+    for index in ["target", "pure", "upstream"] {
+        let mut listing = Memory::with_upstream(vec![
+            file("ww_a-1.0-py3-none-any.whl"),
+            file("ww_b-1.0-py3-none-any.whl"),
+        ]);
+        listing.timing_out = vec![(index, "ww-a")];
+        let (plan, _) = plan_with(
+            listing,
+            &requirements("ww-a==1.0\nww-b>=1"),
+            &[],
+            &cp311,
+            &policy(),
+        )
+        .await;
+        assert_eq!(
+            rows(&plan),
+            [
+                "cp311 unavailable 1.0 -",
+                "cp311 fetch 1.0 ww_b-1.0-py3-none-any.whl"
+            ],
+            "{index}"
+        );
+        let role = match index {
+            "target" => "the target",
+            "pure" => "the pure index",
+            _ => "upstream",
+        };
+        assert_eq!(
+            reasons(&plan)[0],
+            format!(
+                "{role} could not be asked about this project: \
+                 cannot reach https://{index}.test/simple/ww-a/: timed out"
+            )
+        );
+    }
+}

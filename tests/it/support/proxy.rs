@@ -149,6 +149,9 @@ struct State {
     seen: AtomicU64,
     faulted: AtomicU64,
     connections: AtomicU64,
+    /// Requests being handled right now, and the most there have been at once.
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
     stopped: AtomicBool,
     down: AtomicBool,
 }
@@ -188,6 +191,8 @@ impl FaultProxy {
             seen: AtomicU64::new(0),
             faulted: AtomicU64::new(0),
             connections: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
             down: AtomicBool::new(false),
         });
@@ -227,6 +232,11 @@ impl FaultProxy {
     /// Client connections accepted (fewer than requests when keep-alive works).
     pub(crate) fn connections_accepted(&self) -> u64 {
         self.state.connections.load(Ordering::SeqCst)
+    }
+
+    /// The most requests the proxy was handling at once (from reading one to answering it).
+    pub(crate) fn max_in_flight(&self) -> u64 {
+        self.state.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// Requests a rule applied a fault to.
@@ -572,7 +582,10 @@ fn serve(stream: TcpStream, state: Arc<State>) {
             });
             Entry(log.len() - 1)
         };
+        let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        state.max_in_flight.fetch_max(now, Ordering::SeqCst);
         let open = handle(&state, &mut client, &head, &raw_body, fault, entry);
+        state.in_flight.fetch_sub(1, Ordering::SeqCst);
         if !open || !keep_alive {
             let _ = client.stream.shutdown(Shutdown::Both);
             return;
