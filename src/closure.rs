@@ -28,7 +28,9 @@ use pep508_rs::{PackageName, Requirement, VersionOrUrl};
 use crate::exit::Failure;
 use crate::index::{HttpClient, Upstream};
 use crate::interpreter::Interpreter;
-use crate::metadata::{IndexMetadataSource, MetadataFetcher, ProjectOptions};
+use crate::metadata::{
+    FailurePolicy, IndexMetadataSource, MetadataFetcher, ProjectOptions, ResolutionCounts,
+};
 use crate::package_settings::PackageSettings;
 use crate::plan::{Action, Decision, Job, JobSlot};
 use crate::requirements::{ParsedRequirements, RequirementEntry};
@@ -92,6 +94,8 @@ pub struct Closure {
     roles: Vec<Role>,
     /// What the solves found, from which the above were made (and which a snapshot keeps).
     solved: Solved,
+    /// What each interpreter's solves cost, by label (empty for a remembered solve).
+    pub resolution: BTreeMap<String, ResolutionCounts>,
 }
 
 /// Every interpreter's solutions: the members, and the lines whose closure failed (per-line
@@ -150,6 +154,35 @@ impl Closure {
             if !failed.keys().any(|(failed_for, _)| failed_for == label))
     }
 
+    /// `summary.resolution` of the JSON report: per interpreter label, the versions visited,
+    /// the metadata reads and the sdist metadata builds of its solves.
+    pub(crate) fn resolution_json(&self) -> serde_json::Value {
+        serde_json::json!(self.resolution)
+    }
+
+    /// `-v`: what each interpreter's solves cost, on stderr.
+    pub(crate) fn print_resolution(&self) {
+        if self.resolution.is_empty() {
+            eprintln!("--deps: the remembered solve was taken (nothing listed or read)");
+        }
+        let names = |set: &BTreeSet<String>| match set.is_empty() {
+            true => "-".to_string(),
+            false => set.iter().cloned().collect::<Vec<_>>().join(", "),
+        };
+        for (label, counts) in &self.resolution {
+            eprintln!(
+                "--deps for {label}: {} versions visited, {} metadata reads ({} sdist metadata builds); \
+                 learnt order after {} restarts: decided late {}, decided early {}",
+                counts.visited,
+                counts.metadata_reads,
+                counts.sdist_metadata_builds,
+                counts.restarts,
+                names(&counts.decided_late),
+                names(&counts.decided_early)
+            );
+        }
+    }
+
     /// [`Self::adjust`] over one batch of the planner's stream.
     pub(crate) fn adjust_slots(&self, slots: Vec<JobSlot>) -> Vec<JobSlot> {
         slots
@@ -172,7 +205,7 @@ pub(crate) type MetadataBuilder = Result<Arc<crate::build::Builder>, String>;
 /// earlier run solved the same inputs over the same content, that solve is taken as it was
 /// (see `closure_snapshot.rs`); `builder` is asked for only when there is a solve to do.
 /// `packages` (the `[package.NAME]` tables) rule which sdists count and how their metadata
-/// is prepared.
+/// is prepared; `failures` how an earlier failed preparation is trusted.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn for_run(
     ctx: &mut crate::setup::Context,
@@ -181,6 +214,7 @@ pub(crate) async fn for_run(
     max_download_size: u64,
     mode: Option<DepsMode>,
     packages: &PackageSettings,
+    failures: FailurePolicy,
     builder: impl FnOnce(&crate::setup::Context) -> MetadataBuilder,
 ) -> Result<Option<Closure>, Failure> {
     let Some(mode) = mode else {
@@ -212,7 +246,8 @@ pub(crate) async fn for_run(
         return Ok(Some(closure));
     }
     let store = crate::store::Store::new(cache).with_max_download_size(max_download_size);
-    let fetcher = MetadataFetcher::new(ctx.client.clone(), store, cache);
+    let fetcher =
+        MetadataFetcher::new(ctx.client.clone(), store, cache).with_failure_policy(failures);
     let fetcher = match builder(ctx) {
         // Each sdist's metadata is prepared with the settings its build gets (the lines' `-C`
         // and `[package.NAME]`, see `ProjectOptions::prepare`), not with the builder's own.
@@ -274,6 +309,9 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
 
     let mut members: BTreeMap<(PackageName, Version), Member> = BTreeMap::new();
     let mut failed: BTreeMap<usize, BTreeMap<FailedKey, String>> = BTreeMap::new();
+    let mut resolution = BTreeMap::new();
+    let root_names: BTreeSet<&PackageName> =
+        written.requirements.iter().map(|e| e.name()).collect();
     for interpreter in inputs.interpreters {
         let source = IndexMetadataSource::new(
             tokio::runtime::Handle::current(),
@@ -313,10 +351,23 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
                 })
                 .collect();
             source.wait_for_prefetch();
-            outcomes
+            (outcomes, source.counts())
         })
         .await
         .map_err(|e| Failure::input(anyhow::anyhow!("the resolver stopped: {e}")))?;
+        let (outcomes, mut counts) = outcomes;
+        for (_, result) in &outcomes {
+            if let Ok(solved) = result {
+                counts.restarts += solved.order.restarts as u64;
+                counts
+                    .decided_late
+                    .extend(solved.order.late.iter().map(ToString::to_string));
+                counts
+                    .decided_early
+                    .extend(solved.order.early.iter().map(ToString::to_string));
+            }
+        }
+        resolution.insert(interpreter.label.clone(), counts);
         for (env, result) in outcomes {
             match result {
                 Ok(resolution) => {
@@ -343,6 +394,17 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
                         interpreter.label
                     )));
                 }
+                // The index could not list a project the requirements name: no conflict of
+                // the requirements, an index that cannot serve them (a 404 included).
+                Err(ResolveError::Conflict(conflict))
+                    if conflict.unlisted().iter().any(|n| root_names.contains(n)) =>
+                {
+                    return Err(Failure::unusable(anyhow::anyhow!(
+                        "--deps for {}: {}",
+                        interpreter.label,
+                        ResolveError::Conflict(conflict)
+                    )));
+                }
                 Err(e @ ResolveError::Conflict(_)) => {
                     return Err(Failure::input(anyhow::anyhow!(
                         "--deps for {}: {e}{hint}",
@@ -358,7 +420,9 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
             }
         }
     }
-    Ok(pinned_lines(written, Solved { members, failed }))
+    let mut closure = pinned_lines(written, Solved { members, failed });
+    closure.resolution = resolution;
+    Ok(closure)
 }
 
 /// `--versions all` with `--deps together` is refused before anything is asked: a range
@@ -633,6 +697,7 @@ fn pinned_lines(written: &ParsedRequirements, solved: Solved) -> Closure {
         requirements,
         roles,
         solved: kept,
+        resolution: BTreeMap::new(),
     }
 }
 

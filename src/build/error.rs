@@ -212,6 +212,25 @@ pub(super) fn decisive(log_tail: &str, traceback: Option<&str>) -> Option<String
 }
 
 impl BuildError {
+    /// Whether the failure is the sdist's own and will happen again with the same sdist,
+    /// settings and interpreter (its hooks, archive, `pyproject.toml`, a patch for it, its
+    /// crates, a build that runs out of time or disk): worth remembering. Failures of the
+    /// machine or the network (sandbox set-up, provisioning, I/O) are not.
+    pub fn is_sdist_fault(&self) -> bool {
+        matches!(
+            self,
+            BuildError::Unpack { .. }
+                | BuildError::Patch { .. }
+                | BuildError::Pyproject { .. }
+                | BuildError::HookFailed { .. }
+                | BuildError::TimedOut { .. }
+                | BuildError::DiskQuota { .. }
+                | BuildError::NoWheel { .. }
+                | BuildError::ExtraWheels { .. }
+                | BuildError::Invalid { .. }
+        ) || matches!(self, BuildError::Crates { source, .. } if source.is_sdist_fault())
+    }
+
     pub fn step(&self) -> BuildStep {
         match self {
             Self::Unpack { step, .. }

@@ -85,6 +85,10 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         args.common.max_download_size,
         args.common.deps,
         packages,
+        crate::metadata::FailurePolicy {
+            ttl: Duration::from_secs(args.failure_ttl.saturating_mul(86_400)),
+            retry: args.retry_failed,
+        },
         |ctx| {
             make_builder(&args, ctx, &cache)
                 .map(Arc::new)
@@ -92,6 +96,11 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         },
     )
     .await?;
+    if let Some(closure) = &closure
+        && args.common.verbose > 0
+    {
+        closure.print_resolution();
+    }
     let stop = Arc::new(Stop::default());
     watch_signals(Arc::clone(&stop));
 
@@ -206,6 +215,7 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         &outcome.results,
         &unsupported,
         stopped.as_ref().map(ToString::to_string).as_deref(),
+        closure.as_ref(),
     )?;
     if let Some(path) = &args.common.lock {
         let input = report::lock_input::from_results(&outcome.results);
@@ -336,13 +346,14 @@ fn write_reports(
     results: &[JobResult],
     unsupported: &[crate::plan::UnsupportedLine],
     stopped: Option<&str>,
+    closure: Option<&crate::closure::Closure>,
 ) -> Result<(), Failure> {
     if let Some(path) = &args.common.report_json {
-        report::write_json_atomically(
-            path,
-            &report::fill_json(target, results, unsupported, stopped),
-        )
-        .map_err(|e| {
+        let mut json = report::fill_json(target, results, unsupported, stopped);
+        if let Some(closure) = closure {
+            json["summary"]["resolution"] = closure.resolution_json();
+        }
+        report::write_json_atomically(path, &json).map_err(|e| {
             Failure::input(anyhow::anyhow!(
                 "cannot write the JSON report {}: {e}",
                 path.display()

@@ -31,9 +31,15 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
         args.common.max_download_size,
         args.common.deps,
         packages,
+        crate::metadata::FailurePolicy::default(),
         |ctx| metadata_builder(ctx, &cache, args.common.max_download_size),
     )
     .await?;
+    if let Some(closure) = &closure
+        && args.common.verbose > 0
+    {
+        closure.print_resolution();
+    }
     let listings = ctx.listing_cache(&cache);
     let store =
         crate::store::Store::new(&cache).with_max_download_size(args.common.max_download_size);
@@ -67,6 +73,9 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
     if let Some(path) = &args.common.report_json {
         let mut json = report::plan_json(&plan);
         json["warnings"] = serde_json::json!(warnings);
+        if let Some(closure) = &closure {
+            json["summary"]["resolution"] = closure.resolution_json();
+        }
         report::write_json_atomically(path, &json).map_err(|e| {
             Failure::input(anyhow::anyhow!(
                 "cannot write the JSON report {}: {e}",

@@ -19,6 +19,10 @@ use crate::dist::{MAX_METADATA_BYTES, Sha256};
 pub enum CacheKind {
     Wheel,
     Sdist,
+    /// Why an sdist's metadata could not be prepared (a failed hook is no less a fact of
+    /// the file than its metadata): `sdist-failed/<hh>/<sha256>.<key>`, the key over the
+    /// settings and the interpreter (a hook may fail for one Python and not another).
+    SdistFailure,
 }
 
 impl CacheKind {
@@ -26,6 +30,7 @@ impl CacheKind {
         match self {
             CacheKind::Wheel => "wheel",
             CacheKind::Sdist => "sdist",
+            CacheKind::SdistFailure => "sdist-failed",
         }
     }
 }
@@ -100,6 +105,25 @@ impl MetadataCache {
         (bytes.len() as u64 <= MAX_METADATA_BYTES).then_some(bytes)
     }
 
+    /// [`Self::get_keyed`] of an entry written less than `ttl` ago (remembered failures:
+    /// unlike metadata, they may stop being true, e.g. once the machine has a toolchain).
+    pub fn get_fresh(
+        &self,
+        kind: CacheKind,
+        sha256: &Sha256,
+        key: &SettingsKey,
+        ttl: std::time::Duration,
+    ) -> Option<Vec<u8>> {
+        let path = self.path_for_keyed(kind, sha256, key);
+        let age = std::fs::metadata(&path)
+            .ok()?
+            .modified()
+            .ok()?
+            .elapsed()
+            .ok()?;
+        (age < ttl).then(|| self.get_keyed(kind, sha256, key))?
+    }
+
     /// Stores `bytes` atomically (a temp file renamed into place). A cache that cannot be
     /// written only costs the next run a fetch, so the error is the caller's to ignore.
     pub fn put(&self, kind: CacheKind, sha256: &Sha256, bytes: &[u8]) -> std::io::Result<()> {
@@ -148,6 +172,39 @@ mod tests {
                 .path_for(CacheKind::Sdist, &sha)
                 .starts_with(dir.path().join("metadata/sdist/ab"))
         );
+    }
+
+    #[test]
+    fn a_remembered_failure_is_fresh_only_within_its_ttl() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = MetadataCache::new(dir.path());
+        let sha = Sha256::new(&"ef".repeat(32)).unwrap();
+        let key = SettingsKey::of(Some(b"cp311"));
+        let day = std::time::Duration::from_secs(86_400);
+        assert_eq!(
+            cache.get_fresh(CacheKind::SdistFailure, &sha, &key, day),
+            None
+        );
+        cache
+            .put_keyed(CacheKind::SdistFailure, &sha, &key, b"hook failed")
+            .unwrap();
+        assert_eq!(
+            cache
+                .get_fresh(CacheKind::SdistFailure, &sha, &key, day)
+                .as_deref(),
+            Some(&b"hook failed"[..])
+        );
+        assert_eq!(
+            cache.get_fresh(
+                CacheKind::SdistFailure,
+                &sha,
+                &key,
+                std::time::Duration::ZERO
+            ),
+            None
+        );
+        // Failures live beside the metadata, never in its place.
+        assert_eq!(cache.get_keyed(CacheKind::Sdist, &sha, &key), None);
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! and version asked for (pip's `MetadataInconsistent` check).
 
 mod cache;
+mod failure;
+mod lenient;
 pub mod range;
 mod source;
 pub mod zip;
@@ -39,7 +41,7 @@ use crate::store::{Expected, Store, StoreError};
 
 pub use cache::{CacheKind, MetadataCache, SettingsKey};
 pub use range::{RangeFailure, RangeRead};
-pub use source::{IndexMetadataSource, ProjectOptions, SourceOptions};
+pub use source::{IndexMetadataSource, ProjectOptions, ResolutionCounts, SourceOptions};
 pub use zip::{ZipLimits, ZipProblem};
 
 /// How a METADATA was obtained (for logs, and for tests that prove the cheap way was taken).
@@ -101,6 +103,28 @@ pub enum FetchError {
     /// (none was set up, or no sandbox layer works).
     #[error("{file} is an sdist and its metadata cannot be prepared: {why}")]
     NoBuilder { file: String, why: String },
+    /// An earlier run's preparation of this sdist failed with the same settings for the
+    /// same interpreter; it is not tried again (the cache entry says why).
+    #[error("{file}: preparing its metadata failed in an earlier run: {why}")]
+    Remembered { file: String, why: String },
+}
+
+/// How long a failed preparation of an sdist's metadata is trusted, and whether to trust it
+/// at all: `fill`'s `--failure-ttl` and `--retry-failed`, as for failed builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailurePolicy {
+    pub ttl: std::time::Duration,
+    pub retry: bool,
+}
+
+impl Default for FailurePolicy {
+    /// `--failure-ttl`'s default, 7 days.
+    fn default() -> Self {
+        Self {
+            ttl: std::time::Duration::from_secs(7 * 86_400),
+            retry: false,
+        }
+    }
 }
 
 /// How an sdist's metadata is prepared: what its build would get, so that the metadata is
@@ -128,6 +152,25 @@ impl PrepareSettings {
         identity.extend(serde_json::to_vec(&self.config_settings).unwrap_or_default());
         SettingsKey::of(Some(&identity))
     }
+
+    /// The key of a failed preparation: these settings and the interpreter it was for.
+    pub fn failure_key(&self, interpreter: &Interpreter) -> SettingsKey {
+        let mut identity = self.settings.fingerprint().into_bytes();
+        identity.push(0);
+        identity.extend(serde_json::to_vec(&self.config_settings).unwrap_or_default());
+        identity.push(0);
+        identity.extend(interpreter.label.as_bytes());
+        identity.push(0);
+        identity.extend(
+            interpreter
+                .markers
+                .python_full_version()
+                .version
+                .to_string()
+                .as_bytes(),
+        );
+        SettingsKey::of(Some(&identity))
+    }
 }
 
 /// Fetches and caches core metadata. Cheap to clone.
@@ -140,6 +183,7 @@ pub struct MetadataFetcher {
     /// The builder that prepares sdists' metadata, or why there is none.
     builder: Result<Arc<Builder>, String>,
     config_settings: ConfigSettings,
+    failures: FailurePolicy,
 }
 
 impl MetadataFetcher {
@@ -151,7 +195,14 @@ impl MetadataFetcher {
             limits: ZipLimits::default(),
             builder: Err("no builder is set up".to_string()),
             config_settings: ConfigSettings::new(),
+            failures: FailurePolicy::default(),
         }
+    }
+
+    /// How remembered failures of sdist preparations are trusted.
+    pub fn with_failure_policy(mut self, failures: FailurePolicy) -> Self {
+        self.failures = failures;
+        self
     }
 
     /// sdists are prepared with this builder (and these `-C` settings).
@@ -227,6 +278,25 @@ impl MetadataFetcher {
         if let Some(found) = self.cached_sdist(file.sha256.as_ref(), &key, name, version) {
             return Ok(found);
         }
+        let failure_key = prepare.failure_key(interpreter);
+        let remembered_failure = |sha256: Option<&Sha256>| {
+            if self.failures.retry {
+                return None;
+            }
+            let why = self.cache.get_fresh(
+                CacheKind::SdistFailure,
+                sha256?,
+                &failure_key,
+                self.failures.ttl,
+            )?;
+            Some(FetchError::Remembered {
+                file: file.filename.to_string(),
+                why: String::from_utf8_lossy(&why).into_owned(),
+            })
+        };
+        if let Some(failed) = remembered_failure(file.sha256.as_ref()) {
+            return Err(failed);
+        }
         let builder = match &self.builder {
             Ok(builder) => builder,
             Err(why) => {
@@ -240,6 +310,9 @@ impl MetadataFetcher {
         if let Some(found) = self.cached_sdist(Some(&stored.sha256), &key, name, version) {
             return Ok(found);
         }
+        if let Some(failed) = remembered_failure(Some(&stored.sha256)) {
+            return Err(failed);
+        }
         let prepared = builder
             .prepare_metadata(BuildRequest {
                 sdist: stored.path.clone(),
@@ -251,7 +324,18 @@ impl MetadataFetcher {
                 settings: prepare.settings.clone(),
             })
             .await
-            .map_err(|e| FetchError::Build(Box::new(e)))?;
+            .map_err(|e| {
+                if e.is_sdist_fault() {
+                    // Not written: the next run tries again, nothing worse.
+                    let _ = self.cache.put_keyed(
+                        CacheKind::SdistFailure,
+                        &stored.sha256,
+                        &failure_key,
+                        e.to_string().as_bytes(),
+                    );
+                }
+                FetchError::Build(Box::new(e))
+            })?;
         let metadata = checked(&prepared.metadata, &file.filename, name, version)?;
         let _ = self
             .cache

@@ -9,7 +9,8 @@
 //! The trait is synchronous (pubgrub's provider is): the solve runs on a blocking thread
 //! (`spawn_blocking`) and each answer is awaited there with the runtime's `Handle`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use pep440_rs::Version;
@@ -17,7 +18,8 @@ use pep508_rs::{PackageName, Requirement};
 use tokio::runtime::Handle;
 use tokio::sync::OnceCell;
 
-use super::{FetchError, MetadataFetcher, PrepareSettings};
+use super::failure::{Asked, SourceFailure};
+use super::{MetadataFetcher, Obtained, PrepareSettings};
 use crate::dist::DistFilename;
 use crate::index::{HttpClient, IndexError, IndexFile, Upstream};
 use crate::interpreter::Interpreter;
@@ -25,7 +27,7 @@ use crate::package_settings::PackageSettings;
 use crate::plan::select::{Interp, UpstreamChoice, choose_upstream, dists};
 use crate::requirements::{PackageSelector, ParsedRequirements, allowed_formats};
 use crate::resolve::listing::{Fit, candidates};
-use crate::resolve::{Candidate, MetadataSource, SourceError};
+use crate::resolve::{Candidate, Fault, MetadataSource};
 
 /// pip's `--only-binary` / `--no-binary` as they bear on which file's metadata counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,39 +139,26 @@ impl ProjectOptions {
     }
 }
 
-/// Why the source could not answer.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum SourceFailure {
-    #[error("listing {name}: {source}")]
-    Listing {
-        name: PackageName,
-        #[source]
-        source: Arc<IndexError>,
-    },
-    #[error("{name} {version}: {why}")]
-    NoFile {
-        name: PackageName,
-        version: Version,
-        why: String,
-    },
-    #[error("{name} {version}: {source}")]
-    Fetch {
-        name: PackageName,
-        version: Version,
-        #[source]
-        source: Box<FetchError>,
-    },
-    #[error("{name} {version}: {file} has Requires-Dist `{line}`, which is not PEP 508: {message}")]
-    BadRequirement {
-        name: PackageName,
-        version: Version,
-        file: String,
-        line: String,
-        message: String,
-    },
-}
+/// A project's listing: `None` when no source knows it (a 404).
+type Files = Result<Option<Arc<Vec<IndexFile>>>, Arc<IndexError>>;
 
-type Files = Result<Arc<Vec<IndexFile>>, Arc<IndexError>>;
+/// What one interpreter's solves cost: the figures `-v` prints and the JSON report's
+/// `summary.resolution` holds, so that a change of heuristics can be measured.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ResolutionCounts {
+    /// Versions whose dependencies the solver asked for (uv's "versions visited").
+    pub visited: u64,
+    /// Of those, the METADATA not found in the cache: read from the index or a file, or
+    /// prepared from an sdist.
+    pub metadata_reads: u64,
+    /// sdists whose metadata was prepared (`prepare_metadata_for_build_wheel`).
+    pub sdist_metadata_builds: u64,
+    /// What the solves learnt about their order (filled by the caller from the solutions):
+    /// restarts, and the packages decided late and early.
+    pub restarts: u64,
+    pub decided_late: std::collections::BTreeSet<String>,
+    pub decided_early: std::collections::BTreeSet<String>,
+}
 
 /// Listings and metadata for one interpreter.
 pub struct IndexMetadataSource {
@@ -184,6 +173,9 @@ pub struct IndexMetadataSource {
     excluded: Mutex<HashMap<(PackageName, Version), String>>,
     /// The tasks `prefetch` started.
     prefetching: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The versions asked for, and what that cost.
+    visited: Mutex<HashSet<(PackageName, Version)>>,
+    counts: Mutex<ResolutionCounts>,
 }
 
 impl IndexMetadataSource {
@@ -205,7 +197,21 @@ impl IndexMetadataSource {
             listings: Mutex::default(),
             excluded: Mutex::default(),
             prefetching: Mutex::default(),
+            visited: Mutex::default(),
+            counts: Mutex::default(),
         }
+    }
+
+    /// What the solves over this source cost so far.
+    pub fn counts(&self) -> ResolutionCounts {
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn count(&self, change: impl FnOnce(&mut ResolutionCounts)) {
+        change(&mut self.counts.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
     /// Waits until every task `prefetch` started has finished (tests; a caller that wants
@@ -234,22 +240,32 @@ impl IndexMetadataSource {
         );
         async move {
             match upstream.project_files(&client, &name).await {
-                Ok(files) => Ok(Arc::new(files.unwrap_or_default())),
+                Ok(files) => Ok(files.map(Arc::new)),
                 Err(e) => Err(Arc::new(e)),
             }
         }
     }
 
+    /// The listing of `name`. The upstream's probe comes first (it is asked once per run):
+    /// when it fails the index is down and that stops the solve; a listing that fails after
+    /// it answered concerns this project only.
     fn files(&self, name: &PackageName) -> Result<Arc<Vec<IndexFile>>, SourceFailure> {
+        self.handle
+            .block_on(self.upstream.check(&self.client))
+            .map_err(|e| SourceFailure::Down(Arc::new(e)))?;
         let cell = self.cell(name);
         let task = self.listing_task(name);
-        self.handle
-            .block_on(cell.get_or_init(|| task))
-            .clone()
-            .map_err(|source| SourceFailure::Listing {
+        match self.handle.block_on(cell.get_or_init(|| task)).clone() {
+            Ok(Some(files)) => Ok(files),
+            Ok(None) => Err(SourceFailure::NotFound {
+                name: name.clone(),
+                sources: Asked::all(&self.upstream, name),
+            }),
+            Err(source) => Err(SourceFailure::Listing {
                 name: name.clone(),
                 source,
-            })
+            }),
+        }
     }
 
     async fn requires(
@@ -307,6 +323,14 @@ impl IndexMetadataSource {
                 });
             }
         };
+        match metadata.obtained {
+            Obtained::Cache => {}
+            Obtained::Prepared(_) => self.count(|c| {
+                c.metadata_reads += 1;
+                c.sdist_metadata_builds += 1;
+            }),
+            _ => self.count(|c| c.metadata_reads += 1),
+        }
         let python = &self.interpreter.markers.python_full_version().version;
         if let Some(rp) = &metadata.metadata.requires_python
             && !crate::build::python_admitted(rp, python)
@@ -325,39 +349,59 @@ impl IndexMetadataSource {
             .requires_dist
             .iter()
             .map(|line| {
-                crate::requirements::parse_requirement(line).map_err(|e| {
-                    SourceFailure::BadRequirement {
+                let parse = crate::requirements::parse_requirement;
+                parse(line)
+                    .or_else(|e| match super::lenient::fixed(line) {
+                        Some(fixed) => parse(&fixed).map_err(|_| e),
+                        None => Err(e),
+                    })
+                    .map_err(|e| SourceFailure::BadRequirement {
                         name: name.clone(),
                         version: version.clone(),
                         file: file.filename.to_string(),
                         line: line.clone(),
                         message: e.message.to_string(),
-                    }
-                })
+                    })
             })
             .collect()
     }
 }
 
 impl MetadataSource for IndexMetadataSource {
-    fn candidates(&self, name: &PackageName) -> Result<Vec<Candidate>, SourceError> {
-        let files = self.options.usable(name, &self.files(name)?);
+    fn candidates(&self, name: &PackageName) -> Result<Vec<Candidate>, Fault> {
+        let listed = self.files(name).map_err(SourceFailure::fault)?;
+        let files = self.options.usable(name, &listed);
         // Which sdists count is the options' question, answered in `usable`.
         let fit = Fit {
             tags: &self.interpreter.tags,
             python_full_version: &self.interpreter.markers.python_full_version().version,
             sdists: true,
         };
-        Ok(candidates(&files, name, &fit))
+        let found = candidates(&files, name, &fit);
+        if found.is_empty() && !listed.is_empty() {
+            let why = no_fit(name, &listed, &files, &self.interpreter);
+            return Err(SourceFailure::NoFit { why }.fault());
+        }
+        Ok(found)
     }
 
     fn requires_dist(
         &self,
         name: &PackageName,
         version: &Version,
-    ) -> Result<Vec<Requirement>, SourceError> {
-        let files = self.files(name)?;
-        Ok(self.handle.block_on(self.requires(name, version, &files))?)
+    ) -> Result<Vec<Requirement>, Fault> {
+        let first = self
+            .visited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((name.clone(), version.clone()));
+        if first {
+            self.count(|c| c.visited += 1);
+        }
+        let files = self.files(name).map_err(SourceFailure::fault)?;
+        self.handle
+            .block_on(self.requires(name, version, &files))
+            .map_err(SourceFailure::fault)
     }
 
     fn unusable(&self, name: &PackageName, version: &Version) -> Option<String> {
@@ -383,7 +427,7 @@ impl MetadataSource for IndexMetadataSource {
                 name: name.clone(),
             };
             let handle = self.handle.spawn(async move {
-                if let Ok(files) = cell.get_or_init(|| task).await {
+                if let Ok(Some(files)) = cell.get_or_init(|| task).await {
                     warm.newest(files).await;
                 }
             });
@@ -393,6 +437,54 @@ impl MetadataSource for IndexMetadataSource {
                 .push(handle);
         }
     }
+}
+
+/// Why none of the files listed for `name` makes a candidate for `interpreter`: the files the
+/// run's options leave out (`--only-binary`, `--no-binary`, `build = false`), and of the
+/// others how many wheels are for other tags and how many files' Requires-Python excludes it.
+fn no_fit(
+    name: &PackageName,
+    listed: &[IndexFile],
+    counted: &[IndexFile],
+    interpreter: &Interpreter,
+) -> String {
+    let python = &interpreter.markers.python_full_version().version;
+    let left_out = listed.len() - counted.len();
+    let mut python_excluded = 0;
+    let mut other_tags = 0;
+    for file in counted {
+        let admitted = file.requires_python.as_deref().is_none_or(|rp| {
+            pep440_rs::VersionSpecifiers::from_str(rp).map_or(true, |s| s.contains(python))
+        });
+        if !admitted {
+            python_excluded += 1;
+        } else if let Some(DistFilename::Wheel(_)) = DistFilename::parse(&file.filename, name) {
+            other_tags += 1;
+        }
+    }
+    let mut parts = Vec::new();
+    if left_out > 0 {
+        parts.push(format!(
+            "{left_out} left out by --only-binary, --no-binary or build = false"
+        ));
+    }
+    if other_tags > 0 {
+        parts.push(format!(
+            "{other_tags} wheels for other platforms or Pythons than {}'s tags",
+            interpreter.label
+        ));
+    }
+    if python_excluded > 0 {
+        parts.push(format!(
+            "{python_excluded} whose Requires-Python excludes Python {python}"
+        ));
+    }
+    format!(
+        "no file of {name} fits {}: of {} files, {}",
+        interpreter.label,
+        listed.len(),
+        parts.join(", ")
+    )
 }
 
 /// What a prefetch task needs to warm the metadata cache for one project.

@@ -81,18 +81,7 @@ impl FailureMemory {
     /// Remembers a failure that will happen again: the build itself failed. Failures of the
     /// machine or the network (sandbox set-up, provisioning, I/O) are not the sdist's fault.
     pub(crate) fn record(&self, key: &FailureKey<'_>, error: &BuildError) {
-        let repeatable = matches!(
-            error,
-            BuildError::Unpack { .. }
-                | BuildError::Patch { .. }
-                | BuildError::Pyproject { .. }
-                | BuildError::HookFailed { .. }
-                | BuildError::TimedOut { .. }
-                | BuildError::DiskQuota { .. }
-                | BuildError::NoWheel { .. }
-                | BuildError::ExtraWheels { .. }
-                | BuildError::Invalid { .. }
-        ) || matches!(error, BuildError::Crates { source, .. } if source.is_sdist_fault());
+        let repeatable = error.is_sdist_fault();
         if !repeatable {
             return;
         }

@@ -6,7 +6,7 @@ use std::fmt;
 use pep508_rs::PackageName;
 
 use super::provider::ProviderError;
-use super::report::{Tree, render};
+use super::report::{Notes, Tree, no_versions, render};
 use super::{Origin, Package, Range};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +35,9 @@ pub enum ResolveError {
 pub struct Conflict {
     tree: Tree,
     report: String,
+    /// The projects the derivation says have no usable version because the source could
+    /// not list them (a 404 included).
+    unlisted: BTreeSet<PackageName>,
 }
 
 /// What a constrained project is narrowed to, and by which lines.
@@ -43,8 +46,21 @@ pub(super) type ConstraintNotes = BTreeMap<PackageName, (Range, Vec<String>)>;
 impl Conflict {
     /// The report, followed by a note for each constrained project the derivation names
     /// (constraints act inside the edges, so the sentences show them merged).
-    pub(super) fn new(tree: Tree, constraints: ConstraintNotes) -> Self {
-        let mut report = render(&tree);
+    /// `notes` say why a project has no usable version; `unlisted` are the projects the
+    /// source could not list.
+    pub(super) fn new(
+        tree: Tree,
+        constraints: ConstraintNotes,
+        notes: &Notes,
+        unlisted: &BTreeSet<PackageName>,
+    ) -> Self {
+        let mut report = render(&tree, notes);
+        let unlisted = no_versions(&tree)
+            .into_iter()
+            .filter_map(|(package, _)| package.name())
+            .filter(|name| unlisted.contains(*name))
+            .cloned()
+            .collect();
         let named: BTreeSet<&PackageName> = tree
             .packages()
             .into_iter()
@@ -58,7 +74,18 @@ impl Conflict {
                 ));
             }
         }
-        Self { tree, report }
+        Self {
+            tree,
+            report,
+            unlisted,
+        }
+    }
+
+    /// The projects with no usable version because the index could not list them (it
+    /// answered 404, or the listing failed): an index problem, not a conflict of the
+    /// requirements, when one of them is named by a root.
+    pub fn unlisted(&self) -> &BTreeSet<PackageName> {
+        &self.unlisted
     }
 
     /// The human report, one "Because …" sentence per line.

@@ -10,6 +10,7 @@
 
 mod error;
 pub mod listing;
+mod priority;
 mod provider;
 mod range;
 mod report;
@@ -32,7 +33,7 @@ pub(crate) use provider::names_prerelease;
 pub use provider::{Package, ProviderError};
 pub use range::Range;
 pub use solve::{LineResolution, PerLine, resolve, resolve_per_line};
-pub use source::{Candidate, MetadataSource, SourceError};
+pub use source::{Candidate, Fault, MetadataSource, SourceError};
 
 /// Where a root or constraint was written, e.g. `requirements.txt:3`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -123,6 +124,17 @@ pub struct Resolved {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resolution {
     pub packages: BTreeMap<PackageName, Resolved>,
+    /// The order the solve learnt from its conflicts (see `priority.rs`).
+    pub order: LearntOrder,
+}
+
+/// What the solve learnt about the order of its decisions: the packages it decided late
+/// (culprits) and early (often rejected), and how often it restarted to apply that.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LearntOrder {
+    pub late: BTreeSet<PackageName>,
+    pub early: BTreeSet<PackageName>,
+    pub restarts: usize,
 }
 
 impl Resolution {

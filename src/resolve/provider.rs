@@ -4,34 +4,43 @@ use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::ops::Bound;
+use std::rc::Rc;
 
 use pep440_rs::{Operator, Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, MarkerEnvironment, PackageName, Requirement, VersionOrUrl};
-use pubgrub::VersionSet;
 use pubgrub::{
-    Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics,
+    Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics, Ranges,
+    VersionSet,
 };
 
 use crate::requirements::HashDigest;
 
-use super::source::{Candidate, MetadataSource, SourceError};
+use super::priority::{Learnt, Priority, Tier, Tracker, pinned};
+use super::source::{Candidate, Fault, MetadataSource, SourceError};
 use super::{Origin, Range};
 
-/// A node of the solve. Extras are virtual packages, as pip's resolver and uv model them:
-/// `requests[socks]` at V depends on `requests` ==V plus what the `socks` extra adds.
+/// A node of the solve. Extras are virtual packages, as pip's resolver and uv model them,
+/// in two steps so that an extra's version always follows its project's:
+/// `requests[socks]` at V depends on `requests ==V` and on `ExtraDeps(requests, socks) ==V`,
+/// which holds what the extra adds. The extra itself needs no metadata, so trying it at a
+/// version its project's decision rules out costs nothing: pubgrub rejects it on the
+/// `requests ==V` edge before the added requirements (and their metadata) are asked for.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Package {
     /// The requirement lines being solved together.
     Root,
     Project(PackageName),
     Extra(PackageName, ExtraName),
+    /// What the extra adds to the project's own requirements.
+    ExtraDeps(PackageName, ExtraName),
 }
 
 impl Package {
     pub fn name(&self) -> Option<&PackageName> {
         match self {
             Self::Root => None,
-            Self::Project(name) | Self::Extra(name, _) => Some(name),
+            Self::Project(name) | Self::Extra(name, _) | Self::ExtraDeps(name, _) => Some(name),
         }
     }
 }
@@ -42,8 +51,14 @@ impl fmt::Display for Package {
             Self::Root => f.write_str("the requirements"),
             Self::Project(name) => write!(f, "{name}"),
             Self::Extra(name, extra) => write!(f, "{name}[{extra}]"),
+            Self::ExtraDeps(name, extra) => write!(f, "the requirements of {name}[{extra}]"),
         }
     }
+}
+
+/// A name for the root's priority (it is decided first anyway).
+fn root_name() -> PackageName {
+    PackageName::new("root".to_string()).expect("a valid name")
 }
 
 /// The root's only version (pubgrub solves from one package at one version).
@@ -58,6 +73,8 @@ pub(super) enum Unavailable {
     UrlDependency(String),
     /// The source learnt from the metadata that this environment cannot install it.
     Excluded(String),
+    /// Its metadata cannot be had (the source's reason, on one line).
+    Metadata(String),
 }
 
 impl fmt::Display for Unavailable {
@@ -67,6 +84,7 @@ impl fmt::Display for Unavailable {
                 write!(f, "(it depends on the direct URL `{req}`)")
             }
             Self::Excluded(why) => write!(f, "({why})"),
+            Self::Metadata(why) => write!(f, "(its metadata cannot be had: {why})"),
         }
     }
 }
@@ -86,14 +104,31 @@ pub enum ProviderError {
         #[source]
         source: SourceError,
     },
+    /// The learnt order changed: the solve starts again with it (never leaves the solver).
+    #[error("the solve restarts with a new order")]
+    Restart,
 }
 
-/// Answers of the source, kept across the solver's restarts.
+/// A source error as one line of a derivation.
+pub(super) fn one_line(error: &SourceError) -> String {
+    error
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Answers of the source, kept across the solver's restarts (and per-line mode's lines).
 #[derive(Default)]
 pub(super) struct Cache {
-    candidates: RefCell<HashMap<PackageName, Vec<Candidate>>>,
-    requires: RefCell<HashMap<(PackageName, Version), Vec<Requirement>>>,
+    candidates: RefCell<HashMap<PackageName, Rc<[Candidate]>>>,
+    /// Projects whose listing the source could not give, with why.
+    pub(super) unlisted: RefCell<BTreeMap<PackageName, String>>,
+    requires: RefCell<HashMap<(PackageName, Version), Requires>>,
 }
+
+/// A version's `Requires-Dist`, or why its metadata cannot be had (one line).
+type Requires = Result<Rc<[Requirement]>, String>;
 
 /// An edge with the set it allows, merged per target package.
 pub(super) type Edges = BTreeMap<Package, Range>;
@@ -112,7 +147,8 @@ pub(super) struct Setup<'a> {
     pub hashes: HashMap<PackageName, Vec<HashDigest>>,
     /// The lines behind each entry of `constraints`, for reports.
     pub constraint_origins: HashMap<PackageName, Vec<String>>,
-    /// Projects a root or constraint names a pre-release for.
+    /// Projects a root or constraint names a pre-release for: every edge to them admits
+    /// pre-releases (pip merges the user's specifiers into every requirement on the project).
     pub pre_named: BTreeSet<PackageName>,
     pub pre_everywhere: bool,
 }
@@ -120,83 +156,108 @@ pub(super) struct Setup<'a> {
 pub(super) struct Provider<'a> {
     pub setup: &'a Setup<'a>,
     pub cache: &'a Cache,
-    /// Projects whose pre-releases are candidates during this solve.
-    pub pre: &'a BTreeSet<PackageName>,
-    /// Projects some specifier named a pre-release for, seen during this solve.
-    pub named_pre: RefCell<BTreeSet<PackageName>>,
+    /// The order learnt by earlier attempts of this solve.
+    pub learnt: &'a Learnt,
+    pub tracker: Tracker,
+    /// Whether a new order may still restart the solve (see `priority::MAX_RESTARTS`).
+    may_restart: bool,
 }
 
-impl Provider<'_> {
-    pub(super) fn candidates(&self, name: &PackageName) -> Result<Vec<Candidate>, ProviderError> {
-        if let Some(found) = self.cache.candidates.borrow().get(name) {
-            return Ok(found.clone());
+impl<'a> Provider<'a> {
+    pub(super) fn new(
+        setup: &'a Setup<'a>,
+        cache: &'a Cache,
+        learnt: &'a Learnt,
+        may_restart: bool,
+    ) -> Self {
+        Self {
+            setup,
+            cache,
+            learnt,
+            tracker: Tracker::default(),
+            may_restart,
         }
-        let found =
-            self.setup
-                .source
-                .candidates(name)
-                .map_err(|source| ProviderError::Candidates {
+    }
+
+    /// The candidates of `name`; none when the source says the project is unusable (the
+    /// reason is kept for the report).
+    pub(super) fn candidates(&self, name: &PackageName) -> Result<Rc<[Candidate]>, ProviderError> {
+        if let Some(found) = self.cache.candidates.borrow().get(name) {
+            return Ok(Rc::clone(found));
+        }
+        let found: Rc<[Candidate]> = match self.setup.source.candidates(name) {
+            Ok(found) => found.into(),
+            Err(Fault::Unusable(why)) => {
+                self.cache
+                    .unlisted
+                    .borrow_mut()
+                    .insert(name.clone(), one_line(&why));
+                Rc::from(Vec::new())
+            }
+            Err(Fault::Fatal(source)) => {
+                return Err(ProviderError::Candidates {
                     name: name.clone(),
                     source,
-                })?;
+                });
+            }
+        };
         self.cache
             .candidates
             .borrow_mut()
-            .insert(name.clone(), found.clone());
+            .insert(name.clone(), Rc::clone(&found));
         Ok(found)
     }
 
+    /// The `Requires-Dist` of `name` `version`, or why its metadata cannot be had.
     fn requires_dist(
         &self,
         name: &PackageName,
         version: &Version,
-    ) -> Result<Vec<Requirement>, ProviderError> {
+    ) -> Result<Requires, ProviderError> {
         let key = (name.clone(), version.clone());
         if let Some(found) = self.cache.requires.borrow().get(&key) {
             return Ok(found.clone());
         }
-        let found = self
-            .setup
-            .source
-            .requires_dist(name, version)
-            .map_err(|source| ProviderError::Metadata {
-                name: name.clone(),
-                version: version.clone(),
-                source,
-            })?;
+        let found = match self.setup.source.requires_dist(name, version) {
+            Ok(found) => Ok(Rc::from(found)),
+            Err(Fault::Unusable(why)) => Err(one_line(&why)),
+            Err(Fault::Fatal(source)) => {
+                return Err(ProviderError::Metadata {
+                    name: name.clone(),
+                    version: version.clone(),
+                    source,
+                });
+            }
+        };
         self.cache.requires.borrow_mut().insert(key, found.clone());
         Ok(found)
     }
 
     /// Tell the source which listings come next (those not answered yet).
-    fn hint(&self, edges: &Edges) {
+    fn hint<'r>(&self, requirements: impl Iterator<Item = &'r Requirement>) {
         let known = self.cache.candidates.borrow();
-        // Edges are sorted by package, so a project and its extras are adjacent.
-        let mut names: Vec<PackageName> = edges
-            .keys()
-            .filter_map(Package::name)
+        let mut names: Vec<PackageName> = requirements
+            .map(|req| &req.name)
             .filter(|name| !known.contains_key(*name))
             .cloned()
             .collect();
         drop(known);
+        names.sort();
         names.dedup();
         if !names.is_empty() {
             self.setup.source.prefetch(&names);
         }
     }
 
-    /// Whether `candidate` of `name` may be chosen at all (before the range).
+    /// Whether `candidate` of `name` may be chosen at all (before the range): a yanked
+    /// version only for an exact pin (PEP 592). Pre-releases are the edges' business.
     fn admissible(&self, name: &PackageName, candidate: &Candidate) -> bool {
-        let pre_ok = self.setup.pre_everywhere
-            || self.pre.contains(name)
-            || !candidate.version.any_prerelease();
-        let yank_ok = !candidate.yanked
+        !candidate.yanked
             || self
                 .setup
                 .pins
                 .get(name)
-                .is_some_and(|pins| pins.contains(&candidate.version));
-        pre_ok && yank_ok
+                .is_some_and(|pins| pins.contains(&candidate.version))
     }
 
     /// The edges of `package` at `version`, or why that version cannot be used.
@@ -206,42 +267,50 @@ impl Provider<'_> {
         version: &Version,
     ) -> Result<Result<Edges, Unavailable>, ProviderError> {
         let mut edges = Edges::new();
-        match package {
+        let (name, extra) = match package {
             Package::Root => {
-                for (req, _) in &self.setup.roots {
-                    if let Err(why) = self.add_edges(&mut edges, req) {
+                let roots: Vec<&Requirement> = self.setup.roots.iter().map(|(r, _)| r).collect();
+                self.hint(roots.iter().copied());
+                for req in roots {
+                    if let Err(why) = self.add_edges(&mut edges, req)? {
                         return Ok(Err(why));
                     }
                 }
-            }
-            Package::Project(name) => {
-                let requires = self.requires_dist(name, version)?;
-                if let Some(why) = self.setup.source.unusable(name, version) {
-                    return Ok(Err(Unavailable::Excluded(why)));
-                }
-                for req in requires {
-                    if req.evaluate_markers(self.setup.markers, &[])
-                        && let Err(why) = self.add_edges(&mut edges, &req)
-                    {
-                        return Ok(Err(why));
-                    }
-                }
+                return Ok(Ok(edges));
             }
             Package::Extra(name, extra) => {
-                edges.insert(
-                    Package::Project(name.clone()),
-                    Range::exact(version.clone()),
-                );
-                let extras = std::slice::from_ref(extra);
-                for req in self.requires_dist(name, version)? {
-                    // Only what the extra adds: the rest is an edge of the project itself.
-                    if req.evaluate_markers(self.setup.markers, extras)
-                        && !req.evaluate_markers(self.setup.markers, &[])
-                        && let Err(why) = self.add_edges(&mut edges, &req)
-                    {
-                        return Ok(Err(why));
-                    }
+                // No metadata: the project at the same version, and what the extra adds.
+                let exact = Range::exact(version.clone());
+                edges.insert(Package::Project(name.clone()), exact.clone());
+                edges.insert(Package::ExtraDeps(name.clone(), extra.clone()), exact);
+                return Ok(Ok(edges));
+            }
+            Package::Project(name) => (name, None),
+            Package::ExtraDeps(name, extra) => (name, Some(extra)),
+        };
+        let requires = match self.requires_dist(name, version)? {
+            Ok(requires) => requires,
+            Err(why) => return Ok(Err(Unavailable::Metadata(why))),
+        };
+        if let Some(why) = self.setup.source.unusable(name, version) {
+            return Ok(Err(Unavailable::Excluded(why)));
+        }
+        let markers = self.setup.markers;
+        let holds: Vec<&Requirement> = requires
+            .iter()
+            .filter(|req| match extra {
+                None => req.evaluate_markers(markers, &[]),
+                // Only what the extra adds: the rest is an edge of the project itself.
+                Some(extra) => {
+                    req.evaluate_markers(markers, std::slice::from_ref(extra))
+                        && !req.evaluate_markers(markers, &[])
                 }
+            })
+            .collect();
+        self.hint(holds.iter().copied());
+        for req in holds {
+            if let Err(why) = self.add_edges(&mut edges, req)? {
+                return Ok(Err(why));
             }
         }
         edges.remove(package);
@@ -249,18 +318,27 @@ impl Provider<'_> {
     }
 
     /// `req` (markers already hold) as edges to its project and to each of its extras.
-    fn add_edges(&self, edges: &mut Edges, req: &Requirement) -> Result<(), Unavailable> {
+    fn add_edges(
+        &self,
+        edges: &mut Edges,
+        req: &Requirement,
+    ) -> Result<Result<(), Unavailable>, ProviderError> {
         let specifiers = match &req.version_or_url {
             None => VersionSpecifiers::empty(),
             Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
-            Some(VersionOrUrl::Url(_)) => return Err(Unavailable::UrlDependency(req.to_string())),
+            Some(VersionOrUrl::Url(_)) => {
+                return Ok(Err(Unavailable::UrlDependency(req.to_string())));
+            }
         };
-        if names_prerelease(&specifiers) {
-            self.named_pre.borrow_mut().insert(req.name.clone());
-        }
         let mut range = Range::from_specifiers(&specifiers);
         if let Some(constraint) = self.setup.constraints.get(&req.name) {
             range = range.intersection(constraint);
+        }
+        if !(self.setup.pre_everywhere
+            || self.setup.pre_named.contains(&req.name)
+            || names_prerelease(&specifiers))
+        {
+            range = self.finals_only(&req.name, range)?;
         }
         let targets = std::iter::once(Package::Project(req.name.clone())).chain(
             req.extras
@@ -274,7 +352,39 @@ impl Provider<'_> {
             };
             edges.insert(target, merged);
         }
-        Ok(())
+        Ok(Ok(()))
+    }
+
+    /// pip's pre-release rule for one requirement whose specifier names no pre-release
+    /// (`SpecifierSet.filter` with `prereleases=None`, as pip's `CandidateEvaluator` calls
+    /// it): its pre-releases are no candidates, unless no final release satisfies it. Decided
+    /// per edge, so a pre-release that one dependency's specifier lets in is not let in for
+    /// another requirement met later (pip decides on the specifiers in force at each step).
+    fn finals_only(&self, name: &PackageName, range: Range) -> Result<Range, ProviderError> {
+        let candidates = self.candidates(name)?;
+        let inside = || candidates.iter().filter(|c| range.contains(&c.version));
+        let final_fits = inside().any(|c| !c.version.any_prerelease() && !c.yanked);
+        let pre: Vec<&Version> = inside()
+            .filter(|c| c.version.any_prerelease())
+            .map(|c| &c.version)
+            .collect();
+        if !final_fits || pre.is_empty() {
+            return Ok(range);
+        }
+        let excluded: Ranges<Version> = pre
+            .into_iter()
+            .map(|v| (Bound::Included(v.clone()), Bound::Included(v.clone())))
+            .collect();
+        Ok(range.without(&excluded))
+    }
+
+    fn newest(&self, name: &PackageName, range: &Range) -> Result<Option<Version>, ProviderError> {
+        Ok(self
+            .candidates(name)?
+            .iter()
+            .filter(|c| self.admissible(name, c) && range.contains(&c.version))
+            .map(|c| c.version.clone())
+            .max())
     }
 }
 
@@ -292,47 +402,77 @@ impl DependencyProvider for Provider<'_> {
     type VS = Range;
     type M = Unavailable;
     type Err = ProviderError;
-    /// Root first, then exact pins, then the packages that conflicted most, then those with
-    /// the fewest candidates left (pubgrub's usual heuristics).
-    type Priority = (u8, u32, Reverse<usize>);
+    type Priority = Priority;
 
+    /// Root first, then no versions left, exact pins, the learnt order (see `priority.rs`),
+    /// then pip's order; a project before its extras.
     fn prioritize(
         &self,
         package: &Package,
         range: &Range,
-        stats: &PackageResolutionStatistics,
-    ) -> Self::Priority {
+        _stats: &PackageResolutionStatistics,
+    ) -> Priority {
         let Some(name) = package.name() else {
-            return (u8::MAX, u32::MAX, Reverse(0));
+            return (
+                Tier::Root,
+                Reverse(0),
+                Reverse(0),
+                Reverse(root_name()),
+                true,
+            );
         };
-        let pinned = u8::from(range.ranges().as_singleton().is_some());
+        let base = matches!(package, Package::Project(_));
         // A listing error surfaces in `choose_version`; here it only orders.
         let left = self.candidates(name).map_or(0, |all| {
             all.iter()
                 .filter(|c| self.admissible(name, c) && range.contains(&c.version))
                 .count()
         });
-        if left == 0 {
-            return (u8::MAX - 1, u32::MAX, Reverse(0));
-        }
-        (pinned, stats.conflict_count(), Reverse(left))
+        let tier = if left == 0 {
+            Tier::Empty
+        } else if pinned(range) {
+            Tier::Pinned
+        } else {
+            self.learnt.tier(name)
+        };
+        let requested = self
+            .setup
+            .roots
+            .iter()
+            .position(|(req, _)| req.name == *name)
+            .unwrap_or(usize::MAX);
+        (
+            tier,
+            Reverse(self.tracker.depth(name)),
+            Reverse(requested),
+            Reverse(name.clone()),
+            base,
+        )
     }
 
-    /// The newest admissible candidate in `range`, as pip's resolver prefers.
+    /// The newest admissible candidate in `range`, as pip's resolver prefers; for an extra,
+    /// the version chosen for its project when the range allows it.
     fn choose_version(
         &self,
         package: &Package,
         range: &Range,
     ) -> Result<Option<Version>, ProviderError> {
-        let Some(name) = package.name() else {
-            return Ok(Some(root_version()));
-        };
-        Ok(self
-            .candidates(name)?
-            .into_iter()
-            .filter(|c| self.admissible(name, c) && range.contains(&c.version))
-            .map(|c| c.version)
-            .max())
+        match package {
+            Package::Root => Ok(Some(root_version())),
+            Package::Project(name) => {
+                let chosen = self.newest(name, range)?;
+                if let Some(version) = &chosen {
+                    self.tracker.chose(name, version);
+                }
+                Ok(chosen)
+            }
+            Package::Extra(name, _) | Package::ExtraDeps(name, _) => {
+                match self.tracker.chosen(name) {
+                    Some(base) if range.contains(&base) => Ok(Some(base)),
+                    _ => self.newest(name, range),
+                }
+            }
+        }
     }
 
     fn get_dependencies(
@@ -342,10 +482,22 @@ impl DependencyProvider for Provider<'_> {
     ) -> Result<Dependencies<Package, Range, Unavailable>, ProviderError> {
         Ok(match self.edges(package, version)? {
             Ok(edges) => {
-                self.hint(&edges);
+                self.tracker.deepen(package.name(), &edges);
+                if let Package::Project(name) | Package::ExtraDeps(name, _) = package {
+                    self.tracker.edges(name, &edges, self.learnt);
+                }
                 Dependencies::Available(edges.into_iter().collect::<DependencyConstraints<_, _>>())
             }
             Err(why) => Dependencies::Unavailable(why),
         })
+    }
+
+    /// The only way pubgrub 0.4 lets a provider change course: stop, and `solve` starts again
+    /// with the learnt order.
+    fn should_cancel(&self) -> Result<(), ProviderError> {
+        match self.tracker.restart() {
+            Some(_) if self.may_restart => Err(ProviderError::Restart),
+            _ => Ok(()),
+        }
     }
 }

@@ -55,6 +55,11 @@ impl Range {
     pub fn ranges(&self) -> &Ranges<Version> {
         &self.0
     }
+
+    /// This set without the versions of `excluded`.
+    pub(super) fn without(&self, excluded: &Ranges<Version>) -> Self {
+        Self(self.0.intersection(&excluded.complement()))
+    }
 }
 
 /// `==V`: V and, when V has no local label, every local version of it (PEP 440: local

@@ -7,26 +7,50 @@ use pubgrub::{
     VersionSet,
 };
 
+use std::collections::BTreeMap;
+
+use pep508_rs::PackageName;
+
 use super::Range;
 use super::provider::{Package, Unavailable};
 
 pub(super) type Tree = DerivationTree<Package, Range, Unavailable>;
 
+/// Why a project has no usable version at all (its listing failed, every version is
+/// yanked), added to each "there is no usable version of …" sentence about it.
+pub(super) type Notes = BTreeMap<PackageName, String>;
+
 /// The human report of a derivation tree.
-pub(super) fn render(tree: &Tree) -> String {
+pub(super) fn render(tree: &Tree, notes: &Notes) -> String {
+    let formatter = Formatter { notes };
     match tree {
         // pubgrub's reporter prints a lone external fact without a conclusion.
         DerivationTree::External(external) => format!(
             "Because {}, the requirements cannot be satisfied together.",
-            Formatter.format_external(external)
+            formatter.format_external(external)
         ),
         DerivationTree::Derived(_) => {
-            DefaultStringReporter::report_with_formatter(tree, &Formatter)
+            DefaultStringReporter::report_with_formatter(tree, &formatter)
         }
     }
 }
 
-struct Formatter;
+/// The "no versions" facts of a tree: the packages and sets pubgrub found no candidate in.
+pub(super) fn no_versions(tree: &Tree) -> Vec<(&Package, &Range)> {
+    match tree {
+        DerivationTree::External(External::NoVersions(package, set)) => vec![(package, set)],
+        DerivationTree::External(_) => Vec::new(),
+        DerivationTree::Derived(derived) => {
+            let mut found = no_versions(&derived.cause1);
+            found.extend(no_versions(&derived.cause2));
+            found
+        }
+    }
+}
+
+struct Formatter<'a> {
+    notes: &'a Notes,
+}
 
 /// `p` at `set`: the root has no version worth showing, a full set none either.
 fn at(package: &Package, set: &Range) -> String {
@@ -53,17 +77,22 @@ fn term(package: &Package, term: &Term<Range>) -> String {
     }
 }
 
-impl ReportFormatter<Package, Range, Unavailable> for Formatter {
+impl ReportFormatter<Package, Range, Unavailable> for Formatter<'_> {
     type Output = String;
 
     fn format_external(&self, external: &External<Package, Range, Unavailable>) -> String {
         match external {
             External::NotRoot(_, _) => "we are solving the requirements".to_string(),
             External::NoVersions(package, set) => {
+                let note = package
+                    .name()
+                    .and_then(|name| self.notes.get(name))
+                    .map(|note| format!(" ({note})"))
+                    .unwrap_or_default();
                 if *set == Range::full() {
-                    format!("there is no usable version of {package}")
+                    format!("there is no usable version of {package}{note}")
                 } else {
-                    format!("there is no usable version of {package} {set}")
+                    format!("there is no usable version of {package} {set}{note}")
                 }
             }
             External::Custom(package, set, why) => {

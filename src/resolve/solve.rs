@@ -7,7 +7,10 @@ use pep508_rs::{MarkerEnvironment, PackageName, VersionOrUrl};
 use pubgrub::{PubGrubError, VersionSet};
 
 use super::error::{Conflict, ResolveError};
-use super::provider::{Cache, Package, Provider, Setup, names_prerelease, root_version};
+use super::priority::{Learnt, MAX_RESTARTS};
+use super::provider::{
+    Cache, Package, Provider, ProviderError, Setup, names_prerelease, root_version,
+};
 use super::source::MetadataSource;
 use super::{Line, Options, Range, Resolution, Resolved, Via};
 
@@ -187,40 +190,64 @@ fn constrain(setup: &mut Setup<'_>, name: &PackageName, range: &Range, origin: S
 }
 
 fn solve(setup: &Setup<'_>, cache: &Cache) -> Result<Resolution, ResolveError> {
-    // Pre-releases named by a root or constraint are candidates from the start; those named
-    // deeper (by some Requires-Dist) are learnt, and the solve restarts knowing them. The
-    // set only grows, so this ends.
-    let mut pre = setup.pre_named.clone();
+    // The order learnt from conflicts (see `priority.rs`): each change restarts the solve,
+    // with the source's answers kept in `cache`.
+    let mut learnt = Learnt::default();
+    let mut restarts = 0;
     loop {
-        let provider = Provider {
-            setup,
-            cache,
-            pre: &pre,
-            named_pre: Default::default(),
-        };
+        let provider = Provider::new(setup, cache, &learnt, restarts < MAX_RESTARTS);
         let outcome = pubgrub::resolve(&provider, Package::Root, root_version());
-        let learnt: Vec<PackageName> = provider
-            .named_pre
-            .take()
-            .into_iter()
-            .filter(|name| !pre.contains(name) && has_prerelease(&provider, name))
-            .collect();
-        if !setup.pre_everywhere && !learnt.is_empty() {
-            pre.extend(learnt);
+        if let Err(PubGrubError::ErrorInShouldCancel(ProviderError::Restart)) = outcome {
+            learnt = provider.tracker.restart().unwrap_or_default();
+            restarts += 1;
             continue;
         }
         return match outcome {
-            Ok(selected) => solution(&provider, selected.into_iter().collect()),
+            Ok(selected) => solution(&provider, selected.into_iter().collect()).map(|mut r| {
+                r.order = learnt.order(restarts);
+                r
+            }),
             // Not `collapse_no_versions`: merged into an edge, "no version of X fits S"
             // reads as if X had versions; the longer report says what is missing.
-            Err(PubGrubError::NoSolution(tree)) => Err(ResolveError::Conflict(Box::new(
-                Conflict::new(tree, constraint_notes(setup)),
-            ))),
+            Err(PubGrubError::NoSolution(tree)) => {
+                Err(ResolveError::Conflict(Box::new(conflict(&provider, tree))))
+            }
             Err(PubGrubError::ErrorChoosingVersion { source, .. })
             | Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
             | Err(PubGrubError::ErrorInShouldCancel(source)) => Err(ResolveError::Source(source)),
         };
     }
+}
+
+/// The conflict of `tree`, with why each project it finds no version of has none: the
+/// source could not list it, or every version in the wanted set is yanked.
+fn conflict(provider: &Provider<'_>, tree: super::report::Tree) -> Conflict {
+    let unlisted = provider.cache.unlisted.borrow().clone();
+    let mut notes = unlisted.clone();
+    for (package, set) in super::report::no_versions(&tree) {
+        let Some(name) = package.name() else {
+            continue;
+        };
+        if notes.contains_key(name) {
+            continue;
+        }
+        let Ok(candidates) = provider.candidates(name) else {
+            continue;
+        };
+        let inside: Vec<_> = candidates
+            .iter()
+            .filter(|c| set.contains(&c.version))
+            .collect();
+        if !inside.is_empty() && inside.iter().all(|c| c.yanked) {
+            notes.insert(
+                name.clone(),
+                "every version of it there is yanked; PEP 592 lets only an exact pin take one"
+                    .to_string(),
+            );
+        }
+    }
+    let unlisted = unlisted.into_keys().collect();
+    Conflict::new(tree, constraint_notes(provider.setup), &notes, &unlisted)
 }
 
 /// What each constrained project is narrowed to, for the conflict report (pubgrub sees the
@@ -238,12 +265,6 @@ fn constraint_notes(setup: &Setup<'_>) -> BTreeMap<PackageName, (Range, Vec<Stri
             (name.clone(), (range.clone(), origins))
         })
         .collect()
-}
-
-fn has_prerelease(provider: &Provider<'_>, name: &PackageName) -> bool {
-    provider
-        .candidates(name)
-        .is_ok_and(|all| all.iter().any(|c| c.version.any_prerelease()))
 }
 
 /// The chosen versions, with `via` edges recomputed from the chosen packages' metadata.
@@ -268,10 +289,12 @@ fn solution(
         }
     }
     for (package, version) in &selected {
-        if let Package::Extra(name, extra) = package
-            && let Some(r) = packages.get_mut(name)
-        {
-            r.extras.insert(extra.clone());
+        if let Package::Extra(name, extra) = package {
+            if let Some(r) = packages.get_mut(name) {
+                r.extras.insert(extra.clone());
+            }
+            // Its edges are the modelling (the project, what the extra adds), not reasons.
+            continue;
         }
         let edges = match provider.edges(package, version) {
             Ok(Ok(edges)) => edges,
@@ -305,7 +328,8 @@ fn solution(
                         extra: None,
                     });
                 }
-                Package::Extra(name, extra) => {
+                Package::Extra(..) => {}
+                Package::ExtraDeps(name, extra) => {
                     r.via.insert(Via::Package {
                         name: name.clone(),
                         version: version.clone(),
@@ -315,7 +339,10 @@ fn solution(
             }
         }
     }
-    Ok(Resolution { packages })
+    Ok(Resolution {
+        packages,
+        order: Default::default(),
+    })
 }
 
 fn provider_hashes(

@@ -37,22 +37,46 @@ impl Candidate {
 /// An error of a metadata source, kept whole for the report (`source()` chain).
 pub type SourceError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// What a source could not answer, and what that means for the solve.
+///
+/// pip and uv stop when one candidate's metadata cannot be generated; a nightly fill over a
+/// real index meets old sdists whose build hooks no longer run, so here only what makes every
+/// answer doubtful stops the solve ([`Fault::Fatal`]: the index is down, it refuses the
+/// credentials, the local store fails). Everything else rules out only what was asked about
+/// ([`Fault::Unusable`]): the solver tries the next candidate and the reason shows in the
+/// derivation if nothing fits.
+#[derive(Debug)]
+pub enum Fault {
+    Fatal(SourceError),
+    /// A project whose listing failed (a 404 included), or one version whose metadata cannot
+    /// be had (a failed prepare hook, a broken METADATA, a file that cannot be downloaded).
+    Unusable(SourceError),
+}
+
+impl From<SourceError> for Fault {
+    fn from(error: SourceError) -> Self {
+        Fault::Fatal(error)
+    }
+}
+
 /// Listings and metadata for one environment (one interpreter).
 pub trait MetadataSource {
     /// The versions of `name` that have a file this environment can use: wheel tags that fit
     /// the interpreter (or an sdist, when building is allowed), `Requires-Python` admitting
     /// it. Pre-release and yanked filtering is the solver's (it knows the specifiers). An
-    /// unknown project is an empty list, not an error.
-    fn candidates(&self, name: &PackageName) -> Result<Vec<Candidate>, SourceError>;
+    /// unknown project is an empty list, or [`Fault::Unusable`] when the source can say why
+    /// (the index answered 404, no file fits the interpreter).
+    fn candidates(&self, name: &PackageName) -> Result<Vec<Candidate>, Fault>;
 
     /// The `Requires-Dist` of `name` at `version` (one of its candidates), unevaluated: the
     /// solver evaluates markers, extras included. The source chooses which file's metadata
     /// it reads (PEP 658 file, a range request into the wheel, the built wheel).
+    /// [`Fault::Unusable`] makes this one version unusable.
     fn requires_dist(
         &self,
         name: &PackageName,
         version: &Version,
-    ) -> Result<Vec<Requirement>, SourceError>;
+    ) -> Result<Vec<Requirement>, Fault>;
 
     /// Why `name` at `version` cannot be installed here after all, when only its metadata
     /// says so (a `Requires-Python` the listing did not give: pip then skips the candidate

@@ -4,4 +4,5 @@ mod listing;
 mod memory;
 mod prop;
 mod ranges;
+mod real_shapes;
 mod solve;

@@ -371,6 +371,48 @@ fn a_conflict_stops_together_mode_and_fails_only_its_line_per_line() {
     );
 }
 
+/// What `pip install --dry-run --ignore-installed --report` of `home/requirements.txt`
+/// over `index` installs: project → version (pip of a fresh venv in `home`, made here when
+/// missing).
+pub(crate) fn pip_resolution(home: &Path, index: &str) -> BTreeMap<String, String> {
+    if !home.join("venv/bin/pip").is_file() {
+        Venv::new(home);
+    }
+    let pip_report = home.join("pip-report.json");
+    let out = std::process::Command::new(home.join("venv/bin/pip"))
+        .args([
+            "install",
+            "--disable-pip-version-check",
+            "--dry-run",
+            "--ignore-installed",
+            "--index-url",
+            index,
+            "--report",
+        ])
+        .arg(&pip_report)
+        .arg("-r")
+        .arg(home.join("requirements.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pip: Value = serde_json::from_str(&std::fs::read_to_string(&pip_report).unwrap()).unwrap();
+    pip["install"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["metadata"]["name"].as_str().unwrap().to_string(),
+                i["metadata"]["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// The oracle: pip's resolution (`pip install --dry-run --report`) over the same pypiserver
 /// chooses the versions wheelwright's closure has, for the same interpreter.
 #[test]
@@ -399,39 +441,7 @@ fn deps_choose_the_versions_pips_resolver_installs() {
         .into_iter()
         .map(|((project, _), (version, _, _))| (project, version))
         .collect();
-    let pip_report = home.path().join("pip-report.json");
-    let out = std::process::Command::new(home.path().join("venv/bin/pip"))
-        .args([
-            "install",
-            "--disable-pip-version-check",
-            "--dry-run",
-            "--ignore-installed",
-            "--index-url",
-            &index,
-            "--report",
-        ])
-        .arg(&pip_report)
-        .arg("-r")
-        .arg(home.path().join("requirements.txt"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pip: Value = serde_json::from_str(&std::fs::read_to_string(&pip_report).unwrap()).unwrap();
-    let theirs: BTreeMap<String, String> = pip["install"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["metadata"]["name"].as_str().unwrap().to_string(),
-                i["metadata"]["version"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let theirs = pip_resolution(home.path(), &index);
     assert_eq!(ours, theirs);
     assert_eq!(ours.len(), 7, "{ours:?}");
 }

@@ -11,6 +11,7 @@ mod build_reasons;
 mod config;
 mod deps;
 mod deps_options;
+mod deps_real;
 mod deps_shards;
 mod deps_snapshot;
 mod devpi_builder;

@@ -279,10 +279,7 @@ fn boxed(e: ResolveError) -> crate::resolve::SourceError {
 }
 
 impl MetadataSource for BuildSource<'_> {
-    fn candidates(
-        &self,
-        name: &PackageName,
-    ) -> Result<Vec<Candidate>, crate::resolve::SourceError> {
+    fn candidates(&self, name: &PackageName) -> Result<Vec<Candidate>, crate::resolve::Fault> {
         let files = self.listing(name).map_err(boxed)?;
         Ok(candidates(&files, name, &self.fit()))
     }
@@ -291,7 +288,7 @@ impl MetadataSource for BuildSource<'_> {
         &self,
         name: &PackageName,
         version: &Version,
-    ) -> Result<Vec<Requirement>, crate::resolve::SourceError> {
+    ) -> Result<Vec<Requirement>, crate::resolve::Fault> {
         Ok(match &*self.pick(name, version).map_err(boxed)? {
             Pick::Wheel(wheel) => wheel.deps.clone(),
             // `unusable` rules the version out; it has no edges worth following.

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use pep440_rs::Version;
 use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder, PackageName, Requirement};
 
-use crate::resolve::{Candidate, Line, MetadataSource, SourceError};
+use crate::resolve::{Candidate, Fault, Line, MetadataSource};
 
 #[derive(Default)]
 pub(super) struct Memory {
@@ -16,6 +16,10 @@ pub(super) struct Memory {
     pub(super) asked: RefCell<HashMap<String, usize>>,
     /// The prefetch hints, in order.
     pub(super) prefetched: RefCell<Vec<String>>,
+    /// Versions whose metadata cannot be had, with why ([`Fault::Unusable`]).
+    broken: HashMap<(PackageName, Version), String>,
+    /// Projects the index cannot list, with why ([`Fault::Unusable`]).
+    unlisted: HashMap<PackageName, String>,
 }
 
 pub(super) fn name(s: &str) -> PackageName {
@@ -54,14 +58,37 @@ impl Memory {
         self
     }
 
+    /// `project` `v` is listed but its metadata cannot be had (a failed prepare hook).
+    pub(super) fn add_broken(&mut self, project: &str, v: &str, why: &str) -> &mut Self {
+        self.insert(project, v, false, &[]);
+        self.broken
+            .insert((name(project), version(v)), why.to_string());
+        self
+    }
+
+    /// The index cannot list `project` (a 404).
+    pub(super) fn add_unlisted(&mut self, project: &str, why: &str) -> &mut Self {
+        self.unlisted.insert(name(project), why.to_string());
+        self
+    }
+
+    /// How often the metadata of `project` `v` was asked for.
+    pub(super) fn metadata_asked(&self, project: &str, v: &str) -> usize {
+        let key = format!("metadata {} {}", name(project), version(v));
+        self.asked.borrow().get(&key).copied().unwrap_or(0)
+    }
+
     fn count(&self, key: String) {
         *self.asked.borrow_mut().entry(key).or_default() += 1;
     }
 }
 
 impl MetadataSource for Memory {
-    fn candidates(&self, project: &PackageName) -> Result<Vec<Candidate>, SourceError> {
+    fn candidates(&self, project: &PackageName) -> Result<Vec<Candidate>, Fault> {
         self.count(format!("list {project}"));
+        if let Some(why) = self.unlisted.get(project) {
+            return Err(Fault::Unusable(why.clone().into()));
+        }
         Ok(self
             .projects
             .get(project)
@@ -77,17 +104,22 @@ impl MetadataSource for Memory {
             .unwrap_or_default())
     }
 
-    fn requires_dist(
-        &self,
-        project: &PackageName,
-        v: &Version,
-    ) -> Result<Vec<Requirement>, SourceError> {
+    fn requires_dist(&self, project: &PackageName, v: &Version) -> Result<Vec<Requirement>, Fault> {
         self.count(format!("metadata {project} {v}"));
-        self.projects
+        if let Some(why) = self.broken.get(&(project.clone(), v.clone())) {
+            return Err(Fault::Unusable(why.clone().into()));
+        }
+        let found = self
+            .projects
             .get(project)
             .and_then(|versions| versions.get(v))
-            .map(|(_, deps)| deps.clone())
-            .ok_or_else(|| format!("{project} {v} is not in the table").into())
+            .map(|(_, deps)| deps.clone());
+        match found {
+            Some(deps) => Ok(deps),
+            None => Err(Fault::Fatal(
+                format!("{project} {v} is not in the table").into(),
+            )),
+        }
     }
 
     fn prefetch(&self, names: &[PackageName]) {

@@ -268,11 +268,8 @@ fn prereleases_only_when_asked_or_named() {
     let c = lines(&["a>=2.0b1"]);
     let r = resolve(&index, &py312(), &lines(&["a"]), &c, Options::default()).expect("ok");
     assert_eq!(r.pins(), ["a 2.0b1"]);
-    // No fallback to pre-releases when no final release exists.
-    let report = conflict(solve(&index, &["only-pre"]));
-    let expected =
-        "Because there is no usable version of only-pre and the requirements ask for only-pre";
-    assert!(report.starts_with(expected), "{report}");
+    // pip's fallback: a requirement no final release satisfies admits pre-releases.
+    assert_eq!(pins(&index, &["only-pre"]), ["only-pre 1.0rc1"]);
     assert_eq!(pins(&index, &["only-pre==1.0rc1"]), ["only-pre 1.0rc1"]);
 }
 
@@ -362,15 +359,15 @@ fn a_source_error_names_the_project_and_version() {
         fn candidates(
             &self,
             n: &pep508_rs::PackageName,
-        ) -> Result<Vec<crate::resolve::Candidate>, crate::resolve::SourceError> {
+        ) -> Result<Vec<crate::resolve::Candidate>, crate::resolve::Fault> {
             self.0.candidates(n)
         }
         fn requires_dist(
             &self,
             _: &pep508_rs::PackageName,
             _: &pep440_rs::Version,
-        ) -> Result<Vec<pep508_rs::Requirement>, crate::resolve::SourceError> {
-            Err("connection reset".into())
+        ) -> Result<Vec<pep508_rs::Requirement>, crate::resolve::Fault> {
+            Err(crate::resolve::Fault::Fatal("connection reset".into()))
         }
     }
     let err = resolve(
@@ -462,14 +459,14 @@ fn a_version_its_metadata_excludes_is_skipped_and_named_in_a_conflict() {
         fn candidates(
             &self,
             n: &pep508_rs::PackageName,
-        ) -> Result<Vec<crate::resolve::Candidate>, crate::resolve::SourceError> {
+        ) -> Result<Vec<crate::resolve::Candidate>, crate::resolve::Fault> {
             self.0.candidates(n)
         }
         fn requires_dist(
             &self,
             n: &pep508_rs::PackageName,
             v: &pep440_rs::Version,
-        ) -> Result<Vec<pep508_rs::Requirement>, crate::resolve::SourceError> {
+        ) -> Result<Vec<pep508_rs::Requirement>, crate::resolve::Fault> {
             self.0.requires_dist(n, v)
         }
         fn unusable(&self, n: &pep508_rs::PackageName, v: &pep440_rs::Version) -> Option<String> {

@@ -8,57 +8,7 @@ use std::sync::Arc;
 use wheelwright::index::{Source, Upstream};
 
 use super::{client, fetcher, name, python, runtime, version};
-use crate::support::Pypiserver;
-
-/// A minimal valid wheel `{name}-{version}-py3-none-any.whl` in `dir` with these
-/// `Requires-Dist` lines and extras.
-fn make_wheel(dir: &Path, project: &str, version: &str, requires: &[&str], extras: &[&str]) {
-    make_wheel_with(dir, project, version, requires, extras, "");
-}
-
-/// [`make_wheel`] with more METADATA header lines.
-fn make_wheel_with(
-    dir: &Path,
-    project: &str,
-    version: &str,
-    requires: &[&str],
-    extras: &[&str],
-    headers: &str,
-) {
-    use std::io::Write;
-    let dist = project.replace('-', "_");
-    let info = format!("{dist}-{version}.dist-info");
-    let mut metadata =
-        format!("Metadata-Version: 2.1\nName: {project}\nVersion: {version}\n{headers}");
-    for extra in extras {
-        metadata.push_str(&format!("Provides-Extra: {extra}\n"));
-    }
-    for line in requires {
-        metadata.push_str(&format!("Requires-Dist: {line}\n"));
-    }
-    let members = [
-        (format!("{dist}/__init__.py"), String::new()),
-        (format!("{info}/METADATA"), metadata),
-        (
-            format!("{info}/WHEEL"),
-            "Wheel-Version: 1.0\nGenerator: wheelwright-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-                .to_string(),
-        ),
-    ];
-    let path = dir.join(format!("{dist}-{version}-py3-none-any.whl"));
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
-    let options = zip::write::SimpleFileOptions::default();
-    let mut record = String::new();
-    for (member, content) in &members {
-        zip.start_file(member.as_str(), options).unwrap();
-        zip.write_all(content.as_bytes()).unwrap();
-        record.push_str(&format!("{member},,\n"));
-    }
-    zip.start_file(format!("{info}/RECORD"), options).unwrap();
-    record.push_str(&format!("{info}/RECORD,,\n"));
-    zip.write_all(record.as_bytes()).unwrap();
-    zip.finish().unwrap();
-}
+use crate::support::{Pypiserver, make_wheel, make_wheel_with};
 
 #[test]
 fn the_resolver_walks_a_closure_over_pypiserver_with_range_reads_and_then_the_cache() {

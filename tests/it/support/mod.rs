@@ -11,6 +11,7 @@
 
 mod canned;
 mod devpi;
+mod dists;
 mod forward_proxy;
 mod nginx;
 mod nginx_static;
@@ -22,6 +23,7 @@ mod wheelwright;
 
 pub(crate) use canned::{Body, CannedServer, Reply};
 pub(crate) use devpi::{DevpiServer, DevpiUser, devpi};
+pub(crate) use dists::{make_failing_sdist, make_wheel, make_wheel_with};
 pub(crate) use forward_proxy::ForwardProxy;
 pub(crate) use nginx::{Nginx, PROXY_PASSWORD, PROXY_USER, nginx};
 pub(crate) use nginx_static::{StaticNginx, WORKER_USER, uid_of};
