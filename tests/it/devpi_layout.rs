@@ -299,6 +299,30 @@ fn a_mirror_project_hidden_by_the_whitelist_is_not_present_as_pip_sees_it() {
     assert_eq!(pip_downloads(&simple, "ww-huge==1.1999"), Some(file));
 }
 
+/// `fill` of `pins` into `user`'s `dev` through `proxy`, with the given `--timeout` and
+/// `--retries`.
+fn fill_dev_through(
+    proxy: &FaultProxy,
+    user: &DevpiUser,
+    pins: &str,
+    timeout: &str,
+    retries: &str,
+) -> crate::fill::Run {
+    let dev = format!("{}/{}/dev", proxy.url(), user.name);
+    let home = tempfile::tempdir().unwrap();
+    let py = python();
+    let args = [
+        dev.as_str(),
+        "--python",
+        py.to_str().unwrap(),
+        "--timeout",
+        timeout,
+        "--retries",
+        retries,
+    ];
+    fill(home.path(), pins, &args, &user.env())
+}
+
 /// A pin of each small project.
 fn small_pins() -> String {
     (0..SMALL)
@@ -382,20 +406,8 @@ fn one_project_whose_page_times_out_fails_only_its_own_jobs() {
             forward: false,
         },
     );
-    let dev = format!("{}/{}/dev", proxy.url(), user.name);
-    let home = tempfile::tempdir().unwrap();
     let pins = "ww-small-02==1.0\nww-small-01==1.0\nww-alpha==1.0\n";
-    let py = python();
-    let args = [
-        dev.as_str(),
-        "--python",
-        py.to_str().unwrap(),
-        "--timeout",
-        "3",
-        "--retries",
-        "1",
-    ];
-    let run = fill(home.path(), pins, &args, &user.env());
+    let run = fill_dev_through(&proxy, &user, pins, "3", "1");
     assert_eq!(run.code(), 1, "{}", run.stderr());
     assert_eq!(run.count("present"), 2, "{:?}", run.outcomes());
     let failed: Vec<&Value> = run.report["jobs"]
@@ -432,20 +444,7 @@ fn a_server_that_answers_no_page_stops_the_run() {
             forward: false,
         },
     );
-    let dev = format!("{}/{}/dev", proxy.url(), user.name);
-    let home = tempfile::tempdir().unwrap();
-    let pins = small_pins();
-    let py = python();
-    let args = [
-        dev.as_str(),
-        "--python",
-        py.to_str().unwrap(),
-        "--timeout",
-        "1",
-        "--retries",
-        "0",
-    ];
-    let run = fill(home.path(), &pins, &args, &user.env());
+    let run = fill_dev_through(&proxy, &user, &small_pins(), "1", "0");
     assert_eq!(run.code(), 3, "{}", run.stderr());
     assert!(
         run.stderr()
