@@ -86,14 +86,7 @@ impl TargetPolicy {
             target: url,
             policy: policy.clone(),
         };
-        // A cache that cannot be written only costs the next run its requests.
-        if let (Ok(bytes), Some(dir)) = (serde_json::to_vec(&record), path.parent())
-            && std::fs::create_dir_all(dir).is_ok()
-            && let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir)
-            && std::io::Write::write_all(&mut tmp, &bytes).is_ok()
-        {
-            let _ = tmp.persist(&path);
-        }
+        crate::index::snapshot::remember(&path, &record);
         Ok(policy)
     }
 

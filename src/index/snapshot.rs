@@ -28,6 +28,18 @@ struct SnapshotFile {
     projects: BTreeMap<String, Option<Vec<IndexFile>>>,
 }
 
+/// Writes `value` as JSON to `path` (written aside, then renamed), best effort: a cache that
+/// cannot be written only costs the next run its requests.
+pub(crate) fn remember(path: &Path, value: &impl Serialize) {
+    if let (Ok(bytes), Some(dir)) = (serde_json::to_vec(value), path.parent())
+        && std::fs::create_dir_all(dir).is_ok()
+        && let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir)
+        && std::io::Write::write_all(&mut tmp, &bytes).is_ok()
+    {
+        let _ = tmp.persist(path);
+    }
+}
+
 pub struct ListingCache {
     path: PathBuf,
     serial: u64,
@@ -95,19 +107,7 @@ impl ListingCache {
             own_only: self.own_only,
             projects,
         };
-        let Ok(bytes) = serde_json::to_vec(&file) else {
-            return;
-        };
-        let Some(dir) = self.path.parent() else {
-            return;
-        };
-        // A cache that cannot be written only costs the next run its requests.
-        if std::fs::create_dir_all(dir).is_ok()
-            && let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir)
-            && std::io::Write::write_all(&mut tmp, &bytes).is_ok()
-        {
-            let _ = tmp.persist(&self.path);
-        }
+        remember(&self.path, &file);
     }
 
     /// After this run changed the index, the remembered listings are stale.

@@ -224,15 +224,21 @@ impl<'a> Session<'a> {
             Err(directory) => {
                 // The project's files as the run's listing found them (read once, grouped
                 // by project): hand-copied wheels join the page without a directory scan.
-                let known: Vec<SafeFilename> = target
-                    .project_files(self.client, project, false)
-                    .await
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|file| file.filename)
-                    .collect();
+                // The listing itself, not `Target::project_files`, which also reads the
+                // page that `place` reads.
+                let known: Vec<SafeFilename> = match target {
+                    Target::Directory { listing, .. } => listing
+                        .project_files(self.client, project)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|listing| listing.files)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|file| file.filename)
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 let (path, project, stored) =
                     (directory.to_path_buf(), project.clone(), stored.clone());
                 let placed = tokio::task::spawn_blocking(move || {
