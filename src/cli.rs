@@ -260,7 +260,7 @@ pub struct CommonArgs {
     /// requirements file as one environment, as `pip install -r FILE`; `per-line` solves
     /// each line alone and fills the union. Per target interpreter.
     #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "together")]
-    pub deps: Option<crate::closure::DepsMode>,
+    pub deps: Option<crate::deps::DepsMode>,
     /// Projects asked about at once (their target, pure-index and upstream pages).
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub index_concurrency: usize,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use pep508_rs::MarkerEnvironment;
 use serde::Deserialize;
 
-use crate::dist::TagSet;
+use crate::distribution::TagSet;
 
 const PROBE: &str = include_str!("interpreter/probe.py");
 const TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,14 +1,14 @@
 //! wheelwright: keeps a Python package index filled with wheels.
 //!
 //! Modules follow the pipeline: `requirements` → `plan` (with `index`, `interpreter`,
-//! `dist`) → acquisition (`store`, `build`) → `publish` (the target session) → `report`;
+//! `distribution`) → acquisition (`store`, `builder`) → `publish` (the target session) → `report`;
 //! `retry` is the one retry policy of every request, `stop` why a run stopped.
-pub mod build;
+pub mod builder;
 pub mod cli;
-pub(crate) mod closure;
 pub mod commands;
 pub mod config;
-pub mod dist;
+pub(crate) mod deps;
+pub mod distribution;
 pub mod exit;
 pub(crate) mod host_slots;
 pub mod index;

@@ -8,11 +8,11 @@ fn main() -> ExitCode {
     // file (the build's cwd is untrusted) and no async runtime (it must stay single-threaded).
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     match argv.get(1).and_then(|a| a.to_str()) {
-        Some(wheelwright::build::SANDBOX_EXEC) => {
-            return exit_status(wheelwright::build::sandbox_exec_main(&argv[2..]));
+        Some(wheelwright::builder::SANDBOX_EXEC) => {
+            return exit_status(wheelwright::builder::sandbox_exec_main(&argv[2..]));
         }
-        Some(wheelwright::build::TEST_JAIL) => {
-            return exit_status(wheelwright::build::test_jail_main(&argv[2..]));
+        Some(wheelwright::builder::TEST_JAIL) => {
+            return exit_status(wheelwright::builder::test_jail_main(&argv[2..]));
         }
         _ => {}
     }

@@ -394,7 +394,7 @@ impl Context {
         shard: Option<crate::plan::Shard>,
         store: Option<&'a crate::store::Store>,
         packages: &'a crate::package_settings::PackageSettings,
-        closure: Option<&'a crate::closure::Closure>,
+        closure: Option<&'a crate::deps::Closure>,
     ) -> crate::plan::Planner<'a, crate::plan::IndexListings<'a>> {
         crate::plan::Planner {
             listings: crate::plan::IndexListings {

@@ -13,7 +13,7 @@ use thiserror::Error;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use crate::dist::{SafeFilename, Sha256};
+use crate::distribution::{SafeFilename, Sha256};
 use crate::index::http::{status_error, transport_error};
 use crate::index::{HttpClient, redact};
 use crate::requirements::{HashAlgorithm, HashDigest};

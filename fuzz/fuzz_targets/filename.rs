@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use libfuzzer_sys::fuzz_target;
-use wheelwright::dist::{DistFilename, SafeFilename, Sha256, WheelFilename};
+use wheelwright::distribution::{DistFilename, SafeFilename, Sha256, WheelFilename};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wheelwright::dist::CoreMetadata;
+use wheelwright::distribution::CoreMetadata;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(meta) = CoreMetadata::parse(data) {

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::str::FromStr;
 
 use libfuzzer_sys::fuzz_target;
-use wheelwright::dist::{TagSet, WheelLimits, read_wheel, validate_built_wheel};
+use wheelwright::distribution::{TagSet, WheelLimits, read_wheel, validate_built_wheel};
 
 fuzz_target!(|data: &[u8]| {
     let mut parts = data.splitn(3, |b| *b == 0);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 
-use crate::build::{BuildConstraint, Builder, BuilderOptions, SandboxMode, Toolchains};
+use crate::builder::{BuildConstraint, Builder, BuilderOptions, SandboxMode, Toolchains};
 use crate::cli::{FillArgs, SandboxArg};
 use crate::exit::{self, Failure};
 use crate::package_settings::PackageSettings;
@@ -76,9 +76,9 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
     })?;
 
     let mode = sandbox_mode(args.sandbox);
-    crate::build::Sandbox::warm_up(mode);
+    crate::builder::Sandbox::warm_up(mode);
     // A dependency published only as an sdist gets its metadata from the fill's own builder.
-    let closure = crate::closure::for_run(
+    let closure = crate::deps::for_run(
         &mut ctx,
         &requirements,
         &cache,
@@ -325,7 +325,9 @@ fn default_build_jobs() -> usize {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    let per_build = crate::build::SandboxLimits::default().address_space.max(1);
+    let per_build = crate::builder::SandboxLimits::default()
+        .address_space
+        .max(1);
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|text| {
@@ -346,7 +348,7 @@ fn write_reports(
     results: &[JobResult],
     unsupported: &[crate::plan::UnsupportedLine],
     stopped: Option<&str>,
-    closure: Option<&crate::closure::Closure>,
+    closure: Option<&crate::deps::Closure>,
 ) -> Result<(), Failure> {
     if let Some(path) = &args.common.report_json {
         let mut json = report::fill_json(target, results, unsupported, stopped);

@@ -24,7 +24,7 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
     )
     .await?;
     let cache = setup::cache_dir(args.common.cache_dir.as_deref());
-    let closure = crate::closure::for_run(
+    let closure = crate::deps::for_run(
         &mut ctx,
         &args.requirements,
         &cache,
@@ -100,15 +100,15 @@ fn metadata_builder(
     ctx: &setup::Context,
     cache: &std::path::Path,
     max_download_size: u64,
-) -> crate::closure::MetadataBuilder {
-    let mut options = crate::build::BuilderOptions::new(cache);
-    options.sandbox = crate::build::SandboxMode::Auto;
+) -> crate::deps::MetadataBuilder {
+    let mut options = crate::builder::BuilderOptions::new(cache);
+    options.sandbox = crate::builder::SandboxMode::Auto;
     let source = crate::pipeline::UpstreamWheels {
         client: ctx.client.clone(),
         upstream: std::sync::Arc::clone(&ctx.upstream),
         store: crate::store::Store::new(cache).with_max_download_size(max_download_size),
     };
-    crate::build::Builder::new(options, std::sync::Arc::new(source))
+    crate::builder::Builder::new(options, std::sync::Arc::new(source))
         .map(std::sync::Arc::new)
         .map_err(|e| format!("no sandbox to prepare it in: {e}"))
 }

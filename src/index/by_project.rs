@@ -9,7 +9,7 @@ use std::str::FromStr;
 use pep508_rs::PackageName;
 
 use super::IndexFile;
-use crate::dist::DistFilename;
+use crate::distribution::DistFilename;
 
 /// Files grouped by candidate project name, in their original order within each project.
 #[derive(Debug, Default)]
@@ -71,7 +71,7 @@ mod tests {
 
     fn file(name: &str) -> IndexFile {
         IndexFile {
-            filename: crate::dist::SafeFilename::new(name).unwrap(),
+            filename: crate::distribution::SafeFilename::new(name).unwrap(),
             url: url::Url::parse(&format!("file:///d/{name}")).unwrap(),
             sha256: None,
             size: None,

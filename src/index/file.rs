@@ -11,7 +11,7 @@ use pep440_rs::Version;
 use pep508_rs::PackageName;
 use url::Url;
 
-use crate::dist::{BadSha256, DistFilename, SafeFilename, Sha256, UnsafeFilename};
+use crate::distribution::{BadSha256, DistFilename, SafeFilename, Sha256, UnsafeFilename};
 
 /// A file listed by an index for one project. Every index flavour (simple HTML, simple JSON,
 /// devpi JSON, a local directory) is read into this one shape, so the planner and the

@@ -392,7 +392,7 @@ alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha2
 <a href="a-4.0-py3-none-any.whl">a-4.0-py3-none-any.whl</a></body></html>"#
         );
         let files = parse_html(&html, &page()).unwrap().files;
-        let sha = crate::dist::Sha256::new(&hex).unwrap();
+        let sha = crate::distribution::Sha256::new(&hex).unwrap();
         assert_eq!(
             files[0].metadata_file,
             MetadataFile::Offered {

@@ -17,7 +17,7 @@ use super::file::Listing;
 use super::http::{HttpClient, status_error};
 use super::redact::redact;
 use super::simple::{SIMPLE_ACCEPT, fetch_project, parse_html};
-use crate::dist::SafeFilename;
+use crate::distribution::SafeFilename;
 
 /// One place that lists distribution files.
 pub enum Source {

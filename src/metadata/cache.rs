@@ -12,7 +12,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::dist::{MAX_METADATA_BYTES, Sha256};
+use crate::distribution::{MAX_METADATA_BYTES, Sha256};
 
 /// Which file a cached METADATA describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 //! 5. the whole file, downloaded into the store (a later fetch then costs nothing).
 //!
 //! sdists go through the store and `prepare_metadata_for_build_wheel` in the sandbox
-//! ([`crate::build::Builder::prepare_metadata`]), with the settings the sdist's build would get
+//! ([`crate::builder::Builder::prepare_metadata`]), with the settings the sdist's build would get
 //! ([`PrepareSettings`]: a `[package.NAME]` patch may edit its dependencies), cached by the
 //! sdist's sha256 and those settings. Whatever the way, the metadata must name the project
 //! and version asked for (pip's `MetadataInconsistent` check).
@@ -29,8 +29,8 @@ use pep440_rs::Version;
 use pep508_rs::PackageName;
 use url::Url;
 
-use crate::build::{BuildError, BuildRequest, Builder, ConfigSettings};
-use crate::dist::{
+use crate::builder::{BuildError, BuildRequest, Builder, ConfigSettings};
+use crate::distribution::{
     CoreMetadata, MAX_METADATA_BYTES, MetadataError, Sha256, WheelError, read_wheel_metadata_bytes,
 };
 use crate::index::http::{status_error, transport_error};
@@ -58,7 +58,7 @@ pub enum Obtained {
     /// A `file:` URL (a find-links directory) or a file already in the store, read in place.
     Local,
     /// An sdist's `prepare_metadata_for_build_wheel`, or the METADATA of its built wheel.
-    Prepared(crate::build::PreparedFrom),
+    Prepared(crate::builder::PreparedFrom),
 }
 
 /// The metadata of one distribution file.
@@ -505,7 +505,7 @@ fn expected(file: &IndexFile) -> Expected {
 /// Parses METADATA and checks it names the release asked for.
 fn checked(
     bytes: &[u8],
-    filename: &crate::dist::SafeFilename,
+    filename: &crate::distribution::SafeFilename,
     name: &PackageName,
     version: &Version,
 ) -> Result<CoreMetadata, FetchError> {

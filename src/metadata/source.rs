@@ -20,7 +20,7 @@ use tokio::sync::OnceCell;
 
 use super::failure::{Asked, SourceFailure};
 use super::{MetadataFetcher, Obtained, PrepareSettings};
-use crate::dist::DistFilename;
+use crate::distribution::DistFilename;
 use crate::index::{HttpClient, IndexError, IndexFile, Upstream};
 use crate::interpreter::Interpreter;
 use crate::package_settings::PackageSettings;
@@ -105,7 +105,7 @@ impl ProjectOptions {
     pub fn prepare(&self, name: &PackageName, version: &Version) -> PrepareSettings {
         let settings = self.packages.for_build(name, version);
         let line = self.config_settings.get(name).into_iter().flatten();
-        let config_settings = crate::build::config_settings(
+        let config_settings = crate::builder::config_settings(
             line.map(|(k, v)| (k.as_str(), v.as_str())).chain(
                 settings
                     .config_settings
@@ -333,7 +333,7 @@ impl IndexMetadataSource {
         }
         let python = &self.interpreter.markers.python_full_version().version;
         if let Some(rp) = &metadata.metadata.requires_python
-            && !crate::build::python_admitted(rp, python)
+            && !crate::builder::python_admitted(rp, python)
         {
             let why = format!(
                 "{} says Requires-Python `{rp}`, which excludes {} (Python {python})",
@@ -539,7 +539,7 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
-    use crate::build::ConfigValue;
+    use crate::builder::ConfigValue;
 
     fn name(text: &str) -> PackageName {
         PackageName::from_str(text).unwrap()
@@ -599,7 +599,7 @@ mod tests {
         let prepare = options.prepare(&name("root"), &version("1.0"));
         assert_eq!(
             prepare.config_settings,
-            crate::build::ConfigSettings::from([
+            crate::builder::ConfigSettings::from([
                 ("a".to_string(), ConfigValue::Str("1".into())),
                 ("b".to_string(), ConfigValue::Str("2".into())),
             ])

@@ -41,7 +41,7 @@ impl Default for ZipLimits {
     fn default() -> Self {
         Self {
             central_directory: 32 << 20,
-            member: crate::dist::MAX_METADATA_BYTES,
+            member: crate::distribution::MAX_METADATA_BYTES,
         }
     }
 }

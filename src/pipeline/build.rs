@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use super::failures::FailureKey;
 use super::{Key, Pipeline, Unit, all_jobs};
-use crate::build::{BuildRequest, config_settings};
-use crate::dist::DistFilename;
+use crate::builder::{BuildRequest, config_settings};
+use crate::distribution::DistFilename;
 use crate::plan::JobSlot;
 use crate::report::{BuildInfo, CrateInfo, JobResult, MissingInfo, Outcome, SourceFile, WheelFile};
 
@@ -182,7 +182,7 @@ impl Pipeline<'_> {
                 .file_name()
                 .map(|f| f.to_string_lossy().to_string())
                 .unwrap_or_default();
-            let filename = match crate::dist::SafeFilename::new(&raw_name) {
+            let filename = match crate::distribution::SafeFilename::new(&raw_name) {
                 Ok(name) => name,
                 Err(e) => {
                     let detail = format!("the build produced a wheel named {raw_name:?}: {e}");

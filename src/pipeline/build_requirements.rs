@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::str::FromStr;
 
-use crate::dist::{SafeFilename, Sha256, read_wheel};
+use crate::distribution::{SafeFilename, Sha256, read_wheel};
 use crate::publish::Session;
 use crate::report::JobResult;
 use crate::store::Store;
@@ -23,7 +23,7 @@ pub(crate) enum BuildRequirementError {
     #[error("build requirement {filename}: {source}")]
     Read {
         filename: String,
-        source: crate::dist::WheelError,
+        source: crate::distribution::WheelError,
     },
     #[error("build requirement {filename}: {source}")]
     Publish {

@@ -2,7 +2,7 @@
 //! start with `--sandbox required`); a refusal fails the jobs that need a build and makes
 //! `fill` exit 2 (a configuration error), while the jobs that need no build still run.
 
-use crate::build::{SandboxError, ToolchainError};
+use crate::builder::{SandboxError, ToolchainError};
 use crate::requirements::RequirementsError;
 
 #[derive(Debug, thiserror::Error)]

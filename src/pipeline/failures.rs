@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::build::BuildError;
+use crate::builder::BuildError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct KnownFailure {

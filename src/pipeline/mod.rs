@@ -25,8 +25,8 @@ use std::time::Instant;
 
 use futures::stream::StreamExt;
 
-use crate::build::Builder;
-use crate::dist::read_wheel;
+use crate::builder::Builder;
+use crate::distribution::read_wheel;
 use crate::host_slots::HostSlots;
 use crate::index::{IndexError, SafeUrl};
 use crate::plan::{Action, Chosen, Decision, Job, JobFile, JobSlot};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use pep508_rs::PackageName;
 
-use crate::build::{SourceError, WheelSource};
+use crate::builder::{SourceError, WheelSource};
 use crate::index::{HttpClient, IndexFile, Upstream};
 use crate::store::{Expected, Store};
 

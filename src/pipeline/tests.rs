@@ -10,7 +10,7 @@ use super::{BuilderSetupError, FillSettings, Pipeline, PipelineParts};
 use pep440_rs::Version;
 use pep508_rs::PackageName;
 
-use crate::dist::{SafeFilename, Sha256, sha256_file};
+use crate::distribution::{SafeFilename, Sha256, sha256_file};
 use crate::host_slots::HostSlots;
 use crate::index::{ClientConfig, HttpClient, IndexError, SafeUrl, Target, Upstream};
 use crate::package_settings::PackageSettings;

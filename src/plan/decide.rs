@@ -45,7 +45,8 @@ pub(super) fn decide_acquisition(
         ),
         UpstreamChoice::Sdist(d) => {
             let incompatible = upstream.iter().any(|x| {
-                x.version() == version && matches!(x.dist, crate::dist::DistFilename::Wheel(_))
+                x.version() == version
+                    && matches!(x.dist, crate::distribution::DistFilename::Wheel(_))
             });
             let reason = if incompatible {
                 format!(

@@ -4,7 +4,7 @@ use pep440_rs::Version;
 use pep508_rs::PackageName;
 use serde::{Deserialize, Serialize};
 
-use crate::dist::{SafeFilename, Sha256};
+use crate::distribution::{SafeFilename, Sha256};
 use crate::index::SafeUrl;
 
 /// What has to happen for a job. Scripts match on these exact words (`plan --report-json`).

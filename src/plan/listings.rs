@@ -7,7 +7,7 @@ use std::future::Future;
 
 use pep508_rs::PackageName;
 
-use crate::dist::requires_python_of;
+use crate::distribution::requires_python_of;
 use crate::index::snapshot::ListingCache;
 use crate::index::{HttpClient, IndexError, IndexFile, Listing, Target, Upstream};
 use crate::store::{Expected, Store};

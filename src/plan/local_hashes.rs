@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Decision, JobSlot};
-use crate::dist::Sha256;
+use crate::distribution::Sha256;
 use crate::index::SafeUrl;
 
 /// Files from local directories carry no hash in their listing; the chosen ones get theirs
@@ -34,7 +34,7 @@ pub(super) async fn fill_local_hashes(slots: &mut [JobSlot]) {
 }
 
 fn hash_path(path: &Path) -> Option<Sha256> {
-    crate::dist::sha256_file(path)
+    crate::distribution::sha256_file(path)
         .ok()
         .and_then(|hex| Sha256::new(&hex).ok())
 }

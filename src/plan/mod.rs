@@ -88,7 +88,7 @@ pub struct Planner<'a, L> {
     /// `--deps`: the closure stands for the written lines' jobs where their marker holds
     /// (its pinned lines are planned instead), so those are not planned at all: an
     /// unpinned root would otherwise cost an upstream listing whose answer is dropped.
-    pub(crate) closure: Option<&'a crate::closure::Closure>,
+    pub(crate) closure: Option<&'a crate::deps::Closure>,
 }
 
 impl<L: Listings> Planner<'_, L> {

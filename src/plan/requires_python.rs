@@ -31,7 +31,7 @@ use super::listings::Listings;
 use super::older::ProjectFiles;
 use super::select::{dists, present_wheel, resolve_range};
 use super::{Planner, pinned, specifiers};
-use crate::dist::{Compatibility, DistFilename};
+use crate::distribution::{Compatibility, DistFilename};
 use crate::index::IndexFile;
 use crate::interpreter::Interpreter;
 use crate::requirements::RequirementEntry;
@@ -105,7 +105,7 @@ impl<'a, L: Listings> RequiresPythonReader<'a, L> {
                                 && file
                                     .requires_python
                                     .as_deref()
-                                    .is_none_or(|rp| crate::build::python_admitted(rp, python))
+                                    .is_none_or(|rp| crate::builder::python_admitted(rp, python))
                         }
                         _ => false,
                     })

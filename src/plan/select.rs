@@ -4,7 +4,7 @@
 use pep440_rs::{Operator, Version, VersionSpecifiers};
 use pep508_rs::PackageName;
 
-use crate::dist::{Compatibility, DistFilename, TagSet};
+use crate::distribution::{Compatibility, DistFilename, TagSet};
 use crate::index::IndexFile;
 use crate::interpreter::Interpreter;
 
@@ -128,7 +128,7 @@ fn python_ok(d: &Dist<'_>, python: &Version) -> bool {
     d.file
         .requires_python
         .as_deref()
-        .is_none_or(|rp| crate::build::python_admitted(rp, python))
+        .is_none_or(|rp| crate::builder::python_admitted(rp, python))
 }
 
 /// What upstream offers for one (version, interpreter).

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use pep508_rs::PackageName;
 
 use super::upload::{UploadError, UploadOutcome};
-use crate::dist::{SafeFilename, sha256_file};
+use crate::distribution::{SafeFilename, sha256_file};
 use crate::store::StoredFile;
 
 /// Mode of every file written (`& !umask`, by the kernel).

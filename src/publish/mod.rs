@@ -26,7 +26,7 @@ use tokio::sync::OnceCell;
 pub(crate) use login::{Logins, log_in};
 pub(crate) use upload::{Attempts, UploadError, UploadOutcome};
 
-use crate::dist::{SafeFilename, WheelInfo};
+use crate::distribution::{SafeFilename, WheelInfo};
 use crate::host_slots::HostSlots;
 use crate::index::{HttpClient, IndexError, Target};
 use crate::policy::{Refusal, Shadowing, TargetPolicy};

@@ -10,7 +10,7 @@ use pep508_rs::PackageName;
 use super::upload::{
     Attempts, ListedFile, Remote, Sent, UploadError, UploadForm, UploadOutcome, upload,
 };
-use crate::dist::{SafeFilename, Sha256};
+use crate::distribution::{SafeFilename, Sha256};
 use crate::index::IndexError;
 use crate::retry::RetryPolicy;
 use crate::store::StoredFile;
@@ -360,7 +360,7 @@ mod session {
     use std::sync::Arc;
 
     use super::super::{PublishError, Session, SessionParts, UploadOutcome};
-    use crate::dist::{SafeFilename, Sha256, read_wheel, sha256_file};
+    use crate::distribution::{SafeFilename, Sha256, read_wheel, sha256_file};
     use crate::host_slots::HostSlots;
     use crate::index::{ClientConfig, HttpClient, Target};
     use crate::report::Progress;

@@ -22,7 +22,7 @@ use thiserror::Error;
 use tokio_util::io::ReaderStream;
 use url::Url;
 
-use crate::dist::{SafeFilename, Sha256, WheelInfo};
+use crate::distribution::{SafeFilename, Sha256, WheelInfo};
 use crate::index::http::{status_error, transport_error};
 use crate::index::{HttpClient, IndexError, Target, redact};
 use crate::retry::{RetryPolicy, RetryState, TransportFailure, is_transient_status, retry_after};

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use pep440_rs::Version;
 use pep508_rs::PackageName;
 
-use crate::dist::Sha256;
+use crate::distribution::Sha256;
 use crate::interpreter::Interpreter;
 
 /// What the lock knows about the file that serves one job.
@@ -330,5 +330,4 @@ fn comment_text(text: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "lock_tests.rs"]
 mod tests;

@@ -66,7 +66,7 @@ pub(crate) fn from_results(results: &[JobResult]) -> LockInput {
             Outcome::Skipped | Outcome::Excluded => continue,
             Outcome::Present | Outcome::Uploaded | Outcome::Built => {
                 let sha = match &result.sha256 {
-                    Some(hex) => crate::dist::Sha256::new(hex).ok(),
+                    Some(hex) => crate::distribution::Sha256::new(hex).ok(),
                     None => job.file().and_then(|f| f.sha256.clone()),
                 };
                 match sha {

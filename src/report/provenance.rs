@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::build::{BuildFacts, InstalledWheel, Missing, Protections, Sandbox};
-use crate::dist::{SafeFilename, Sha256};
+use crate::builder::{BuildFacts, InstalledWheel, Missing, Protections, Sandbox};
+use crate::distribution::{SafeFilename, Sha256};
 use crate::index::SafeUrl;
 use crate::interpreter::Interpreter;
 use crate::package_settings::BuildSettings;

@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 use super::json::write_json_atomically;
 use super::outcome::JobResult;
 use super::provenance::BuildInfo;
-use crate::build::DEFAULT_SOURCE_DATE_EPOCH;
-use crate::dist::WheelFilename;
+use crate::builder::DEFAULT_SOURCE_DATE_EPOCH;
+use crate::distribution::WheelFilename;
 use crate::index::SafeUrl;
 
 #[derive(Debug, thiserror::Error)]
@@ -294,5 +294,4 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 #[cfg(test)]
-#[path = "sbom_tests.rs"]
 mod tests;

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::PackageName;
 
-use crate::dist::{Compatibility, DistFilename, TagSet};
+use crate::distribution::{Compatibility, DistFilename, TagSet};
 use crate::index::IndexFile;
 
 use super::source::Candidate;

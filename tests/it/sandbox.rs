@@ -527,8 +527,8 @@ fn with_no_layer_available_builds_are_refused_and_fetches_still_run() {
 #[test]
 #[ignore]
 fn bench_hook_start_per_layer() {
-    use wheelwright::build::{Sandbox, SandboxCommand, SandboxLimits, SandboxMode};
-    wheelwright::build::set_sandbox_launcher(env!("CARGO_BIN_EXE_wheelwright").into());
+    use wheelwright::builder::{Sandbox, SandboxCommand, SandboxLimits, SandboxMode};
+    wheelwright::builder::set_sandbox_launcher(env!("CARGO_BIN_EXE_wheelwright").into());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let build = dir.path().join("build");
@@ -562,7 +562,7 @@ fn bench_hook_start_per_layer() {
                     let outcome = runtime.block_on(sandbox.run(&command)).unwrap();
                     assert_eq!(
                         outcome.termination,
-                        wheelwright::build::Termination::Exited(0),
+                        wheelwright::builder::Termination::Exited(0),
                         "{}: {}",
                         sandbox.layer_name(),
                         outcome.log.head

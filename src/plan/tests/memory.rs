@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use pep508_rs::{MarkerEnvironment, PackageName};
 
-use crate::dist::TagSet;
+use crate::distribution::TagSet;
 use crate::index::{IndexError, IndexFile, Listing, RejectedEntry};
 use crate::interpreter::Interpreter;
 use crate::plan::{Job, Listings, Plan, Planner, Policy, PresentIn, VersionPolicy};
@@ -158,7 +158,7 @@ pub(super) fn rejected(listed: &str) -> RejectedEntry {
         listed: listed.into(),
         problem: crate::index::EntryProblem::Sha256 {
             value: "ab".into(),
-            source: crate::dist::Sha256::new("ab").unwrap_err(),
+            source: crate::distribution::Sha256::new("ab").unwrap_err(),
         },
     }
 }

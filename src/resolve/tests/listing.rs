@@ -5,13 +5,13 @@ use std::str::FromStr;
 use url::Url;
 
 use super::memory::{name, version};
-use crate::dist::TagSet;
+use crate::distribution::TagSet;
 use crate::index::IndexFile;
 use crate::resolve::listing::{Fit, candidates};
 
 fn file(filename: &str, requires_python: Option<&str>, yanked: bool) -> IndexFile {
     IndexFile {
-        filename: crate::dist::SafeFilename::new(filename).expect("safe filename"),
+        filename: crate::distribution::SafeFilename::new(filename).expect("safe filename"),
         url: Url::from_str(&format!("https://index.example.invalid/files/{filename}"))
             .expect("valid URL"),
         sha256: None,

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use pep440_rs::Version;
 use pep508_rs::PackageName;
-use wheelwright::dist::{Sha256, sha256_file};
+use wheelwright::distribution::{Sha256, sha256_file};
 use wheelwright::index::{ClientConfig, HttpClient, IndexFile, MetadataFile, Source, Upstream};
 use wheelwright::metadata::MetadataFetcher;
 use wheelwright::store::Store;
@@ -79,7 +79,7 @@ fn served_dir(fixtures: &[&str]) -> tempfile::TempDir {
 
 fn index_file(url: &str, path: &Path) -> IndexFile {
     IndexFile {
-        filename: wheelwright::dist::SafeFilename::new(
+        filename: wheelwright::distribution::SafeFilename::new(
             path.file_name()
                 .and_then(|n| n.to_str())
                 .expect("file name"),

@@ -12,8 +12,8 @@ use crate::support::fixture_dist;
 
 #[test]
 fn an_sdist_only_project_gets_its_metadata_from_the_prepare_hook_once() {
-    use wheelwright::build::{Builder, BuilderOptions, FindLinksDir, PreparedFrom};
-    wheelwright::build::set_sandbox_launcher(env!("CARGO_BIN_EXE_wheelwright").into());
+    use wheelwright::builder::{Builder, BuilderOptions, FindLinksDir, PreparedFrom};
+    wheelwright::builder::set_sandbox_launcher(env!("CARGO_BIN_EXE_wheelwright").into());
     let rt = runtime();
     let interpreter = Arc::new(
         rt.block_on(wheelwright::interpreter::probe(&python()))
@@ -94,8 +94,8 @@ fn charlie_without_prepare_hook(dir: &Path) -> PathBuf {
 
 #[test]
 fn a_back_end_without_the_prepare_hook_gets_its_metadata_from_the_built_wheel() {
-    use wheelwright::build::{Builder, BuilderOptions, FindLinksDir, PreparedFrom};
-    wheelwright::build::set_sandbox_launcher(env!("CARGO_BIN_EXE_wheelwright").into());
+    use wheelwright::builder::{Builder, BuilderOptions, FindLinksDir, PreparedFrom};
+    wheelwright::builder::set_sandbox_launcher(env!("CARGO_BIN_EXE_wheelwright").into());
     let rt = runtime();
     let interpreter = Arc::new(
         rt.block_on(wheelwright::interpreter::probe(&python()))

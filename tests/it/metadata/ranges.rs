@@ -1,7 +1,7 @@
 //! The wheel ways: range requests (nginx, pypiserver, a canned server), PEP 658 files
 //! (a canned index, devpi-server with `--enable-core-metadata`), the download fallback.
 
-use wheelwright::dist::read_wheel_metadata_bytes;
+use wheelwright::distribution::read_wheel_metadata_bytes;
 use wheelwright::index::MetadataFile;
 use wheelwright::metadata::{FetchError, Obtained, zip::TAIL_LEN};
 use wheelwright::store::Store;

@@ -122,7 +122,7 @@ fn walk_files(dir: &Path) -> usize {
 
 #[test]
 fn prefetch_lists_the_project_and_caches_the_metadata_of_its_newest_wheel() {
-    use wheelwright::dist::{Sha256, sha256_file};
+    use wheelwright::distribution::{Sha256, sha256_file};
     use wheelwright::metadata::{CacheKind, IndexMetadataSource, MetadataCache, SourceOptions};
     use wheelwright::resolve::MetadataSource;
     let packages = tempfile::tempdir().unwrap();

@@ -1,6 +1,8 @@
 //! Build subsystem tests: real python3, real bwrap, the project's fixture sdists.
 //! They fail (never skip) when python3 or a working bwrap is missing.
 
+mod resolve;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

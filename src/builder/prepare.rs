@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::hooks::{call_hook, read_regular_limited};
 use super::{BuildError, BuildRequest, BuildStep, Builder, Job};
-use crate::dist::{MAX_METADATA_BYTES, read_wheel_metadata_bytes};
+use crate::distribution::{MAX_METADATA_BYTES, read_wheel_metadata_bytes};
 
 /// Where prepared metadata came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +96,7 @@ impl Builder {
             .as_str()
             .filter(|name| {
                 name.ends_with(".dist-info")
-                    && crate::dist::SafeFilename::new(name).is_ok()
+                    && crate::distribution::SafeFilename::new(name).is_ok()
                     && std::fs::symlink_metadata(out.join(name)).is_ok_and(|m| m.is_dir())
             })
             .ok_or_else(|| {

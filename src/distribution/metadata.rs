@@ -13,8 +13,8 @@ use pep508_rs::PackageName;
 use zip::ZipArchive;
 use zip::result::ZipError;
 
-use crate::dist::filename::split_name_version;
-use crate::dist::{FilenameError, WheelFilename};
+use crate::distribution::filename::split_name_version;
+use crate::distribution::{FilenameError, WheelFilename};
 
 /// METADATA carries the long description, which can be large but not unbounded.
 pub(crate) const MAX_METADATA_BYTES: u64 = 64 * 1024 * 1024;

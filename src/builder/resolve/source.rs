@@ -18,7 +18,7 @@ use pep508_rs::{PackageName, Requirement};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{BuildConstraint, ResolveError, SourceError, WheelSource};
-use crate::dist::{Compatibility, WheelFilename, read_wheel, sha256_file};
+use crate::distribution::{Compatibility, WheelFilename, read_wheel, sha256_file};
 use crate::index::IndexFile;
 use crate::interpreter::Interpreter;
 use crate::resolve::listing::{Fit, candidates};

@@ -343,5 +343,4 @@ fn debian_for_program(name: &str) -> Option<&'static str> {
 }
 
 #[cfg(test)]
-#[path = "missing_tests.rs"]
 mod tests;

@@ -26,7 +26,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{PackageName, Requirement, VersionOrUrl};
 
-use crate::dist::WheelFilename;
+use crate::distribution::WheelFilename;
 use crate::index::IndexFile;
 use crate::interpreter::Interpreter;
 

@@ -198,12 +198,12 @@ impl Closure {
 /// The builder that prepares the metadata of a dependency published only as an sdist
 /// (`prepare_metadata_for_build_wheel` in the sandbox, cached by the sdist's sha256), or
 /// why there is none (that dependency's solve then fails with the reason).
-pub(crate) type MetadataBuilder = Result<Arc<crate::build::Builder>, String>;
+pub(crate) type MetadataBuilder = Result<Arc<crate::builder::Builder>, String>;
 
 /// `--deps` for a run: solves the closure and replaces the context's requirements with the
 /// expanded ones. `None` without `--deps`. When the upstream can name its content and an
 /// earlier run solved the same inputs over the same content, that solve is taken as it was
-/// (see `closure_snapshot.rs`); `builder` is asked for only when there is a solve to do.
+/// (see `deps/snapshot.rs`); `builder` is asked for only when there is a solve to do.
 /// `packages` (the `[package.NAME]` tables) rule which sdists count and how their metadata
 /// is prepared; `failures` how an earlier failed preparation is trusted.
 #[allow(clippy::too_many_arguments)]
@@ -251,7 +251,7 @@ pub(crate) async fn for_run(
     let fetcher = match builder(ctx) {
         // Each sdist's metadata is prepared with the settings its build gets (the lines' `-C`
         // and `[package.NAME]`, see `ProjectOptions::prepare`), not with the builder's own.
-        Ok(builder) => fetcher.with_builder(builder, crate::build::ConfigSettings::new()),
+        Ok(builder) => fetcher.with_builder(builder, crate::builder::ConfigSettings::new()),
         Err(why) => fetcher.without_builder(why),
     };
     let closure = expand(
@@ -701,9 +701,7 @@ fn pinned_lines(written: &ParsedRequirements, solved: Solved) -> Closure {
     }
 }
 
-#[path = "closure_snapshot.rs"]
 mod snapshot;
 
 #[cfg(test)]
-#[path = "closure_tests.rs"]
 mod tests;

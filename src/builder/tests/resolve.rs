@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use futures::future::BoxFuture;
 use pep508_rs::{PackageName, Requirement};
 
-use super::*;
+use crate::builder::*;
 use crate::index::IndexFile;
 use crate::interpreter::{Interpreter, probe};
 
@@ -219,7 +219,7 @@ impl Scene {
     }
 
     fn sha256(&self, filename: &str) -> String {
-        crate::dist::sha256_file(self.dir.path().join(filename)).unwrap()
+        crate::distribution::sha256_file(self.dir.path().join(filename)).unwrap()
     }
 
     fn fetched(&self) -> Vec<String> {

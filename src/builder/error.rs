@@ -13,7 +13,7 @@ use super::{
     CargoError, EnvError, PathsError, PyprojectError, ResolveError, SandboxError, Termination,
     UnpackError,
 };
-use crate::dist::ValidationError;
+use crate::distribution::ValidationError;
 use crate::package_settings::PatchError;
 
 /// The step a build failed in.

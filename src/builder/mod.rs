@@ -31,8 +31,6 @@ mod toolchain;
 mod unpack;
 
 #[cfg(test)]
-mod resolve_tests;
-#[cfg(test)]
 mod tests;
 
 use std::path::{Path, PathBuf};
@@ -67,7 +65,7 @@ pub use sandbox::{
 pub use toolchain::{BuildPathProblem, ToolchainError, Toolchains};
 pub use unpack::{UnpackError, UnpackLimits, Unpacked, unpack_sdist};
 
-use crate::dist::{WheelLimits, validate_built_wheel};
+use crate::distribution::{WheelLimits, validate_built_wheel};
 use crate::interpreter::Interpreter;
 use crate::package_settings::{BuildSettings, apply_patch};
 use hooks::{HookContext, call_hook};
@@ -702,7 +700,7 @@ impl Job {
         let (dir, placeholder, keyed) = if mounted {
             (reserved, None, None)
         } else {
-            let keyed = crate::dist::hash::sha256_file(&request.sdist)
+            let keyed = crate::distribution::hash::sha256_file(&request.sdist)
                 .map_err(io("hash sdist"))
                 .and_then(|sdist_sha256| {
                     // Other settings (a patch) are another build of the same sdist.

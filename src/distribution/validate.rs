@@ -15,9 +15,11 @@ use std::path::Path;
 use pep440_rs::Version;
 use pep508_rs::PackageName;
 
-use crate::dist::hash::{record_hash, sha256_reader};
-use crate::dist::metadata::{WheelError, open_archive, read_archive, read_member, wheel_filename};
-use crate::dist::{IncompatibleTag, TagSet, WheelInfo};
+use crate::distribution::hash::{record_hash, sha256_reader};
+use crate::distribution::metadata::{
+    WheelError, open_archive, read_archive, read_member, wheel_filename,
+};
+use crate::distribution::{IncompatibleTag, TagSet, WheelInfo};
 
 /// Size caps for a built wheel (zip bombs and runaway builds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,7 +225,9 @@ pub fn validate_built_wheel(
         });
     }
     check_wheel_file(&wheel, &info)?;
-    if let crate::dist::Compatibility::Incompatible(reason) = tags.compatibility(&info.filename) {
+    if let crate::distribution::Compatibility::Incompatible(reason) =
+        tags.compatibility(&info.filename)
+    {
         // A pure wheel is accepted whatever its python tag: the backend chose it and the
         // planner decides per interpreter where it may be used.
         if !info.filename.is_pure() {

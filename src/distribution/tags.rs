@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::dist::WheelFilename;
+use crate::distribution::WheelFilename;
 
 /// One `python-abi-platform` triple, lowercase.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::CargoError;
 use super::lock::LockedCrate;
-use crate::build::{UnpackLimits, unpack_sdist};
+use crate::builder::{UnpackLimits, unpack_sdist};
 
 /// The name of the replacement source in the generated configuration.
 const VENDORED: &str = "wheelwright-vendored";

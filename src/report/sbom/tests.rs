@@ -4,8 +4,8 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use super::{civil_from_days, document, iso8601_utc, pypi_purl, write_sboms};
-use crate::build::{InstalledWheel, Protections};
-use crate::dist::{SafeFilename, Sha256};
+use crate::builder::{InstalledWheel, Protections};
+use crate::distribution::{SafeFilename, Sha256};
 use crate::package_settings::BuildSettings;
 use crate::report::provenance::{BuildInfo, CrateInfo, InterpreterInfo, SourceFile, WheelFile};
 
@@ -21,8 +21,8 @@ fn built() -> BuildInfo {
     BuildInfo {
         sandbox: "bwrap".into(),
         protections: Protections {
-            network: crate::build::NetworkProtection::Namespace,
-            filesystem: crate::build::FilesystemProtection::Namespace,
+            network: crate::builder::NetworkProtection::Namespace,
+            filesystem: crate::builder::FilesystemProtection::Namespace,
             pid_namespace: true,
             limits: "rlimits".into(),
         },

@@ -6,7 +6,7 @@ use futures::future::BoxFuture;
 use pep508_rs::PackageName;
 
 use super::{SourceError, WheelSource};
-use crate::dist::{DistFilename, sha256_file};
+use crate::distribution::{DistFilename, sha256_file};
 use crate::index::IndexFile;
 
 /// A local directory of dists (`--find-links DIR`, test fixtures).

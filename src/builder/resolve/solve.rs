@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::source::{BuildSource, Pick, Question, specifiers};
 use super::{BuildConstraint, NoWheel, ResolveError, ResolvedWheel};
-use crate::dist::{Compatibility, DistFilename, WheelFilename};
+use crate::distribution::{Compatibility, DistFilename, WheelFilename};
 use crate::interpreter::Interpreter;
 use crate::resolve::listing::candidates;
 use crate::resolve::{self, Line, Options, ProviderError, Resolution};

@@ -9,8 +9,8 @@ use pep508_rs::PackageName;
 use zip::write::SimpleFileOptions;
 
 use super::*;
-use crate::dist::hash::{record_hash, sha256_reader};
-use crate::dist::{TagSet, WheelError};
+use crate::distribution::hash::{record_hash, sha256_reader};
+use crate::distribution::{TagSet, WheelError};
 
 type Row = [String; 3];
 
@@ -103,7 +103,7 @@ fn tags() -> TagSet {
     .unwrap()
 }
 
-fn validate(path: &Path) -> Result<crate::dist::WheelInfo, ValidationError> {
+fn validate(path: &Path) -> Result<crate::distribution::WheelInfo, ValidationError> {
     validate_built_wheel(
         path,
         &PackageName::from_str("Foo.Bar").unwrap(),
@@ -121,7 +121,7 @@ fn good_wheel_passes_and_is_read() {
     assert_eq!(info.metadata.summary.as_deref(), Some("test"));
     assert!(info.root_is_purelib);
     assert_eq!(info.wheel_tags, ["py3-none-any"]);
-    assert_eq!(crate::dist::read_wheel(&path).unwrap(), info);
+    assert_eq!(crate::distribution::read_wheel(&path).unwrap(), info);
 }
 
 #[test]
