@@ -75,6 +75,7 @@ mod tests {
             url: url::Url::parse(&format!("file:///d/{name}")).unwrap(),
             sha256: None,
             size: None,
+            upload_time: None,
             requires_python: None,
             yanked: None,
             stage: None,

@@ -512,6 +512,7 @@ pub fn parse_project(body: &str, page_url: &Url) -> Result<Listing, ListingError
                         url,
                         sha256,
                         size: None,
+                        upload_time: None,
                         requires_python: requires_python.clone(),
                         yanked: yanked.clone(),
                         // devpi's project JSON does not say; its simple page may.

@@ -12,6 +12,7 @@ use pep508_rs::PackageName;
 use url::Url;
 
 use crate::distribution::{BadSha256, DistFilename, SafeFilename, Sha256, UnsafeFilename};
+use crate::timestamp::Timestamp;
 
 /// A file listed by an index for one project. Every index flavour (simple HTML, simple JSON,
 /// devpi JSON, a local directory) is read into this one shape, so the planner and the
@@ -27,6 +28,10 @@ pub struct IndexFile {
     /// PEP 700 `size` in bytes, when the index gives it.
     #[serde(default)]
     pub size: Option<u64>,
+    /// PEP 700 `upload-time`, when the index gives it (PEP 691 JSON only: PEP 833 froze the
+    /// HTML form without it).
+    #[serde(default)]
+    pub upload_time: Option<Timestamp>,
     /// `requires-python` / `data-requires-python`; an empty string is read as `None`.
     pub requires_python: Option<String>,
     /// PEP 592: `Some(reason)` when yanked (reason may be empty).
@@ -144,6 +149,7 @@ pub struct RawEntry {
     pub url: Url,
     pub sha256: Option<String>,
     pub size: Option<u64>,
+    pub upload_time: Option<Timestamp>,
     pub requires_python: Option<String>,
     pub yanked: Option<String>,
     pub stage: Option<String>,
@@ -181,6 +187,7 @@ fn typed(raw: RawEntry) -> Result<IndexFile, (String, EntryProblem)> {
         url: raw.url,
         sha256,
         size: raw.size,
+        upload_time: raw.upload_time,
         requires_python: raw.requires_python,
         yanked: raw.yanked,
         stage: raw.stage,
@@ -225,6 +232,7 @@ mod tests {
             url: Url::parse("http://h/f").unwrap(),
             sha256: sha256.map(String::from),
             size: None,
+            upload_time: None,
             requires_python: None,
             yanked: None,
             stage: None,

@@ -90,6 +90,10 @@ struct JsonFile {
     /// PEP 700; anything but a non-negative integer is ignored.
     #[serde(default)]
     size: Option<serde_json::Value>,
+    /// PEP 700; a value that is not an RFC 3339 time is read as absent (as pip does with
+    /// a key it cannot use), never as "now" or "long ago".
+    #[serde(rename = "upload-time", default)]
+    upload_time: Option<serde_json::Value>,
     /// PEP 714's name for the PEP 658 metadata file, preferred over the original one.
     #[serde(rename = "core-metadata", default)]
     core_metadata: Option<serde_json::Value>,
@@ -126,6 +130,11 @@ pub fn parse_json(body: &str, page_url: &Url) -> Result<Listing, ListingError> {
                 // checked, the others are ignored.
                 sha256: file.hashes.get("sha256").cloned().or(fragment_hash),
                 size: file.size.as_ref().and_then(serde_json::Value::as_u64),
+                upload_time: file
+                    .upload_time
+                    .as_ref()
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|text| text.parse().ok()),
                 requires_python: file.requires_python.filter(|r| !r.trim().is_empty()),
                 filename: file.filename,
                 url,
@@ -210,6 +219,7 @@ pub fn parse_html(body: &str, page_url: &Url) -> Result<Listing, ListingError> {
                 filename,
                 sha256: fragment_hash,
                 size: None,
+                upload_time: None,
                 requires_python: attr(tag, "data-requires-python")
                     .flatten()
                     .filter(|r| !r.trim().is_empty()),
@@ -379,6 +389,22 @@ alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha2
         );
         assert_eq!(files[1].yanked.as_deref(), Some("broken"));
         assert_eq!(files[1].stage, None);
+    }
+
+    #[test]
+    fn reads_pep700_upload_time_and_size() {
+        let json = r#"{"meta":{"api-version":"1.1"},"name":"a","versions":["1.0"],"files":[
+ {"filename":"a-1.0-py3-none-any.whl","url":"a-1.0-py3-none-any.whl","hashes":{},"size":1234,"upload-time":"2026-12-05T10:11:12.123456Z"},
+ {"filename":"a-1.0.tar.gz","url":"a-1.0.tar.gz","hashes":{},"size":-1,"upload-time":"last Tuesday"},
+ {"filename":"a-1.0.zip","url":"a-1.0.zip","hashes":{},"upload-time":17}]}"#;
+        let files = parse_json(json, &page()).unwrap().files;
+        assert_eq!(files[0].size, Some(1234));
+        assert_eq!(
+            files[0].upload_time.map(|t| t.to_string()).as_deref(),
+            Some("2026-12-05T10:11:12.123456Z")
+        );
+        assert_eq!((files[1].size, files[1].upload_time), (None, None));
+        assert_eq!(files[2].upload_time, None);
     }
 
     #[test]

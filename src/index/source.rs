@@ -176,6 +176,7 @@ pub async fn read_directory(path: &Path) -> Result<Vec<IndexFile>, IndexError> {
             // Hashed on demand: a directory may be large and only chosen files matter.
             sha256: None,
             size: None,
+            upload_time: None,
             requires_python: None,
             yanked: None,
             stage: None,

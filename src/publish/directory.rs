@@ -1,5 +1,7 @@
-//! The local-directory target: wheels side by side, plus a PEP 503 `simple/` tree that pip
-//! can use with `--index-url file:///.../simple/` (or the directory with `--find-links`).
+//! The local-directory target: wheels side by side, each wheel's PEP 658 metadata file
+//! beside it, plus a `simple/` tree in both forms of the simple API (PEP 503 HTML, PEP 691
+//! JSON; pages.rs) that pip can use with `--index-url file:///.../simple/` (or the directory
+//! with `--find-links`), and that a web server serves by the `Accept` header.
 //!
 //! Safe when two runs write at once: a wheel is placed with a hard link from a temp file
 //! (fails instead of overwriting, so a conflict is seen, never hidden), a project's page is
@@ -13,17 +15,21 @@
 //! `0755`, within the user's umask. The modes are passed at creation so the kernel applies the
 //! umask; a temp file's default `0600` would make a web server's workers answer 403.
 
-use std::collections::BTreeMap;
 use std::fs::{self, DirBuilder, Permissions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use pep508_rs::PackageName;
+use sha2::Digest;
 
+use super::pages::{self, PageFile, PageFiles};
 use super::upload::{UploadError, UploadOutcome};
-use crate::distribution::{SafeFilename, sha256_file};
+use crate::distribution::{
+    CoreMetadata, DistFilename, SafeFilename, Sha256, read_wheel_metadata_bytes, sha256_file,
+};
 use crate::store::StoredFile;
+use crate::timestamp::Timestamp;
 
 /// Mode of every file written (`& !umask`, by the kernel).
 const FILE_MODE: u32 = 0o644;
@@ -178,12 +184,14 @@ fn lock(path: &Path) -> Result<fs::File, UploadError> {
     Ok(file)
 }
 
-/// Adds `added` to `simple/<project>/index.html`, under that project's lock
-/// (`simple/<project>/.lock`), so runs writing other projects never wait for it. The page is
-/// its own record: its links (with their sha256, which is then never computed again) are
-/// kept while their files exist, `known` files it lacks are hashed and added, and the page
-/// is rewritten only when that changes it. The cost is the project's files, not the
-/// directory's. Returns whether the project's page is new (the root page lacks it).
+/// Adds `added` to the project's pages (`simple/<project>/index.html` and `index.json`),
+/// under that project's lock (`simple/<project>/.lock`), so runs writing other projects never
+/// wait for it. The JSON page is its own record (pages.rs): its entries (with their sha256,
+/// which is then never computed again) are kept while their files exist, `known` files it
+/// lacks are hashed and added, entries it lacks a field of are completed (a wheel's PEP 658
+/// metadata file is written beside it), and the pages are rewritten only when that changes
+/// them. The cost is the project's files, not the directory's. Returns whether the project's
+/// page is new (the root page lacks it).
 fn update_project_page(
     dir: &Path,
     project: &PackageName,
@@ -194,64 +202,115 @@ fn update_project_page(
     let new_project = !project_dir.is_dir();
     create_dirs(&project_dir)?;
     let _lock = lock(&project_dir.join(".lock"))?;
-    let page_path = project_dir.join("index.html");
-    let listed = listed_files(&page_path);
-    let mut files: BTreeMap<SafeFilename, String> = listed
-        .iter()
-        .filter(|(name, _)| is_file(&dir.join(name.as_path())))
-        .map(|(name, hash)| (name.clone(), hash.clone()))
-        .collect();
-    for name in known {
-        let path = dir.join(name.as_path());
-        if !files.contains_key(name) && is_file(&path) {
-            files.insert(name.clone(), sha256_file(&path).map_err(io(&path))?);
+    let listed = pages::read(&project_dir);
+    let mut files = PageFiles::new();
+    for (name, file) in &listed {
+        if is_file(&dir.join(name.as_path())) {
+            files.insert(name.clone(), complete(dir, project, name, file.clone())?);
+        } else {
+            // Gone by hand: its metadata file goes with it (best effort: a leftover is
+            // never listed, so it misleads no installer).
+            let _ = fs::remove_file(metadata_path(dir, name));
         }
     }
-    files.insert(added.filename.clone(), added.sha256.to_string());
-    if files != listed {
-        write_atomically(&page_path, project_page(project, &files).as_bytes())?;
+    let mut add = |name: &SafeFilename, sha256: Option<&Sha256>| -> Result<(), UploadError> {
+        let path = dir.join(name.as_path());
+        if files.contains_key(name) || !is_file(&path) {
+            return Ok(());
+        }
+        let sha256 = match sha256 {
+            Some(hash) => hash.clone(),
+            None => hashed(&path)?,
+        };
+        let file = PageFile {
+            sha256,
+            size: None,
+            upload_time: None,
+            requires_python: None,
+            core_metadata: None,
+        };
+        files.insert(name.clone(), complete(dir, project, name, file)?);
+        Ok(())
+    };
+    add(&added.filename, Some(&added.sha256))?;
+    for name in known {
+        add(name, None)?;
+    }
+    if files != listed || !project_dir.join("index.json").is_file() {
+        // The metadata files are in place before a page names them.
+        write_atomically(
+            &project_dir.join("index.json"),
+            pages::project_json(project, &files).as_bytes(),
+        )?;
+        write_atomically(
+            &project_dir.join("index.html"),
+            pages::project_html(project, &files).as_bytes(),
+        )?;
     }
     Ok(new_project)
+}
+
+fn hashed(path: &Path) -> Result<Sha256, UploadError> {
+    let hex = sha256_file(path).map_err(io(path))?;
+    Ok(Sha256::new(&hex).expect("sha256_file gives 64 hex digits"))
+}
+
+/// Fills what an entry lacks: PEP 700's size and upload time (the file's modification time:
+/// when it was placed, since a placed file is never written again), and for a wheel its PEP
+/// 658 metadata file, `<wheel>.metadata`, holding the bytes of its `.dist-info/METADATA`
+/// exactly, with that file's sha256 and the `Requires-Python` it states. A wheel placed by an
+/// older wheelwright gets its metadata file here, the next time its project's page is
+/// written. A wheel whose METADATA cannot be read is listed without one, as before.
+fn complete(
+    dir: &Path,
+    project: &PackageName,
+    name: &SafeFilename,
+    mut file: PageFile,
+) -> Result<PageFile, UploadError> {
+    let path = dir.join(name.as_path());
+    if file.size.is_none() || file.upload_time.is_none() {
+        let meta = fs::metadata(&path).map_err(io(&path))?;
+        file.size.get_or_insert(meta.len());
+        if file.upload_time.is_none() {
+            file.upload_time = meta.modified().ok().map(Timestamp::from_system_time);
+        }
+    }
+    let is_wheel = matches!(
+        DistFilename::parse(name, project),
+        Some(DistFilename::Wheel(_))
+    );
+    let metadata = metadata_path(dir, name);
+    if is_wheel && (file.core_metadata.is_none() || !is_file(&metadata)) {
+        match read_wheel_metadata_bytes(&path) {
+            Ok(bytes) => {
+                write_atomically(&metadata, &bytes)?;
+                let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+                file.core_metadata = Some(Sha256::from_digest(&digest));
+                file.requires_python = CoreMetadata::parse(&bytes)
+                    .ok()
+                    .and_then(|m| m.requires_python)
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty());
+            }
+            Err(_) => file.core_metadata = None,
+        }
+    }
+    Ok(file)
+}
+
+/// PEP 658: the metadata file is the distribution's URL with `.metadata` appended.
+fn metadata_path(dir: &Path, name: &SafeFilename) -> PathBuf {
+    dir.join(format!("{name}.metadata"))
 }
 
 fn is_file(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
 }
 
-/// The links of a page this module wrote: file name to sha256. A page that cannot be read
-/// or parsed lists nothing (it is written anew from what is known).
-fn listed_files(page: &Path) -> BTreeMap<SafeFilename, String> {
-    let (Ok(body), Ok(url)) = (fs::read_to_string(page), url::Url::from_file_path(page)) else {
-        return BTreeMap::new();
-    };
-    let Ok(listing) = crate::index::simple::parse_html(&body, &url) else {
-        return BTreeMap::new();
-    };
-    listing
-        .files
-        .into_iter()
-        .filter_map(|file| Some((file.filename, file.sha256?.to_string())))
-        .collect()
-}
-
-fn project_page(project: &PackageName, files: &BTreeMap<SafeFilename, String>) -> String {
-    let mut page = format!(
-        "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.0\"><title>Links for {project}</title></head><body>\n<h1>Links for {project}</h1>\n"
-    );
-    for (name, hash) in files {
-        let name = escape(name.as_str());
-        page.push_str(&format!(
-            "<a href=\"../../{name}#sha256={hash}\">{name}</a><br>\n"
-        ));
-    }
-    page.push_str("</body></html>\n");
-    page
-}
-
-/// Rewrites `simple/index.html` from the project directories under `simple/`, under
-/// `simple/.lock`: once per run that placed a wheel (a page per placement would make a fill
-/// of N projects cost N²). Two runs at once each write it after their last placement, and
-/// the later one lists both runs' projects.
+/// Rewrites `simple/index.html` and `simple/index.json` from the project directories under
+/// `simple/`, under `simple/.lock`: once per run that placed a wheel (a page per placement
+/// would make a fill of N projects cost N²). Two runs at once each write it after their
+/// last placement, and the later one lists both runs' projects.
 pub(crate) fn write_root_page(dir: &Path) -> Result<(), UploadError> {
     let simple = dir.join("simple");
     create_dirs(&simple)?;
@@ -263,14 +322,14 @@ pub(crate) fn write_root_page(dir: &Path) -> Result<(), UploadError> {
         .filter_map(|e| e.file_name().into_string().ok())
         .collect();
     names.sort();
-    let mut root = String::from(
-        "<!DOCTYPE html>\n<html><head><meta name=\"pypi:repository-version\" content=\"1.0\"><title>Simple index</title></head><body>\n",
-    );
-    for name in &names {
-        root.push_str(&format!("<a href=\"{0}/\">{0}</a><br>\n", escape(name)));
-    }
-    root.push_str("</body></html>\n");
-    write_atomically(&simple.join("index.html"), root.as_bytes())
+    write_atomically(
+        &simple.join("index.json"),
+        pages::root_json(&names).as_bytes(),
+    )?;
+    write_atomically(
+        &simple.join("index.html"),
+        pages::root_html(&names).as_bytes(),
+    )
 }
 
 fn write_atomically(path: &Path, content: &[u8]) -> Result<(), UploadError> {
@@ -286,9 +345,5 @@ fn write_atomically(path: &Path, content: &[u8]) -> Result<(), UploadError> {
     Ok(())
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,7 @@
 
 pub(crate) mod directory;
 mod login;
+mod pages;
 #[cfg(test)]
 mod tests;
 pub(crate) mod upload;

@@ -20,6 +20,7 @@ use super::provenance::BuildInfo;
 use crate::builder::DEFAULT_SOURCE_DATE_EPOCH;
 use crate::distribution::WheelFilename;
 use crate::index::SafeUrl;
+use crate::timestamp::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the SBOM {}: {source}", path.display())]
@@ -155,7 +156,7 @@ pub(crate) fn document(project: &str, version: &str, build: &BuildInfo) -> Value
             wheel_sha256
         ),
         "creationInfo": {
-            "created": iso8601_utc(epoch),
+            "created": Timestamp::from_unix(i64::try_from(epoch).unwrap_or(i64::MAX)).to_string(),
             "creators": [format!("Tool: wheelwright-{}", env!("CARGO_PKG_VERSION"))],
         },
         "packages": packages,
@@ -262,35 +263,6 @@ fn id_part(text: &str) -> String {
             }
         })
         .collect()
-}
-
-/// `YYYY-MM-DDThh:mm:ssZ` of seconds since 1970 (proleptic Gregorian calendar, UTC).
-fn iso8601_utc(epoch: u64) -> String {
-    let days = (epoch / 86_400) as i64;
-    let secs = epoch % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), counting in 400-year eras of 146 097 days
-/// that start on 1 March, so the leap day ends each year.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

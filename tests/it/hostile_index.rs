@@ -112,7 +112,12 @@ impl Run {
             sha256_of(&fixture_dist(HONEST))
         );
         assert_eq!(entries(&self.canary()), Vec::<String>::new(), "canary");
-        assert_eq!(entries(&self.target()), ["simple", HONEST], "target");
+        let metadata = format!("{HONEST}.metadata");
+        assert_eq!(
+            entries(&self.target()),
+            ["simple", HONEST, metadata.as_str()],
+            "target: the wheel and its PEP 658 metadata file"
+        );
         let mut outside = entries(self.home.path());
         outside.retain(|e| {
             ![

@@ -10,7 +10,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 use crate::support::{
-    StaticNginx, WORKER_USER, fixtures_dir, temp_prefix, test_venv, uid_of, wheelwright_with_home,
+    StaticNginx, WORKER_USER, fixtures_dir, http_client, project_root, temp_prefix, test_venv,
+    uid_of, wheelwright_with_home,
 };
 
 const REQUIREMENTS: &str = "ww-alpha==1.0\nww-alpha==2.0\nww-bravo==1.0\nWW_ECHO.PKG==1.0\n";
@@ -29,8 +30,13 @@ fn umask() -> u32 {
 /// `wheelwright fill` of [`REQUIREMENTS`] from `fixtures/dist` into `wheelhouse`, run by
 /// `sh` after `umask MASK`. Returns the output and the JSON report.
 fn fill(home: &Path, wheelhouse: &Path, mask: u32) -> (Output, Value) {
+    fill_with(home, wheelhouse, mask, REQUIREMENTS)
+}
+
+/// [`fill`] of `lines`.
+fn fill_with(home: &Path, wheelhouse: &Path, mask: u32, lines: &str) -> (Output, Value) {
     let requirements = home.join("requirements.txt");
-    std::fs::write(&requirements, REQUIREMENTS).unwrap();
+    std::fs::write(&requirements, lines).unwrap();
     let report = home.join("report.json");
     let _ = std::fs::remove_file(&report);
     let wheelwright = wheelwright_with_home(home);
@@ -281,4 +287,210 @@ fn wheels_left_0600_by_an_earlier_version_are_widened_on_a_rerun() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert_eq!(report["summary"]["uploaded"], 0, "{report}\n{stderr}");
     assert_modes(&wheelhouse, 0o644, 0o755);
+}
+
+/// The `--deps` diamond of the fixtures: `ww-dep-top` on `ww-dep-left` (`ww-dep-base>=1.0`)
+/// and `ww-dep-right` (`ww-dep-base<2`), with three versions of `ww-dep-base` to choose from.
+const DIAMOND: &str = "ww-dep-top==1.0\nww-dep-left==1.0\nww-dep-right==1.0\nww-dep-base==1.0\n\
+    ww-dep-base==1.5\nww-dep-base==2.0\nww-dep-fast==1.0\nww-dep-oldpy==1.0\n";
+
+/// The `nginx` blocks of docs/directory-target.md, in order: the `http` block's `map` and
+/// the `server` block's `location`.
+fn documented_nginx_blocks() -> (String, String) {
+    let doc = std::fs::read_to_string(project_root().join("docs/directory-target.md")).unwrap();
+    let blocks: Vec<String> = doc
+        .split("```nginx\n")
+        .skip(1)
+        .map(|rest| rest.split_once("```").unwrap().0.to_string())
+        .collect();
+    assert_eq!(
+        blocks.len(),
+        2,
+        "docs/directory-target.md has two nginx blocks"
+    );
+    (blocks[0].clone(), blocks[1].clone())
+}
+
+/// Access-log lines after `from` bytes (one tool's requests).
+fn log_since(nginx: &StaticNginx, from: usize) -> Vec<String> {
+    nginx.access_log_text()[from..]
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every project page a tool asked for was answered with the JSON page, and it read no
+/// wheel: each distribution request is for a PEP 658 `.metadata` file.
+fn assert_json_pages_and_metadata_only(tool: &str, log: &[String], projects: &[&str]) {
+    for project in projects {
+        let page = format!(
+            "\"GET /simple/{project}/ HTTP/1.1\" 200 /simple/{project}/index.json \"application/vnd.pypi.simple.v1+json\""
+        );
+        assert!(
+            log.iter().any(|line| line.starts_with(&page)),
+            "{tool} did not get the JSON page of {project}:\n{}",
+            log.join("\n")
+        );
+        let metadata = format!("{}-1.", project.replace('-', "_"));
+        assert!(
+            log.iter()
+                .any(|line| line.contains(&metadata) && line.contains(".whl.metadata HTTP")),
+            "{tool} read no metadata file of {project}:\n{}",
+            log.join("\n")
+        );
+    }
+    // ww-dep-base 2.0 is the newest, refused by ww-dep-right's `<2` once its metadata is read.
+    assert!(
+        log.iter()
+            .any(|line| line.contains("GET /ww_dep_base-2.0-py3-none-any.whl.metadata HTTP")),
+        "{tool} did not consider ww-dep-base 2.0:\n{}",
+        log.join("\n")
+    );
+    let wheels: Vec<&String> = log
+        .iter()
+        .filter(|line| line.contains(".whl HTTP") || line.contains(".tar.gz HTTP"))
+        .collect();
+    assert!(
+        wheels.is_empty(),
+        "{tool} downloaded distributions it did not install: {wheels:#?}"
+    );
+}
+
+/// What `tool` resolved, as `name==version` lines, sorted.
+fn sorted(mut pins: Vec<String>) -> Vec<String> {
+    pins.sort();
+    pins
+}
+
+#[test]
+fn nginx_serves_json_pages_by_accept_and_pip_and_uv_resolve_from_metadata_files() {
+    let served = tempfile::Builder::new()
+        .prefix(&temp_prefix("served-json"))
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(served.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let wheelhouse = served.path().join("wheelhouse");
+    let home = tempfile::tempdir().unwrap();
+    let (output, report) = fill_with(home.path(), &wheelhouse, 0o022, DIAMOND);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(report["summary"]["uploaded"], 8, "{report}\n{stderr}");
+
+    let (http, server) = documented_nginx_blocks();
+    let nginx = StaticNginx::serve_with(&wheelhouse, &http, &server);
+    let index = format!("{}/simple/", nginx.url);
+
+    // Without the JSON media type in Accept: the HTML page, and `Vary: Accept` either way.
+    let client = http_client();
+    for (accept, content_type) in [
+        ("text/html", "text/html"),
+        (
+            "application/vnd.pypi.simple.v1+json",
+            "application/vnd.pypi.simple.v1+json",
+        ),
+    ] {
+        let response = client
+            .get(format!("{index}ww-dep-top/"))
+            .header("Accept", accept)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], content_type);
+        assert_eq!(response.headers()["vary"], "Accept");
+    }
+    let root: Value = client
+        .get(&index)
+        .header("Accept", "application/vnd.pypi.simple.v1+json")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(root["projects"].as_array().map(Vec::len), Some(6), "{root}");
+
+    let expected = sorted(
+        [
+            "ww-dep-base==1.5",
+            "ww-dep-left==1.0",
+            "ww-dep-right==1.0",
+            "ww-dep-top==1.0",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    let resolved = ["ww-dep-top", "ww-dep-left", "ww-dep-right", "ww-dep-base"];
+
+    // pip: a dry run with a report resolves from the metadata files alone.
+    let from = nginx.access_log_text().len();
+    let pip_report = home.path().join("pip-report.json");
+    pip(
+        home.path(),
+        &[
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--no-cache-dir",
+            "--quiet",
+            "--report",
+            pip_report.to_str().unwrap(),
+            "--index-url",
+            &index,
+            "ww-dep-top",
+        ],
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&pip_report).unwrap()).unwrap();
+    let pins: Vec<String> = report["install"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            let meta = &item["metadata"];
+            format!(
+                "{}=={}",
+                meta["name"].as_str().unwrap(),
+                meta["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(sorted(pins), expected, "{report}");
+    assert_json_pages_and_metadata_only("pip", &log_since(&nginx, from), &resolved);
+
+    // uv: `uv pip compile` for the test venv's interpreter, with no cache and no
+    // configuration of this machine.
+    let from = nginx.access_log_text().len();
+    let input = home.path().join("top.in");
+    std::fs::write(&input, "ww-dep-top\n").unwrap();
+    let out = Command::new(test_venv().join("bin/uv"))
+        .args([
+            "pip",
+            "compile",
+            "--no-cache",
+            "--no-config",
+            "--quiet",
+            "--no-header",
+        ])
+        .args(["--no-annotate", "--python"])
+        .arg(test_venv().join("bin/python"))
+        .args(["--index-url", &index])
+        .arg(&input)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("UV_PYTHON_DOWNLOADS", "never")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "uv pip compile:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pins: Vec<String> = stdout
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(String::from)
+        .collect();
+    assert_eq!(sorted(pins), expected, "{stdout}");
+    assert_json_pages_and_metadata_only("uv", &log_since(&nginx, from), &resolved);
 }

@@ -1,9 +1,8 @@
 use std::time::Duration;
 
-use proptest::prelude::*;
 use serde_json::Value;
 
-use super::{civil_from_days, document, iso8601_utc, pypi_purl, write_sboms};
+use super::{document, pypi_purl, write_sboms};
 use crate::builder::{InstalledWheel, Protections};
 use crate::distribution::{SafeFilename, Sha256};
 use crate::package_settings::BuildSettings;
@@ -213,33 +212,6 @@ fn purl_names_are_normalised_and_components_encoded() {
         pypi_purl("Foo__Bar.baz", "2.0", "Foo_Bar-2.0.tar.gz"),
         "pkg:pypi/foo-bar-baz@2.0?file_name=Foo_Bar-2.0.tar.gz"
     );
-}
-
-#[test]
-fn dates_are_utc_and_leap_days_land() {
-    assert_eq!(iso8601_utc(0), "1970-01-01T00:00:00Z");
-    assert_eq!(iso8601_utc(315_532_800), "1980-01-01T00:00:00Z");
-    assert_eq!(iso8601_utc(951_782_400), "2000-02-29T00:00:00Z");
-    assert_eq!(iso8601_utc(1_709_164_800), "2024-02-29T00:00:00Z");
-    assert_eq!(iso8601_utc(4_102_444_799), "2099-12-31T23:59:59Z");
-}
-
-proptest! {
-    #![proptest_config(crate::proptest_config())]
-
-    /// Consecutive days are consecutive dates: the day advances by one, or the month (or
-    /// the year) turns over to its first day.
-    #[test]
-    fn civil_dates_advance_one_day_at_a_time(days in 0i64..200_000) {
-        let (y, m, d) = civil_from_days(days);
-        let (y2, m2, d2) = civil_from_days(days + 1);
-        prop_assert!(
-            (y2, m2, d2) == (y, m, d + 1)
-                || (y2 == y && m2 == m + 1 && d2 == 1 && d >= 28)
-                || (y2 == y + 1 && m == 12 && m2 == 1 && d == 31 && d2 == 1),
-            "{days}: {y}-{m}-{d} then {y2}-{m2}-{d2}"
-        );
-    }
 }
 
 #[test]

@@ -16,6 +16,7 @@ fn file(filename: &str, requires_python: Option<&str>, yanked: bool) -> IndexFil
             .expect("valid URL"),
         sha256: None,
         size: None,
+        upload_time: None,
         requires_python: requires_python.map(str::to_string),
         yanked: yanked.then(String::new),
         stage: None,

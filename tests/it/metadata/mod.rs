@@ -88,6 +88,7 @@ fn index_file(url: &str, path: &Path) -> IndexFile {
         url: url::Url::parse(url).expect("URL"),
         sha256: Some(Sha256::new(&sha256_file(path).expect("hash")).expect("sha256")),
         size: Some(std::fs::metadata(path).expect("size").len()),
+        upload_time: None,
         requires_python: None,
         yanked: None,
         stage: None,

@@ -33,6 +33,12 @@ pub(crate) struct StaticNginx {
 impl StaticNginx {
     /// Serve `root` (which, with its parents, must be traversable by [`WORKER_USER`]).
     pub(crate) fn serve(root: &Path) -> StaticNginx {
+        StaticNginx::serve_with(root, "", "")
+    }
+
+    /// Serve `root` with `http` added to the `http` block and `server` to the `server` block
+    /// (a configuration snippet the documentation gives, tested as written).
+    pub(crate) fn serve_with(root: &Path, http: &str, server: &str) -> StaticNginx {
         assert!(
             Path::new(NGINX).is_file(),
             "{NGINX} is missing: run scripts/test.sh first (it installs nginx-light)"
@@ -51,7 +57,8 @@ impl StaticNginx {
             // the port is this one before the test trusts any other answer.
             let token = super::unique("ready");
             let conf = dir.join("nginx.conf");
-            std::fs::write(&conf, config(&dir, root, port, &token)).expect("write nginx.conf");
+            std::fs::write(&conf, config(&dir, root, port, &token, http, server))
+                .expect("write nginx.conf");
             let error_log = dir.join("error.log");
             let args: Vec<String> = vec![
                 "-p".into(),
@@ -186,7 +193,9 @@ fn path_str(path: &Path) -> &str {
         .unwrap_or_else(|| panic!("non-UTF-8 path {}", path.display()))
 }
 
-fn config(dir: &Path, root: &Path, port: u16, token: &str) -> String {
+/// The access log names the request, the status, the file that answered it after any
+/// internal redirect (`$uri`: an `index` directive's choice) and the content type sent.
+fn config(dir: &Path, root: &Path, port: u16, token: &str, http: &str, server: &str) -> String {
     let d = path_str(dir);
     let root = path_str(root);
     format!(
@@ -200,7 +209,9 @@ events {{ worker_connections 64; }}
 http {{
     types {{ text/html html; }}
     default_type application/octet-stream;
-    access_log {d}/access.log;
+    log_format served '\"$request\" $status $uri \"$sent_http_content_type\" \"$http_accept\"';
+    access_log {d}/access.log served;
+{http}
     client_body_temp_path {d}/client_body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
@@ -209,6 +220,7 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {root};
+{server}
         location = /.wheelwright-test-ready {{
             return 200 \"{token}\";
         }}
