@@ -28,6 +28,7 @@ VENV_PACKAGES=(
   "devpi-tokens==1.1.0" # tokens as passwords (the enterprise tests)
   "spdx-tools==0.8.5" # pyspdxtools validates the `--sbom` documents (provenance tests)
   "uv==0.13.10" # the directory target's JSON pages and metadata files, pylock.toml installs
+  "pip==26.3" # `pip install -r pylock.toml` (PEP 751) needs pip 26; a new venv may bring less
 )
 # Build backends for build tests, as wheels. The second set serves the oldest interpreter we
 # build for (3.8), which the newest releases dropped. ww-flit needs flit_core<4.

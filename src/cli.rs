@@ -217,7 +217,8 @@ pub struct CommonArgs {
     pub report_json: Option<PathBuf>,
     /// Write a pip requirements file of the runtime set with `--hash=sha256:` for the files
     /// the target serves (`pip install --require-hashes --no-deps -r FILE`). `plan` marks the
-    /// build jobs whose hash only a fill knows.
+    /// build jobs whose hash only a fill knows. A FILE named `pylock.toml` or
+    /// `pylock.NAME.toml` gets the PEP 751 format, with the target's URLs.
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
     /// User for the target (devpi login or HTTP basic).

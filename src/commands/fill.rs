@@ -219,7 +219,7 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
     )?;
     if let Some(path) = &args.common.lock {
         let input = report::lock_input::from_results(&outcome.results);
-        super::plan::write_lock(path, "fill", &ctx, &input)?;
+        super::plan::write_lock(path, "fill", &ctx, &input).await?;
     }
     print!("{}", report::fill_summary(&outcome.results));
     let code = match &stopped {

@@ -84,7 +84,7 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
         })?;
     }
     if let Some(path) = &args.common.lock {
-        write_lock(path, "plan", &ctx, &report::lock_input::from_plan(&plan))?;
+        write_lock(path, "plan", &ctx, &report::lock_input::from_plan(&plan)).await?;
     }
     if args.common.strict_whitelist && !policy.shadowing.is_empty() {
         return Err(Failure::input(anyhow::anyhow!(
@@ -158,17 +158,28 @@ async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<PolicyWarn
     Ok(PolicyWarnings { refusal, shadowing })
 }
 
-/// `--lock FILE` of `plan` and `fill`: a failure to write it is bad input (exit 2).
-pub fn write_lock(
+/// `--lock FILE` of `plan` and `fill`: a failure to write it is bad input (exit 2). A file
+/// named `pylock.toml` or `pylock.NAME.toml` gets PEP 751's format, with the files the
+/// target lists; any other name pip's requirements format.
+pub async fn write_lock(
     path: &std::path::Path,
     command: &'static str,
     ctx: &setup::Context,
     input: &report::lock_input::LockInput,
 ) -> Result<(), Failure> {
-    let header = report::lock::LockHeader {
-        command,
-        target: report::lock_input::target_text(&ctx.target),
+    let pylock = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(report::pylock::is_pylock_name);
+    let format = if pylock {
+        let origin = report::lock_input::pylock_origin(&ctx.client, &ctx.target, path, input);
+        report::lock_input::LockFormat::Pylock(origin.await)
+    } else {
+        report::lock_input::LockFormat::Requirements(report::lock::LockHeader {
+            command,
+            target: report::lock_input::target_text(&ctx.target),
+        })
     };
-    report::lock_input::write(path, &header, &ctx.interpreters, input)
+    report::lock_input::write(path, &format, &ctx.interpreters, input)
         .map_err(|e| Failure::input(anyhow::anyhow!("--lock: {e}")))
 }

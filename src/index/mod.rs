@@ -33,5 +33,5 @@ pub use http::{ClientConfig, Credentials, HttpClient};
 pub use redact::{redact, redact_str, redact_text, split_credentials};
 pub use safe_url::SafeUrl;
 pub use source::{Source, Upstream, read_directory};
-pub use target::Target;
+pub use target::{Target, directory_project_page};
 pub use upstream_state::UpstreamState;

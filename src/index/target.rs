@@ -143,29 +143,42 @@ impl Target {
 
 /// A directory target's files carry the sha256 its project page gives them: the page is
 /// what installers check the bytes against, and reading it costs the project's links,
-/// where hashing every present wheel on each no-op would cost every byte of the target.
+/// where hashing every present wheel on each no-op would cost every byte of the target. The
+/// JSON page (written since the directory target serves PEP 691) also gives PEP 700's size
+/// and upload time; a project written before it has its HTML page only.
 fn hashes_from_page(dir: &std::path::Path, name: &PackageName, files: &mut [IndexFile]) {
-    if files.iter().all(|f| f.sha256.is_some()) {
-        return;
-    }
-    let page_path = dir.join("simple").join(name.as_ref()).join("index.html");
-    let (Ok(body), Ok(url)) = (
-        std::fs::read_to_string(&page_path),
-        Url::from_file_path(&page_path),
-    ) else {
-        return;
-    };
-    let Ok(page) = super::simple::parse_html(&body, &url) else {
+    let Some(page) = directory_project_page(&dir.join("simple").join(name.as_ref())) else {
         return;
     };
     let listed: std::collections::HashMap<_, _> = page
         .files
         .into_iter()
-        .filter_map(|f| Some((f.filename, f.sha256?)))
+        .map(|f| (f.filename.clone(), f))
         .collect();
-    for file in files.iter_mut().filter(|f| f.sha256.is_none()) {
-        file.sha256 = listed.get(&file.filename).cloned();
+    for file in files.iter_mut() {
+        let Some(page) = listed.get(&file.filename) else {
+            continue;
+        };
+        if file.sha256.is_none() {
+            file.sha256 = page.sha256.clone();
+        }
+        file.size = file.size.or(page.size);
+        file.upload_time = file.upload_time.or(page.upload_time);
     }
+}
+
+/// A directory target's project page as written in `project_dir` (`simple/<project>/`): the
+/// PEP 691 JSON page, else the PEP 503 HTML page an older wheelwright wrote alone. `None`
+/// when neither can be read or parsed.
+pub fn directory_project_page(project_dir: &std::path::Path) -> Option<super::Listing> {
+    type Parse = fn(&str, &Url) -> Result<super::Listing, super::ListingError>;
+    let read = |page: &str, parse: Parse| {
+        let path = project_dir.join(page);
+        let body = std::fs::read_to_string(&path).ok()?;
+        parse(&body, &Url::from_file_path(&path).ok()?).ok()
+    };
+    read("index.json", super::simple::parse_json)
+        .or_else(|| read("index.html", super::simple::parse_html))
 }
 
 /// pypiserver, Artifactory and Nexus all serve the simple index at `<upload URL>/simple/`, so

@@ -19,7 +19,7 @@ use pep508_rs::PackageName;
 use serde_json::{Value, json};
 
 use crate::distribution::{DistFilename, SafeFilename, Sha256};
-use crate::index::{IndexFile, Listing, ListingError, MetadataFile};
+use crate::index::{IndexFile, MetadataFile};
 use crate::timestamp::Timestamp;
 
 /// PEP 700 made `size` and `versions` part of the API as version 1.1; both forms say the
@@ -46,17 +46,12 @@ pub(super) type PageFiles = BTreeMap<SafeFilename, PageFile>;
 /// older wheelwright wrote: hashes only). Pages that cannot be read or parsed list nothing;
 /// they are written anew from what is known.
 pub(super) fn read(project_dir: &Path) -> PageFiles {
-    type Parse = fn(&str, &url::Url) -> Result<Listing, ListingError>;
-    let from = |name: &str, parse: Parse| {
-        let path = project_dir.join(name);
-        let body = std::fs::read_to_string(&path).ok()?;
-        let url = url::Url::from_file_path(&path).ok()?;
-        Some(parse(&body, &url).ok()?.files)
-    };
-    let files = from("index.json", crate::index::simple::parse_json)
-        .or_else(|| from("index.html", crate::index::simple::parse_html))
-        .unwrap_or_default();
-    files.into_iter().filter_map(page_file).collect()
+    crate::index::directory_project_page(project_dir)
+        .map(|listing| listing.files)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(page_file)
+        .collect()
 }
 
 fn page_file(file: IndexFile) -> Option<(SafeFilename, PageFile)> {

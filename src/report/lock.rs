@@ -68,7 +68,7 @@ impl LockInterpreter {
     }
 
     /// Every marker value this lock knows of, for interpreters that share a Python version.
-    fn full_clause(&self) -> Result<String, LockError> {
+    pub(crate) fn full_clause(&self) -> Result<String, LockError> {
         let mut clause = self.python_version_clause();
         for (key, value) in [
             ("implementation_name", &self.implementation_name),
@@ -153,13 +153,37 @@ pub(crate) struct Lock {
 }
 
 /// One project version: the interpreters it serves and what is known of their files.
-type Groups = BTreeMap<(PackageName, Version), BTreeMap<String, Vec<LockHash>>>;
+pub(crate) type Groups = BTreeMap<(PackageName, Version), BTreeMap<String, Vec<LockHash>>>;
 
-pub(crate) fn render(
-    header: &LockHeader,
+/// The jobs grouped by project version, with what the caller tells the user on stderr.
+/// Shared by both lock formats (this file's and PEP 751's, `pylock.rs`).
+pub(crate) struct Grouped {
+    pub groups: Groups,
+    /// `name==version (interpreter): why` for each job whose file is not in the lock.
+    pub missing: Vec<String>,
+    /// `name==version (interpreter)` for each build job whose hash a fill will know.
+    pub after_fill: Vec<String>,
+}
+
+impl Grouped {
+    /// The hashes known for a group's files, in order.
+    pub(crate) fn hashes(by_interpreter: &BTreeMap<String, Vec<LockHash>>) -> BTreeSet<&Sha256> {
+        by_interpreter
+            .values()
+            .flatten()
+            .filter_map(|h| match h {
+                LockHash::Known(sha) => Some(sha),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Groups the jobs by project version; one version per project and interpreter.
+pub(crate) fn group(
     interpreters: &[LockInterpreter],
     jobs: &[LockJob],
-) -> Result<Lock, LockError> {
+) -> Result<Grouped, LockError> {
     let mut groups: Groups = BTreeMap::new();
     let mut versions: BTreeMap<(&PackageName, &str), &Version> = BTreeMap::new();
     for job in jobs {
@@ -189,19 +213,10 @@ pub(crate) fn render(
             .or_default()
             .push(job.hash.clone());
     }
-    let mut text = header_text(header, interpreters);
     let mut missing = Vec::new();
     let mut after_fill = Vec::new();
     for ((project, version), by_interpreter) in &groups {
         let label = format!("{project}=={version}");
-        let hashes: BTreeSet<&Sha256> = by_interpreter
-            .values()
-            .flatten()
-            .filter_map(|h| match h {
-                LockHash::Known(sha) => Some(sha),
-                _ => None,
-            })
-            .collect();
         for (interpreter, states) in by_interpreter {
             for state in states {
                 match state {
@@ -217,6 +232,28 @@ pub(crate) fn render(
                 }
             }
         }
+    }
+    Ok(Grouped {
+        groups,
+        missing,
+        after_fill,
+    })
+}
+
+pub(crate) fn render(
+    header: &LockHeader,
+    interpreters: &[LockInterpreter],
+    jobs: &[LockJob],
+) -> Result<Lock, LockError> {
+    let Grouped {
+        groups,
+        missing,
+        after_fill,
+    } = group(interpreters, jobs)?;
+    let mut text = header_text(header, interpreters);
+    for ((project, version), by_interpreter) in &groups {
+        let label = format!("{project}=={version}");
+        let hashes = Grouped::hashes(by_interpreter);
         let marker = marker(project, version, interpreters, by_interpreter)?;
         for (interpreter, states) in by_interpreter {
             if states.contains(&LockHash::AfterFill) {
@@ -251,7 +288,7 @@ pub(crate) fn render(
 /// the interpreters it serves. `python_version` ("3.8"), not `python_full_version`
 /// ("3.8.20"): wheel tags and the Requires-Python choices differ per minor release, and a
 /// lock must keep working when the interpreter gets a patch release.
-fn marker(
+pub(crate) fn marker(
     project: &PackageName,
     version: &Version,
     interpreters: &[LockInterpreter],
@@ -323,7 +360,7 @@ fn header_text(header: &LockHeader, interpreters: &[LockInterpreter]) -> String 
 
 /// Text from outside inside a comment line: a line break or control character would end
 /// the comment and start a requirement, so each becomes `?`.
-fn comment_text(text: &str) -> String {
+pub(crate) fn comment_text(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()

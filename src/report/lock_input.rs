@@ -1,11 +1,15 @@
 //! What `plan --lock` and `fill --lock` give the lock writer: the hash each job's file has
 //! on the target, from the plan's decisions or the fill's results.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use pep508_rs::PackageName;
+
 use super::lock::{self, LockHash, LockHeader, LockInterpreter, LockJob};
+use super::pylock::{Location, LockedFile, Origin, relative_path};
 use super::{JobResult, Outcome};
-use crate::index::Target;
+use crate::index::{HttpClient, Target, redact};
 use crate::interpreter::Interpreter;
 use crate::plan::{Decision, Job, Plan};
 
@@ -93,6 +97,69 @@ pub(crate) fn target_text(target: &Target) -> String {
     }
 }
 
+/// What a PEP 751 lock names for the jobs' files: the target's listing of each locked
+/// project, read once, gives each file's URL, size and upload time. A directory target's
+/// files are named by their path relative to the lock file. A listing that cannot be read
+/// is said on stderr; its files are then missing from the lock, and named as such.
+pub(crate) async fn pylock_origin(
+    client: &HttpClient,
+    target: &Target,
+    lock_path: &Path,
+    input: &LockInput,
+) -> Origin {
+    let lock_dir = std::path::absolute(lock_path)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
+    let projects: BTreeSet<&PackageName> = input.jobs.iter().map(|job| &job.project).collect();
+    let mut origin = Origin {
+        index: match target {
+            Target::Devpi(index) => Some(redact(&index.simple_url())),
+            Target::Simple { simple, .. } => Some(redact(simple)),
+            Target::Directory { .. } => None,
+        },
+        files: BTreeMap::new(),
+    };
+    for project in projects {
+        let listed = match target {
+            // The page as this run left it: the run's listing of the directory was read
+            // before its placements.
+            Target::Directory { path, .. } => Ok(crate::index::directory_project_page(
+                &path.join("simple").join(project.as_ref()),
+            )
+            .map(|page| page.files)),
+            _ => target.project_files(client, project, false).await,
+        };
+        let files = match listed {
+            Ok(files) => files.unwrap_or_default(),
+            Err(e) => {
+                eprintln!("lock: cannot read the target's listing of {project}: {e}");
+                continue;
+            }
+        };
+        for file in files {
+            let Some(sha256) = file.sha256.clone() else {
+                continue;
+            };
+            let location = match (target, &lock_dir, file.url.to_file_path()) {
+                (Target::Directory { .. }, Some(dir), Ok(path)) => {
+                    Location::Path(relative_path(dir, &path))
+                }
+                _ => Location::Url(redact(&file.url)),
+            };
+            origin.files.insert(
+                sha256,
+                LockedFile {
+                    filename: file.filename,
+                    location,
+                    size: file.size,
+                    upload_time: file.upload_time,
+                },
+            );
+        }
+    }
+    origin
+}
+
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WriteLockError {
     #[error(transparent)]
@@ -105,16 +172,27 @@ pub(crate) enum WriteLockError {
     },
 }
 
+/// The format `--lock` writes, told from the file's name.
+pub(crate) enum LockFormat {
+    /// pip's requirements format with `--hash` options.
+    Requirements(LockHeader),
+    /// PEP 751, for `pylock.toml` and `pylock.NAME.toml`, with the target's files.
+    Pylock(super::pylock::Origin),
+}
+
 /// Renders and writes the lock atomically (temp file + rename, like the JSON report) and
 /// tells on stderr which jobs it leaves out or cannot hash yet.
 pub(crate) fn write(
     path: &Path,
-    header: &LockHeader,
+    format: &LockFormat,
     interpreters: &[Interpreter],
     input: &LockInput,
 ) -> Result<(), WriteLockError> {
     let interpreters: Vec<LockInterpreter> = interpreters.iter().map(LockInterpreter::of).collect();
-    let lock = lock::render(header, &interpreters, &input.jobs)?;
+    let lock = match format {
+        LockFormat::Requirements(header) => lock::render(header, &interpreters, &input.jobs)?,
+        LockFormat::Pylock(origin) => super::pylock::render(&interpreters, &input.jobs, origin)?,
+    };
     super::write_atomically(path, lock.text.as_bytes()).map_err(|source| {
         WriteLockError::Write {
             path: path.to_path_buf(),

@@ -8,6 +8,7 @@ pub(crate) mod merge;
 mod outcome;
 mod progress;
 pub(crate) mod provenance;
+pub(crate) mod pylock;
 pub(crate) mod sbom;
 mod table;
 

@@ -28,6 +28,7 @@ mod package_settings;
 mod plan;
 mod policies;
 mod provenance;
+mod pylock;
 mod report;
 mod requires_python;
 mod rust_build;
