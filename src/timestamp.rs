@@ -58,6 +58,22 @@ impl Timestamp {
     pub fn unix_micros(self) -> i64 {
         self.micros
     }
+
+    /// (year, month, day, hour, minute, second) in UTC, for formats with fields of their own
+    /// (a zip member's DOS time).
+    pub fn utc_fields(self) -> (i64, u32, u32, u32, u32, u32) {
+        let secs = self.micros.div_euclid(MICROS);
+        let (year, month, day) = civil_from_days(secs.div_euclid(DAY));
+        let of_day = u32::try_from(secs.rem_euclid(DAY)).expect("a day has fewer than 2^32 s");
+        (
+            year,
+            month,
+            day,
+            of_day / 3600,
+            of_day % 3600 / 60,
+            of_day % 60,
+        )
+    }
 }
 
 impl fmt::Display for Timestamp {

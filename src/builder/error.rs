@@ -30,6 +30,7 @@ pub enum BuildStep {
     PrepareMetadata,
     BuildWheel,
     Repair,
+    EmbedSbom,
     Validate,
 }
 
@@ -47,6 +48,7 @@ impl std::fmt::Display for BuildStep {
             Self::PrepareMetadata => "prepare_metadata_for_build_wheel",
             Self::BuildWheel => "build_wheel",
             Self::Repair => "repair command",
+            Self::EmbedSbom => "embed the SBOM (PEP 770)",
             Self::Validate => "validate wheel",
         })
     }

@@ -27,6 +27,7 @@ mod pyproject;
 mod ready;
 mod resolve;
 mod sandbox;
+mod sbom;
 mod toolchain;
 mod unpack;
 
@@ -62,6 +63,7 @@ pub use sandbox::{
     exec_main as sandbox_exec_main, jail_main as test_jail_main,
     set_launcher as set_sandbox_launcher,
 };
+pub use sbom::{EmbedError, SBOM_NAME, SbomSource, embed as embed_sbom};
 pub use toolchain::{BuildPathProblem, ToolchainError, Toolchains};
 pub use unpack::{UnpackError, UnpackLimits, Unpacked, unpack_sdist};
 
@@ -126,6 +128,8 @@ pub struct BuildRequest {
     /// This package's `[package.NAME]` settings (`config_settings` above already holds
     /// theirs; env, build requirements, constraints and patches are applied here).
     pub settings: BuildSettings,
+    /// PEP 770: the SBOM put into the built wheel before it is validated.
+    pub sbom: Option<Arc<dyn SbomSource>>,
 }
 
 /// A validated wheel.
@@ -282,6 +286,23 @@ impl Builder {
         // 7. Repair.
         if let Some(command) = &self.options.repair_command {
             wheel = self.repair(job, command, &wheel, &log_tail).await?;
+        }
+        // 7b. PEP 770: the build's SBOM inside the wheel.
+        if let Some(sbom) = &request.sbom {
+            let name = wheel.file_name().map(|n| n.to_string_lossy().into_owned());
+            let crates = ready.vendored.as_ref().map_or(&[][..], |v| &v.crates[..]);
+            let document = sbom.document(&name.unwrap_or_default(), &job.facts, crates);
+            let epoch = job
+                .facts
+                .source_date_epoch
+                .unwrap_or(DEFAULT_SOURCE_DATE_EPOCH);
+            sbom::embed(&wheel, &document, epoch).map_err(|e| {
+                job.io(
+                    BuildStep::EmbedSbom,
+                    "put the SBOM into the wheel",
+                    std::io::Error::other(e),
+                )
+            })?;
         }
         // 8. Validate, then move out of the build dir.
         validate_built_wheel(

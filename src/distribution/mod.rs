@@ -13,10 +13,10 @@ mod validate;
 
 pub use filename::{DistFilename, FilenameError, SdistExtension, SdistFilename, WheelFilename};
 pub use hash::sha256_file;
-pub(crate) use metadata::MAX_METADATA_BYTES;
 pub use metadata::{
     CoreMetadata, MetadataError, WheelError, WheelInfo, read_wheel, read_wheel_metadata_bytes,
 };
+pub(crate) use metadata::{MAX_METADATA_BYTES, find_dist_info, read_member, wheel_filename};
 pub use requires_python::{RequiresPythonError, requires_python_of};
 pub use safe::{BadSha256, MAX_FILENAME_BYTES, SafeFilename, Sha256, UnsafeFilename};
 pub use tags::{Compatibility, IncompatibleTag, ParseTagError, Tag, TagSet};

@@ -322,6 +322,7 @@ impl MetadataFetcher {
                 config_settings: prepare.config_settings.clone(),
                 source_date_epoch: None,
                 settings: prepare.settings.clone(),
+                sbom: None,
             })
             .await
             .map_err(|e| {

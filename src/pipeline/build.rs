@@ -85,6 +85,11 @@ impl Pipeline<'_> {
                 continue;
             }
             let entry = &self.ctx.requirements.requirements[lead.entry];
+            let source = SourceFile {
+                filename: file.filename.clone(),
+                sha256: sdist.sha256.clone(),
+                url: file.url.clone(),
+            };
             let request = BuildRequest {
                 sdist: sdist.path.clone(),
                 name: name.clone(),
@@ -102,6 +107,18 @@ impl Pipeline<'_> {
                 ),
                 source_date_epoch: None,
                 settings: settings.clone(),
+                // PEP 770: the wheel carries the SPDX document of its build.
+                sbom: Some(Arc::new(crate::report::sbom::InWheel {
+                    project: name.to_string(),
+                    version: version.to_string(),
+                    build: BuildInfo::new(
+                        builder.sandbox(),
+                        &interpreter,
+                        Some(source.clone()),
+                        &Default::default(),
+                        &settings,
+                    ),
+                })),
             };
             let what = if settings.exclusive {
                 format!("{name} {version} for {label} (alone: jobs = 1)")
@@ -145,11 +162,7 @@ impl Pipeline<'_> {
             let provenance = BuildInfo::new(
                 builder.sandbox(),
                 &interpreter,
-                Some(SourceFile {
-                    filename: file.filename.clone(),
-                    sha256: sdist.sha256.clone(),
-                    url: file.url.clone(),
-                }),
+                Some(source),
                 &facts,
                 &settings,
             );
@@ -229,15 +242,7 @@ impl Pipeline<'_> {
                     filename: filename.clone(),
                     sha256: stored.sha256.clone(),
                 }),
-                crates: built
-                    .crates
-                    .iter()
-                    .map(|c| CrateInfo {
-                        name: c.name.clone(),
-                        version: c.version.clone(),
-                        sha256: c.checksum.to_string(),
-                    })
-                    .collect(),
+                crates: built.crates.iter().map(CrateInfo::of).collect(),
                 ..provenance
             };
             for (_, result) in &mut delivered {

@@ -69,6 +69,16 @@ pub(crate) struct CrateInfo {
     pub sha256: String,
 }
 
+impl CrateInfo {
+    pub(crate) fn of(locked: &crate::builder::LockedCrate) -> CrateInfo {
+        CrateInfo {
+            name: locked.name.clone(),
+            version: locked.version.clone(),
+            sha256: locked.checksum.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct InterpreterInfo {
     /// The label the report uses (`cp311`).

@@ -16,11 +16,12 @@ use serde_json::{Value, json};
 
 use super::json::write_json_atomically;
 use super::outcome::JobResult;
-use super::provenance::BuildInfo;
+use super::provenance::{BuildInfo, CrateInfo};
 use crate::builder::DEFAULT_SOURCE_DATE_EPOCH;
 use crate::distribution::WheelFilename;
 use crate::index::SafeUrl;
 use crate::timestamp::Timestamp;
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the SBOM {}: {source}", path.display())]
@@ -64,12 +65,79 @@ pub(crate) fn write_sboms(dir: &Path, results: &[JobResult]) -> Result<Vec<PathB
 
 /// The SPDX 2.3 document of the wheel `build` produced.
 pub(crate) fn document(project: &str, version: &str, build: &BuildInfo) -> Value {
-    let mut packages = Vec::new();
-    let mut relationships = Vec::new();
     let (wheel_name, wheel_sha256) = match &build.wheel {
         Some(w) => (w.filename.to_string(), w.sha256.to_string()),
         None => (format!("{project}-{version}"), String::new()),
     };
+    let mut document = describe(project, version, &wheel_name, &wheel_sha256, build);
+    document["documentNamespace"] = json!(format!(
+        "https://spdx.org/spdxdocs/wheelwright/{}-{}",
+        purl_encode(&wheel_name),
+        wheel_sha256
+    ));
+    document
+}
+
+/// The document put into the wheel itself (PEP 770): the same facts, but the wheel cannot
+/// name its own sha256, so its package has no checksum and the namespace is derived from
+/// the document's content instead (the same build, the same namespace).
+pub(crate) fn embedded_document(
+    project: &str,
+    version: &str,
+    wheel_name: &str,
+    build: &BuildInfo,
+) -> Value {
+    let mut document = describe(project, version, wheel_name, "", build);
+    let digest = Sha256::digest(document.to_string().as_bytes());
+    document["documentNamespace"] = json!(format!(
+        "https://spdx.org/spdxdocs/wheelwright/{}-{}",
+        purl_encode(wheel_name),
+        hex::encode(digest)
+    ));
+    document
+}
+
+/// [`embedded_document`] for the builder to call once the build is done: the build's facts
+/// (its environment, `SOURCE_DATE_EPOCH`, crates) join what was known when it was asked for.
+#[derive(Debug)]
+pub(crate) struct InWheel {
+    pub project: String,
+    pub version: String,
+    /// `BuildInfo::new` of the build, before it ran.
+    pub build: BuildInfo,
+}
+
+impl crate::builder::SbomSource for InWheel {
+    fn document(
+        &self,
+        wheel: &str,
+        facts: &crate::builder::BuildFacts,
+        crates: &[crate::builder::LockedCrate],
+    ) -> Vec<u8> {
+        let build = BuildInfo {
+            environment: facts.environment.clone(),
+            source_date_epoch: facts.source_date_epoch,
+            crates: crates.iter().map(CrateInfo::of).collect(),
+            ..self.build.clone()
+        };
+        let document = embedded_document(&self.project, &self.version, wheel, &build);
+        let mut bytes = serde_json::to_vec_pretty(&document).expect("a JSON value serialises");
+        bytes.push(b'\n');
+        bytes
+    }
+}
+
+/// The document without its namespace.
+fn describe(
+    project: &str,
+    version: &str,
+    wheel_name: &str,
+    wheel_sha256: &str,
+    build: &BuildInfo,
+) -> Value {
+    let mut packages = Vec::new();
+    let mut relationships = Vec::new();
+    let wheel_name = wheel_name.to_string();
     let wheel_id = "SPDXRef-Package-wheel".to_string();
     packages.push(package(
         &wheel_id,
@@ -77,7 +145,7 @@ pub(crate) fn document(project: &str, version: &str, build: &BuildInfo) -> Value
         Some(version),
         Some(&wheel_name),
         "NOASSERTION",
-        &wheel_sha256,
+        wheel_sha256,
         &pypi_purl(project, version, &wheel_name),
         "INSTALL",
     ));
@@ -150,11 +218,6 @@ pub(crate) fn document(project: &str, version: &str, build: &BuildInfo) -> Value
         "dataLicense": "CC0-1.0",
         "SPDXID": "SPDXRef-DOCUMENT",
         "name": wheel_name,
-        "documentNamespace": format!(
-            "https://spdx.org/spdxdocs/wheelwright/{}-{}",
-            purl_encode(&wheel_name),
-            wheel_sha256
-        ),
         "creationInfo": {
             "created": Timestamp::from_unix(i64::try_from(epoch).unwrap_or(i64::MAX)).to_string(),
             "creators": [format!("Tool: wheelwright-{}", env!("CARGO_PKG_VERSION"))],

@@ -170,3 +170,113 @@ fn a_built_wheel_records_its_provenance_and_its_sbom_validates() {
     assert!(created.ends_with('Z') && created.len() == 20, "{created}");
     validate(&document);
 }
+
+/// PEP 770: the wheel itself carries the SPDX document of its build, listed in RECORD. Read
+/// out of the wheel by Python's `zipfile`, it validates with `pyspdxtools`; every RECORD row
+/// matches its member; pip installs the wheel (the document lands in the installed
+/// `.dist-info/sboms/`); and the report's sha256 is that of the wheel with the document in.
+#[test]
+fn a_built_wheel_carries_its_sbom_and_record_and_pip_agree() {
+    let home = tempfile::tempdir().unwrap();
+    let wheelhouse = home.path().join("wheelhouse");
+    let run = fill(
+        home.path(),
+        "ww-hatch==1.0\n",
+        &[
+            "--find-links",
+            fixtures_dir().join("dist").to_str().unwrap(),
+            "--find-links",
+            upstream_wheels_dir().to_str().unwrap(),
+            wheelhouse.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
+    let build = &run.report["jobs"][0]["build"];
+    let name = build["wheel"]["filename"].as_str().unwrap();
+    let wheel = wheelhouse.join(name);
+    assert_eq!(build["wheel"]["sha256"], sha256_of(&wheel), "{build:#}");
+
+    // Out of the wheel and RECORD checked, by Python's own zip reader.
+    let document = home.path().join("in-wheel.spdx.json");
+    const CHECK: &str = r#"
+import base64, csv, hashlib, io, sys, zipfile
+wheel, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    names = z.namelist()
+    dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/RECORD"))
+    assert names[-1] == f"{dist_info}/RECORD", names
+    sbom = f"{dist_info}/sboms/wheelwright.spdx.json"
+    rows = list(csv.reader(io.StringIO(z.read(f"{dist_info}/RECORD").decode())))
+    listed = {row[0] for row in rows}
+    assert set(names) == listed, (set(names) ^ listed)
+    for path, digest, size in rows:
+        if not digest:
+            continue
+        data = z.read(path)
+        algorithm, value = digest.split("=", 1)
+        want = base64.urlsafe_b64encode(hashlib.new(algorithm, data).digest()).rstrip(b"=").decode()
+        assert value == want and int(size) == len(data), path
+    open(out, "wb").write(z.read(sbom))
+"#;
+    let out = Command::new(test_venv().join("bin/python"))
+        .args(["-I", "-c", CHECK])
+        .arg(&wheel)
+        .arg(&document)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    validate(&document);
+    let spdx: Value = serde_json::from_str(&std::fs::read_to_string(&document).unwrap()).unwrap();
+    let described = spdx["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["SPDXID"] == "SPDXRef-Package-wheel")
+        .unwrap();
+    assert_eq!(described["packageFileName"], name, "{spdx:#}");
+    assert!(
+        described.get("checksums").is_none(),
+        "a wheel cannot carry its own hash: {spdx:#}"
+    );
+    let sdist = spdx["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["SPDXID"] == "SPDXRef-Package-sdist")
+        .unwrap();
+    assert_eq!(
+        sdist["checksums"][0]["checksumValue"],
+        sha256_of(&fixture_dist("ww_hatch-1.0.tar.gz"))
+    );
+
+    let site = home.path().join("site");
+    let out = Command::new(test_venv().join("bin/python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--no-cache-dir",
+        ])
+        .args(["--disable-pip-version-check", "--target"])
+        .arg(&site)
+        .arg(&wheel)
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pip install: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(site.join("ww_hatch-1.0.dist-info/sboms/wheelwright.spdx.json")).unwrap(),
+        std::fs::read(&document).unwrap()
+    );
+}

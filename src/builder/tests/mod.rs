@@ -118,6 +118,7 @@ fn request(sdist: PathBuf, interpreter: &Arc<Interpreter>) -> BuildRequest {
         config_settings: ConfigSettings::new(),
         source_date_epoch: None,
         settings: Default::default(),
+        sbom: None,
     }
 }
 
