@@ -512,7 +512,7 @@ pub fn parse_project(body: &str, page_url: &Url) -> Result<Listing, ListingError
                         url,
                         sha256,
                         size: None,
-                        upload_time: None,
+                        upload_time: upload_time(link),
                         requires_python: requires_python.clone(),
                         yanked: yanked.clone(),
                         // devpi's project JSON does not say; its simple page may.
@@ -525,8 +525,54 @@ pub fn parse_project(body: &str, page_url: &Url) -> Result<Listing, ListingError
     Ok(listing)
 }
 
+/// When devpi stored the file: the `when` of its file log's `upload` entry, six numbers of
+/// UTC (`[2026, 12, 8, 0, 50, 15]`, devpi-server 6.20). A mirror's files have no such entry.
+fn upload_time(link: &Value) -> Option<crate::timestamp::Timestamp> {
+    let entry = link
+        .get("log")?
+        .as_array()?
+        .iter()
+        .find(|entry| entry.get("what").and_then(Value::as_str) == Some("upload"))?;
+    let when: Vec<u64> = entry
+        .get("when")?
+        .as_array()?
+        .iter()
+        .map(Value::as_u64)
+        .collect::<Option<_>>()?;
+    let [year, month, day, hour, minute, second] = when[..] else {
+        return None;
+    };
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+        .parse()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_file_logs_upload_entry_is_the_upload_time() {
+        let link = |log: &str| -> serde_json::Value {
+            serde_json::from_str(&format!(r#"{{"rel": "releasefile", "log": {log}}}"#)).unwrap()
+        };
+        let uploaded = link(
+            r#"[{"what": "overwrite", "when": [2025, 1, 1, 0, 0, 0]},
+                {"what": "upload", "who": "root", "when": [2026, 12, 8, 0, 50, 15], "dst": "root/dev"}]"#,
+        );
+        assert_eq!(
+            super::upload_time(&uploaded)
+                .map(|t| t.to_string())
+                .as_deref(),
+            Some("2026-12-08T00:50:15Z")
+        );
+        for none in [
+            r#"[]"#,
+            r#"[{"what": "upload", "when": [2026, 13, 1, 0, 0, 0]}]"#,
+            r#"[{"what": "upload", "when": "yesterday"}]"#,
+        ] {
+            assert_eq!(super::upload_time(&link(none)), None, "{none}");
+        }
+    }
+
     #[test]
     fn bases_are_devpi_names_on_the_same_server() {
         let stage =

@@ -13,6 +13,7 @@ use super::error::{IndexError, ListingError};
 use super::file::{Listing, MetadataFile, RawEntry, percent_decoded};
 use super::http::{HttpClient, status_error};
 use super::redact::redact;
+use super::status::ProjectStatus;
 
 /// PEP 691 §"Content negotiation": JSON preferred, HTML as fallback.
 pub const SIMPLE_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
@@ -69,12 +70,26 @@ pub async fn fetch_project(
 struct JsonPage {
     meta: JsonMeta,
     files: Vec<JsonFile>,
+    /// PEP 792 (API 1.4), one of its two layouts (status.rs).
+    #[serde(rename = "project-status", default)]
+    project_status: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
 struct JsonMeta {
     #[serde(rename = "api-version")]
     api_version: String,
+    #[serde(rename = "project-status", default)]
+    project_status: Option<serde_json::Value>,
+    #[serde(rename = "project-status-reason", default)]
+    project_status_reason: Option<serde_json::Value>,
+}
+
+/// A project page: its files and, where the index gives it, the project's PEP 792 status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectPage {
+    pub listing: Listing,
+    pub status: Option<ProjectStatus>,
 }
 
 #[derive(Deserialize)]
@@ -101,11 +116,21 @@ struct JsonFile {
     dist_info_metadata: Option<serde_json::Value>,
 }
 
-/// PEP 691 project detail.
+/// PEP 691 project detail: its files.
 pub fn parse_json(body: &str, page_url: &Url) -> Result<Listing, ListingError> {
+    parse_json_page(body, page_url).map(|page| page.listing)
+}
+
+/// PEP 691 project detail: its files and its PEP 792 status.
+pub fn parse_json_page(body: &str, page_url: &Url) -> Result<ProjectPage, ListingError> {
     let page: JsonPage =
         serde_json::from_str(body).map_err(|e| ListingError::Pep691Json(e.to_string()))?;
     check_api_version(&page.meta.api_version)?;
+    let status = super::status::from_json(
+        page.project_status.as_ref(),
+        page.meta.project_status.as_ref(),
+        page.meta.project_status_reason.as_ref(),
+    );
     let index = redact(page_url);
     let mut listing = Listing::default();
     for file in page.files {
@@ -147,7 +172,7 @@ pub fn parse_json(body: &str, page_url: &Url) -> Result<Listing, ListingError> {
             },
         );
     }
-    Ok(listing)
+    Ok(ProjectPage { listing, status })
 }
 
 /// PEP 629: a major version above 1 is a hard failure.
@@ -162,6 +187,11 @@ fn check_api_version(version: &str) -> Result<(), ListingError> {
 /// PEP 503 project detail: every `<a>` is a file; the anchor text is the filename,
 /// `href` resolves against the page URL or `<base href>`.
 pub fn parse_html(body: &str, page_url: &Url) -> Result<Listing, ListingError> {
+    parse_html_page(body, page_url).map(|page| page.listing)
+}
+
+/// PEP 503 project detail with the PEP 792 status of its `<meta>` tags.
+pub fn parse_html_page(body: &str, page_url: &Url) -> Result<ProjectPage, ListingError> {
     let dom = tl::parse(body, tl::ParserOptions::default())
         .map_err(|e| ListingError::Html(e.to_string()))?;
     let parser = dom.parser();
@@ -179,12 +209,21 @@ pub fn parse_html(body: &str, page_url: &Url) -> Result<Listing, ListingError> {
             base = url;
         }
     }
+    let (mut status, mut reason) = (None, None);
     for handle in dom.query_selector("meta").into_iter().flatten() {
-        if let Some(tag) = handle.get(parser).and_then(|n| n.as_tag())
-            && attr(tag, "name").flatten().as_deref() == Some("pypi:repository-version")
-            && let Some(Some(version)) = attr(tag, "content")
-        {
-            check_api_version(&version)?;
+        let Some(tag) = handle.get(parser).and_then(|n| n.as_tag()) else {
+            continue;
+        };
+        let content = attr(tag, "content").flatten();
+        match attr(tag, "name").flatten().as_deref() {
+            Some("pypi:repository-version") => {
+                if let Some(version) = &content {
+                    check_api_version(version)?;
+                }
+            }
+            Some("pypi:project-status") => status = content,
+            Some("pypi:project-status-reason") => reason = content,
+            _ => {}
         }
     }
     let index = redact(page_url);
@@ -234,7 +273,10 @@ pub fn parse_html(body: &str, page_url: &Url) -> Result<Listing, ListingError> {
             },
         );
     }
-    Ok(listing)
+    Ok(ProjectPage {
+        listing,
+        status: super::status::from_html(status.as_deref(), reason.as_deref()),
+    })
 }
 
 /// Removes a `#sha256=<hex>` fragment (PEP 503) and returns the hash; other fragments are
@@ -447,6 +489,44 @@ alice/team <a href="../../+f/75c/15aa840767e74/Foo_Bar-1.0-py3-none-any.whl#sha2
             MetadataFile::Offered { sha256: None }
         );
         assert_eq!(files[2].metadata_file, MetadataFile::NotOffered);
+    }
+
+    #[test]
+    fn reads_pep792_status_in_both_json_layouts_and_in_html() {
+        use super::super::status::StatusMarker;
+        let top = r#"{"meta":{"api-version":"1.4"},"name":"a","files":[],
+            "project-status":{"status":"quarantined","reason":"malware, see advisory 7"}}"#;
+        let status = parse_json_page(top, &page()).unwrap().status.unwrap();
+        assert_eq!(status.marker, StatusMarker::Quarantined);
+        assert_eq!(status.reason.as_deref(), Some("malware, see advisory 7"));
+        let meta =
+            r#"{"meta":{"api-version":"1.4","project-status":"archived"},"name":"a","files":[]}"#;
+        let status = parse_json_page(meta, &page()).unwrap().status.unwrap();
+        assert_eq!(
+            (status.marker, status.reason),
+            (StatusMarker::Archived, None)
+        );
+        for none in [
+            r#"{"meta":{"api-version":"1.1"},"name":"a","files":[]}"#,
+            r#"{"meta":{"api-version":"1.4","project-status":"haunted"},"name":"a","files":[]}"#,
+            r#"{"meta":{"api-version":"1.4"},"name":"a","files":[],"project-status":{"status":7}}"#,
+        ] {
+            assert_eq!(
+                parse_json_page(none, &page()).unwrap().status,
+                None,
+                "{none}"
+            );
+        }
+        let html = r#"<html><head><meta name="pypi:repository-version" content="1.4">
+<meta name="pypi:project-status" content="deprecated">
+<meta name="pypi:project-status-reason" content="use &quot;b&quot; instead"></head><body></body></html>"#;
+        let status = parse_html_page(html, &page()).unwrap().status.unwrap();
+        assert_eq!(status.marker, StatusMarker::Deprecated);
+        assert_eq!(status.reason.as_deref(), Some("use \"b\" instead"));
+        assert_eq!(
+            parse_html_page("<html></html>", &page()).unwrap().status,
+            None
+        );
     }
 
     #[test]
