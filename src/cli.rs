@@ -12,6 +12,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::plan::PresentIn;
 
+/// `--exclude-newer`, checked where it is given and kept as written (for messages).
+fn exclude_newer(text: &str) -> Result<String, crate::index::ExcludeNewerError> {
+    text.parse::<crate::index::ExcludeNewer>()?;
+    Ok(text.to_string())
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "wheelwright",
@@ -209,6 +215,12 @@ pub struct CommonArgs {
     /// Requirements-style file of projects (and versions) never to touch.
     #[arg(long, alias = "blacklist", value_name = "FILE")]
     pub exclude: Vec<PathBuf>,
+    /// Release-age cooldown: upstream versions with a file uploaded after DATE (RFC 3339, or
+    /// a day), or younger than DURATION (`7 days`, `48 hours`, `2 weeks`, `P7D`), are not
+    /// used, for ranges, pins, `--deps` and build requirements alike. Files whose index
+    /// gives no upload time (PEP 700) are not used either.
+    #[arg(long, value_name = "DATE|DURATION", value_parser = exclude_newer)]
+    pub exclude_newer: Option<String>,
     /// devpi index for pure (py3-none-any) wheels; presence is checked on both indexes.
     #[arg(long, value_name = "URL")]
     pub pure_index: Option<String>,

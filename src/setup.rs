@@ -351,7 +351,7 @@ pub(crate) async fn context(
         Some(sources) => sources,
         None => default_upstream(&target, &client, &cache_dir(common.cache_dir.as_deref())).await?,
     };
-    let upstream = Upstream::new(sources);
+    let upstream = Upstream::new(sources).with_cooldown(cooldown(common)?);
     let policy = policy(common, &requirements);
     Ok(Context {
         requirements,
@@ -365,6 +365,23 @@ pub(crate) async fn context(
         concurrency: common.index_concurrency,
         credentials,
     })
+}
+
+/// `--exclude-newer`: the cut-off from this moment, said on stderr so the plan shows it.
+fn cooldown(common: &CommonArgs) -> Result<Option<crate::index::Cooldown>, Failure> {
+    let Some(text) = common.exclude_newer.as_deref() else {
+        return Ok(None);
+    };
+    let exclude_newer = text
+        .parse::<crate::index::ExcludeNewer>()
+        .map_err(|e| Failure::input(anyhow::anyhow!("--exclude-newer: {e}")))?;
+    let cooldown =
+        crate::index::Cooldown::new(exclude_newer, text, crate::timestamp::Timestamp::now());
+    eprintln!(
+        "cooldown: upstream files uploaded after {} are not used (--exclude-newer {})",
+        cooldown.cutoff, cooldown.given
+    );
+    Ok(Some(cooldown))
 }
 
 /// `--cache-dir`, else the user's cache directory (`$XDG_CACHE_HOME/wheelwright`).

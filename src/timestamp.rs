@@ -40,6 +40,10 @@ impl Timestamp {
         }
     }
 
+    pub fn from_unix_micros(micros: i64) -> Timestamp {
+        Timestamp { micros }
+    }
+
     pub fn from_system_time(time: SystemTime) -> Timestamp {
         let micros = match time.duration_since(UNIX_EPOCH) {
             Ok(after) => i64::try_from(after.as_micros()).unwrap_or(i64::MAX),

@@ -115,6 +115,9 @@ pub enum EntryProblem {
         #[source]
         source: BadSha256,
     },
+    /// Refused under `--exclude-newer` (cooldown.rs).
+    #[error("{0}")]
+    Cooldown(#[from] super::cooldown::CooldownProblem),
 }
 
 /// A listed entry that cannot be used, with where it was listed (credentials stripped) and

@@ -5,6 +5,7 @@
 //! file to fetch, is the planner's business.
 mod body;
 mod by_project;
+mod cooldown;
 mod der;
 pub mod devpi;
 mod error;
@@ -27,6 +28,7 @@ pub mod tls;
 mod upstream_state;
 
 pub use by_project::ByProject;
+pub use cooldown::{Cooldown, CooldownProblem, ExcludeNewer, ExcludeNewerError};
 pub use devpi::DevpiIndex;
 pub use error::{IndexError, ListingError};
 pub use file::{EntryProblem, IndexFile, Listing, MetadataFile, RawEntry, RejectedEntry};

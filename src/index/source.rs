@@ -11,6 +11,7 @@ use url::Url;
 use super::IndexFile;
 use super::body::listing_text;
 use super::by_project::ByProject;
+use super::cooldown::Cooldown;
 use super::devpi::DevpiIndex;
 use super::error::IndexError;
 use super::file::Listing;
@@ -212,6 +213,10 @@ pub struct Upstream {
     /// [`super::probe`]): a no-op night that needs nothing from upstream asks nothing.
     /// The verdict keeps each source's devpi serial, if it sent one.
     checked: OnceCell<Result<Vec<Option<u64>>, IndexError>>,
+    /// `--exclude-newer`, applied to every source's listing (cooldown.rs).
+    pub(super) cooldown: Option<Cooldown>,
+    /// Sources already said to give no upload times (said once per source).
+    undated: std::sync::Mutex<std::collections::HashSet<usize>>,
 }
 
 impl Upstream {
@@ -219,7 +224,15 @@ impl Upstream {
         Upstream {
             sources,
             checked: OnceCell::new(),
+            cooldown: None,
+            undated: Default::default(),
         }
+    }
+
+    /// The upstream under a release-age cooldown.
+    pub fn with_cooldown(mut self, cooldown: Option<Cooldown>) -> Upstream {
+        self.cooldown = cooldown;
+        self
     }
 
     pub fn is_empty(&self) -> bool {
@@ -262,8 +275,25 @@ impl Upstream {
         let mut merged = Listing::default();
         let mut names = std::collections::HashSet::new();
         let mut known = false;
-        for listing in answers.into_iter().flatten() {
+        for (at, listing) in answers.into_iter().enumerate() {
+            let Some(mut listing) = listing else {
+                continue;
+            };
             known = true;
+            if let Some(cooldown) = &self.cooldown {
+                let source = &self.sources[at];
+                if cooldown.apply(name, &source.describe(), &mut listing)
+                    && self.undated.lock().expect("undated lock").insert(at)
+                {
+                    // Fail closed, said once per source: its versions are refused.
+                    eprintln!(
+                        "warning: {} gives no upload times (PEP 700); under --exclude-newer \
+                         {} its files are not used",
+                        source.describe(),
+                        cooldown.given
+                    );
+                }
+            }
             for file in listing.files {
                 if names.insert(file.filename.clone()) {
                     merged.files.push(file);

@@ -49,6 +49,11 @@ impl Upstream {
         let serials = self.serials(client).await?.to_vec();
         let mut hash = Sha256::new();
         let mut valid_for: Option<Duration> = None;
+        // A cooldown shapes every listing: another cut-off is another upstream (with an age,
+        // each run has its own, so nothing solved under the last one is taken for this one).
+        if let Some(cooldown) = &self.cooldown {
+            hash.update(format!("exclude-newer {}\0", cooldown.cutoff).as_bytes());
+        }
         for (source, serial) in self.sources.iter().zip(serials) {
             hash.update(source.describe().as_bytes());
             hash.update(b"\0");
