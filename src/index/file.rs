@@ -118,6 +118,9 @@ pub enum EntryProblem {
     /// Refused under `--exclude-newer` (cooldown.rs).
     #[error("{0}")]
     Cooldown(#[from] super::cooldown::CooldownProblem),
+    /// PEP 792: the index marks the project quarantined (unsafe, e.g. malware).
+    #[error("the project is quarantined (PEP 792){}", reason.as_deref().map(|r| format!(": {}", r.replace(char::is_control, "?"))).unwrap_or_default())]
+    Quarantined { reason: Option<String> },
 }
 
 /// A listed entry that cannot be used, with where it was listed (credentials stripped) and

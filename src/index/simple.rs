@@ -36,6 +36,17 @@ pub async fn fetch_project(
     base: &Url,
     name: &PackageName,
 ) -> Result<Option<Listing>, IndexError> {
+    Ok(fetch_project_page(client, base, name)
+        .await?
+        .map(|page| page.listing))
+}
+
+/// [`fetch_project`] with the project's PEP 792 status, where the page gives one.
+pub async fn fetch_project_page(
+    client: &HttpClient,
+    base: &Url,
+    name: &PackageName,
+) -> Result<Option<ProjectPage>, IndexError> {
     let url = project_url(base, name);
     let response = client.get(&url, SIMPLE_ACCEPT).await?;
     if response.url().origin() != url.origin() {
@@ -56,9 +67,9 @@ pub async fn fetch_project(
         .to_ascii_lowercase();
     let body = listing_text(&url, response).await?;
     let files = if content_type.starts_with("application/vnd.pypi.simple.v1+json") {
-        parse_json(&body, &final_url)
+        parse_json_page(&body, &final_url)
     } else {
-        parse_html(&body, &final_url)
+        parse_html_page(&body, &final_url)
     };
     files.map(Some).map_err(|source| IndexError::Listing {
         url: redact(&url),

@@ -14,10 +14,11 @@ use super::by_project::ByProject;
 use super::cooldown::Cooldown;
 use super::devpi::DevpiIndex;
 use super::error::IndexError;
-use super::file::Listing;
+use super::file::{EntryProblem, Listing, RejectedEntry};
 use super::http::{HttpClient, status_error};
 use super::redact::redact;
-use super::simple::{SIMPLE_ACCEPT, fetch_project, parse_html};
+use super::simple::{ProjectPage, SIMPLE_ACCEPT, fetch_project_page, parse_html};
+use super::status::{ProjectStatus, StatusMarker};
 use crate::distribution::SafeFilename;
 
 /// One place that lists distribution files.
@@ -104,18 +105,33 @@ impl Source {
         client: &HttpClient,
         name: &PackageName,
     ) -> Result<Option<Listing>, IndexError> {
-        match self {
-            Source::Simple { base } => fetch_project(client, base, name).await,
-            Source::Devpi { index, own_only } => index.project_files(client, name, *own_only).await,
+        Ok(self
+            .project_page(client, name)
+            .await?
+            .map(|page| page.listing))
+    }
+
+    /// [`Self::project_files`] with the PEP 792 status a simple index gives (the other
+    /// sources have none: their projects are `active`).
+    pub async fn project_page(
+        &self,
+        client: &HttpClient,
+        name: &PackageName,
+    ) -> Result<Option<ProjectPage>, IndexError> {
+        let listing = match self {
+            Source::Simple { base } => return fetch_project_page(client, base, name).await,
+            Source::Devpi { index, own_only } => {
+                index.project_files(client, name, *own_only).await?
+            }
             Source::Directory { path, listing } => {
                 let all = listing
                     .get_or_try_init(|| async { read_directory(path).await.map(ByProject::new) })
                     .await?;
                 let files = all.project(name);
-                Ok((!files.is_empty()).then_some(Listing {
+                (!files.is_empty()).then_some(Listing {
                     files,
                     rejected: Vec::new(),
-                }))
+                })
             }
             Source::Page { url, listing } => {
                 let all = listing.get_or_try_init(|| fetch_page(client, url)).await?;
@@ -128,10 +144,13 @@ impl Source {
                     .filter(|r| r.version_of(name).is_some())
                     .cloned()
                     .collect();
-                Ok((!files.is_empty() || !rejected.is_empty())
-                    .then_some(Listing { files, rejected }))
+                (!files.is_empty() || !rejected.is_empty()).then_some(Listing { files, rejected })
             }
-        }
+        };
+        Ok(listing.map(|listing| ProjectPage {
+            listing,
+            status: None,
+        }))
     }
 }
 
@@ -217,6 +236,8 @@ pub struct Upstream {
     pub(super) cooldown: Option<Cooldown>,
     /// Sources already said to give no upload times (said once per source).
     undated: std::sync::Mutex<std::collections::HashSet<usize>>,
+    /// Projects already said to be archived or deprecated (PEP 792; said once).
+    warned_status: std::sync::Mutex<std::collections::HashSet<PackageName>>,
 }
 
 impl Upstream {
@@ -226,6 +247,7 @@ impl Upstream {
             checked: OnceCell::new(),
             cooldown: None,
             undated: Default::default(),
+            warned_status: Default::default(),
         }
     }
 
@@ -271,15 +293,22 @@ impl Upstream {
     ) -> Result<Option<Listing>, IndexError> {
         self.check(client).await?;
         let answers =
-            try_join_all(self.sources.iter().map(|s| s.project_files(client, name))).await?;
+            try_join_all(self.sources.iter().map(|s| s.project_page(client, name))).await?;
         let mut merged = Listing::default();
         let mut names = std::collections::HashSet::new();
         let mut known = false;
-        for (at, listing) in answers.into_iter().enumerate() {
-            let Some(mut listing) = listing else {
+        for (at, page) in answers.into_iter().enumerate() {
+            let Some(ProjectPage {
+                mut listing,
+                status,
+            }) = page
+            else {
                 continue;
             };
             known = true;
+            if let Some(status) = status {
+                self.obey_status(name, &self.sources[at], &status, &mut listing);
+            }
             if let Some(cooldown) = &self.cooldown {
                 let source = &self.sources[at];
                 if cooldown.apply(name, &source.describe(), &mut listing)
@@ -302,6 +331,52 @@ impl Upstream {
             merged.rejected.extend(listing.rejected);
         }
         Ok(known.then_some(merged))
+    }
+
+    /// PEP 792: a quarantined project's files are not used (an index must not offer them;
+    /// one that still lists them is not followed): each becomes a rejected entry, so its
+    /// jobs are unavailable with the status and the index's reason. An archived or
+    /// deprecated project is used, with a warning once per project.
+    fn obey_status(
+        &self,
+        name: &PackageName,
+        source: &Source,
+        status: &ProjectStatus,
+        listing: &mut Listing,
+    ) {
+        let because = status
+            .reason
+            .as_deref()
+            .map(|r| format!(": {}", super::redact_text(r).replace(char::is_control, "?")))
+            .unwrap_or_default();
+        match status.marker {
+            StatusMarker::Active => {}
+            StatusMarker::Quarantined => {
+                for file in std::mem::take(&mut listing.files) {
+                    listing.rejected.push(RejectedEntry {
+                        index: source.describe(),
+                        listed: file.filename.to_string(),
+                        problem: EntryProblem::Quarantined {
+                            reason: status.reason.clone(),
+                        },
+                    });
+                }
+            }
+            StatusMarker::Archived | StatusMarker::Deprecated => {
+                if self
+                    .warned_status
+                    .lock()
+                    .expect("warned lock")
+                    .insert(name.clone())
+                {
+                    eprintln!(
+                        "warning: {name} is {} on {} (PEP 792){because}",
+                        status.marker,
+                        source.describe()
+                    );
+                }
+            }
+        }
     }
 
     /// The usable files of [`Self::project_listing`].

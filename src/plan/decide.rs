@@ -74,9 +74,11 @@ pub(super) fn refuse_unusable(job: &mut Job, name: &PackageName, rejected: &[Rej
     };
     let relevant: Vec<&RejectedEntry> = match job.action() {
         Action::Fetch | Action::Build => rejected.iter().filter(claims).collect(),
+        // A job without a version (a range that found nothing) is told about every refused
+        // entry: a quarantined project or a cooldown may have refused all of them.
         Action::Unavailable => rejected
             .iter()
-            .filter(|r| claims(r) || r.version_of(name).is_none())
+            .filter(|r| version.is_none() || claims(r) || r.version_of(name).is_none())
             .collect(),
         _ => Vec::new(),
     };

@@ -28,6 +28,7 @@ mod noop;
 mod package_settings;
 mod plan;
 mod policies;
+mod project_status;
 mod provenance;
 mod pylock;
 mod report;
