@@ -28,6 +28,7 @@ pub mod settings;
 pub(crate) mod setup;
 pub(crate) mod stop;
 pub mod store;
+pub mod version;
 
 /// The patch step of the per-package settings, reachable for its fuzz target (`fuzz/`).
 #[doc(hidden)]

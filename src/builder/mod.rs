@@ -54,7 +54,7 @@ pub use prepare::{PreparedFrom, PreparedMetadata};
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
     BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource,
-    python_admitted, resolve,
+    resolve,
 };
 pub use sandbox::{
     BUILD_UID, FilesystemProtection, NetworkProtection, Protections, SANDBOX_EXEC, Sandbox,
@@ -372,7 +372,7 @@ impl Builder {
             };
             Some(BuildConstraint {
                 name: r.name.clone(),
-                version: crate::plan::pinned_version(specs)?,
+                version: crate::version::pinned_version(specs)?,
                 sha256: Vec::new(),
             })
         });

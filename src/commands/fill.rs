@@ -297,7 +297,7 @@ fn build_constraints(path: &Path) -> Result<Vec<BuildConstraint>, BuilderSetupEr
         .map(|entry| {
             let version = match &entry.requirement.version_or_url {
                 Some(pep508_rs::VersionOrUrl::VersionSpecifier(specs)) => {
-                    crate::plan::pinned_version(specs)
+                    crate::version::pinned_version(specs)
                 }
                 _ => None,
             }

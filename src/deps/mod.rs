@@ -511,7 +511,7 @@ async fn range_versions(
         Some(VersionOrUrl::Url(_)) => return Ok(Vec::new()),
         None => VersionSpecifiers::empty(),
     };
-    if crate::plan::pinned_version(&specifiers).is_some() {
+    if crate::version::pinned_version(&specifiers).is_some() {
         return Ok(Vec::new());
     }
     let name = entry.name();

@@ -30,7 +30,6 @@ pub(crate) use listings::{IndexListings, Listings};
 use local_hashes::fill_local_hashes;
 use requires_python::RequiresPythonReader;
 pub(crate) use select::VersionPolicy;
-pub(crate) use select::pinned_version;
 use select::{dists, present_wheel, resolve_range};
 pub(crate) use shard::Shard;
 
@@ -470,7 +469,7 @@ fn specifiers(entry: &RequirementEntry) -> VersionSpecifiers {
 }
 
 fn pinned(entry: &RequirementEntry) -> Option<Version> {
-    pinned_version(&specifiers(entry))
+    crate::version::pinned_version(&specifiers(entry))
 }
 
 fn new_job(

@@ -105,7 +105,7 @@ impl<'a, L: Listings> RequiresPythonReader<'a, L> {
                                 && file
                                     .requires_python
                                     .as_deref()
-                                    .is_none_or(|rp| crate::builder::python_admitted(rp, python))
+                                    .is_none_or(|rp| crate::version::python_admitted(rp, python))
                         }
                         _ => false,
                     })
