@@ -34,6 +34,9 @@ pub mod version;
 #[doc(hidden)]
 pub use package_settings::{PatchError, apply_patch};
 
+#[cfg(test)]
+mod tests;
+
 /// Property-test settings: a bounded 256 cases per property in the test command, or
 /// `PROPTEST_CASES` for a longer run.
 #[cfg(test)]

@@ -33,8 +33,14 @@ mod tests {
 
     #[test]
     fn a_pin_is_one_equal_or_arbitrary_equality_clause() {
-        assert_eq!(pinned_version(&specs("==1.2")), Some(Version::from_str("1.2").unwrap()));
-        assert_eq!(pinned_version(&specs("===1.2")), Some(Version::from_str("1.2").unwrap()));
+        assert_eq!(
+            pinned_version(&specs("==1.2")),
+            Some(Version::from_str("1.2").unwrap())
+        );
+        assert_eq!(
+            pinned_version(&specs("===1.2")),
+            Some(Version::from_str("1.2").unwrap())
+        );
         assert_eq!(pinned_version(&specs("==1.*")), None);
         assert_eq!(pinned_version(&specs("==1.2,<2")), None);
         assert_eq!(pinned_version(&specs(">=1.2")), None);

@@ -53,8 +53,7 @@ pub use paths::PathsError;
 pub use prepare::{PreparedFrom, PreparedMetadata};
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
-    BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource,
-    resolve,
+    BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource, resolve,
 };
 pub use sandbox::{
     BUILD_UID, FilesystemProtection, NetworkProtection, Protections, SANDBOX_EXEC, Sandbox,

@@ -308,7 +308,6 @@ impl HttpClient {
     }
 }
 
-
 /// What a TLS failure usually means, for the user who has to fix it.
 fn tls_hint(error: &rustls::Error) -> Option<&'static str> {
     use rustls::{AlertDescription as Alert, CertificateError as Cert, Error};

@@ -84,7 +84,7 @@ impl Pipeline<'_> {
                 pending = rest;
                 continue;
             }
-            let entry = &self.ctx.requirements.requirements[lead.entry];
+            let entry = &self.requirements.requirements[lead.entry];
             let request = BuildRequest {
                 sdist: sdist.path.clone(),
                 name: name.clone(),

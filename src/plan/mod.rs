@@ -47,7 +47,7 @@ pub enum PresentIn {
     Inherited,
 }
 
-pub struct Policy {
+pub(crate) struct Policy {
     pub versions: VersionPolicy,
     pub pre: bool,
     pub present_in: PresentIn,
@@ -56,7 +56,7 @@ pub struct Policy {
 /// A planned job and its place in the report: (requirement line, position among the
 /// line's jobs), which is the plan's order.
 #[derive(Debug, Clone)]
-pub struct JobSlot {
+pub(crate) struct JobSlot {
     pub key: (usize, usize),
     pub job: Job,
 }
@@ -75,7 +75,7 @@ pub(crate) fn unsupported_lines(requirements: &ParsedRequirements) -> Vec<Unsupp
 
 /// Plans requirements against what [`Listings`] report (the real indexes, or memory in the
 /// unit tests).
-pub struct Planner<'a, L> {
+pub(crate) struct Planner<'a, L> {
     pub listings: L,
     pub interpreters: &'a [Interpreter],
     pub policy: &'a Policy,
@@ -84,14 +84,22 @@ pub struct Planner<'a, L> {
     /// `[package.NAME]` settings: shown on build jobs; `build = false` keeps a job from
     /// building.
     pub packages: &'a crate::package_settings::PackageSettings,
-    /// `--deps`: the closure stands for the written lines' jobs where their marker holds
-    /// (its pinned lines are planned instead), so those are not planned at all: an
-    /// unpinned root would otherwise cost an upstream listing whose answer is dropped.
-    pub(crate) closure: Option<&'a crate::deps::Closure>,
+    /// Written lines whose jobs other lines stand for (`--deps` plans its pinned lines
+    /// instead), so those are not planned at all: an unpinned root would otherwise cost an
+    /// upstream listing whose answer is dropped.
+    pub(crate) covered: Option<&'a dyn WrittenLines>,
+}
+
+/// Which written lines are planned through other lines. The planner asks, and does not
+/// know how the lines were expanded (that is `--deps`' business).
+pub(crate) trait WrittenLines: Sync {
+    /// Whether the job of written line `entry` for interpreter `label`, whose marker holds
+    /// there, is planned through other lines instead.
+    fn covered(&self, entry: usize, label: &str) -> bool;
 }
 
 impl<L: Listings> Planner<'_, L> {
-    pub async fn plan(
+    pub(crate) async fn plan(
         &self,
         requirements: &ParsedRequirements,
         exclusions: &[RequirementEntry],
@@ -111,7 +119,7 @@ impl<L: Listings> Planner<'_, L> {
     /// The plan as a stream of per-project batches, in whatever order the indexes answer, so
     /// that `fill` can start acquiring the first project's wheels while later projects are
     /// still being asked about. With a shard, only this shard's projects are planned.
-    pub fn batches<'p>(
+    pub(crate) fn batches<'p>(
         &'p self,
         requirements: &'p ParsedRequirements,
         exclusions: &'p [RequirementEntry],
@@ -211,7 +219,7 @@ impl<L: Listings> Planner<'_, L> {
             .map(|(index, entry, interps)| {
                 let planned = interps
                     .into_iter()
-                    .filter(|i| !self.closure.is_some_and(|c| c.stands_for(index, &i.label)))
+                    .filter(|i| !self.covered.is_some_and(|c| c.covered(index, &i.label)))
                     .collect();
                 (index, entry, planned)
             })

@@ -40,7 +40,7 @@ pub(crate) fn allows_prereleases(specifiers: &VersionSpecifiers, pre: bool) -> b
     pre || specifiers.iter().any(|s| s.any_prerelease())
 }
 
-pub enum VersionPolicy {
+pub(crate) enum VersionPolicy {
     Newest,
     All,
 }

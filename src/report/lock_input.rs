@@ -11,7 +11,7 @@ use crate::plan::{Decision, Job, Plan};
 
 /// The jobs of the runtime set, and the labels of those that have no version to lock.
 #[derive(Debug, Default)]
-pub struct LockInput {
+pub(crate) struct LockInput {
     pub jobs: Vec<LockJob>,
     pub unresolved: Vec<String>,
 }

@@ -248,7 +248,7 @@ pub(super) async fn plan_with(
         concurrency: 2,
         shard: None,
         packages: &crate::package_settings::PackageSettings::default(),
-        closure: None,
+        covered: None,
     };
     let plan = planner.plan(requirements, exclusions).await.unwrap();
     (plan, planner.listings)

@@ -15,7 +15,7 @@ async fn plan_with_settings(listings: Memory, text: &str, settings: &str) -> cra
         concurrency: 1,
         shard: None,
         packages: &packages,
-        closure: None,
+        covered: None,
     };
     planner.plan(&requirements(text), &[]).await.unwrap()
 }
