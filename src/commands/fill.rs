@@ -104,7 +104,6 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
             dir: common.cache.join("build-times"),
         },
         requirements,
-        interpreters: &common.interpreters,
         client: &services.client,
         store: services.store.clone(),
         settings: PipelineSettings {

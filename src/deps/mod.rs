@@ -51,7 +51,7 @@ pub(crate) struct Inputs<'a> {
     /// The environments to solve, as indices into the written lines (see [`environments`]).
     pub environments: &'a [Vec<usize>],
     pub requirements: &'a ParsedRequirements,
-    pub interpreters: &'a [Interpreter],
+    pub interpreters: &'a [Arc<Interpreter>],
     pub upstream: &'a Arc<Upstream>,
     pub client: &'a HttpClient,
     pub fetcher: MetadataFetcher,
@@ -126,7 +126,7 @@ impl Closure {
         match self.roles.get(job.entry)? {
             Role::Written { failed } => {
                 let version = job.decision.version().cloned();
-                let label = job.interpreter.clone();
+                let label = job.interpreter.label.clone();
                 let of_version = version
                     .clone()
                     .and_then(|v| failed.get(&(label.clone(), Some(v))));
@@ -141,7 +141,7 @@ impl Closure {
                 }
             }
             Role::Pinned { via } => {
-                job.via = via.get(&job.interpreter)?.clone();
+                job.via = via.get(&job.interpreter.label)?.clone();
             }
         }
         Some(job)
@@ -200,7 +200,7 @@ pub(crate) struct RunInputs<'a> {
     /// [`environments`]).
     pub requirement_files: &'a [PathBuf],
     pub requirements: &'a ParsedRequirements,
-    pub interpreters: &'a [Interpreter],
+    pub interpreters: &'a [Arc<Interpreter>],
     pub policy: &'a crate::plan::Policy,
     /// Listings at once (`--index-concurrency`).
     pub concurrency: usize,
@@ -328,7 +328,7 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
             Arc::clone(inputs.upstream),
             inputs.client.clone(),
             inputs.fetcher.clone(),
-            Arc::new(interpreter.clone()),
+            Arc::clone(interpreter),
             options.clone(),
         );
         let markers = interpreter.markers.clone();

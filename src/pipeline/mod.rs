@@ -28,7 +28,6 @@ use crate::distribution::read_wheel;
 use crate::host_slots::HostSlots;
 use crate::index::HttpClient;
 use crate::index::{IndexError, SafeUrl};
-use crate::interpreter::Interpreter;
 use crate::plan::{Action, Chosen, Decision, Job, JobFile, JobSlot};
 use crate::publish::{PublishError, Session, UploadOutcome};
 use crate::report::{JobResult, Outcome, Progress};
@@ -58,7 +57,6 @@ pub(crate) struct PipelineParts<'a> {
     /// The lines the jobs were planned from (`--deps`: the expanded ones); jobs name them
     /// by index.
     pub requirements: &'a ParsedRequirements,
-    pub interpreters: &'a [Interpreter],
     pub client: &'a HttpClient,
     /// Where downloads and built wheels are kept.
     pub store: Store,
@@ -97,7 +95,6 @@ pub(crate) struct Pipeline<'a> {
     /// How many permits `build_slots` was made with (an exclusive build takes them all).
     build_slot_count: u32,
     packages: &'a crate::package_settings::PackageSettings,
-    interpreters: Vec<Arc<crate::interpreter::Interpreter>>,
     failures: FailureMemory,
     build_times: BuildTimes,
     hosts: Arc<HostSlots>,
@@ -119,7 +116,6 @@ impl<'a> Pipeline<'a> {
         // u32: what a semaphore's `acquire_many` counts in (an exclusive build takes them all).
         let build_slot_count = u32::try_from(parts.build_jobs.max(1)).unwrap_or(u32::MAX);
         Pipeline {
-            interpreters: parts.interpreters.iter().cloned().map(Arc::new).collect(),
             requirements: parts.requirements,
             client: parts.client,
             store: parts.store,
@@ -208,7 +204,7 @@ impl Pipeline<'_> {
                         self.log(&format!(
                             "{outcome:<8} {} ({}): {}",
                             job.label(),
-                            job.interpreter,
+                            job.interpreter.label,
                             job.reason
                         ));
                     }

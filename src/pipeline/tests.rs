@@ -110,7 +110,7 @@ impl Scene {
                 project: PackageName::new("demo".to_string()).unwrap(),
                 requirement: "demo==1.0".into(),
                 origin: "requirements.txt:1".into(),
-                interpreter: interpreter.into(),
+                interpreter: crate::interpreter::test_labelled(interpreter),
                 decision,
                 reason: "as planned".into(),
                 settings: Default::default(),
@@ -138,7 +138,6 @@ impl Scene {
         });
         Pipeline::new(PipelineParts {
             requirements: &self.requirements,
-            interpreters: &[],
             client: &self.client,
             store: Store::new(&self.dir.path().join("cache")),
             settings: PipelineSettings {
@@ -184,7 +183,7 @@ async fn run(
 fn outcomes(results: &[JobResult]) -> Vec<(String, Outcome)> {
     results
         .iter()
-        .map(|r| (r.job.interpreter.clone(), r.outcome))
+        .map(|r| (r.job.interpreter.label.clone(), r.outcome))
         .collect()
 }
 

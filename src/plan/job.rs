@@ -127,8 +127,8 @@ pub(crate) struct Job {
     pub requirement: String,
     /// `file:line` of the requirement.
     pub origin: String,
-    /// The interpreter's label (e.g. `cp311`).
-    pub interpreter: String,
+    /// The interpreter the job is for (reports show its label, e.g. `cp311`).
+    pub interpreter: std::sync::Arc<crate::interpreter::Interpreter>,
     pub decision: Decision,
     pub reason: String,
     /// `--deps`: why the job is in the closure (`requests 2.31.0`), pip-compile's `# via`.
@@ -177,7 +177,7 @@ impl Serialize for Job {
         out.serialize_field("version", &self.version().map(ToString::to_string))?;
         out.serialize_field("requirement", &self.requirement)?;
         out.serialize_field("origin", &self.origin)?;
-        out.serialize_field("interpreter", &self.interpreter)?;
+        out.serialize_field("interpreter", &self.interpreter.label)?;
         out.serialize_field("action", &self.action())?;
         out.serialize_field("reason", &self.reason)?;
         out.serialize_field("file", &self.file())?;
@@ -229,7 +229,7 @@ mod tests {
             project: "ww-a".parse().unwrap(),
             requirement: "ww-a>=1".into(),
             origin: "reqs.txt:3".into(),
-            interpreter: "cp311".into(),
+            interpreter: crate::interpreter::test_labelled("cp311"),
             decision,
             reason: "why".into(),
             via: Vec::new(),

@@ -19,6 +19,7 @@ mod shard;
 mod tests;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use pep440_rs::{Version, VersionSpecifiers};
@@ -77,7 +78,7 @@ pub(crate) fn unsupported_lines(requirements: &ParsedRequirements) -> Vec<Unsupp
 /// unit tests).
 pub(crate) struct Planner<'a, L> {
     pub listings: L,
-    pub interpreters: &'a [Interpreter],
+    pub interpreters: &'a [Arc<Interpreter>],
     pub policy: &'a Policy,
     pub concurrency: usize,
     pub shard: Option<Shard>,
@@ -187,7 +188,7 @@ impl<L: Listings> Planner<'_, L> {
         let own_only = self.policy.present_in == PresentIn::Own;
         let mut jobs = Vec::new();
         // Lines whose marker holds for at least one interpreter need the target listing.
-        let live: Vec<(usize, &RequirementEntry, Vec<&Interpreter>)> = entries
+        let live: Vec<(usize, &RequirementEntry, Vec<&Arc<Interpreter>>)> = entries
             .iter()
             .map(|(index, entry)| {
                 let interps = self
@@ -200,7 +201,7 @@ impl<L: Listings> Planner<'_, L> {
             .collect();
         for (index, entry, interps) in &live {
             for interp in self.interpreters {
-                if !interps.iter().any(|i| std::ptr::eq(*i, interp)) {
+                if !interps.iter().any(|i| Arc::ptr_eq(i, interp)) {
                     // The marker as written (pep508_rs would print its normalised form).
                     let marker = entry
                         .text
@@ -214,7 +215,7 @@ impl<L: Listings> Planner<'_, L> {
                 }
             }
         }
-        let live: Vec<(usize, &RequirementEntry, Vec<&Interpreter>)> = live
+        let live: Vec<(usize, &RequirementEntry, Vec<&Arc<Interpreter>>)> = live
             .into_iter()
             .map(|(index, entry, interps)| {
                 let planned = interps
@@ -241,12 +242,12 @@ impl<L: Listings> Planner<'_, L> {
         // Files whose listing has no Requires-Python get it from their content before they
         // count as present (pinned versions now; range versions once upstream is known).
         let reader = RequiresPythonReader::new(&self.listings);
-        let live_interps: Vec<&Interpreter> = self
+        let live_interps: Vec<&Arc<Interpreter>> = self
             .interpreters
             .iter()
             .filter(|i| {
                 live.iter()
-                    .any(|(_, _, interps)| interps.iter().any(|x| std::ptr::eq(*x, *i)))
+                    .any(|(_, _, interps)| interps.iter().any(|x| Arc::ptr_eq(x, i)))
             })
             .collect();
         let pins: Vec<Version> = live
@@ -452,7 +453,7 @@ impl std::fmt::Display for IndexRole {
 /// beside the jobs already decided (markers); an error that stops the run is passed on.
 fn unreadable(
     mut jobs: Vec<(usize, Job)>,
-    live: &[(usize, &RequirementEntry, Vec<&Interpreter>)],
+    live: &[(usize, &RequirementEntry, Vec<&Arc<Interpreter>>)],
     role: IndexRole,
     error: IndexError,
 ) -> Result<Vec<(usize, Job)>, IndexError> {
@@ -483,7 +484,7 @@ fn pinned(entry: &RequirementEntry) -> Option<Version> {
 fn new_job(
     index: usize,
     entry: &RequirementEntry,
-    interp: &Interpreter,
+    interp: &Arc<Interpreter>,
     decision: Decision,
 ) -> Job {
     Job {
@@ -491,7 +492,7 @@ fn new_job(
         project: entry.requirement.name.clone(),
         requirement: crate::index::redact_text(&entry.text),
         origin: entry.origin.to_string(),
-        interpreter: interp.label.clone(),
+        interpreter: Arc::clone(interp),
         decision,
         reason: String::new(),
         via: Vec::new(),

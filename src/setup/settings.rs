@@ -4,6 +4,7 @@
 //! input found here, not when the first build starts after the downloads have run.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -28,7 +29,7 @@ pub(crate) struct Settings {
     pub requirement_files: Vec<PathBuf>,
     pub requirements: ParsedRequirements,
     pub exclusions: Vec<RequirementEntry>,
-    pub interpreters: Vec<Interpreter>,
+    pub interpreters: Vec<Arc<Interpreter>>,
     pub target: TargetSettings,
     /// From flags, files, the environment or `~/.netrc`. The password never appears in any
     /// message.
@@ -132,7 +133,10 @@ impl Settings {
                 .map(|p| interpreter::probe_cached(p, &cache)),
         )
         .await
-        .map_err(Failure::input)?;
+        .map_err(Failure::input)?
+        .into_iter()
+        .map(Arc::new)
+        .collect();
         let upstream = upstream(common, &requirements);
         let policy = Policy {
             versions: match common.versions {
