@@ -20,6 +20,7 @@ mod bwrap;
 mod launcher_error;
 mod limits;
 mod probe;
+mod protections;
 mod uid_pool;
 
 use std::ffi::OsString;
@@ -29,7 +30,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal};
-use serde::Serialize;
 
 use super::log::{LogSink, LogSummary};
 pub use builtin::{SANDBOX_EXEC, TEST_JAIL, exec_main, jail_main, set_launcher};
@@ -38,6 +38,7 @@ use limits::{
     GroupGuard, apply_rlimits, chown_tree, disk_watchdog, kill_group, status_to_termination,
 };
 pub(super) use probe::ProbeError;
+pub use protections::{FilesystemProtection, NetworkProtection, ProcessBudget, Protections};
 pub use uid_pool::{BUILD_UIDS, UidPoolError};
 use uid_pool::{UidLease, UidPool};
 
@@ -151,87 +152,6 @@ fn refusal(bwrap: Option<&ProbeError>, builtin: Option<&ProbeError>) -> String {
     }
     text.push_str("; `--sandbox off` builds without isolation");
     text
-}
-
-/// What kept a build off the network. Reports write these words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum NetworkProtection {
-    /// An empty network namespace (bwrap).
-    #[serde(rename = "namespace")]
-    Namespace,
-    /// seccomp refuses new sockets but AF_UNIX; Landlock (ABI ≥ 4) refuses TCP bind/connect.
-    #[serde(rename = "seccomp+landlock")]
-    SeccompLandlock,
-    /// seccomp alone (a kernel whose Landlock cannot scope TCP).
-    #[serde(rename = "seccomp")]
-    Seccomp,
-    #[serde(rename = "none")]
-    None,
-}
-
-/// What kept a build from writing outside its directories. Reports write these words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum FilesystemProtection {
-    /// Read-only binds in a mount namespace (bwrap).
-    #[serde(rename = "namespace")]
-    Namespace,
-    #[serde(rename = "landlock")]
-    Landlock,
-    #[serde(rename = "none")]
-    None,
-}
-
-/// The word a report uses, as serde writes it.
-fn word<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
-}
-
-impl std::fmt::Display for NetworkProtection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&word(self))
-    }
-}
-
-impl std::fmt::Display for FilesystemProtection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&word(self))
-    }
-}
-
-/// Whose processes a build's process cap (`RLIMIT_NPROC`) counts. Reports write these words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum ProcessBudget {
-    /// Only the build's own: its own user namespace (bwrap, Linux ≥ 5.14) or its own uid
-    /// (wheelwright runs as root).
-    #[serde(rename = "per-build")]
-    PerBuild,
-    /// Every process of wheelwright's uid: builds running at the same time share one budget,
-    /// so one that uses it up starves the others (the built-in layer without root).
-    #[serde(rename = "shared")]
-    Shared,
-    /// No process cap (`--sandbox off`).
-    #[serde(rename = "none")]
-    None,
-}
-
-impl std::fmt::Display for ProcessBudget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&word(self))
-    }
-}
-
-/// What protected a build, for reports and the build log's first line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Protections {
-    pub network: NetworkProtection,
-    pub filesystem: FilesystemProtection,
-    pub pid_namespace: bool,
-    pub process_budget: ProcessBudget,
-    /// The limits that apply under every layer.
-    pub limits: String,
 }
 
 #[derive(Debug, Clone)]
