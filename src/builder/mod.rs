@@ -56,9 +56,9 @@ pub use resolve::{
     BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource, resolve,
 };
 pub use sandbox::{
-    BUILD_UID, FilesystemProtection, NetworkProtection, Protections, SANDBOX_EXEC, Sandbox,
-    SandboxCommand, SandboxError, SandboxLimits, SandboxMode, TEST_JAIL, Termination,
-    exec_main as sandbox_exec_main, jail_main as test_jail_main,
+    BUILD_UIDS, FilesystemProtection, NetworkProtection, ProcessBudget, Protections, SANDBOX_EXEC,
+    Sandbox, SandboxCommand, SandboxError, SandboxLimits, SandboxMode, TEST_JAIL, Termination,
+    UidPoolError, exec_main as sandbox_exec_main, jail_main as test_jail_main,
     set_launcher as set_sandbox_launcher,
 };
 pub use toolchain::{BuildPathProblem, ToolchainError, Toolchains};
@@ -200,7 +200,7 @@ impl Builder {
     ) -> (Result<BuiltWheel, BuildError>, BuildFacts) {
         let started = Instant::now();
         let mounted = self.sandbox.supports_source_mount() && !self.under_mount_root(&request);
-        let mut job = match Job::new(&self.options, &request, mounted) {
+        let mut job = match Job::new(&self.options, &self.sandbox, &request, mounted) {
             Ok(job) => job,
             Err(e) => {
                 let facts = BuildFacts {
@@ -522,7 +522,7 @@ impl Builder {
             BuildStep::GetRequires => "get_requires_for_build_wheel",
             _ => "build_wheel",
         };
-        call_hook(&self.sandbox, ctx, name, kwargs, &job.log_path)
+        call_hook(&job.sandbox, ctx, name, kwargs, &job.log_path)
             .await
             .map_err(|e| job.hook_error(step, e, &self.sandbox))
     }
@@ -635,6 +635,8 @@ struct Job {
     /// lock on the keyed dir.
     placeholder: Option<PathBuf>,
     _keyed: Option<paths::KeyedDir>,
+    /// The build's own sandbox: as root, it holds the build's uid until the job is dropped.
+    sandbox: Sandbox,
     /// `(host src dir, fixed mount point)` under bubblewrap, once unpacked.
     source_mount: Option<(PathBuf, PathBuf)>,
     /// A Rust build's `CARGO_TARGET_DIR`, inside the build dir.
@@ -654,11 +656,16 @@ impl Job {
     /// the cache; otherwise it is placed at a path keyed by the sdist (see [`paths`]).
     fn new(
         options: &BuilderOptions,
+        sandbox: &Sandbox,
         request: &BuildRequest,
         mounted: bool,
     ) -> Result<Self, BuildError> {
         let project = request.name.clone();
         let version = request.version.clone();
+        let sandbox = sandbox.for_build().map_err(|source| {
+            let kind = BuildErrorKind::Sandbox(source);
+            BuildError::new(&project, &version, BuildStep::Unpack, kind)
+        })?;
         let io = |what: &str| {
             let (project, version, what) = (project.clone(), version.clone(), what.to_string());
             move |source| {
@@ -723,6 +730,7 @@ impl Job {
             dir,
             placeholder,
             _keyed: keyed,
+            sandbox,
             source_mount: None,
             cargo_target: None,
             log_path,

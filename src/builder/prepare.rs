@@ -35,7 +35,7 @@ impl Builder {
         request: BuildRequest,
     ) -> Result<PreparedMetadata, BuildError> {
         let mounted = self.sandbox.supports_source_mount() && !self.under_mount_root(&request);
-        let mut job = Job::new(&self.options, &request, mounted)?;
+        let mut job = Job::new(&self.options, &self.sandbox, &request, mounted)?;
         let prepared = self.prepare_in(&mut job, &request).await;
         if !self.options.keep_build_dir {
             let _ = std::fs::remove_dir_all(&job.dir);
@@ -43,11 +43,14 @@ impl Builder {
         if let Some(placeholder) = &job.placeholder {
             let _ = std::fs::remove_dir(placeholder);
         }
+        let log_path = job.log_path.clone();
+        // The build below takes a uid (and a build dir) of its own: this one's go back first.
+        drop(job);
         if let Some(metadata) = prepared? {
             return Ok(PreparedMetadata {
                 metadata,
                 from: PreparedFrom::Hook,
-                log_path: job.log_path.clone(),
+                log_path,
             });
         }
         let built = self.build(request.clone()).await?;
@@ -79,7 +82,7 @@ impl Builder {
         let out = job.dir.join("out");
         let step = BuildStep::PrepareMetadata;
         let result = call_hook(
-            &self.sandbox,
+            &job.sandbox,
             &ctx,
             "prepare_metadata_for_build_wheel",
             serde_json::json!({ "metadata_directory": out, "config_settings": config }),

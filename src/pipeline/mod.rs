@@ -147,7 +147,14 @@ impl<'a> Pipeline<'a> {
     /// The builder, set up on the first call.
     async fn builder(&self) -> Result<&Builder, &SandboxError> {
         self.builder
-            .get_or_init(|| async { (self.make_builder)() })
+            .get_or_init(|| async {
+                let made = (self.make_builder)();
+                // `-v` names the layer once, with whether builds share a process budget.
+                if let (true, Ok(builder)) = (self.settings.verbose, &made) {
+                    self.log(&format!("sandbox: {}", builder.sandbox().describe()));
+                }
+                made
+            })
             .await
             .as_ref()
     }

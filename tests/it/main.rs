@@ -32,6 +32,7 @@ mod report;
 mod requires_python;
 mod rust_build;
 mod sandbox;
+mod sandbox_budget;
 mod served_directory;
 mod tls;
 mod tls_certs;

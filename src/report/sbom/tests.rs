@@ -24,6 +24,7 @@ fn built() -> BuildInfo {
             network: crate::builder::NetworkProtection::Namespace,
             filesystem: crate::builder::FilesystemProtection::Namespace,
             pid_namespace: true,
+            process_budget: crate::builder::ProcessBudget::PerBuild,
             limits: "rlimits".into(),
         },
         sdist: Some(SourceFile {
