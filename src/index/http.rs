@@ -13,7 +13,7 @@ use url::Url;
 
 use super::error::IndexError;
 use super::host_limit::{HostLimits, Load, Thresholds};
-use super::redact::{redact, split_credentials};
+use super::safe_url::{redact, split_credentials};
 use super::tls::{TlsFiles, client_config};
 use crate::retry::{RetryPolicy, TransportFailure, is_transient_status, retry_after};
 

@@ -16,7 +16,6 @@ mod pem;
 mod probe;
 #[cfg(test)]
 mod proptests;
-mod redact;
 mod safe_url;
 pub mod simple;
 pub mod snapshot;
@@ -30,8 +29,7 @@ pub use devpi::DevpiIndex;
 pub use error::{IndexError, ListingError};
 pub use file::{EntryProblem, IndexFile, Listing, MetadataFile, RawEntry, RejectedEntry};
 pub use http::{ClientConfig, Credentials, HttpClient};
-pub use redact::{redact, redact_str, redact_text, split_credentials};
-pub use safe_url::SafeUrl;
+pub use safe_url::{SafeUrl, redact, redact_str, redact_text, split_credentials};
 pub use source::{Source, Upstream, read_directory};
 pub use target::Target;
 pub use upstream_state::UpstreamState;

@@ -8,7 +8,7 @@ use url::Url;
 
 use super::error::IndexError;
 use super::http::{HttpClient, status_error};
-use super::redact::redact;
+use super::safe_url::redact;
 use super::simple::SIMPLE_ACCEPT;
 use super::source::Source;
 

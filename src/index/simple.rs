@@ -12,7 +12,7 @@ use super::body::listing_text;
 use super::error::{IndexError, ListingError};
 use super::file::{Listing, MetadataFile, RawEntry, percent_decoded};
 use super::http::{HttpClient, status_error};
-use super::redact::redact;
+use super::safe_url::redact;
 
 /// PEP 691 §"Content negotiation": JSON preferred, HTML as fallback.
 pub const SIMPLE_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";

@@ -15,7 +15,7 @@ use super::devpi::DevpiIndex;
 use super::error::IndexError;
 use super::file::Listing;
 use super::http::{HttpClient, status_error};
-use super::redact::redact;
+use super::safe_url::redact;
 use super::simple::{SIMPLE_ACCEPT, fetch_project, parse_html};
 use crate::distribution::SafeFilename;
 

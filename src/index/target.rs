@@ -9,7 +9,7 @@ use super::IndexFile;
 use super::devpi::DevpiIndex;
 use super::error::IndexError;
 use super::http::HttpClient;
-use super::redact::redact;
+use super::safe_url::redact;
 use super::simple::fetch_project;
 use super::source::Source;
 
