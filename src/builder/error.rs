@@ -10,8 +10,8 @@ use pep508_rs::PackageName;
 use super::hooks::describe;
 use super::missing::{Missing, missing_in_log};
 use super::{
-    CargoError, EnvError, PathsError, PyprojectError, ResolveError, SandboxError, Termination,
-    UnpackError,
+    BuildRequiresError, CargoError, EnvError, PathsError, PyprojectError, SandboxError,
+    Termination, UnpackError,
 };
 use crate::distribution::ValidationError;
 use crate::package_settings::PatchError;
@@ -93,7 +93,7 @@ pub enum BuildErrorKind {
     #[error(": {0}")]
     Crates(#[source] Box<CargoError>),
     #[error(": {0}")]
-    Requirements(#[source] Box<ResolveError>),
+    Requirements(#[source] Box<BuildRequiresError>),
     #[error(": {0}")]
     Env(#[source] Box<EnvError>),
     #[error(": {0}")]

@@ -41,19 +41,20 @@ use pep440_rs::Version;
 use pep508_rs::{PackageName, Requirement};
 
 pub use cargo::{
-    CargoError, ChecksumMismatch, CrateChecksum, EntryProblem, LockError, LockedCrate,
+    CargoError, CargoLockError, ChecksumMismatch, CrateChecksum, EntryProblem, LockedCrate,
     VendoredCrates, parse_lock,
 };
 pub use env::{BuildEnv, EnvError, EnvWheel, InstalledWheel, env_key, provision_env};
 pub use error::{BuildError, BuildErrorKind, BuildStep};
 pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};
 pub use log::{LogLimits, LogSummary};
-pub use missing::{Missing, Provider, missing_in_log};
+pub use missing::{Missing, ProvidedBy, missing_in_log};
 pub use paths::PathsError;
 pub use prepare::{PreparedFrom, PreparedMetadata};
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
-    BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource, resolve,
+    BuildConstraint, BuildRequiresError, FindLinksDir, ResolvedWheel, WheelSource,
+    WheelSourceError, resolve,
 };
 pub use sandbox::{
     BUILD_UIDS, FilesystemProtection, NetworkProtection, ProcessBudget, Protections, SANDBOX_EXEC,
@@ -200,7 +201,7 @@ impl Builder {
     ) -> (Result<BuiltWheel, BuildError>, BuildFacts) {
         let started = Instant::now();
         let mounted = self.sandbox.supports_source_mount() && !self.under_mount_root(&request);
-        let mut job = match Job::new(&self.options, &self.sandbox, &request, mounted) {
+        let mut job = match BuildJob::new(&self.options, &self.sandbox, &request, mounted) {
             Ok(job) => job,
             Err(e) => {
                 let facts = BuildFacts {
@@ -237,7 +238,7 @@ impl Builder {
 
     async fn build_in(
         &self,
-        job: &mut Job,
+        job: &mut BuildJob,
         request: &BuildRequest,
         started: Instant,
     ) -> Result<BuiltWheel, BuildError> {
@@ -328,7 +329,7 @@ impl Builder {
 
     async fn vendor_crates(
         &self,
-        job: &mut Job,
+        job: &mut BuildJob,
         request: &BuildRequest,
         root: &Path,
     ) -> Result<Option<VendoredCrates>, BuildError> {
@@ -380,7 +381,7 @@ impl Builder {
 
     async fn resolve(
         &self,
-        job: &Job,
+        job: &BuildJob,
         constraints: &[BuildConstraint],
         requirements: &[Requirement],
         origin: &str,
@@ -402,7 +403,7 @@ impl Builder {
     /// unpacking itself runs off the async threads.
     async fn provision(
         &self,
-        job: &Job,
+        job: &BuildJob,
         interpreter: &Interpreter,
         wheels: &[ResolvedWheel],
     ) -> Result<BuildEnv, BuildError> {
@@ -435,7 +436,7 @@ impl Builder {
     #[allow(clippy::too_many_arguments)]
     fn context(
         &self,
-        job: &Job,
+        job: &BuildJob,
         interpreter: &Interpreter,
         env: &BuildEnv,
         source_dir: &Path,
@@ -513,7 +514,7 @@ impl Builder {
 
     async fn hook(
         &self,
-        job: &Job,
+        job: &BuildJob,
         ctx: &HookContext,
         step: BuildStep,
         kwargs: serde_json::Value,
@@ -532,7 +533,7 @@ impl Builder {
     /// namespaces, so it can be found wherever it is installed.
     async fn repair(
         &self,
-        job: &Job,
+        job: &BuildJob,
         command: &str,
         wheel: &Path,
         log_tail: &str,
@@ -587,7 +588,7 @@ impl Builder {
 
 /// The package's `patches`, in order, outside the sandbox, right after unpacking (the applier
 /// refuses paths outside the tree and symlinks on the way).
-fn apply_patches(job: &Job, request: &BuildRequest, root: &Path) -> Result<(), BuildError> {
+fn apply_patches(job: &BuildJob, request: &BuildRequest, root: &Path) -> Result<(), BuildError> {
     for patch in &request.settings.patches {
         apply_patch(root, patch).map_err(|source| {
             job.fail(BuildStep::Patch, BuildErrorKind::Patch(Box::new(source)))
@@ -628,7 +629,7 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// Per-build state: the build dir and what errors need to name.
-struct Job {
+struct BuildJob {
     id: String,
     dir: PathBuf,
     /// With a keyed build dir: the (empty) dir in `<cache>/builds/` that reserves `id`, and the
@@ -651,7 +652,7 @@ struct Job {
     facts: BuildFacts,
 }
 
-impl Job {
+impl BuildJob {
     /// `mounted`: the sandbox mounts the source at a fixed path, so the build dir can live in
     /// the cache; otherwise it is placed at a path keyed by the sdist (see [`paths`]).
     fn new(

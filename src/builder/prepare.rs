@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use super::hooks::{call_hook, read_regular_limited};
-use super::{BuildError, BuildErrorKind, BuildRequest, BuildStep, Builder, Job};
+use super::{BuildError, BuildErrorKind, BuildJob, BuildRequest, BuildStep, Builder};
 use crate::distribution::{MAX_METADATA_BYTES, read_wheel_metadata_bytes};
 
 /// Where prepared metadata came from.
@@ -35,7 +35,7 @@ impl Builder {
         request: BuildRequest,
     ) -> Result<PreparedMetadata, BuildError> {
         let mounted = self.sandbox.supports_source_mount() && !self.under_mount_root(&request);
-        let mut job = Job::new(&self.options, &self.sandbox, &request, mounted)?;
+        let mut job = BuildJob::new(&self.options, &self.sandbox, &request, mounted)?;
         let prepared = self.prepare_in(&mut job, &request).await;
         if !self.options.keep_build_dir {
             let _ = std::fs::remove_dir_all(&job.dir);
@@ -71,7 +71,7 @@ impl Builder {
     /// `None` when the back end has no `prepare_metadata_for_build_wheel`.
     async fn prepare_in(
         &self,
-        job: &mut Job,
+        job: &mut BuildJob,
         request: &BuildRequest,
     ) -> Result<Option<Vec<u8>>, BuildError> {
         // The same preparation as `build_wheel`'s: patches, vendored crates, `requires`,

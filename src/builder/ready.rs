@@ -11,8 +11,8 @@ use pep508_rs::Requirement;
 
 use super::hooks::HookContext;
 use super::{
-    BuildEnv, BuildError, BuildErrorKind, BuildRequest, BuildStep, BuildSystem, Builder,
-    DEFAULT_SOURCE_DATE_EPOCH, Job, LogSummary, VendoredCrates, apply_patches, missing, paths,
+    BuildEnv, BuildError, BuildErrorKind, BuildJob, BuildRequest, BuildStep, BuildSystem, Builder,
+    DEFAULT_SOURCE_DATE_EPOCH, LogSummary, VendoredCrates, apply_patches, missing, paths,
     read_build_system, unpack_sdist,
 };
 
@@ -39,7 +39,7 @@ impl Ready {
     pub(super) fn context(
         &self,
         builder: &Builder,
-        job: &Job,
+        job: &BuildJob,
         request: &BuildRequest,
     ) -> HookContext {
         builder.context(
@@ -57,7 +57,7 @@ impl Ready {
 impl Builder {
     pub(super) async fn make_ready(
         &self,
-        job: &mut Job,
+        job: &mut BuildJob,
         request: &BuildRequest,
     ) -> Result<Ready, BuildError> {
         let interpreter = &request.interpreter;
@@ -179,7 +179,7 @@ impl Builder {
 
 /// `get_requires_for_build_wheel`'s answer: a list of PEP 508 strings.
 fn extra_requires(
-    job: &Job,
+    job: &BuildJob,
     value: serde_json::Value,
     log: &LogSummary,
 ) -> Result<Vec<Requirement>, BuildError> {

@@ -598,7 +598,7 @@ fn environments(
 fn line(entry: &RequirementEntry) -> Line {
     Line {
         requirement: entry.requirement.clone(),
-        origin: resolve::Origin(entry.origin.to_string()),
+        origin: resolve::LineOrigin(entry.origin.to_string()),
         hashes: entry.hashes.clone(),
     }
 }

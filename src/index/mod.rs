@@ -19,9 +19,9 @@ mod proptests;
 mod safe_url;
 pub mod simple;
 pub mod snapshot;
-mod source;
 mod target;
 pub mod tls;
+mod upstream_source;
 mod upstream_state;
 
 pub use by_project::ByProject;
@@ -30,6 +30,6 @@ pub use error::{IndexError, ListingError};
 pub use file::{EntryProblem, IndexFile, Listing, MetadataFile, RawEntry, RejectedEntry};
 pub use http::{ClientConfig, Credentials, HttpClient};
 pub use safe_url::{SafeUrl, redact, redact_str, redact_text, split_credentials};
-pub use source::{Source, Upstream, read_directory};
 pub use target::Target;
+pub use upstream_source::{Source, Upstream, read_directory};
 pub use upstream_state::UpstreamState;

@@ -15,9 +15,9 @@
 
 mod cache;
 mod failure;
+mod index_source;
 mod lenient;
 pub mod range;
-mod source;
 pub mod zip;
 
 #[cfg(test)]
@@ -40,8 +40,8 @@ use crate::package_settings::BuildSettings;
 use crate::store::{Expected, Store, StoreError};
 
 pub use cache::{CacheKind, MetadataCache, SettingsKey};
+pub use index_source::{IndexMetadataSource, ProjectOptions, ResolutionCounts, SourceOptions};
 pub use range::{RangeFailure, RangeRead};
-pub use source::{IndexMetadataSource, ProjectOptions, ResolutionCounts, SourceOptions};
 pub use zip::{ZipLimits, ZipProblem};
 
 /// How a METADATA was obtained (for logs, and for tests that prove the cheap way was taken).

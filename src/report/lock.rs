@@ -68,7 +68,7 @@ impl LockInterpreter {
     }
 
     /// Every marker value this lock knows of, for interpreters that share a Python version.
-    fn full_clause(&self) -> Result<String, LockError> {
+    fn full_clause(&self) -> Result<String, HashLockError> {
         let mut clause = self.python_version_clause();
         for (key, value) in [
             ("implementation_name", &self.implementation_name),
@@ -92,13 +92,13 @@ impl LockInterpreter {
 }
 
 /// PEP 508 marker strings have no escapes: a value is quoted with whichever quote it lacks.
-fn quote(key: &str, value: &str) -> Result<String, LockError> {
+fn quote(key: &str, value: &str) -> Result<String, HashLockError> {
     if !value.contains('"') {
         Ok(format!("\"{value}\""))
     } else if !value.contains('\'') {
         Ok(format!("'{value}'"))
     } else {
-        Err(LockError::Unquotable {
+        Err(HashLockError::Unquotable {
             key: key.to_string(),
             value: value.to_string(),
         })
@@ -106,7 +106,7 @@ fn quote(key: &str, value: &str) -> Result<String, LockError> {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub(crate) enum LockError {
+pub(crate) enum HashLockError {
     #[error(
         "{project} has versions {first} and {second} for {interpreter}: a lock holds one \
          version per project and interpreter (lock each list of versions on its own)"
@@ -159,12 +159,12 @@ pub(crate) fn render(
     header: &LockHeader,
     interpreters: &[LockInterpreter],
     jobs: &[LockJob],
-) -> Result<Lock, LockError> {
+) -> Result<Lock, HashLockError> {
     let mut groups: Groups = BTreeMap::new();
     let mut versions: BTreeMap<(&PackageName, &str), &Version> = BTreeMap::new();
     for job in jobs {
         if !interpreters.iter().any(|i| i.label == job.interpreter) {
-            return Err(LockError::UnknownInterpreter(job.interpreter.clone()));
+            return Err(HashLockError::UnknownInterpreter(job.interpreter.clone()));
         }
         let seen = versions
             .entry((&job.project, job.interpreter.as_str()))
@@ -175,7 +175,7 @@ pub(crate) fn render(
             } else {
                 (job.version.clone(), (*seen).clone())
             };
-            return Err(LockError::SeveralVersions {
+            return Err(HashLockError::SeveralVersions {
                 project: job.project.clone(),
                 interpreter: job.interpreter.clone(),
                 first,
@@ -256,7 +256,7 @@ fn marker(
     version: &Version,
     interpreters: &[LockInterpreter],
     served: &BTreeMap<String, Vec<LockHash>>,
-) -> Result<Option<String>, LockError> {
+) -> Result<Option<String>, HashLockError> {
     let (inside, outside): (Vec<&LockInterpreter>, Vec<&LockInterpreter>) = interpreters
         .iter()
         .partition(|i| served.contains_key(&i.label));
@@ -269,7 +269,7 @@ fn marker(
             .find(|b| a.environment() == b.environment())
             .map(|b| (a, b))
     }) {
-        return Err(LockError::Indistinguishable {
+        return Err(HashLockError::Indistinguishable {
             project: project.clone(),
             version: version.clone(),
             included: a.label.clone(),

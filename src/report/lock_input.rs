@@ -97,7 +97,7 @@ pub(crate) fn target_text(target: &Target) -> String {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WriteLockError {
     #[error(transparent)]
-    Lock(#[from] lock::LockError),
+    Lock(#[from] lock::HashLockError),
     #[error("cannot write the lock {}: {source}", path.display())]
     Write {
         path: std::path::PathBuf,

@@ -7,11 +7,11 @@ use pep508_rs::{MarkerEnvironment, PackageName, VersionOrUrl};
 use pubgrub::{PubGrubError, VersionSet};
 
 use super::error::{Conflict, ResolveError};
+use super::metadata_source::MetadataSource;
 use super::priority::{Learnt, MAX_RESTARTS};
 use super::provider::{
     Cache, Package, Provider, ProviderError, Setup, names_prerelease, root_version,
 };
-use super::source::MetadataSource;
 use super::{Line, Options, Range, Resolution, Resolved, Via};
 
 /// Solve `roots` together, as one environment (`pip install -r FILE`): one version per

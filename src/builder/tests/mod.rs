@@ -92,7 +92,7 @@ impl WheelSource for Chain {
     fn list<'a>(
         &'a self,
         project: &'a PackageName,
-    ) -> BoxFuture<'a, Result<Vec<IndexFile>, SourceError>> {
+    ) -> BoxFuture<'a, Result<Vec<IndexFile>, WheelSourceError>> {
         Box::pin(async move {
             let mut all = Vec::new();
             for dir in &self.0 {
@@ -101,7 +101,10 @@ impl WheelSource for Chain {
             Ok(all)
         })
     }
-    fn fetch<'a>(&'a self, file: &'a IndexFile) -> BoxFuture<'a, Result<PathBuf, SourceError>> {
+    fn fetch<'a>(
+        &'a self,
+        file: &'a IndexFile,
+    ) -> BoxFuture<'a, Result<PathBuf, WheelSourceError>> {
         self.0[0].fetch(file)
     }
 }
@@ -307,7 +310,7 @@ async fn newest_final_wheel_and_constraints() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(e, ResolveError::HashMismatch { .. }), "{e}");
+    assert!(matches!(e, BuildRequiresError::HashMismatch { .. }), "{e}");
     let pin = BuildConstraint {
         sha256: vec![],
         ..pin
