@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures::TryStreamExt;
 
@@ -51,6 +51,10 @@ pub fn split_positional(positional: &[String], target: Option<&str>) -> (Vec<Pat
 
 /// `packages`: the `[package.NAME]` tables of `wheelwright.toml` (per-package build settings).
 pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode, Failure> {
+    let started = SystemTime::now();
+    // Read first: it may be the file `--report-json` overwrites at the end.
+    let previous =
+        report::pages::load_previous(args.common.previous.as_deref()).map_err(Failure::input)?;
     let (requirements, target_spec) = split_positional(&args.positional, args.target.as_deref());
     let mut ctx = setup::context(
         &requirements,
@@ -209,19 +213,6 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         }
     }
     let stopped = stop.reason();
-    write_reports(
-        &args,
-        &ctx.target.describe(),
-        &outcome.results,
-        &unsupported,
-        stopped.as_ref().map(ToString::to_string).as_deref(),
-        closure.as_ref(),
-    )?;
-    if let Some(path) = &args.common.lock {
-        let input = report::lock_input::from_results(&outcome.results);
-        super::plan::write_lock(path, "fill", &ctx, &input)?;
-    }
-    print!("{}", report::fill_summary(&outcome.results));
     let code = match &stopped {
         Some(StopReason::Interrupted(signal)) => signal.exit_code(),
         Some(StopReason::TargetUnusable(why)) => {
@@ -242,6 +233,27 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         }
         None => exit::JOBS_FAILED,
     };
+    let run = report::RunInfo {
+        started,
+        finished: SystemTime::now(),
+        exit_code: code,
+        build_slots: Some(pipeline.build_slots()),
+    };
+    write_reports(
+        &args,
+        &ctx.target.describe(),
+        &outcome.results,
+        &unsupported,
+        stopped.as_ref().map(ToString::to_string).as_deref(),
+        closure.as_ref(),
+        &run,
+        previous.as_ref(),
+    )?;
+    if let Some(path) = &args.common.lock {
+        let input = report::lock_input::from_results(&outcome.results);
+        super::plan::write_lock(path, "fill", &ctx, &input)?;
+    }
+    print!("{}", report::fill_summary(&outcome.results));
     Ok(ExitCode::from(code))
 }
 
@@ -342,6 +354,7 @@ fn default_build_jobs() -> usize {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_reports(
     args: &FillArgs,
     target: &str,
@@ -349,12 +362,14 @@ fn write_reports(
     unsupported: &[crate::plan::UnsupportedLine],
     stopped: Option<&str>,
     closure: Option<&crate::deps::Closure>,
+    run: &report::RunInfo,
+    previous: Option<&report::view::ReportView>,
 ) -> Result<(), Failure> {
+    let mut json = report::fill_json(target, results, unsupported, stopped, run);
+    if let Some(closure) = closure {
+        json["summary"]["resolution"] = closure.resolution_json();
+    }
     if let Some(path) = &args.common.report_json {
-        let mut json = report::fill_json(target, results, unsupported, stopped);
-        if let Some(closure) = closure {
-            json["summary"]["resolution"] = closure.resolution_json();
-        }
         report::write_json_atomically(path, &json).map_err(|e| {
             Failure::input(anyhow::anyhow!(
                 "cannot write the JSON report {}: {e}",
@@ -362,6 +377,8 @@ fn write_reports(
             ))
         })?;
     }
+    report::pages::write(&json, previous, report::pages::Outputs::of(&args.common))
+        .map_err(Failure::input)?;
     if let Some(path) = &args.junit_xml {
         report::junit::write(path, results, args.run_id.as_deref()).map_err(|e| {
             Failure::input(anyhow::anyhow!(

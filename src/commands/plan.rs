@@ -15,6 +15,10 @@ use crate::setup;
 
 /// `packages`: the `[package.NAME]` tables of `wheelwright.toml` (the plan shows which apply).
 pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode, Failure> {
+    let started = std::time::SystemTime::now();
+    // Read first: it may be the file `--report-json` overwrites at the end.
+    let previous =
+        report::pages::load_previous(args.common.previous.as_deref()).map_err(Failure::input)?;
     let mut ctx = setup::context(
         &args.requirements,
         &args.target,
@@ -70,12 +74,25 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
         eprintln!("warning: {warning}");
     }
     println!("{}", report::summary_line(&plan));
+    let refused = args.common.strict_whitelist && !policy.shadowing.is_empty();
+    let run = report::RunInfo {
+        started,
+        finished: std::time::SystemTime::now(),
+        exit_code: if refused { crate::exit::BAD_INPUT } else { 0 },
+        build_slots: None,
+    };
+    let mut json = report::plan_json(&plan, &run);
+    json["warnings"] = serde_json::json!(warnings);
+    if let Some(closure) = &closure {
+        json["summary"]["resolution"] = closure.resolution_json();
+    }
+    report::pages::write(
+        &json,
+        previous.as_ref(),
+        report::pages::Outputs::of(&args.common),
+    )
+    .map_err(Failure::input)?;
     if let Some(path) = &args.common.report_json {
-        let mut json = report::plan_json(&plan);
-        json["warnings"] = serde_json::json!(warnings);
-        if let Some(closure) = &closure {
-            json["summary"]["resolution"] = closure.resolution_json();
-        }
         report::write_json_atomically(path, &json).map_err(|e| {
             Failure::input(anyhow::anyhow!(
                 "cannot write the JSON report {}: {e}",
@@ -86,7 +103,7 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
     if let Some(path) = &args.common.lock {
         write_lock(path, "plan", &ctx, &report::lock_input::from_plan(&plan))?;
     }
-    if args.common.strict_whitelist && !policy.shadowing.is_empty() {
+    if refused {
         return Err(Failure::input(anyhow::anyhow!(
             "--strict-whitelist: uploads would hide mirror releases (see the warnings above)"
         )));

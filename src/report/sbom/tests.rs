@@ -59,6 +59,8 @@ fn built() -> BuildInfo {
             sha256: sha('e'),
         }],
         missing: None,
+        log: None,
+        schedule: None,
     }
 }
 
