@@ -88,11 +88,24 @@ pub(crate) fn write_json_atomically(path: &Path, value: &Value) -> std::io::Resu
 
 /// Writes next to the destination and renames, so a reader never sees half a report.
 pub(crate) fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    write_atomically_as(path, content, 0o600)
+}
+
+/// [`write_atomically`] for pages meant to be published (the HTML report a web server may
+/// serve as its own user): `0644` within the umask, not a temp file's `0600`.
+pub(crate) fn write_published(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    write_atomically_as(path, content, 0o644)
+}
+
+fn write_atomically_as(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)?;
     tmp.write_all(content)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

@@ -16,7 +16,9 @@ pub(crate) mod sbom;
 mod table;
 pub(crate) mod view;
 
-pub(crate) use json::{RunInfo, fill_json, plan_json, write_atomically, write_json_atomically};
+pub(crate) use json::{
+    RunInfo, fill_json, plan_json, write_atomically, write_json_atomically, write_published,
+};
 pub(crate) use outcome::{BuildInfo, JobResult, Outcome};
 pub(crate) use progress::Progress;
 pub(crate) use provenance::{BuildSchedule, CrateInfo, MissingInfo, SourceFile, WheelFile};

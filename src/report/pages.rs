@@ -118,7 +118,7 @@ pub(crate) fn write_view(
     }
     if let Some(path) = outputs.markdown {
         let text = super::markdown::render(report, previous);
-        super::write_atomically(path, text.as_bytes()).map_err(|source| PagesError::Markdown {
+        super::write_published(path, text.as_bytes()).map_err(|source| PagesError::Markdown {
             path: path.display().to_string(),
             source,
         })?;

@@ -45,8 +45,8 @@ pub(crate) fn write(
         source,
     };
     std::fs::create_dir_all(dir).map_err(fail)?;
-    super::write_atomically(&dir.join(STYLESHEET_NAME), STYLESHEET.as_bytes()).map_err(fail)?;
-    super::write_atomically(&dir.join("index.html"), render(report, previous).as_bytes())
+    super::write_published(&dir.join(STYLESHEET_NAME), STYLESHEET.as_bytes()).map_err(fail)?;
+    super::write_published(&dir.join("index.html"), render(report, previous).as_bytes())
         .map_err(fail)
 }
 
