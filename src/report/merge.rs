@@ -457,6 +457,35 @@ mod tests {
     }
 
     #[test]
+    fn runs_merge_and_each_shards_build_slots_get_their_own_numbers() {
+        let shard = |project: &str, slot: u64, started: f64, code: u64| {
+            let mut job = fill_job(project, "1.0", "built");
+            job["build"] = json!({"schedule": {"slot": slot, "queued": started,
+                                               "started": started, "finished": started + 1.0}});
+            let mut report = fill_report("./wh", vec![job], None);
+            report["run"] = json!({"started": started, "finished": started + 5.0,
+                                   "exit_code": code, "build_slots": 2});
+            report
+        };
+        let a = shard("ww-a", 1, 100.0, 0);
+        let b = shard("ww-b", 1, 90.0, 1);
+        let merged = merge_json(&[
+            input("a.json", a.clone()),
+            input("b.json", b),
+            input("a-again.json", a),
+        ])
+        .unwrap();
+        let report = &merged.report;
+        assert_eq!(
+            report["run"],
+            json!({"started": 90.0, "finished": 105.0, "exit_code": 1, "build_slots": 4})
+        );
+        assert_eq!(merged.jobs, 2, "a report given twice counts once");
+        let slot = |i: usize| report["jobs"][i]["build"]["schedule"]["slot"].clone();
+        assert_eq!((slot(0), slot(1)), (json!(1), json!(3)));
+    }
+
+    #[test]
     fn fill_reports_merge_sorted_with_a_recomputed_summary() {
         let a = fill_report(
             "./wh",

@@ -12,11 +12,9 @@ use super::view::{ReportView, ViewError};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum PagesError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    // `error`, not `source`: the message already says it, a "caused by" line would repeat it.
+    #[error("cannot read {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("{path}: not UTF-8 (invalid byte at offset {offset}); reports are UTF-8")]
     NotUtf8 { path: String, offset: usize },
     #[error("{path} is JUnit XML; give a JSON report (--report-json of plan or fill)")]
@@ -27,19 +25,16 @@ pub(crate) enum PagesError {
     View(#[from] ViewError),
     #[error(transparent)]
     Html(#[from] super::html::WriteError),
-    #[error("cannot write the Markdown report {path}: {source}")]
-    Markdown {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot write the Markdown report {path}: {error}")]
+    Markdown { path: String, error: std::io::Error },
 }
 
 /// A report file as `report merge` takes it: read whole, UTF-8, named as given.
 pub(crate) fn read_input(path: &Path) -> Result<Input, PagesError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| PagesError::Read {
+    let bytes = std::fs::read(path).map_err(|error| PagesError::Read {
         path: name.clone(),
-        source,
+        error,
     })?;
     let text = String::from_utf8(bytes).map_err(|e| PagesError::NotUtf8 {
         path: name.clone(),
@@ -118,9 +113,9 @@ pub(crate) fn write_view(
     }
     if let Some(path) = outputs.markdown {
         let text = super::markdown::render(report, previous);
-        super::write_published(path, text.as_bytes()).map_err(|source| PagesError::Markdown {
+        super::write_published(path, text.as_bytes()).map_err(|error| PagesError::Markdown {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
     }
     Ok(())

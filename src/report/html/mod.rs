@@ -27,10 +27,10 @@ pub(crate) const STYLESHEET: &str = include_str!("report.css");
 pub(crate) const STYLESHEET_NAME: &str = "report.css";
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write the HTML report into {dir}: {source}")]
+#[error("cannot write the HTML report into {dir}: {error}")]
 pub(crate) struct WriteError {
     pub dir: String,
-    pub source: std::io::Error,
+    pub error: std::io::Error,
 }
 
 /// Writes `index.html` and the stylesheet into `dir` (created when missing), each
@@ -40,9 +40,9 @@ pub(crate) fn write(
     report: &ReportView,
     previous: Option<&ReportView>,
 ) -> Result<(), WriteError> {
-    let fail = |source| WriteError {
+    let fail = |error| WriteError {
         dir: dir.display().to_string(),
-        source,
+        error,
     };
     std::fs::create_dir_all(dir).map_err(fail)?;
     super::write_published(&dir.join(STYLESHEET_NAME), STYLESHEET.as_bytes()).map_err(fail)?;

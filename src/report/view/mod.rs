@@ -16,10 +16,10 @@ use super::Outcome;
 use crate::plan::Action;
 
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: not a wheelwright JSON report (schema 1): {source}")]
+#[error("{file}: not a wheelwright JSON report (schema 1): {error}")]
 pub(crate) struct ViewError {
     pub file: String,
-    pub source: serde_json::Error,
+    pub error: serde_json::Error,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,9 +159,9 @@ impl ReportView {
             || value["jobs"]
                 .as_array()
                 .is_some_and(|jobs| jobs.iter().any(|j| j.get("outcome").is_some()));
-        let mut view: ReportView = serde_json::from_value(value).map_err(|source| ViewError {
+        let mut view: ReportView = serde_json::from_value(value).map_err(|error| ViewError {
             file: file.to_string(),
-            source,
+            error,
         })?;
         view.kind = if fill { Kind::Fill } else { Kind::Plan };
         Ok(view)
