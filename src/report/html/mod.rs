@@ -12,15 +12,16 @@
 
 mod changes;
 pub(crate) mod escape;
+mod failures;
 mod matrix;
+mod tables;
 pub(crate) mod timeline;
 
 use std::path::Path;
 
 use escape::Html;
 
-use super::view::{JobView, Kind, ReportView, duration_text, utc_text};
-use crate::plan::Action;
+use super::view::{Kind, ReportView, duration_text, utc_text};
 
 /// The stylesheet beside the page (`style-src 'self'`).
 pub(crate) const STYLESHEET: &str = include_str!("report.css");
@@ -82,7 +83,7 @@ pub(crate) fn render(report: &ReportView, previous: Option<&ReportView>) -> Stri
     verdict(&mut html, report);
     html.close("header");
 
-    failures(&mut html, report);
+    failures::render(&mut html, report);
     html.open("section", &[("id", "timeline")]);
     html.element("h2", &[], "Build timeline");
     match timeline::timeline(report) {
@@ -105,8 +106,8 @@ pub(crate) fn render(report: &ReportView, previous: Option<&ReportView>) -> Stri
     html.close("section");
     matrix::render(&mut html, report);
     changes::render(&mut html, report, previous);
-    jobs(&mut html, report);
-    provenance(&mut html, report);
+    tables::jobs(&mut html, report);
+    tables::provenance(&mut html, report);
     html.close("main").close("body").close("html");
     html.markup("\n");
     html.finish()
@@ -154,102 +155,6 @@ fn verdict(html: &mut Html, report: &ReportView) {
     }
 }
 
-/// Failed jobs of one `project version` that failed for the same reason, together.
-struct FailureGroup<'a> {
-    jobs: Vec<&'a JobView>,
-}
-
-fn failure_groups(report: &ReportView) -> Vec<FailureGroup<'_>> {
-    let mut groups: Vec<FailureGroup> = Vec::new();
-    for job in report.failures() {
-        let same = |g: &&mut FailureGroup| {
-            let first = g.jobs[0];
-            first.label() == job.label() && first.why() == job.why()
-        };
-        match groups.iter_mut().find(|g| same(g)) {
-            Some(group) => group.jobs.push(job),
-            None => groups.push(FailureGroup { jobs: vec![job] }),
-        }
-    }
-    groups
-}
-
-fn failures(html: &mut Html, report: &ReportView) {
-    let groups = failure_groups(report);
-    html.open("section", &[("id", "failures")]);
-    html.element(
-        "h2",
-        &[],
-        &format!("Failures ({})", report.failures().count()),
-    );
-    if groups.is_empty() {
-        html.element("p", &[("class", "none")], "No job failed.");
-    }
-    for group in groups {
-        let first = group.jobs[0];
-        let environments: Vec<String> = group
-            .jobs
-            .iter()
-            .map(|j| {
-                let python = j
-                    .build
-                    .as_ref()
-                    .and_then(|b| b.interpreter.as_ref())
-                    .map(|i| format!(" (Python {})", i.version))
-                    .unwrap_or_default();
-                format!("{}{python}", j.interpreter)
-            })
-            .collect();
-        html.open("article", &[("class", "failure")]);
-        html.open("h3", &[]);
-        html.element("span", &[("class", "project")], &first.project);
-        html.text(" ");
-        html.element(
-            "span",
-            &[("class", "version")],
-            first.version.as_deref().unwrap_or("(no version)"),
-        );
-        html.element("span", &[("class", "env")], &environments.join(", "));
-        html.close("h3");
-        if !first.origin.is_empty() {
-            html.element(
-                "p",
-                &[("class", "origin")],
-                &format!("requested by {} ({})", first.origin, first.requirement),
-            );
-        }
-        html.element("p", &[("class", "decisive")], first.why());
-        if let Some(missing) = first.build.as_ref().and_then(|b| b.missing.as_ref()) {
-            html.open("p", &[("class", "missing")]);
-            html.element("strong", &[], "Missing: ")
-                .text(&missing.summary);
-            if let Some(package) = &missing.debian {
-                html.text(" — install ");
-                html.element("code", &[], package);
-                html.text(" in the build image.");
-            }
-            html.close("p");
-        }
-        if let Some(detail) = first.detail.as_deref().filter(|d| *d != first.why()) {
-            html.element("p", &[("class", "detail")], detail);
-        }
-        if let Some(tail) = &first.log_tail {
-            html.open("details", &[("class", "log")]);
-            html.element("summary", &[], "The build log's last lines");
-            html.element("pre", &[], tail);
-            html.close("details");
-        }
-        for job in &group.jobs {
-            if let Some(log) = job.build.as_ref().and_then(|b| b.log.as_ref()) {
-                html.open("p", &[("class", "logpath")]).text("Full log: ");
-                html.element("code", &[], log).close("p");
-            }
-        }
-        html.close("article");
-    }
-    html.close("section");
-}
-
 fn timeline_summary(html: &mut Html, chart: &timeline::Timeline, wall: Option<f64>) {
     let wall = wall.unwrap_or(chart.span);
     let total_run: f64 = chart.bars.iter().map(timeline::Bar::ran).sum();
@@ -283,132 +188,6 @@ fn timeline_summary(html: &mut Html, chart: &timeline::Timeline, wall: Option<f6
         html.text(&format!(", {}.", duration_text(longest.ran())));
     }
     html.close("p");
-}
-
-/// Every job, one table per action (the plan's decision), folded where long and dull.
-fn jobs(html: &mut Html, report: &ReportView) {
-    html.open("section", &[("id", "jobs")]);
-    html.element("h2", &[], "All jobs");
-    for action in Action::ALL {
-        let jobs: Vec<&JobView> = report.jobs.iter().filter(|j| j.action == action).collect();
-        if jobs.is_empty() {
-            continue;
-        }
-        let open = matches!(action, Action::Build | Action::Unavailable) && jobs.len() <= 200;
-        let mut attrs: Vec<(&'static str, &str)> = vec![("class", "jobs")];
-        if open {
-            attrs.push(("open", ""));
-        }
-        html.open("details", &attrs);
-        html.element("summary", &[], &format!("{action} ({})", jobs.len()));
-        html.open("table", &[]).open("thead", &[]).open("tr", &[]);
-        for head in [
-            "project",
-            "version",
-            "environment",
-            "result",
-            "detail",
-            "time",
-        ] {
-            html.element("th", &[], head);
-        }
-        html.close("tr").close("thead").open("tbody", &[]);
-        for job in jobs {
-            let class = if job.is_failing() { "bad" } else { "" };
-            html.open("tr", &[("class", class)]);
-            html.element("td", &[], &job.project);
-            html.element("td", &[], job.version.as_deref().unwrap_or(""));
-            html.element("td", &[], &job.interpreter);
-            html.element("td", &[], job.word());
-            html.element(
-                "td",
-                &[("class", "detail")],
-                job.detail.as_deref().unwrap_or(&job.reason),
-            );
-            let time = job.duration.map(duration_text).unwrap_or_default();
-            html.element("td", &[("class", "num")], &time);
-            html.close("tr");
-        }
-        html.close("tbody").close("table").close("details");
-    }
-    if !report.unsupported.is_empty() {
-        html.open("details", &[("class", "jobs")]);
-        html.element(
-            "summary",
-            &[],
-            &format!("unsupported lines ({})", report.unsupported.len()),
-        );
-        html.open("ul", &[]);
-        for line in &report.unsupported {
-            html.element(
-                "li",
-                &[],
-                &format!("{}: {} ({})", line.origin, line.requirement, line.reason),
-            );
-        }
-        html.close("ul").close("details");
-    }
-    html.close("section");
-}
-
-/// Each wheel built here: what it was built from and how (the JSON report's `build`).
-fn provenance(html: &mut Html, report: &ReportView) {
-    let mut seen: Vec<&str> = Vec::new();
-    html.open("section", &[("id", "provenance")]);
-    html.element("h2", &[], "Provenance of the built wheels");
-    for job in &report.jobs {
-        let Some(build) = &job.build else { continue };
-        let Some(wheel) = &build.wheel else { continue };
-        if seen.contains(&wheel.filename.as_str()) {
-            continue;
-        }
-        seen.push(&wheel.filename);
-        html.open("details", &[("class", "provenance")]);
-        html.open("summary", &[]);
-        html.element("code", &[], &wheel.filename).close("summary");
-        html.open("dl", &[]);
-        let mut row = |term: &str, value: &str| {
-            html.element("dt", &[], term).element("dd", &[], value);
-        };
-        row("wheel sha256", wheel.sha256.as_deref().unwrap_or(""));
-        if let Some(sdist) = &build.sdist {
-            row("sdist", &sdist.filename);
-            row("sdist sha256", sdist.sha256.as_deref().unwrap_or(""));
-            row("sdist from", sdist.url.as_deref().unwrap_or(""));
-        }
-        if let Some(i) = &build.interpreter {
-            row(
-                "interpreter",
-                &format!("{} (Python {}, {})", i.label, i.version, i.path),
-            );
-        }
-        row("sandbox", &build.sandbox);
-        if let Some(epoch) = build.source_date_epoch {
-            row("SOURCE_DATE_EPOCH", &epoch.to_string());
-        }
-        row("build time", &duration_text(build.duration));
-        if let Some(log) = &build.log {
-            row("build log", log);
-        }
-        let environment: Vec<&str> = build
-            .environment
-            .iter()
-            .map(|w| w.filename.as_str())
-            .collect();
-        row(
-            "build environment",
-            &if environment.is_empty() {
-                "(nothing installed)".to_string()
-            } else {
-                environment.join(", ")
-            },
-        );
-        html.close("dl").close("details");
-    }
-    if seen.is_empty() {
-        html.element("p", &[("class", "none")], "No wheel was built.");
-    }
-    html.close("section");
 }
 
 #[cfg(test)]
