@@ -127,8 +127,10 @@ pub(crate) fn render(report: &ReportView, previous: Option<&ReportView>) -> Stri
     let matrix = matrix(report);
     if !matrix.rows.is_empty() {
         md.push_str("### Environments\n\n");
-        md.push_str(
-            "| environment | present | fetched | built | unavailable | failed | missing here |\n",
+        let [fetched, built] = report.acquired_words();
+        let _ = writeln!(
+            md,
+            "| environment | present | {fetched} | {built} | unavailable | failed | missing here |"
         );
         md.push_str("|---|--:|--:|--:|--:|--:|---|\n");
         for row in &matrix.rows {

@@ -12,11 +12,12 @@ pub(super) fn render(html: &mut Html, report: &ReportView) {
     html.open("table", &[("class", "matrix")])
         .open("thead", &[])
         .open("tr", &[]);
+    let [fetched, built] = report.acquired_words();
     for head in [
         "environment",
         "present",
-        "fetched",
-        "built",
+        fetched,
+        built,
         "unavailable",
         "failed",
         "not wanted",

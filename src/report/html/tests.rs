@@ -241,3 +241,22 @@ fn markdown_holds_the_verdict_failures_and_matrix() {
     assert!(!md.contains("]("), "link-free: {md}");
     assert_eq!(markdown::code("a``b"), "``` a``b ```");
 }
+
+#[test]
+fn fixed_means_done_now_not_merely_planned() {
+    use crate::report::view::changes::changes;
+    let before = report(vec![failed_build("ww-x", "tail")]);
+    let mut planned = job("ww-x", "1.0", "cp311", "built", "build");
+    planned.as_object_mut().unwrap().remove("outcome");
+    let plan = ReportView::from_value(
+        "plan.json",
+        json!({"schema": 1, "target": "t", "jobs": [planned], "unsupported": []}),
+    )
+    .unwrap();
+    assert!(changes(&plan, &before).fixed.is_empty());
+    let now = report(vec![job("ww-x", "1.0", "cp311", "built", "build")]);
+    let fixed = changes(&now, &before).fixed;
+    assert_eq!(fixed.len(), 1);
+    assert_eq!(fixed[0].label, "ww-x 1.0");
+    assert_eq!(fixed[0].environments, ["cp311"]);
+}

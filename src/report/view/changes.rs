@@ -54,10 +54,11 @@ pub(crate) fn changes(now: &ReportView, before: &ReportView) -> Changes {
         .iter()
         .filter(|j| matches!(j.outcome, Some(Outcome::Uploaded | Outcome::Built)));
     let newly_failing = now.failures().filter(|j| !failed_before.contains(&key(j)));
-    // Failed then, and this run has the same job, not failing.
+    // Failed then, and this run has the same job, done: a fill's job that ended well, or a
+    // plan's job already present (a plan's `build` has not worked yet).
     let fixed = before.failures().filter(|j| {
         let k = key(j);
-        !failing_now.contains(&k) && now.jobs.iter().any(|n| key(n) == k)
+        !failing_now.contains(&k) && now.jobs.iter().any(|n| key(n) == k && n.is_done())
     });
     Changes {
         uploaded: grouped(uploaded),

@@ -182,6 +182,14 @@ impl ReportView {
         labels
     }
 
+    /// The matrix's words for fetched and built: a plan has only decided them.
+    pub(crate) fn acquired_words(&self) -> [&'static str; 2] {
+        match self.kind {
+            Kind::Fill => ["fetched", "built"],
+            Kind::Plan => ["to fetch", "to build"],
+        }
+    }
+
     /// Wall time in seconds, when the report says.
     pub(crate) fn wall_seconds(&self) -> Option<f64> {
         self.run.as_ref().map(|r| (r.finished - r.started).max(0.0))
@@ -240,6 +248,17 @@ impl JobView {
         match self.outcome {
             Some(outcome) => !outcome.is_ok(),
             None => self.action == Action::Unavailable,
+        }
+    }
+
+    /// Ended well (a fill), or nothing left to do (a plan's `present`, `skipped`, `excluded`).
+    pub(crate) fn is_done(&self) -> bool {
+        match self.outcome {
+            Some(outcome) => outcome.is_ok(),
+            None => matches!(
+                self.action,
+                Action::Present | Action::Skipped | Action::Excluded
+            ),
         }
     }
 
