@@ -45,7 +45,7 @@ pub use cargo::{
     VendoredCrates, parse_lock,
 };
 pub use env::{BuildEnv, EnvError, EnvWheel, InstalledWheel, env_key, provision_env};
-pub use error::{BuildError, BuildStep};
+pub use error::{BuildError, BuildErrorKind, BuildStep};
 pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};
 pub use log::{LogLimits, LogSummary};
 pub use missing::{Missing, Provider, missing_in_log};
@@ -53,8 +53,7 @@ pub use paths::PathsError;
 pub use prepare::{PreparedFrom, PreparedMetadata};
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
-    BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource,
-    python_admitted, resolve,
+    BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource, resolve,
 };
 pub use sandbox::{
     BUILD_UID, FilesystemProtection, NetworkProtection, Protections, SANDBOX_EXEC, Sandbox,
@@ -294,12 +293,14 @@ impl Builder {
             &interpreter.tags,
             &self.options.wheel_limits,
         )
-        .map_err(|source| BuildError::Invalid {
-            project: job.project.clone(),
-            version: job.version.clone(),
-            step: BuildStep::Validate,
-            source: Box::new(source),
-            log_tail: log_tail.clone(),
+        .map_err(|source| {
+            job.fail(
+                BuildStep::Validate,
+                BuildErrorKind::Invalid {
+                    source: Box::new(source),
+                    log_tail: log_tail.clone(),
+                },
+            )
         })?;
         let dest_dir = self.options.cache_dir.join("built").join(&job.id);
         let dest = dest_dir.join(wheel.file_name().expect("wheel has a name"));
@@ -347,15 +348,12 @@ impl Builder {
             unpack: self.options.unpack,
             fetch_timeout: self.options.limits.timeout,
         };
-        let vendored =
-            cargo::prepare(root, &options)
-                .await
-                .map_err(|source| BuildError::Crates {
-                    project: job.project.clone(),
-                    version: job.version.clone(),
-                    step: BuildStep::VendorCrates,
-                    source: Box::new(source),
-                })?;
+        let vendored = cargo::prepare(root, &options).await.map_err(|source| {
+            job.fail(
+                BuildStep::VendorCrates,
+                BuildErrorKind::Crates(Box::new(source)),
+            )
+        })?;
         if vendored.is_some() {
             let target = job.dir.join("cargo-target");
             std::fs::create_dir_all(&target).map_err(|source| {
@@ -375,7 +373,7 @@ impl Builder {
             };
             Some(BuildConstraint {
                 name: r.name.clone(),
-                version: crate::plan::pinned_version(specs)?,
+                version: crate::version::pinned_version(specs)?,
                 sha256: Vec::new(),
             })
         });
@@ -399,12 +397,7 @@ impl Builder {
             origin,
         )
         .await
-        .map_err(|source| BuildError::Requirements {
-            project: job.project.clone(),
-            version: job.version.clone(),
-            step,
-            source: Box::new(source),
-        })
+        .map_err(|source| job.fail(step, BuildErrorKind::Requirements(Box::new(source))))
     }
 
     /// Single-flight per environment: concurrent builds that need the same (interpreter,
@@ -438,12 +431,8 @@ impl Builder {
             tokio::task::spawn_blocking(move || provision_env(&cache_dir, &interpreter, &wheels))
                 .await
                 .expect("provisioning does not panic");
-        provisioned.map_err(|source| BuildError::Env {
-            project: job.project.clone(),
-            version: job.version.clone(),
-            step: BuildStep::Provision,
-            source: Box::new(source),
-        })
+        provisioned
+            .map_err(|source| job.fail(BuildStep::Provision, BuildErrorKind::Env(Box::new(source))))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -582,15 +571,15 @@ impl Builder {
             .map_err(|source| job.sandbox(BuildStep::Repair, source))?;
         if outcome.termination != Termination::Exited(0) {
             let log_tail = outcome.log.report_tail();
-            return Err(BuildError::HookFailed {
-                project: job.project.clone(),
-                version: job.version.clone(),
-                step: BuildStep::Repair,
-                termination: outcome.termination,
-                decisive: error::decisive(&log_tail, None),
-                log_tail,
-                log_path: job.log_path.clone(),
-            });
+            return Err(job.fail(
+                BuildStep::Repair,
+                BuildErrorKind::HookFailed {
+                    termination: outcome.termination,
+                    decisive: error::decisive(&log_tail, None),
+                    log_tail,
+                    log_path: job.log_path.clone(),
+                },
+            ));
         }
         job.single_wheel(
             &dest_dir,
@@ -603,11 +592,8 @@ impl Builder {
 /// refuses paths outside the tree and symlinks on the way).
 fn apply_patches(job: &Job, request: &BuildRequest, root: &Path) -> Result<(), BuildError> {
     for patch in &request.settings.patches {
-        apply_patch(root, patch).map_err(|source| BuildError::Patch {
-            project: job.project.clone(),
-            version: job.version.clone(),
-            step: BuildStep::Patch,
-            source: Box::new(source),
+        apply_patch(root, patch).map_err(|source| {
+            job.fail(BuildStep::Patch, BuildErrorKind::Patch(Box::new(source)))
         })?;
     }
     Ok(())
@@ -678,12 +664,13 @@ impl Job {
         let version = request.version.clone();
         let io = |what: &str| {
             let (project, version, what) = (project.clone(), version.clone(), what.to_string());
-            move |source| BuildError::Io {
-                project,
-                version,
-                step: BuildStep::Unpack,
-                what,
-                source,
+            move |source| {
+                BuildError::new(
+                    &project,
+                    &version,
+                    BuildStep::Unpack,
+                    BuildErrorKind::Io { what, source },
+                )
             }
         };
         let builds = options.cache_dir.join("builds");
@@ -711,11 +698,13 @@ impl Job {
                     let key = paths::build_key(&build, &request.interpreter.executable);
                     let stem = format!("{}-{}", request.name, request.version);
                     paths::keyed_build_dir(&options.keyed_build_root, &stem, &key).map_err(
-                        |source| BuildError::BuildDir {
-                            project: project.clone(),
-                            version: version.clone(),
-                            step: BuildStep::Unpack,
-                            source,
+                        |source| {
+                            BuildError::new(
+                                &project,
+                                &version,
+                                BuildStep::Unpack,
+                                BuildErrorKind::BuildDir(source),
+                            )
                         },
                     )
                 });
@@ -753,42 +742,27 @@ impl Job {
         self.placeholder.is_none()
     }
 
+    /// This build's failure in `step`.
+    fn fail(&self, step: BuildStep, kind: BuildErrorKind) -> BuildError {
+        BuildError::new(&self.project, &self.version, step, kind)
+    }
+
     fn err_unpack(&self, source: UnpackError) -> BuildError {
-        BuildError::Unpack {
-            project: self.project.clone(),
-            version: self.version.clone(),
-            step: BuildStep::Unpack,
-            source: Box::new(source),
-        }
+        self.fail(BuildStep::Unpack, BuildErrorKind::Unpack(Box::new(source)))
     }
 
     fn io(&self, step: BuildStep, what: &str, source: std::io::Error) -> BuildError {
-        BuildError::Io {
-            project: self.project.clone(),
-            version: self.version.clone(),
-            step,
-            what: what.to_string(),
-            source,
-        }
+        let what = what.to_string();
+        self.fail(step, BuildErrorKind::Io { what, source })
     }
 
     fn sandbox(&self, step: BuildStep, source: SandboxError) -> BuildError {
-        BuildError::Sandbox {
-            project: self.project.clone(),
-            version: self.version.clone(),
-            step,
-            source,
-        }
+        self.fail(step, BuildErrorKind::Sandbox(source))
     }
 
     fn protocol(&self, step: BuildStep, message: String, log: &LogSummary) -> BuildError {
-        BuildError::Protocol {
-            project: self.project.clone(),
-            version: self.version.clone(),
-            step,
-            message,
-            log_tail: log.report_tail(),
-        }
+        let log_tail = log.report_tail();
+        self.fail(step, BuildErrorKind::Protocol { message, log_tail })
     }
 
     fn hook_error(&self, step: BuildStep, error: HookError, sandbox: &Sandbox) -> BuildError {
@@ -801,33 +775,29 @@ impl Job {
                 traceback,
                 log,
                 ..
-            } => match termination {
-                Termination::TimedOut => BuildError::TimedOut {
-                    project: self.project.clone(),
-                    version: self.version.clone(),
-                    step,
-                    timeout: sandbox.limits().timeout,
-                    log_tail: log.report_tail(),
-                    log_path: self.log_path.clone(),
-                },
-                Termination::DiskQuota(_) => BuildError::DiskQuota {
-                    project: self.project.clone(),
-                    version: self.version.clone(),
-                    step,
-                    limit: sandbox.limits().disk,
-                    log_tail: log.report_tail(),
-                    log_path: self.log_path.clone(),
-                },
-                termination => BuildError::HookFailed {
-                    project: self.project.clone(),
-                    version: self.version.clone(),
-                    step,
-                    termination,
-                    decisive: error::decisive(&log.report_tail(), traceback.as_deref()),
-                    log_tail: log.report_tail(),
-                    log_path: self.log_path.clone(),
-                },
-            },
+            } => {
+                let log_tail = log.report_tail();
+                let log_path = self.log_path.clone();
+                let kind = match termination {
+                    Termination::TimedOut => BuildErrorKind::TimedOut {
+                        timeout: sandbox.limits().timeout,
+                        log_tail,
+                        log_path,
+                    },
+                    Termination::DiskQuota(_) => BuildErrorKind::DiskQuota {
+                        limit: sandbox.limits().disk,
+                        log_tail,
+                        log_path,
+                    },
+                    termination => BuildErrorKind::HookFailed {
+                        termination,
+                        decisive: error::decisive(&log_tail, traceback.as_deref()),
+                        log_tail,
+                        log_path,
+                    },
+                };
+                self.fail(step, kind)
+            }
         }
     }
 
@@ -852,23 +822,23 @@ impl Job {
             .collect();
         wheels.sort();
         match wheels.len() {
-            0 => Err(BuildError::NoWheel {
-                project: self.project.clone(),
-                version: self.version.clone(),
-                step: BuildStep::Validate,
-                log_tail: log_tail.to_string(),
-            }),
+            0 => Err(self.fail(
+                BuildStep::Validate,
+                BuildErrorKind::NoWheel {
+                    log_tail: log_tail.to_string(),
+                },
+            )),
             1 => Ok(wheels.remove(0)),
-            _ => Err(BuildError::ExtraWheels {
-                project: self.project.clone(),
-                version: self.version.clone(),
-                step: BuildStep::Validate,
-                files: wheels
-                    .iter()
-                    .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                    .collect(),
-                log_tail: log_tail.to_string(),
-            }),
+            _ => Err(self.fail(
+                BuildStep::Validate,
+                BuildErrorKind::ExtraWheels {
+                    files: wheels
+                        .iter()
+                        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                        .collect(),
+                    log_tail: log_tail.to_string(),
+                },
+            )),
         }
     }
 }

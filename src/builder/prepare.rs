@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use super::hooks::{call_hook, read_regular_limited};
-use super::{BuildError, BuildRequest, BuildStep, Builder, Job};
+use super::{BuildError, BuildErrorKind, BuildRequest, BuildStep, Builder, Job};
 use crate::distribution::{MAX_METADATA_BYTES, read_wheel_metadata_bytes};
 
 /// Where prepared metadata came from.
@@ -51,14 +51,13 @@ impl Builder {
             });
         }
         let built = self.build(request.clone()).await?;
-        let metadata =
-            read_wheel_metadata_bytes(&built.path).map_err(|e| BuildError::Protocol {
-                project: request.name.clone(),
-                version: request.version.clone(),
-                step: BuildStep::Validate,
+        let metadata = read_wheel_metadata_bytes(&built.path).map_err(|e| {
+            let kind = BuildErrorKind::Protocol {
                 message: e.to_string(),
                 log_tail: built.log_tail.clone(),
-            })?;
+            };
+            BuildError::new(&request.name, &request.version, BuildStep::Validate, kind)
+        })?;
         Ok(PreparedMetadata {
             metadata,
             from: PreparedFrom::BuiltWheel,

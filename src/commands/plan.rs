@@ -7,54 +7,39 @@ use crate::exit::Failure;
 use std::collections::BTreeSet;
 
 use crate::index::Target;
+use crate::metadata::{FailurePolicy, NoBuilder};
 use crate::package_settings::PackageSettings;
+use crate::plan::WrittenLines;
 use crate::plan::{Action, Plan};
 use crate::policy::{Refusal, Shadowing, TargetPolicy};
 use crate::report;
-use crate::setup;
+use crate::setup::{Login, Services, Settings};
+use std::sync::Arc;
 
 /// `packages`: the `[package.NAME]` tables of `wheelwright.toml` (the plan shows which apply).
 pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode, Failure> {
     let started = std::time::SystemTime::now();
-    // Read first: it may be the file `--report-json` overwrites at the end.
-    let previous =
-        report::pages::load_previous(args.common.previous.as_deref()).map_err(Failure::input)?;
-    let mut ctx = setup::context(
-        &args.requirements,
-        &args.target,
-        None,
-        &args.common,
-        setup::Login::Now,
-    )
-    .await?;
-    let cache = setup::cache_dir(args.common.cache_dir.as_deref());
-    let closure = crate::deps::for_run(
-        &mut ctx,
-        &args.requirements,
-        &cache,
-        args.common.max_download_size,
-        args.common.deps,
-        packages,
-        crate::metadata::FailurePolicy::default(),
-        |ctx| metadata_builder(ctx, &cache, args.common.max_download_size),
-    )
-    .await?;
+    let settings = Settings::for_plan(&args).await?;
+    let services = Services::connect(&settings, Login::Now).await?;
+    let inputs = super::fill::deps_inputs(&settings, &services, packages, FailurePolicy::default());
+    let closure = crate::deps::for_run(inputs, || metadata_builder(&settings, &services)).await?;
     if let Some(closure) = &closure
-        && args.common.verbose > 0
+        && settings.verbose
     {
         closure.print_resolution();
     }
-    let listings = ctx.listing_cache(&cache);
-    let store =
-        crate::store::Store::new(&cache).with_max_download_size(args.common.max_download_size);
-    let planner = ctx.planner(
+    // `--deps`: the closure's pinned lines are the run's lines.
+    let requirements = closure
+        .as_ref()
+        .map_or(&settings.requirements, |c| &c.requirements);
+    let listings = services.listing_cache(&settings);
+    let planner = services.planner(
+        &settings,
         listings.as_ref(),
-        args.common.shard,
-        Some(&store),
         packages,
-        closure.as_ref(),
+        closure.as_ref().map(|c| c as &dyn WrittenLines),
     );
-    let mut plan = planner.plan(&ctx.requirements, &ctx.exclusions).await?;
+    let mut plan = planner.plan(requirements, &settings.exclusions).await?;
     if let Some(closure) = &closure {
         plan.jobs = plan
             .jobs
@@ -65,16 +50,16 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
     if let Some(listings) = &listings {
         listings.save();
     }
-    let policy = policy_warnings(&ctx, &plan).await?;
+    let policy = policy_warnings(&settings, &services, &plan).await?;
     let warnings = policy.texts();
-    if args.common.quiet == 0 {
+    if !settings.quiet {
         print!("{}", report::render_table(&plan));
     }
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
     println!("{}", report::summary_line(&plan));
-    let refused = args.common.strict_whitelist && !policy.shadowing.is_empty();
+    let refused = settings.strict_whitelist && !policy.shadowing.is_empty();
     let run = report::RunInfo {
         started,
         finished: std::time::SystemTime::now(),
@@ -86,13 +71,7 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
     if let Some(closure) = &closure {
         json["summary"]["resolution"] = closure.resolution_json();
     }
-    report::pages::write(
-        &json,
-        previous.as_ref(),
-        report::pages::Outputs::of(&args.common),
-    )
-    .map_err(Failure::input)?;
-    if let Some(path) = &args.common.report_json {
+    if let Some(path) = &settings.report_json {
         report::write_json_atomically(path, &json).map_err(|e| {
             Failure::input(anyhow::anyhow!(
                 "cannot write the JSON report {}: {e}",
@@ -100,8 +79,11 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
             ))
         })?;
     }
-    if let Some(path) = &args.common.lock {
-        write_lock(path, "plan", &ctx, &report::lock_input::from_plan(&plan))?;
+    report::pages::write(&json, settings.previous.as_ref(), settings.pages())
+        .map_err(Failure::input)?;
+    if let Some(path) = &settings.lock {
+        let input = report::lock_input::from_plan(&plan);
+        write_lock(path, "plan", &settings, &services, &input)?;
     }
     if refused {
         return Err(Failure::input(anyhow::anyhow!(
@@ -113,21 +95,11 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
 
 /// The dry run prepares an sdist dependency's metadata only in a sandbox (the default layer
 /// choice of `fill`); when no layer works, the reason is the answer.
-fn metadata_builder(
-    ctx: &setup::Context,
-    cache: &std::path::Path,
-    max_download_size: u64,
-) -> crate::deps::MetadataBuilder {
-    let mut options = crate::builder::BuilderOptions::new(cache);
-    options.sandbox = crate::builder::SandboxMode::Auto;
-    let source = crate::pipeline::UpstreamWheels {
-        client: ctx.client.clone(),
-        upstream: std::sync::Arc::clone(&ctx.upstream),
-        store: crate::store::Store::new(cache).with_max_download_size(max_download_size),
-    };
-    crate::builder::Builder::new(options, std::sync::Arc::new(source))
-        .map(std::sync::Arc::new)
-        .map_err(|e| format!("no sandbox to prepare it in: {e}"))
+fn metadata_builder(settings: &Settings, services: &Services) -> crate::deps::MetadataBuilder {
+    let options = crate::builder::BuilderOptions::new(&settings.cache);
+    super::fill::make_builder(&options, services)
+        .map(Arc::new)
+        .map_err(|e| NoBuilder::NoSandbox(Arc::new(e)))
 }
 
 /// What the target's policies say about the plan's uploads.
@@ -151,8 +123,12 @@ impl PolicyWarnings {
 
 /// For a devpi target with work to do: would the user be allowed to upload, and would an
 /// upload hide a mirror's releases? Costs requests only when something would be uploaded.
-async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<PolicyWarnings, Failure> {
-    let Target::Devpi(index) = &ctx.target else {
+async fn policy_warnings(
+    settings: &Settings,
+    services: &Services,
+    plan: &Plan,
+) -> Result<PolicyWarnings, Failure> {
+    let Target::Devpi(index) = &services.target else {
         return Ok(PolicyWarnings::default());
     };
     let projects: BTreeSet<&pep508_rs::PackageName> = plan
@@ -164,9 +140,9 @@ async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<PolicyWarn
     if projects.is_empty() {
         return Ok(PolicyWarnings::default());
     }
-    let policy = TargetPolicy::load(&ctx.client, index).await?;
+    let policy = TargetPolicy::load(&services.client, index).await?;
     let refusal = policy
-        .may_upload(ctx.credentials.as_ref().map(|(u, _)| u.as_str()))
+        .may_upload(settings.credentials.as_ref().map(|(u, _)| u.as_str()))
         .err();
     let shadowing = projects
         .into_iter()
@@ -176,16 +152,17 @@ async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<PolicyWarn
 }
 
 /// `--lock FILE` of `plan` and `fill`: a failure to write it is bad input (exit 2).
-pub fn write_lock(
+pub(crate) fn write_lock(
     path: &std::path::Path,
     command: &'static str,
-    ctx: &setup::Context,
+    settings: &Settings,
+    services: &Services,
     input: &report::lock_input::LockInput,
 ) -> Result<(), Failure> {
     let header = report::lock::LockHeader {
         command,
-        target: report::lock_input::target_text(&ctx.target),
+        target: report::lock_input::target_text(&services.target),
     };
-    report::lock_input::write(path, &header, &ctx.interpreters, input)
+    report::lock_input::write(path, &header, &settings.interpreters, input)
         .map_err(|e| Failure::input(anyhow::anyhow!("--lock: {e}")))
 }

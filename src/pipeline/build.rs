@@ -49,15 +49,12 @@ impl Pipeline<'_> {
         let fingerprint = settings.fingerprint();
         // Interpreters in the order given on the command line.
         while let Some(lead) = pending.first().map(|slot| slot.job.clone()) {
-            let label = lead.interpreter.clone();
-            let Some(interpreter) = self.interpreters.iter().find(|i| i.label == label).cloned()
-            else {
-                return all_jobs(&pending, Outcome::Failed, "unknown interpreter", started);
-            };
+            let interpreter = Arc::clone(&lead.interpreter);
+            let label = &interpreter.label;
             let (these, rest): (Vec<JobSlot>, Vec<JobSlot>) = pending
                 .clone()
                 .into_iter()
-                .partition(|slot| slot.job.interpreter == label);
+                .partition(|slot| Arc::ptr_eq(&slot.job.interpreter, &interpreter));
             if let Some(reason) = self.stop.reason() {
                 out.extend(all_jobs(
                     &pending,
@@ -86,7 +83,7 @@ impl Pipeline<'_> {
                 pending = rest;
                 continue;
             }
-            let entry = &self.ctx.requirements.requirements[lead.entry];
+            let entry = &self.requirements.requirements[lead.entry];
             let request = BuildRequest {
                 sdist: sdist.path.clone(),
                 name: name.clone(),

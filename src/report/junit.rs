@@ -19,7 +19,7 @@ pub(crate) fn render(
     let mut suite = TestSuite::new(suite_name.clone());
     for result in results {
         let job = &result.job;
-        let mut name = format!("{} ({})", job.label(), job.interpreter);
+        let mut name = format!("{} ({})", job.label(), job.interpreter.label);
         if let Some(id) = run_id {
             name.push_str(&format!(" [{id}]"));
         }

@@ -18,7 +18,7 @@ use crate::interpreter::Interpreter;
 
 /// What the lock knows about the file that serves one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LockHash {
+pub(crate) enum LockHash {
     /// The sha256 of the file the target serves (or, for `plan`, will serve: the upstream
     /// file a fetch uploads is the same bytes).
     Known(Sha256),
@@ -32,7 +32,7 @@ pub enum LockHash {
 /// One job as the lock sees it. Jobs whose marker is false for their interpreter (skipped)
 /// and excluded jobs are not given to the lock: they are not part of the runtime set.
 #[derive(Debug, Clone)]
-pub struct LockJob {
+pub(crate) struct LockJob {
     pub project: PackageName,
     pub version: Version,
     /// The interpreter's label (`cp311`), as on the job.

@@ -2,6 +2,7 @@
 //! on the target, from the plan's decisions or the fill's results.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::lock::{self, LockHash, LockHeader, LockInterpreter, LockJob};
 use super::{JobResult, Outcome};
@@ -11,7 +12,7 @@ use crate::plan::{Decision, Job, Plan};
 
 /// The jobs of the runtime set, and the labels of those that have no version to lock.
 #[derive(Debug, Default)]
-pub struct LockInput {
+pub(crate) struct LockInput {
     pub jobs: Vec<LockJob>,
     pub unresolved: Vec<String>,
 }
@@ -22,13 +23,13 @@ impl LockInput {
             Some(version) => self.jobs.push(LockJob {
                 project: job.project.clone(),
                 version: version.clone(),
-                interpreter: job.interpreter.clone(),
+                interpreter: job.interpreter.label.clone(),
                 hash,
             }),
             None => self.unresolved.push(format!(
                 "{} ({}): {}",
                 job.label(),
-                job.interpreter,
+                job.interpreter.label,
                 job.reason
             )),
         }
@@ -110,10 +111,13 @@ pub(crate) enum WriteLockError {
 pub(crate) fn write(
     path: &Path,
     header: &LockHeader,
-    interpreters: &[Interpreter],
+    interpreters: &[Arc<Interpreter>],
     input: &LockInput,
 ) -> Result<(), WriteLockError> {
-    let interpreters: Vec<LockInterpreter> = interpreters.iter().map(LockInterpreter::of).collect();
+    let interpreters: Vec<LockInterpreter> = interpreters
+        .iter()
+        .map(|i| LockInterpreter::of(i))
+        .collect();
     let lock = lock::render(header, &interpreters, &input.jobs)?;
     super::write_atomically(path, lock.text.as_bytes()).map_err(|source| {
         WriteLockError::Write {

@@ -75,15 +75,7 @@ pub(crate) struct Outputs<'a> {
     pub markdown: Option<&'a Path>,
 }
 
-impl<'a> Outputs<'a> {
-    /// `--report-html` and `--report-markdown` of `plan` and `fill`.
-    pub(crate) fn of(args: &'a crate::cli::CommonArgs) -> Outputs<'a> {
-        Outputs {
-            html: args.report_html.as_deref(),
-            markdown: args.report_markdown.as_deref(),
-        }
-    }
-
+impl Outputs<'_> {
     pub(crate) fn any(&self) -> bool {
         self.html.is_some() || self.markdown.is_some()
     }

@@ -126,7 +126,7 @@ fn setup<'a>(
                 requirement: line.requirement.to_string(),
             });
         }
-        let pin = crate::plan::pinned_version(&specifiers);
+        let pin = crate::version::pinned_version(&specifiers);
         if !line.hashes.is_empty() && pin.is_none() {
             return Err(ResolveError::HashWithoutPin {
                 origin: line.origin.clone(),

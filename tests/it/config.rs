@@ -150,3 +150,45 @@ fn borrowed_variables_beat_the_file_and_config_show_names_them() {
     );
     assert!(help.contains("[env: WHEELWRIGHT_USER"), "{help}");
 }
+
+/// Local inputs are checked before any index is asked (`setup::Settings`): a malformed
+/// `--build-env`, an unpinned `--build-constraints` line or a missing `--build-path` is bad
+/// input (exit 2) even when no build would be needed, and no connection is made.
+#[test]
+fn build_options_are_checked_before_any_index_is_contacted() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/simple/", listener.local_addr().unwrap());
+    let home = tempfile::tempdir().unwrap();
+    let requirements = home.path().join("requirements.txt");
+    std::fs::write(&requirements, "demo==1.0\n").unwrap();
+    let constraints = home.path().join("constraints.txt");
+    std::fs::write(&constraints, "setuptools>=60\n").unwrap();
+    let missing = home.path().join("no-such-toolchain");
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--build-env", "NO_EQUALS"],
+            "--build-env `NO_EQUALS`: expected KEY=VALUE",
+        ),
+        (
+            &["--build-constraints", constraints.to_str().unwrap()],
+            "build constraints must pin one version with `==`, got `setuptools>=60`",
+        ),
+        (
+            &["--build-path", missing.to_str().unwrap()],
+            "no-such-toolchain",
+        ),
+    ];
+    for (flags, expected) in cases {
+        let mut args = vec!["fill", requirements.to_str().unwrap(), "--target", &url];
+        args.extend(["--index-url", &url]);
+        args.extend(flags);
+        let (code, _, stderr) = run(home.path(), &args, &[]);
+        assert_eq!(code, 2, "{flags:?}: {stderr}");
+        assert!(stderr.contains(expected), "{flags:?}: {stderr}");
+        assert!(
+            listener.accept().is_err(),
+            "{flags:?}: a connection was made before the bad input was reported"
+        );
+    }
+}

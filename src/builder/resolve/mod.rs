@@ -19,11 +19,10 @@ mod solve;
 mod source;
 
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
-use pep440_rs::{Version, VersionSpecifiers};
+use pep440_rs::Version;
 use pep508_rs::{PackageName, Requirement, VersionOrUrl};
 
 use crate::distribution::WheelFilename;
@@ -127,12 +126,6 @@ pub async fn resolve(
             message: format!("the solver did not finish: {e}"),
         }),
     }
-}
-
-/// Whether a Requires-Python value admits `python`. pip ignores a value it cannot parse
-/// (with a warning) rather than rejecting the file, and so does this.
-pub fn python_admitted(requires_python: &str, python: &Version) -> bool {
-    VersionSpecifiers::from_str(requires_python).map_or(true, |specs| specs.contains(python))
 }
 
 /// pip evaluates the markers of build requirements (`[build-system].requires` and what

@@ -188,7 +188,7 @@ fn no_wheel(
     let spec = specifiers(req);
     let files = source.listing(name)?;
     let pin = source.pin(name).map(|p| &p.version);
-    let exact = crate::plan::pinned_version(&spec);
+    let exact = crate::version::pinned_version(&spec);
     let pre = resolve::names_prerelease(&spec);
     let mut excluded = Vec::new();
     let mut usable = 0;
@@ -265,7 +265,7 @@ fn other_python(
                     source.interpreter.tags.compatibility(&wheel),
                     Compatibility::Compatible(_)
                 )
-                && !super::python_admitted(rp, source.python());
+                && !crate::version::python_admitted(rp, source.python());
             fits.then(|| (wheel.version, rp.to_string()))
         })
         .collect();

@@ -200,7 +200,7 @@ impl<'a> BuildSource<'a> {
                 let listed_ok = file
                     .requires_python
                     .as_deref()
-                    .is_none_or(|rp| super::python_admitted(rp, python));
+                    .is_none_or(|rp| crate::version::python_admitted(rp, python));
                 listed_ok.then_some((file, wheel, rank))
             })
             .collect();
@@ -211,7 +211,7 @@ impl<'a> BuildSource<'a> {
             let (fetched, requires_python) = self.fetch(file, filename, name)?;
             if file.requires_python.is_none()
                 && let Some(rp) = requires_python
-                && !super::python_admitted(&rp, python)
+                && !crate::version::python_admitted(&rp, python)
             {
                 excluded.push(format!("{} (Requires-Python `{rp}`)", file.filename));
                 continue;

@@ -252,7 +252,7 @@ fn one_document_per_built_wheel_in_the_directory() {
         project: "ww-rust".parse().unwrap(),
         requirement: "ww-rust".into(),
         origin: "r.txt:1".into(),
-        interpreter: interpreter.into(),
+        interpreter: crate::interpreter::test_labelled(interpreter),
         decision: Decision::Build(Chosen {
             version: "1.0+local".parse().unwrap(),
             file: JobFile {
