@@ -216,6 +216,14 @@ impl BuildError {
         }
     }
 
+    /// The log line that explains a failed hook (see `decisive`), when one was found.
+    pub fn decisive(&self) -> Option<&str> {
+        match self.kind.as_ref() {
+            BuildErrorKind::HookFailed { decisive, .. } => decisive.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The end of the build log, when the failure came from running something.
     pub fn log_tail(&self) -> Option<&str> {
         use BuildErrorKind as K;

@@ -161,6 +161,8 @@ pub struct BuildFacts {
     pub source_date_epoch: Option<u64>,
     /// Wall time of the whole build, however it ended.
     pub duration: Duration,
+    /// The build's full log in the cache (the reports show its tail and point here).
+    pub log: Option<PathBuf>,
 }
 
 /// Builds sdists into wheels. Cheap to share (`Arc`) between concurrent builds.
@@ -220,6 +222,7 @@ impl Builder {
         }
         let mut facts = std::mem::take(&mut job.facts);
         facts.duration = started.elapsed();
+        facts.log = job.log_path.is_file().then(|| job.log_path.clone());
         (result, facts)
     }
 

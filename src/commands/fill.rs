@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use futures::TryStreamExt;
 
@@ -20,6 +21,7 @@ use crate::stop::{Signal, Stop, StopReason};
 
 /// `packages`: the `[package.NAME]` tables of `wheelwright.toml` (per-package build settings).
 pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode, Failure> {
+    let started = SystemTime::now();
     let settings = FillSettings::for_fill(&args).await?;
     let common = &settings.common;
     let services = Services::connect(common, Login::BeforeFirstUpload).await?;
@@ -155,19 +157,6 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         }
     }
     let stopped = stop.reason();
-    write_reports(
-        &settings,
-        &services.target.describe(),
-        &outcome.results,
-        &unsupported,
-        stopped.as_ref().map(ToString::to_string).as_deref(),
-        closure.as_ref(),
-    )?;
-    if let Some(path) = &common.lock {
-        let input = report::lock_input::from_results(&outcome.results);
-        super::plan::write_lock(path, "fill", common, &services, &input)?;
-    }
-    print!("{}", report::fill_summary(&outcome.results));
     let code = match &stopped {
         Some(StopReason::Interrupted(signal)) => signal.exit_code(),
         Some(StopReason::TargetUnusable(why)) => {
@@ -188,6 +177,27 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         }
         None => exit::JOBS_FAILED,
     };
+    // The reports say how the run ended, so the exit code is chosen first.
+    let run = report::RunInfo {
+        started,
+        finished: SystemTime::now(),
+        exit_code: code,
+        build_slots: Some(pipeline.build_slots()),
+    };
+    write_reports(
+        &settings,
+        &services.target.describe(),
+        &outcome.results,
+        &unsupported,
+        stopped.as_ref().map(ToString::to_string).as_deref(),
+        closure.as_ref(),
+        &run,
+    )?;
+    if let Some(path) = &common.lock {
+        let input = report::lock_input::from_results(&outcome.results);
+        super::plan::write_lock(path, "fill", common, &services, &input)?;
+    }
+    print!("{}", report::fill_summary(&outcome.results));
     Ok(ExitCode::from(code))
 }
 
@@ -234,12 +244,14 @@ fn write_reports(
     unsupported: &[crate::plan::UnsupportedLine],
     stopped: Option<&str>,
     closure: Option<&crate::deps::Closure>,
+    run: &report::RunInfo,
 ) -> Result<(), Failure> {
-    if let Some(path) = &settings.common.report_json {
-        let mut json = report::fill_json(target, results, unsupported, stopped);
-        if let Some(closure) = closure {
-            json["summary"]["resolution"] = closure.resolution_json();
-        }
+    let mut json = report::fill_json(target, results, unsupported, stopped, run);
+    if let Some(closure) = closure {
+        json["summary"]["resolution"] = closure.resolution_json();
+    }
+    let common = &settings.common;
+    if let Some(path) = &common.report_json {
         report::write_json_atomically(path, &json).map_err(|e| {
             Failure::input(anyhow::anyhow!(
                 "cannot write the JSON report {}: {e}",
@@ -247,6 +259,8 @@ fn write_reports(
             ))
         })?;
     }
+    report::pages::write(&json, common.previous.as_ref(), common.pages())
+        .map_err(Failure::input)?;
     if let Some(path) = &settings.junit_xml {
         report::junit::write(path, results, settings.run_id.as_deref()).map_err(|e| {
             Failure::input(anyhow::anyhow!(

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 /// `packages`: the `[package.NAME]` tables of `wheelwright.toml` (the plan shows which apply).
 pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode, Failure> {
+    let started = std::time::SystemTime::now();
     let settings = Settings::for_plan(&args).await?;
     let services = Services::connect(&settings, Login::Now).await?;
     let inputs = super::fill::deps_inputs(&settings, &services, packages, FailurePolicy::default());
@@ -58,12 +59,19 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
         eprintln!("warning: {warning}");
     }
     println!("{}", report::summary_line(&plan));
+    let refused = settings.strict_whitelist && !policy.shadowing.is_empty();
+    let run = report::RunInfo {
+        started,
+        finished: std::time::SystemTime::now(),
+        exit_code: if refused { crate::exit::BAD_INPUT } else { 0 },
+        build_slots: None,
+    };
+    let mut json = report::plan_json(&plan, &run);
+    json["warnings"] = serde_json::json!(warnings);
+    if let Some(closure) = &closure {
+        json["summary"]["resolution"] = closure.resolution_json();
+    }
     if let Some(path) = &settings.report_json {
-        let mut json = report::plan_json(&plan);
-        json["warnings"] = serde_json::json!(warnings);
-        if let Some(closure) = &closure {
-            json["summary"]["resolution"] = closure.resolution_json();
-        }
         report::write_json_atomically(path, &json).map_err(|e| {
             Failure::input(anyhow::anyhow!(
                 "cannot write the JSON report {}: {e}",
@@ -71,11 +79,13 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
             ))
         })?;
     }
+    report::pages::write(&json, settings.previous.as_ref(), settings.pages())
+        .map_err(Failure::input)?;
     if let Some(path) = &settings.lock {
         let input = report::lock_input::from_plan(&plan);
         write_lock(path, "plan", &settings, &services, &input)?;
     }
-    if settings.strict_whitelist && !policy.shadowing.is_empty() {
+    if refused {
         return Err(Failure::input(anyhow::anyhow!(
             "--strict-whitelist: uploads would hide mirror releases (see the warnings above)"
         )));

@@ -4,14 +4,16 @@
 //! wheel goes into the store and is uploaded at once.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use super::failures::FailureKey;
 use super::{Key, Pipeline, Unit, all_jobs};
 use crate::builder::{BuildRequest, config_settings};
 use crate::distribution::DistFilename;
 use crate::plan::JobSlot;
-use crate::report::{BuildInfo, CrateInfo, JobResult, MissingInfo, Outcome, SourceFile, WheelFile};
+use crate::report::{
+    BuildInfo, BuildSchedule, CrateInfo, JobResult, MissingInfo, Outcome, SourceFile, WheelFile,
+};
 
 impl Pipeline<'_> {
     pub(super) async fn build_unit(&self, unit: Unit) -> Vec<(Key, JobResult)> {
@@ -105,6 +107,7 @@ impl Pipeline<'_> {
             } else {
                 format!("{name} {version} for {label}")
             };
+            let queued = SystemTime::now();
             let built = {
                 // `jobs = 1`: the build takes every `--jobs` slot, so nothing runs beside it.
                 let wanted = if settings.exclusive {
@@ -117,13 +120,24 @@ impl Pipeline<'_> {
                     .acquire_many(wanted)
                     .await
                     .expect("the build semaphore is never closed");
+                let lane = self.lanes.take();
+                let started = SystemTime::now();
                 // Dropped before `_slot`: its `ended` line comes while the slots are held.
                 let _line = self.progress.build_started(&what);
                 // Dropping the build future kills its process group.
-                tokio::select! {
+                let built = tokio::select! {
                     built = builder.build_recorded(request) => Some(built),
                     _ = self.stop.cancelled() => None,
-                }
+                };
+                built.map(|built| {
+                    let schedule = BuildSchedule {
+                        slot: lane.index,
+                        queued,
+                        started,
+                        finished: SystemTime::now(),
+                    };
+                    (built, schedule)
+                })
             };
             let Some(built) = built else {
                 let reason = self
@@ -138,8 +152,8 @@ impl Pipeline<'_> {
                 ));
                 break;
             };
-            let (built, facts) = built;
-            let provenance = BuildInfo::new(
+            let ((built, facts), schedule) = built;
+            let mut provenance = BuildInfo::new(
                 builder.sandbox(),
                 &interpreter,
                 Some(SourceFile {
@@ -150,6 +164,7 @@ impl Pipeline<'_> {
                 &facts,
                 &settings,
             );
+            provenance.schedule = Some(schedule);
             let built = match built {
                 Ok(built) => built,
                 Err(e) => {
@@ -163,6 +178,7 @@ impl Pipeline<'_> {
                     );
                     for (_, result) in &mut failed {
                         result.log_tail = e.log_tail().map(String::from);
+                        result.decisive = e.decisive().map(String::from);
                         result.build = Some(BuildInfo {
                             missing: e.missing().as_ref().map(MissingInfo::of),
                             ..provenance.clone()

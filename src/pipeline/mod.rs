@@ -9,6 +9,7 @@
 mod build;
 mod build_requirements;
 mod failures;
+mod lanes;
 mod schedule;
 mod sources;
 
@@ -94,6 +95,8 @@ pub(crate) struct Pipeline<'a> {
     build_slots: tokio::sync::Semaphore,
     /// How many permits `build_slots` was made with (an exclusive build takes them all).
     build_slot_count: u32,
+    /// Which slot each running build holds (the report's timeline rows).
+    lanes: lanes::Lanes,
     packages: &'a crate::package_settings::PackageSettings,
     failures: FailureMemory,
     build_times: BuildTimes,
@@ -126,6 +129,7 @@ impl<'a> Pipeline<'a> {
             make_builder: parts.make_builder,
             build_slots: tokio::sync::Semaphore::new(build_slot_count as usize),
             build_slot_count,
+            lanes: lanes::Lanes::new(build_slot_count as usize),
             packages: parts.packages,
             failures: parts.failures,
             build_times: parts.build_times,
@@ -138,6 +142,11 @@ impl<'a> Pipeline<'a> {
     /// What the publish session writes once per run (a directory target's root page).
     pub(crate) async fn finish_publishing(&self) -> Result<(), crate::publish::UploadError> {
         self.session.finish().await
+    }
+
+    /// `--jobs`: the slots builds ran in (the rows of the report's timeline).
+    pub(crate) fn build_slots(&self) -> usize {
+        self.build_slot_count as usize
     }
 
     pub(crate) fn builder_refusal(&self) -> Option<&SandboxError> {

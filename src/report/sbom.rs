@@ -279,7 +279,7 @@ fn iso8601_utc(epoch: u64) -> String {
 
 /// Days since 1970-01-01 to (year, month, day), counting in 400-year eras of 146 097 days
 /// that start on 1 March, so the leap day ends each year.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);

@@ -19,6 +19,8 @@ use crate::index::tls::TlsFiles;
 use crate::interpreter::{self, Interpreter};
 use crate::metadata::FailurePolicy;
 use crate::plan::{Policy, Shard, VersionPolicy};
+use crate::report::pages::Outputs;
+use crate::report::view::ReportView;
 use crate::requirements::{self, ParsedRequirements, RequirementEntry};
 use crate::settings::{self, ProcessEnvironment};
 
@@ -48,6 +50,11 @@ pub(crate) struct Settings {
     pub verbose: bool,
     pub quiet: bool,
     pub report_json: Option<PathBuf>,
+    pub report_html: Option<PathBuf>,
+    pub report_markdown: Option<PathBuf>,
+    /// `--previous OLD.json`, read and checked with the other local inputs: before the run
+    /// writes any report (it may be the `--report-json` file).
+    pub previous: Option<ReportView>,
     pub lock: Option<PathBuf>,
 }
 
@@ -95,6 +102,14 @@ pub(crate) struct FillSettings {
 }
 
 impl Settings {
+    /// Where `--report-html` and `--report-markdown` go.
+    pub(crate) fn pages(&self) -> Outputs<'_> {
+        Outputs {
+            html: self.report_html.as_deref(),
+            markdown: self.report_markdown.as_deref(),
+        }
+    }
+
     pub(crate) async fn for_plan(args: &PlanArgs) -> Result<Settings, Failure> {
         let target = TargetSettings {
             spec: args.target.clone(),
@@ -165,6 +180,10 @@ impl Settings {
             verbose: common.verbose > 0,
             quiet: common.quiet > 0,
             report_json: common.report_json.clone(),
+            report_html: common.report_html.clone(),
+            report_markdown: common.report_markdown.clone(),
+            previous: crate::report::pages::load_previous(common.previous.as_deref())
+                .map_err(Failure::input)?,
             lock: common.lock.clone(),
         })
     }

@@ -29,6 +29,7 @@ mod plan;
 mod policies;
 mod provenance;
 mod report;
+mod report_html;
 mod requires_python;
 mod rust_build;
 mod sandbox;

@@ -60,6 +60,8 @@ fn built() -> BuildInfo {
             sha256: sha('e'),
         }],
         missing: None,
+        log: None,
+        schedule: None,
     }
 }
 

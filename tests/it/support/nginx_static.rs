@@ -33,6 +33,12 @@ pub(crate) struct StaticNginx {
 impl StaticNginx {
     /// Serve `root` (which, with its parents, must be traversable by [`WORKER_USER`]).
     pub(crate) fn serve(root: &Path) -> StaticNginx {
+        Self::serve_with_headers(root, &[])
+    }
+
+    /// Serve `root` with these response headers on every file (a `Content-Security-Policy`,
+    /// as Jenkins sends for archived HTML).
+    pub(crate) fn serve_with_headers(root: &Path, headers: &[(&str, &str)]) -> StaticNginx {
         assert!(
             Path::new(NGINX).is_file(),
             "{NGINX} is missing: run scripts/test.sh first (it installs nginx-light)"
@@ -51,7 +57,8 @@ impl StaticNginx {
             // the port is this one before the test trusts any other answer.
             let token = super::unique("ready");
             let conf = dir.join("nginx.conf");
-            std::fs::write(&conf, config(&dir, root, port, &token)).expect("write nginx.conf");
+            std::fs::write(&conf, config(&dir, root, port, &token, headers))
+                .expect("write nginx.conf");
             let error_log = dir.join("error.log");
             let args: Vec<String> = vec![
                 "-p".into(),
@@ -186,9 +193,13 @@ fn path_str(path: &Path) -> &str {
         .unwrap_or_else(|| panic!("non-UTF-8 path {}", path.display()))
 }
 
-fn config(dir: &Path, root: &Path, port: u16, token: &str) -> String {
+fn config(dir: &Path, root: &Path, port: u16, token: &str, headers: &[(&str, &str)]) -> String {
     let d = path_str(dir);
     let root = path_str(root);
+    let headers: String = headers
+        .iter()
+        .map(|(name, value)| format!("        add_header {name} \"{value}\" always;\n"))
+        .collect();
     format!(
         "daemon off;
 master_process on;
@@ -198,7 +209,7 @@ pid {d}/nginx.pid;
 error_log {d}/error.log info;
 events {{ worker_connections 64; }}
 http {{
-    types {{ text/html html; }}
+    types {{ text/html html; text/css css; image/png png; }}
     default_type application/octet-stream;
     access_log {d}/access.log;
     client_body_temp_path {d}/client_body;
@@ -209,7 +220,7 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {root};
-        location = /.wheelwright-test-ready {{
+{headers}        location = /.wheelwright-test-ready {{
             return 200 \"{token}\";
         }}
     }}
