@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 use std::process::Stdio;
 
-use crate::deps::upstream;
-use crate::fill::fill;
-use crate::support::{DevpiServer, DevpiUser, wheelwright_with_home};
+use crate::support::{DevpiServer, DevpiUser, deps_upstream, fill, wheelwright_with_home};
 
 const ROOTS: &str = "ww-dep-top[fast]\nww-dep-cycle-a\n";
 
@@ -50,7 +48,7 @@ fn three_deps_shards_at_once_equal_the_unsharded_deps_fill_with_no_file_posted_t
     let user = server.new_user("depshards");
     user.create_index("whole", &[], false);
     user.create_index("sharded", &[], false);
-    let (_packages, pypi) = upstream();
+    let (_packages, pypi) = deps_upstream();
     let index_url = format!("{}/simple/", pypi.url());
     let creds = user.env();
 

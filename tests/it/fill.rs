@@ -2,94 +2,11 @@
 //! pure index, conflicts, hash checks), pypiserver (standard upload API with basic auth),
 //! and a local directory that pip then installs from.
 
-use std::path::Path;
-use std::process::Output;
-
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::support::{
-    DevpiUser, Pypiserver, devpi, fixture_dist, fixtures_dir, wheelwright_with_home,
+    Pypiserver, Venv, devpi, fill, fixture_dist, fixtures_dir, sha256_of, user_with_upstream,
 };
-
-pub(crate) fn sha256_of(path: &Path) -> String {
-    hex::encode(Sha256::digest(std::fs::read(path).expect("read file")))
-}
-
-/// A user with an `upstream` index holding every fixture dist.
-pub(crate) fn user_with_upstream(prefix: &str) -> (DevpiUser, String) {
-    user_with_upstream_on(devpi(), prefix)
-}
-
-/// [`user_with_upstream`] on a given server.
-pub(crate) fn user_with_upstream_on(
-    server: &crate::support::DevpiServer,
-    prefix: &str,
-) -> (DevpiUser, String) {
-    let user = server.new_user(prefix);
-    let upstream = user.create_index("upstream", &[], false);
-    for dist in std::fs::read_dir(fixtures_dir().join("dist")).unwrap() {
-        user.upload("upstream", &dist.unwrap().path());
-    }
-    (user, format!("{upstream}/+simple/"))
-}
-
-pub(crate) struct Run {
-    pub output: Output,
-    pub report: Value,
-}
-
-impl Run {
-    pub(crate) fn code(&self) -> i32 {
-        self.output.status.code().unwrap_or(-1)
-    }
-    pub(crate) fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.output.stderr).to_string()
-    }
-    pub(crate) fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.output.stdout).to_string()
-    }
-    /// `(project, version, outcome)` per job.
-    pub(crate) fn outcomes(&self) -> Vec<(String, String, String)> {
-        self.report["jobs"]
-            .as_array()
-            .unwrap_or_else(|| panic!("no jobs in report; stderr:\n{}", self.stderr()))
-            .iter()
-            .map(|j| {
-                (
-                    j["project"].as_str().unwrap().to_string(),
-                    j["version"].as_str().unwrap_or("-").to_string(),
-                    j["outcome"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    }
-    pub(crate) fn count(&self, outcome: &str) -> u64 {
-        self.report["summary"][outcome].as_u64().unwrap_or(0)
-    }
-}
-
-/// Runs `fill` with a cache under `home` (shared by the runs of one test).
-pub(crate) fn fill(home: &Path, requirements: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let reqs = home.join("requirements.txt");
-    std::fs::write(&reqs, requirements).unwrap();
-    let report = home.join("report.json");
-    let _ = std::fs::remove_file(&report);
-    let mut cmd = wheelwright_with_home(home);
-    cmd.arg("fill")
-        .arg(&reqs)
-        .args(args)
-        .arg("--report-json")
-        .arg(&report);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let output = cmd.output().unwrap();
-    let report = std::fs::read_to_string(&report)
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap_or(Value::Null);
-    Run { output, report }
-}
 
 const FETCHABLE: &str = "ww-alpha==1.0\nww-alpha==2.0\nww-bravo==1.0\nWW_ECHO.PKG==1.0\n";
 
@@ -382,50 +299,4 @@ fn credentials_from_netrc_fill_pypiserver() {
         &[],
     );
     assert_eq!(refused.code(), 3, "{}", refused.stderr());
-}
-
-/// A fresh virtualenv of `python3`, to prove that what wheelwright published installs.
-pub(crate) struct Venv {
-    dir: std::path::PathBuf,
-}
-
-impl Venv {
-    pub(crate) fn new(parent: &Path) -> Venv {
-        let dir = parent.join("venv");
-        let status = std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&dir)
-            .status()
-            .unwrap();
-        assert!(status.success(), "python3 -m venv failed");
-        Venv { dir }
-    }
-
-    /// `pip install ARGS`, which must succeed.
-    pub(crate) fn pip_install(&self, args: &[&str]) {
-        let out = std::process::Command::new(self.dir.join("bin/pip"))
-            .args(["install", "--disable-pip-version-check"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pip install {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// What `python -c CODE` prints, trimmed.
-    pub(crate) fn python(&self, code: &str) -> String {
-        let out = std::process::Command::new(self.dir.join("bin/python"))
-            .args(["-c", code])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "python -c {code}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
 }

@@ -10,8 +10,9 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::fill::sha256_of;
-use crate::support::{Body, CannedServer, Reply, fixture_dist, wheelwright_with_home};
+use crate::support::{
+    Body, CannedServer, Reply, fixture_dist, sha256_of, wheelwright_with_home,
+};
 
 const HONEST: &str = "ww_alpha-1.0-py3-none-any.whl";
 /// Generous: wheelwright streams downloads and holds a listing once.

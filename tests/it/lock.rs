@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::fill::{fill, sha256_of};
-use crate::requires_python::pyenv_python;
-use crate::support::{Pypiserver, fixture_dist, fixtures_dir, test_venv, wheelwright};
+use crate::support::{
+    Pypiserver, fill, fixture_dist, fixtures_dir, pyenv_python, sha256_of, test_venv, wheelwright,
+    user_with_upstream,
+};
 
 /// `python -m pip install --require-hashes --no-deps -r LOCK --target DIR ARGS`: the output.
 fn pip_install_lock(python: &Path, lock: &Path, dir: &Path, args: &[&str]) -> std::process::Output {
@@ -239,7 +240,7 @@ fn plan_lock_hashes_what_it_knows_and_marks_the_build_job() {
 
 #[test]
 fn fill_lock_of_devpi_holds_the_built_wheels_hash_and_installs_with_it() {
-    let (user, upstream) = crate::fill::user_with_upstream("lock");
+    let (user, upstream) = user_with_upstream("lock");
     let target = user.create_index("target", &[], false);
     let home = tempfile::tempdir().unwrap();
     let lock = home.path().join("lock.txt");

@@ -9,8 +9,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::fill::{Run, fill};
-use crate::support::{fixtures_dir, upstream_wheels_dir, wheelwright_with_home};
+use crate::support::{Run, fill, fixtures_dir, upstream_wheels_dir, wheelwright_with_home};
 
 /// The patch every test starts from: `PATCHED = False` becomes `True`.
 const FLIP: &str = "\

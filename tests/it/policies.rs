@@ -5,8 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::fill::{fill, user_with_upstream};
-use crate::support::{devpi, fixtures_dir, wheelwright_with_home};
+use crate::support::{Run, devpi, fill, fixtures_dir, user_with_upstream, wheelwright_with_home};
 
 #[test]
 fn a_user_outside_acl_upload_stops_before_building_with_exit_3() {
@@ -164,7 +163,7 @@ fn a_known_build_failure_is_not_rebuilt_until_retry_failed() {
     ];
     let first = fill(home.path(), "ww-no-wheel==1.0\n", &args, &[]);
     assert_eq!(first.code(), 1);
-    let detail = |run: &crate::fill::Run| {
+    let detail = |run: &Run| {
         run.report["jobs"][0]["detail"]
             .as_str()
             .unwrap()

@@ -7,8 +7,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::fill::fill;
-use crate::support::{fixtures_dir, wheelwright_with_home};
+use crate::support::{fill, fixtures_dir, wheelwright_with_home};
 
 /// Runs `fill` with `requirements` into `target`, keeping its reports as `shard-K.*`.
 fn fill_shard(home: &Path, k: usize, requirements: &str, target: &Path) -> (PathBuf, PathBuf) {
