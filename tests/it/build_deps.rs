@@ -4,9 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{
-    Pypiserver, Run, fill, fixture_dist, test_venv, upstream_wheels_dir, wheels,
-};
+use crate::support::{Pypiserver, Run, fill, fixture_dist, test_venv, upstream_wheels_dir, wheels};
 
 /// A pypiserver serving the ww-hatch sdist and the upstream wheels (hatchling and the rest).
 /// The `--deps` pre-pass prepares the sdist's metadata with the fill's own builder

@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 
-
 use crate::support::{
     FakeCargoHome, fill, fixtures_dir, job, only_wheel, rustup_home, sha256_of,
     upstream_wheels_dir, wheel_member,

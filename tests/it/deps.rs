@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::support::{
-    Venv, deps_upstream, fill, fixture_dist, fixtures_dir, pip_resolution, plan, pyenv_python,
-    run, sha256_of, user_with_upstream, wheels, wheelwright_with_home,
+    Venv, deps_upstream, fill, fixture_dist, fixtures_dir, pip_resolution, plan, pyenv_python, run,
+    sha256_of, user_with_upstream, wheels, wheelwright_with_home,
 };
 
 /// `(project, interpreter) -> (version, action, via)` of a report's jobs.
@@ -539,7 +539,12 @@ fn deps_shards_split_the_closure_without_overlap() {
     let planned = |shard| {
         let args = base(shard);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let planned = plan(home.path(), "ww-dep-top[fast]\nww-dep-cycle-a\n", &args, &[]);
+        let planned = plan(
+            home.path(),
+            "ww-dep-top[fast]\nww-dep-cycle-a\n",
+            &args,
+            &[],
+        );
         let mut jobs: Vec<(String, String)> = planned
             .assert_code(0)
             .jobs()

@@ -397,7 +397,8 @@ fn one_project_whose_page_times_out_fails_only_its_own_jobs() {
         )
     );
     // Asked once and retried once, under the one retry policy.
-    let asked = proxy.requests_since(0)
+    let asked = proxy
+        .requests_since(0)
         .iter()
         .filter(|(_, path)| *path == slow_page)
         .count();

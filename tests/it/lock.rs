@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::{
-    Pypiserver, fill, fixture_dist, fixtures_dir, pyenv_python, sha256_of, test_venv, wheelwright,
-    user_with_upstream,
+    Pypiserver, fill, fixture_dist, fixtures_dir, pyenv_python, run, sha256_of, test_venv,
+    user_with_upstream, wheelwright,
 };
 
 /// `python -m pip install --require-hashes --no-deps -r LOCK --target DIR ARGS`: the output.
@@ -206,7 +206,7 @@ fn plan_lock_hashes_what_it_knows_and_marks_the_build_job() {
     let lock = dir.path().join("lock.txt");
     let find_links = fixtures_dir().join("dist");
     let python = test_venv().join("bin/python");
-    let output = wheelwright()
+    let planned = run(wheelwright()
         .arg("plan")
         .arg(&reqs)
         .arg("--target")
@@ -216,11 +216,8 @@ fn plan_lock_hashes_what_it_knows_and_marks_the_build_job() {
         .arg("--python")
         .arg(&python)
         .arg("--lock")
-        .arg(&lock)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+        .arg(&lock));
+    let stderr = planned.assert_code(0).stderr();
     let text = std::fs::read_to_string(&lock).unwrap();
     assert!(
         text.contains("`plan --lock`")

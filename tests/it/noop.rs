@@ -63,7 +63,10 @@ fn a_no_op_costs_one_request_per_project_then_one_in_all_until_the_serial_moves(
     let second = fill(home.path(), PINS, &args, &creds);
     assert_eq!(second.code(), 0, "{}", second.stderr());
     assert_eq!(second.count("present"), 5);
-    assert_eq!(proxy.requests_since(mark), [("GET".to_string(), api.clone())]);
+    assert_eq!(
+        proxy.requests_since(mark),
+        [("GET".to_string(), api.clone())]
+    );
 
     // Any upload in between moves the serial: the listings are asked for again, and the
     // new file is seen.
@@ -101,7 +104,8 @@ fn an_upload_by_the_run_itself_invalidates_the_remembered_listing() {
     let mark = proxy.log().len();
     let second = fill(home.path(), "ww-alpha==1.0\n", &args, &creds);
     assert_eq!(second.count("present"), 1);
-    let listings = proxy.requests_since(mark)
+    let listings = proxy
+        .requests_since(mark)
         .iter()
         .filter(|(_, p)| p.ends_with("/target/+simple/ww-alpha/"))
         .count();

@@ -17,7 +17,8 @@ fn a_server_certificate_from_an_unknown_ca_is_refused_and_trusted_with_ca_bundle
 
     let refused = plan_bravo(&target, &[], &[]);
     assert_eq!(
-        refused.code(), 3,
+        refused.code(),
+        3,
         "unknown CA must exit 3: {}",
         refused.stderr()
     );
@@ -57,7 +58,8 @@ fn the_mtls_server_refuses_a_client_without_certificate_and_accepts_client_cert(
 
     let refused = plan_bravo(&target, &ca, &[]);
     assert_eq!(
-        refused.code(), 3,
+        refused.code(),
+        3,
         "no client certificate must exit 3: {}",
         refused.stderr()
     );
@@ -186,7 +188,8 @@ fn a_ca_bundle_without_certificates_is_bad_configuration_naming_the_file() {
     // "unknown issuer" error about the server instead of one about their file.
     let run = plan_bravo(&target, &["--ca-bundle", path_str(&not_pem)], &[]);
     assert_eq!(
-        run.code(), 2,
+        run.code(),
+        2,
         "a CA bundle with no certificate: {}",
         run.stderr()
     );
@@ -371,12 +374,7 @@ fn https_proxy_from_the_environment_is_used_unless_no_proxy_names_the_host() {
 
     // NO_PROXY names the host: the proxy sees nothing more.
     let before = proxy.tunnels().len();
-    plan_bravo(
-        &target,
-        &ca,
-        &[via_proxy, ("NO_PROXY", "127.0.0.1")],
-    )
-    .assert_planned("NO_PROXY");
+    plan_bravo(&target, &ca, &[via_proxy, ("NO_PROXY", "127.0.0.1")]).assert_planned("NO_PROXY");
     assert_eq!(
         proxy.tunnels().len(),
         before,

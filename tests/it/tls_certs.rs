@@ -147,7 +147,8 @@ fn the_client_certificate_and_key_can_come_from_environment_and_config_file() {
         ("WHEELWRIGHT_CLIENT_KEY", path_str(&issued.key)),
     ];
     plan_bravo(&target, &ca, &env).assert_planned("WHEELWRIGHT_CLIENT_CERT and _KEY");
-    plan_bravo(&target, &ca, &[("PIP_CLIENT_CERT", path_str(&both))]).assert_planned("PIP_CLIENT_CERT");
+    plan_bravo(&target, &ca, &[("PIP_CLIENT_CERT", path_str(&both))])
+        .assert_planned("PIP_CLIENT_CERT");
 
     let config = dir.path().join("wheelwright.toml");
     std::fs::write(
@@ -230,12 +231,14 @@ fn a_bundle_of_only_unusable_certificates_is_bad_configuration_with_the_cause() 
     let run = plan_bravo(&target, &["--ca-bundle", path_str(&bundle)], &[]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(
-        run.stderr().contains(path_str(&bundle)) && run.stderr().contains("none of its 2 certificates"),
+        run.stderr().contains(path_str(&bundle))
+            && run.stderr().contains("none of its 2 certificates"),
         "names the file and says why: {}",
         run.stderr()
     );
     assert!(!run.stderr().contains("builder error"), "{}", run.stderr());
-    plan_bravo(&target, &["--ca-bundle", path_str(&nginx.ca_pem)], &[]).assert_planned("good bundle");
+    plan_bravo(&target, &["--ca-bundle", path_str(&nginx.ca_pem)], &[])
+        .assert_planned("good bundle");
 }
 
 /// Runs `plan` with a broken client file: exit 2, the file named, and `expected` in stderr.
