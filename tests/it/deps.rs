@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::support::{
     Venv, deps_upstream, fill, fixture_dist, fixtures_dir, pip_resolution, plan, pyenv_python, run,
-    sha256_of, user_with_upstream, wheels, wheelwright_with_home,
+    sha256_of, snapshot, user_with_upstream, wheels, wheelwright_with_home,
 };
 
 /// `(project, interpreter) -> (version, action, via)` of a report's jobs.
@@ -129,15 +129,10 @@ fn fill_deps_fills_the_closure_per_interpreter_and_pip_installs_from_the_target_
     assert_eq!(again.code(), 0, "{}", again.stderr());
     assert_eq!(again.count("uploaded"), 0, "{:?}", again.outcomes());
     let planned = plan(home.path(), requirements, &args, &[]);
-    let stdout = planned.assert_code(0).stdout();
-    let base_row = stdout
-        .lines()
-        .find(|l| l.starts_with("ww-dep-base"))
-        .unwrap_or_else(|| panic!("{stdout}"));
-    assert!(
-        base_row.contains("present") && base_row.contains("via ww-dep-left 1.0, ww-dep-right 1.0"),
-        "{base_row}"
-    );
+    let home_dir = snapshot::path(home.path());
+    snapshot::settings(&[(&home_dir, "[home]")]).bind(|| {
+        insta::assert_snapshot!("deps_plan_table", planned.assert_code(0).stdout());
+    });
     server.assert_no_tracebacks();
 }
 
