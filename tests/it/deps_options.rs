@@ -147,7 +147,7 @@ fn only_binary_all_leaves_an_sdist_only_dependency_out_as_pip_does() {
     planned.assert_code(0);
     let report = &planned.report;
     assert!(
-        versions(&report).contains(&pair("ww-dep-sdonly", "1.0")),
+        versions(report).contains(&pair("ww-dep-sdonly", "1.0")),
         "{report}"
     );
     server.assert_no_tracebacks();
@@ -248,12 +248,12 @@ fn a_package_patch_that_edits_dependencies_changes_the_closure() {
     let planned = plan(home.path(), requirements, &args, &[]);
     planned.assert_code(0);
     let report = &planned.report;
-    assert_eq!(versions(&report), before);
+    assert_eq!(versions(report), before);
 
     let planned = plan(home.path(), requirements, &with_config, &[]);
     planned.assert_code(0);
     let report = &planned.report;
-    let rows = rows(&report);
+    let rows = rows(report);
     assert!(
         rows.iter().any(|(p, v, _, via)| p == "ww-dep-fast"
             && v == "1.0"
@@ -266,7 +266,7 @@ fn a_package_patch_that_edits_dependencies_changes_the_closure() {
     let planned = plan(home.path(), requirements, &args, &[]);
     planned.assert_code(0);
     let report = &planned.report;
-    assert_eq!(versions(&report), before);
+    assert_eq!(versions(report), before);
     let sha = sha256_of(&fixture_dist("ww_dep_sdonly-1.0.tar.gz"));
     let entries = entries_of(&sdist_cache(home.path()), &sha);
     assert_eq!(entries.len(), 2, "{entries:?}");
@@ -346,7 +346,7 @@ fn versions_all_per_line_gives_each_version_its_own_closure() {
         )
     };
     assert_eq!(
-        rows(&report),
+        rows(report),
         [
             row("ww-dep-base", "1.0", &["ww-dep-twice 1.0"]),
             row("ww-dep-base", "2.0", &["ww-dep-twice 2.0"]),
@@ -362,7 +362,7 @@ fn versions_all_per_line_gives_each_version_its_own_closure() {
     let planned = plan(home.path(), &requirements, &args, &[]);
     planned.assert_code(0);
     let report = &planned.report;
-    let rows = rows(&report);
+    let rows = rows(report);
     assert_eq!(
         rows.iter()
             .map(|(p, v, a, _)| (p.as_str(), v.as_str(), a.as_str()))

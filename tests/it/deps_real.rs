@@ -116,13 +116,13 @@ fn a_culprit_decided_first_gives_way_instead_of_a_walk_to_an_ancient_sdist() {
     let planned = plan_deps(home.path(), &index, requirements);
     let stderr = planned.assert_code(0).stderr();
     let report = &planned.report;
-    let ours = chosen(&report);
+    let ours = chosen(report);
     assert_eq!(ours["ww-kombu"], "5.7.0");
     assert_eq!(ours["ww-packaging"], "26.3");
     assert_eq!(ours, pip_resolution(home.path(), &index));
     // No walk: the ancient sdist was never prepared, and few versions were visited.
     assert_eq!(remembered_failures(home.path()), 0);
-    let counts = resolution(&report);
+    let counts = resolution(report);
     assert!(counts["visited"].as_u64().unwrap() <= 8, "{counts}");
     assert_eq!(counts["sdist_metadata_builds"], 0, "{counts}");
     assert!(stderr.contains("versions visited"), "{stderr}");
@@ -151,7 +151,7 @@ fn the_old_release_walk_ends_where_pip_ends() {
     let planned = plan_deps(home.path(), &index, "ww-tool\nww-requests\n");
     planned.assert_code(0);
     let report = &planned.report;
-    let ours = chosen(&report);
+    let ours = chosen(report);
     assert_eq!(ours["ww-boto3"], "9.0");
     assert_eq!(ours["ww-urllib3"], "1.26.20");
     assert_eq!(ours, pip_resolution(home.path(), &index));
@@ -185,7 +185,7 @@ fn an_extra_follows_its_pinned_project() {
     planned.assert_code(0);
     let report = &planned.report;
     assert_eq!(
-        chosen(&report),
+        chosen(report),
         pairs(&[
             ("ww-lib", "1.0"),
             ("ww-numba", "2.0"),
@@ -194,7 +194,7 @@ fn an_extra_follows_its_pinned_project() {
         ])
     );
     assert_eq!(remembered_failures(home.path()), 0);
-    let counts = resolution(&report);
+    let counts = resolution(report);
     // pandas 3.1.2, plot, both libs, both numbas: nothing else was read.
     assert!(counts["visited"].as_u64().unwrap() <= 6, "{counts}");
 }
@@ -223,7 +223,7 @@ fn a_prerelease_only_where_the_requirement_in_force_allows_one() {
     let planned = plan_deps(home.path(), &index, "ww-notebook\n");
     planned.assert_code(0);
     let report = &planned.report;
-    let ours = chosen(&report);
+    let ours = chosen(report);
     assert_eq!(ours["ww-jupyterlab"], "4.3.8");
     assert_eq!(ours, pip_resolution(home.path(), &index));
 }
@@ -243,7 +243,7 @@ fn an_sdist_whose_metadata_fails_is_skipped_and_remembered() {
     let planned = plan_deps(home.path(), &index, "ww-oldsd\n");
     planned.assert_code(0);
     let report = &planned.report;
-    assert_eq!(chosen(&report), pairs(&[("ww-oldsd", "1.0")]));
+    assert_eq!(chosen(report), pairs(&[("ww-oldsd", "1.0")]));
     assert_eq!(remembered_failures(home.path()), 1);
 
     let planned = plan_deps(home.path(), &index, "ww-oldsd>=2\n");
