@@ -128,7 +128,10 @@ WHEELWRIGHT_TEST_RUN_ID="run$$x$(date +%s)"
 export WHEELWRIGHT_TEST_RUN_ID
 export WHEELWRIGHT_TEST_VENV="$VENV"
 status=0
-cargo test --no-fail-fast || status=$?
+# Snapshot tests (insta) never accept a new or changed snapshot here: a mismatch fails,
+# whatever the caller's environment says (update snapshots with `cargo insta review`).
+unset INSTA_FORCE_PASS
+INSTA_UPDATE=no cargo test --no-fail-fast || status=$?
 
 section "leftover test servers"
 # The watchdogs stop their servers when the test process exits; give them a moment.

@@ -4,8 +4,9 @@
 use std::io::Read;
 use std::net::TcpListener;
 
-use crate::fill::{Venv, fill, user_with_upstream};
-use crate::support::{devpi, fixtures_dir, unique, upstream_wheels_dir};
+use crate::support::{
+    Venv, devpi, fill, fixtures_dir, unique, upstream_wheels_dir, user_with_upstream,
+};
 
 #[test]
 fn a_mixed_fill_of_fetches_and_builds_ends_with_every_wheel_on_devpi() {

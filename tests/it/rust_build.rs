@@ -8,9 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::build_paths::{FakeCargoHome, job, only_wheel, rustup_home};
-use crate::fill::{Run, Venv, fill};
-use crate::support::{fixtures_dir, project_root, upstream_wheels_dir};
+use crate::support::{
+    FakeCargoHome, Run, Venv, fill, fixtures_dir, job, only_wheel, project_root, rustup_home,
+    upstream_wheels_dir,
+};
 
 /// The crates of the fixture's lock, as `Cargo.lock` pins them.
 const LOCKED: &[(&str, &str)] = &[
