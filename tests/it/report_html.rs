@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::fill::fill;
+use crate::support::fill;
 use crate::support::{StaticNginx, fixtures_dir, project_root, temp_prefix, wheelwright_with_home};
 
 /// Jenkins' default `hudson.model.DirectoryBrowserSupport.CSP`.

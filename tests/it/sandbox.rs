@@ -16,7 +16,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::support::{fixtures_dir, unique, wheelwright_with_home};
+use crate::support::{fixtures_dir, report_job, unique, wheelwright_with_home};
 
 /// How wheelwright is started for one run of the suite.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -140,15 +140,6 @@ fn command(layer: Layer, home: &Path, args: &[&str]) -> Command {
     command
 }
 
-pub(crate) fn job<'a>(report: &'a Value, project: &str) -> &'a Value {
-    report["jobs"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no jobs in {report}"))
-        .iter()
-        .find(|j| j["project"] == project)
-        .unwrap_or_else(|| panic!("no job for {project}"))
-}
-
 fn read_member(wheel: &Path, member: &str) -> String {
     let bytes = std::fs::read(wheel).unwrap();
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
@@ -256,7 +247,7 @@ ww-tar-bomb==1.0
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     // The layer that protected each build is in the report, with what it protects.
-    let charlie = job(&report, "ww-charlie");
+    let charlie = report_job(&report, "ww-charlie");
     assert_eq!(charlie["outcome"], "built", "{layer:?}: {charlie}");
     assert_eq!(charlie["build"]["sandbox"], layer.expected(), "{charlie}");
     let protections = &charlie["build"]["protections"];
@@ -281,7 +272,7 @@ ww-tar-bomb==1.0
         "{junit}"
     );
     let failed_because = |project: &str, words: &[&str]| {
-        let j = job(&report, project);
+        let j = report_job(&report, project);
         assert_eq!(j["outcome"], "failed", "{layer:?} {project}: {j}");
         assert_eq!(j["build"]["sandbox"], layer.expected(), "{project}: {j}");
         let detail = j["detail"].as_str().unwrap();
@@ -325,10 +316,10 @@ ww-tar-bomb==1.0
         "{layer:?}: escaped to {}",
         escape.display()
     );
-    assert_eq!(job(&report, "ww-write-outside")["outcome"], "built");
+    assert_eq!(report_job(&report, "ww-write-outside")["outcome"], "built");
     // The environment thief built a wheel, but no secret reached it: not through its
     // environment, not from wheelwright's /proc/<pid>/environ, not from ~/.netrc.
-    assert_eq!(job(&report, "ww-env-thief")["outcome"], "built");
+    assert_eq!(report_job(&report, "ww-env-thief")["outcome"], "built");
     let thief = wheelhouse.join("ww_env_thief-1.0-py3-none-any.whl");
     let environ = read_member(&thief, "ww_env_thief/environ.json");
     let loot = read_member(&thief, "ww_env_thief/loot.json");
@@ -442,7 +433,7 @@ fn without_a_sandbox_the_network_probe_connects_and_the_thief_steals() {
     assert_eq!(got, "ww-net-probe connected");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
-    let thief = job(&report, "ww-env-thief");
+    let thief = report_job(&report, "ww-env-thief");
     assert_eq!(thief["build"]["sandbox"], "off");
     assert_eq!(thief["build"]["protections"]["network"], "none");
     let loot = read_member(
@@ -493,8 +484,12 @@ fn with_no_layer_available_builds_are_refused_and_fetches_still_run() {
         }
         let report: Value =
             serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
-        assert_eq!(job(&report, "ww-alpha")["outcome"], "uploaded", "{report}");
-        let charlie = job(&report, "ww-charlie");
+        assert_eq!(
+            report_job(&report, "ww-alpha")["outcome"],
+            "uploaded",
+            "{report}"
+        );
+        let charlie = report_job(&report, "ww-charlie");
         assert_eq!(charlie["outcome"], "failed");
         assert!(
             charlie["detail"]

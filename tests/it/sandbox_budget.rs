@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::sandbox::job;
+use crate::support::report_job;
 use crate::support::{fixtures_dir, temp_prefix, wheelwright_with_home};
 
 /// How many processes of the bomb show that it is at its cap (512 by default, plus itself).
@@ -146,11 +146,11 @@ fn a_fork_bomb_does_not_starve_the_build_beside_it_under_the_builtin_layer() {
     assert_eq!(status.code(), Some(1), "{log}");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
-    let late = job(&report, "ww-forks-late");
+    let late = report_job(&report, "ww-forks-late");
     assert_eq!(late["outcome"], "built", "{late}");
     assert_eq!(late["build"]["sandbox"], "builtin");
     assert_eq!(late["build"]["protections"]["process_budget"], "per-build");
-    let bomb = job(&report, "ww-fork-bomb");
+    let bomb = report_job(&report, "ww-fork-bomb");
     assert_eq!(bomb["outcome"], "failed", "{bomb}");
     assert!(
         bomb["detail"].as_str().unwrap().contains("fork refused"),

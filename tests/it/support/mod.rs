@@ -40,7 +40,7 @@ pub(crate) use nginx_static::{StaticNginx, WORKER_USER, uid_of};
 pub(crate) use proxy::{Fault, FaultProxy, LoggedRequest, Match, RequestInfo, When};
 pub(crate) use pypiserver::Pypiserver;
 pub(crate) use python::{Venv, pip_resolution, pyenv_python, pyenv_versions};
-pub(crate) use run::{Run, fill, job, plan, run};
+pub(crate) use run::{Run, fill, job, plan, report_job, run};
 pub(crate) use tls::{authority, path_str, plan_bravo, target_with_bravo};
 pub(crate) use toolchain::{FakeCargoHome, rustup_home};
 pub(crate) use upstreams::{deps_upstream, user_with_upstream, user_with_upstream_on};

@@ -115,6 +115,17 @@ pub(crate) fn job<'a>(run: &'a Run, project: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no job for {project} in {:#}", run.report))
 }
 
+/// The first job of `project` in a JSON report read from a file.
+#[track_caller]
+pub(crate) fn report_job<'a>(report: &'a Value, project: &str) -> &'a Value {
+    report["jobs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no jobs in {report}"))
+        .iter()
+        .find(|j| j["project"] == project)
+        .unwrap_or_else(|| panic!("no job for {project} in {report:#}"))
+}
+
 /// Runs `command` to its end.
 pub(crate) fn run(command: &mut Command) -> Run {
     Run::from(command.output().expect("run wheelwright"))
