@@ -3,7 +3,7 @@
 #
 # Idempotent; works on a fresh Debian machine with only the Rust toolchain and python3, from
 # any working directory. Steps:
-#   1. system packages (bubblewrap, nginx-light, openssl) when root and missing
+#   1. system packages (bubblewrap, nginx-light, openssl, chromium) when root and missing
 #   2. .venv-test with devpi-server and pypiserver (pinned; re-run pip only when pins change)
 #   3. build-backend wheels downloaded once into .cache/upstream-wheels (local upstream), and
 #      the Rust fixture's crates into .cache/rust-crates (a local crate registry)
@@ -43,8 +43,9 @@ section() {
 section "1/6 system packages"
 missing=()
 # procps: pgrep (leftover checks); util-linux: unshare/setpriv (the sandbox as root); curl:
-# the TLS tests' cross-check; ca-certificates: Debian's system bundle the TLS tests load.
-for pkg in bubblewrap nginx-light openssl procps util-linux curl ca-certificates; do
+# the TLS tests' cross-check; ca-certificates: Debian's system bundle the TLS tests load;
+# chromium: the HTML report is checked in a real (headless) browser under Jenkins' policy.
+for pkg in bubblewrap nginx-light openssl procps util-linux curl ca-certificates chromium; do
   if ! dpkg -s "$pkg" >/dev/null 2>&1; then
     missing+=("$pkg")
   fi
@@ -58,7 +59,7 @@ if ! python3 -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.
   missing+=(python3-dev)
 fi
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "bubblewrap, nginx-light, openssl, procps, util-linux, curl, ca-certificates, python venv and headers: installed"
+  echo "bubblewrap, nginx-light, openssl, procps, util-linux, curl, ca-certificates, chromium, python venv and headers: installed"
 elif [ "$(id -u)" -eq 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update
@@ -129,7 +130,10 @@ WHEELWRIGHT_TEST_RUN_ID="run$$x$(date +%s)"
 export WHEELWRIGHT_TEST_RUN_ID
 export WHEELWRIGHT_TEST_VENV="$VENV"
 status=0
-cargo test --no-fail-fast || status=$?
+# Snapshot tests (insta) never accept a new or changed snapshot here: a mismatch fails,
+# whatever the caller's environment says (update snapshots with `cargo insta review`).
+unset INSTA_FORCE_PASS
+INSTA_UPDATE=no cargo test --no-fail-fast || status=$?
 
 section "leftover test servers"
 # The watchdogs stop their servers when the test process exits; give them a moment.

@@ -47,7 +47,8 @@ pub enum Command {
     /// Settings from wheelwright.toml, the environment and flags.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Work with reports: `report merge` joins the reports of several shards.
+    /// Work with reports: `report merge` joins the reports of several shards; `report html`
+    /// and `report markdown` render saved JSON reports.
     Report(ReportArgs),
     /// Write the man pages and shell completions into a directory (for packaging).
     #[command(hide = true)]
@@ -227,6 +228,17 @@ pub struct CommonArgs {
     /// Write the report as JSON.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// Write the HTML report into DIR: `index.html` and its stylesheet, self-contained, for
+    /// Jenkins' HTML Publisher (renders under its default Content-Security-Policy).
+    #[arg(long, value_name = "DIR")]
+    pub report_html: Option<PathBuf>,
+    /// Write a short Markdown summary (for `$GITHUB_STEP_SUMMARY` or a GitLab note).
+    #[arg(long, value_name = "FILE")]
+    pub report_markdown: Option<PathBuf>,
+    /// An earlier run's JSON report: the HTML and Markdown reports show what changed since
+    /// (read before this run writes anything, so it may be the `--report-json` file).
+    #[arg(long, value_name = "OLD.json")]
+    pub previous: Option<PathBuf>,
     /// Write a pip requirements file of the runtime set with `--hash=sha256:` for the files
     /// the target serves (`pip install --require-hashes --no-deps -r FILE`). `plan` marks the
     /// build jobs whose hash only a fill knows. A FILE named `pylock.toml` or
@@ -319,6 +331,33 @@ pub enum ReportCommand {
         judge those); 2 an input is unreadable, not a report, or the reports do not belong \
         together; nothing is written then.")]
     Merge(MergeArgs),
+    /// Write the HTML report (`index.html` and `report.css`) from saved JSON reports; the
+    /// reports of a run's shards give one page.
+    #[command(
+        after_help = "Example (after `report merge`, or straight from the shards):\n  \
+        wheelwright report html shard-*.json --previous last-night.json -o html-report\n\n\
+        The page renders under Jenkins' HTML Publisher default Content-Security-Policy: no \
+        script, no inline style, nothing fetched.\n\n\
+        Exit codes: 0 written; 2 an input is unreadable or not a JSON report, or the reports \
+        do not belong together."
+    )]
+    Html(RenderArgs),
+    /// Write the Markdown summary (for `$GITHUB_STEP_SUMMARY`) from saved JSON reports.
+    Markdown(RenderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// JSON reports (`--report-json` of plan or fill); several are merged as by `report
+    /// merge`.
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub inputs: Vec<PathBuf>,
+    /// An earlier run's JSON report, for the changes since.
+    #[arg(long, value_name = "OLD.json")]
+    pub previous: Option<PathBuf>,
+    /// `report html`: the directory to write into; `report markdown`: the file.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,18 @@ pub const INTERRUPTED_SIGHUP: u8 = 129;
 pub const INTERRUPTED_SIGINT: u8 = 130;
 pub const INTERRUPTED_SIGTERM: u8 = 143;
 
+/// What an exit code of `fill` or `plan` means, in the words of the reports' verdict line.
+pub fn meaning(code: u8) -> &'static str {
+    match code {
+        0 => "everything requested is on the target",
+        JOBS_FAILED => "some jobs failed",
+        BAD_INPUT => "bad input or configuration",
+        INDEX_UNUSABLE => "the target or an upstream index could not be used",
+        INTERRUPTED_SIGHUP | INTERRUPTED_SIGINT | INTERRUPTED_SIGTERM => "stopped by a signal",
+        _ => "unknown exit code",
+    }
+}
+
 /// An error that ends the run, with the exit code it maps to.
 #[derive(Debug)]
 pub struct Failure {

@@ -241,5 +241,73 @@ fn tail(text: &str, max: usize) -> String {
     }
 }
 
+/// A CPython 3.`minor` on x86_64 Linux with its tags, for unit tests that need no real
+/// interpreter.
+#[cfg(test)]
+pub(crate) fn test_cpython(minor: u8) -> Interpreter {
+    let platforms = [
+        "manylinux_2_17_x86_64",
+        "manylinux2014_x86_64",
+        "linux_x86_64",
+    ];
+    let own = format!("cp3{minor}");
+    let mut tags = Vec::new();
+    for abi in [own.as_str(), "abi3", "none"] {
+        tags.extend(platforms.iter().map(|p| format!("{own}-{abi}-{p}")));
+    }
+    for older in (2..minor).rev() {
+        tags.extend(platforms.iter().map(|p| format!("cp3{older}-abi3-{p}")));
+    }
+    let pure: Vec<String> = [format!("py3{minor}"), "py3".into()]
+        .into_iter()
+        .chain((0..minor).rev().map(|m| format!("py3{m}")))
+        .collect();
+    for python in &pure {
+        tags.extend(platforms.iter().map(|p| format!("{python}-none-{p}")));
+    }
+    tags.push(format!("{own}-none-any"));
+    tags.extend(pure.iter().map(|python| format!("{python}-none-any")));
+    let markers: MarkerEnvironment = serde_json::from_value(serde_json::json!({
+        "implementation_name": "cpython",
+        "implementation_version": format!("3.{minor}.1"),
+        "os_name": "posix",
+        "platform_machine": "x86_64",
+        "platform_python_implementation": "CPython",
+        "platform_release": "6.1.0",
+        "platform_system": "Linux",
+        "platform_version": "#1 SMP",
+        "python_full_version": format!("3.{minor}.1"),
+        "python_version": format!("3.{minor}"),
+        "sys_platform": "linux",
+    }))
+    .unwrap();
+    Interpreter {
+        requested: format!("python3.{minor}").into(),
+        executable: format!("/usr/bin/python3.{minor}").into(),
+        markers,
+        tags: TagSet::from_strings(&tags).unwrap(),
+        label: own,
+        python_version: (3, minor),
+        sys_prefix: "/usr".into(),
+        base_prefix: "/usr".into(),
+    }
+}
+
+/// A job's interpreter for unit tests, by label (`cp311`; the minor version from it).
+#[cfg(test)]
+pub(crate) fn test_labelled(label: &str) -> std::sync::Arc<Interpreter> {
+    let minor = label
+        .strip_prefix("cp3")
+        .and_then(|m| {
+            m.trim_end_matches(|c: char| !c.is_ascii_digit())
+                .parse()
+                .ok()
+        })
+        .unwrap_or(11);
+    let mut interpreter = test_cpython(minor);
+    interpreter.label = label.to_string();
+    std::sync::Arc::new(interpreter)
+}
+
 #[cfg(test)]
 mod tests;

@@ -29,10 +29,14 @@ pub(crate) mod setup;
 pub(crate) mod stop;
 pub mod store;
 pub mod timestamp;
+pub mod version;
 
 /// The patch step of the per-package settings, reachable for its fuzz target (`fuzz/`).
 #[doc(hidden)]
 pub use package_settings::{PatchError, apply_patch};
+
+#[cfg(test)]
+mod tests;
 
 /// Property-test settings: a bounded 256 cases per property in the test command, or
 /// `PROPTEST_CASES` for a longer run.

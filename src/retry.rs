@@ -36,7 +36,7 @@ pub enum TransportFailure {
 impl TransportFailure {
     /// Classifies a reqwest error.
     pub fn of(error: &reqwest::Error) -> TransportFailure {
-        if crate::index::http::is_tls_failure(error) {
+        if is_tls_failure(error) {
             TransportFailure::Tls
         } else if error.is_builder() || error.is_redirect() {
             TransportFailure::Permanent
@@ -252,6 +252,37 @@ where
             other => return other,
         }
     }
+}
+
+/// TLS failures (unknown CA, bad certificate, handshake alerts) are not transient.
+pub fn is_tls_failure(error: &reqwest::Error) -> bool {
+    rustls_cause(error).is_some()
+}
+
+/// The rustls error behind a reqwest error. It is either directly in the source chain
+/// (certificate verification during connect) or wrapped in an `io::Error` (tokio-rustls,
+/// during the handshake).
+pub(crate) fn rustls_cause(error: &reqwest::Error) -> Option<&rustls::Error> {
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        // io::Error hides its payload from `source()`; look inside, possibly nested.
+        let mut wrapped = inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref());
+        while let Some(payload) = wrapped {
+            if let Some(tls) = payload.downcast_ref::<rustls::Error>() {
+                return Some(tls);
+            }
+            wrapped = payload
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref());
+        }
+        source = inner.source();
+    }
+    None
 }
 
 #[cfg(test)]

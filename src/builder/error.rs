@@ -10,8 +10,8 @@ use pep508_rs::PackageName;
 use super::hooks::describe;
 use super::missing::{Missing, missing_in_log};
 use super::{
-    CargoError, EnvError, PathsError, PyprojectError, ResolveError, SandboxError, Termination,
-    UnpackError,
+    BuildRequiresError, CargoError, EnvError, PathsError, PyprojectError, SandboxError,
+    Termination, UnpackError,
 };
 use crate::distribution::ValidationError;
 use crate::package_settings::PatchError;
@@ -54,68 +54,59 @@ impl std::fmt::Display for BuildStep {
     }
 }
 
+/// A failed build: which project, version and step (the context every failure shares, as
+/// uv's publish errors keep theirs in one outer value), and what went wrong (the kind).
+#[derive(Debug)]
+pub struct BuildError {
+    pub project: PackageName,
+    pub version: Version,
+    pub step: BuildStep,
+    /// Boxed: a build's `Result` stays small on the happy path.
+    pub kind: Box<BuildErrorKind>,
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The kind's text continues the sentence: `: cause`, or ` failed (…)`.
+        write!(
+            f,
+            "{} {}: {}{}",
+            self.project, self.version, self.step, self.kind
+        )
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.kind.source()
+    }
+}
+
+/// What went wrong in a build step. Each text continues "`project version: step`".
 #[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    #[error("{project} {version}: {step}: {source}")]
-    Unpack {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: Box<UnpackError>,
-    },
+pub enum BuildErrorKind {
+    #[error(": {0}")]
+    Unpack(#[source] Box<UnpackError>),
     /// A `patches` entry of the package's settings that does not apply (the hunk is named).
-    #[error("{project} {version}: {step}: {source}")]
-    Patch {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: Box<PatchError>,
-    },
-    #[error("{project} {version}: {step}: {source}")]
-    Pyproject {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: Box<PyprojectError>,
-    },
-    #[error("{project} {version}: {step}: {source}")]
-    Crates {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: Box<CargoError>,
-    },
-    #[error("{project} {version}: {step}: {source}")]
-    Requirements {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: Box<ResolveError>,
-    },
-    #[error("{project} {version}: {step}: {source}")]
-    Env {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: Box<EnvError>,
-    },
-    #[error("{project} {version}: {step}: {source}")]
-    Sandbox {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: SandboxError,
-    },
+    #[error(": {0}")]
+    Patch(#[source] Box<PatchError>),
+    #[error(": {0}")]
+    Pyproject(#[source] Box<PyprojectError>),
+    #[error(": {0}")]
+    Crates(#[source] Box<CargoError>),
+    #[error(": {0}")]
+    Requirements(#[source] Box<BuildRequiresError>),
+    #[error(": {0}")]
+    Env(#[source] Box<EnvError>),
+    #[error(": {0}")]
+    Sandbox(#[source] SandboxError),
     #[error(
-        "{project} {version}: {step} failed ({}){}{}",
+        " failed ({}){}{}",
         describe(termination),
         decisive.as_deref().map(|l| format!(": {l}")).unwrap_or_default(),
         missing_in_log(log_tail).map(|m| format!("; {m}")).unwrap_or_default()
     )]
     HookFailed {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
         termination: Termination,
         /// The log line that explains the failure (see `decisive`), else the last line of
         /// the traceback the shim caught. The traceback itself is in the log.
@@ -127,80 +118,46 @@ pub enum BuildError {
     },
     /// The back end asked for something that stands for a missing tool (maturin asks for
     /// `puccinialin` when it finds no cargo, to download a Rust compiler).
-    #[error("{project} {version}: {step}: the back end asked for `{requested}`; {missing}")]
+    #[error(": the back end asked for `{requested}`; {missing}")]
     Missing {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
         requested: String,
         missing: Missing,
         log_tail: String,
     },
-    #[error("{project} {version}: {step} killed after the build timeout of {timeout:?}")]
+    #[error(" killed after the build timeout of {timeout:?}")]
     TimedOut {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
         timeout: Duration,
         log_tail: String,
         log_path: PathBuf,
     },
-    #[error("{project} {version}: {step} killed: build directory grew past {limit} bytes")]
+    #[error(" killed: build directory grew past {limit} bytes")]
     DiskQuota {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
         limit: u64,
         log_tail: String,
         log_path: PathBuf,
     },
-    #[error("{project} {version}: {step}: the backend produced no wheel")]
-    NoWheel {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        log_tail: String,
-    },
-    #[error("{project} {version}: {step}: the backend produced more than one wheel: {}", files.join(", "))]
+    #[error(": the backend produced no wheel")]
+    NoWheel { log_tail: String },
+    #[error(": the backend produced more than one wheel: {}", files.join(", "))]
     ExtraWheels {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
         files: Vec<String>,
         log_tail: String,
     },
-    #[error("{project} {version}: {step}: {source}")]
+    #[error(": {source}")]
     Invalid {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
         source: Box<ValidationError>,
         log_tail: String,
     },
-    #[error("{project} {version}: {step}: {message}")]
-    Protocol {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        message: String,
-        log_tail: String,
-    },
-    #[error("{project} {version}: {step}: {what}: {source}")]
+    #[error(": {message}")]
+    Protocol { message: String, log_tail: String },
+    #[error(": {what}: {source}")]
     Io {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
         what: String,
         source: std::io::Error,
     },
     /// The fixed-path build dir could not be had.
-    #[error("{project} {version}: {step}: build directory: {source}")]
-    BuildDir {
-        project: PackageName,
-        version: Version,
-        step: BuildStep,
-        source: PathsError,
-    },
+    #[error(": build directory: {0}")]
+    BuildDir(#[source] PathsError),
 }
 
 /// The decisive line of a failed hook: from its log, else the last line of the traceback
@@ -214,67 +171,73 @@ pub(super) fn decisive(log_tail: &str, traceback: Option<&str>) -> Option<String
 }
 
 impl BuildError {
+    pub fn new(
+        project: &PackageName,
+        version: &Version,
+        step: BuildStep,
+        kind: BuildErrorKind,
+    ) -> BuildError {
+        BuildError {
+            project: project.clone(),
+            version: version.clone(),
+            step,
+            kind: Box::new(kind),
+        }
+    }
+
     /// Whether the failure is the sdist's own and will happen again with the same sdist,
     /// settings and interpreter (its hooks, archive, `pyproject.toml`, a patch for it, its
     /// crates, a build that runs out of time or disk): worth remembering. Failures of the
     /// machine or the network (sandbox set-up, provisioning, I/O) are not.
     pub fn is_sdist_fault(&self) -> bool {
+        use BuildErrorKind as K;
         matches!(
-            self,
-            BuildError::Unpack { .. }
-                | BuildError::Patch { .. }
-                | BuildError::Pyproject { .. }
-                | BuildError::HookFailed { .. }
-                | BuildError::TimedOut { .. }
-                | BuildError::DiskQuota { .. }
-                | BuildError::NoWheel { .. }
-                | BuildError::ExtraWheels { .. }
-                | BuildError::Invalid { .. }
-        ) || matches!(self, BuildError::Crates { source, .. } if source.is_sdist_fault())
+            self.kind.as_ref(),
+            K::Unpack(_)
+                | K::Patch(_)
+                | K::Pyproject(_)
+                | K::HookFailed { .. }
+                | K::TimedOut { .. }
+                | K::DiskQuota { .. }
+                | K::NoWheel { .. }
+                | K::ExtraWheels { .. }
+                | K::Invalid { .. }
+        ) || matches!(self.kind.as_ref(), K::Crates(source) if source.is_sdist_fault())
     }
 
     pub fn step(&self) -> BuildStep {
-        match self {
-            Self::Unpack { step, .. }
-            | Self::Patch { step, .. }
-            | Self::Pyproject { step, .. }
-            | Self::Crates { step, .. }
-            | Self::Requirements { step, .. }
-            | Self::Env { step, .. }
-            | Self::Sandbox { step, .. }
-            | Self::HookFailed { step, .. }
-            | Self::Missing { step, .. }
-            | Self::TimedOut { step, .. }
-            | Self::DiskQuota { step, .. }
-            | Self::NoWheel { step, .. }
-            | Self::ExtraWheels { step, .. }
-            | Self::Invalid { step, .. }
-            | Self::Protocol { step, .. }
-            | Self::Io { step, .. }
-            | Self::BuildDir { step, .. } => *step,
-        }
+        self.step
     }
 
     /// What the build lacked, when its log (or its back end) said so.
     pub fn missing(&self) -> Option<Missing> {
-        match self {
-            Self::HookFailed { log_tail, .. } => missing_in_log(log_tail),
-            Self::Missing { missing, .. } => Some(missing.clone()),
+        match self.kind.as_ref() {
+            BuildErrorKind::HookFailed { log_tail, .. } => missing_in_log(log_tail),
+            BuildErrorKind::Missing { missing, .. } => Some(missing.clone()),
+            _ => None,
+        }
+    }
+
+    /// The log line that explains a failed hook (see `decisive`), when one was found.
+    pub fn decisive(&self) -> Option<&str> {
+        match self.kind.as_ref() {
+            BuildErrorKind::HookFailed { decisive, .. } => decisive.as_deref(),
             _ => None,
         }
     }
 
     /// The end of the build log, when the failure came from running something.
     pub fn log_tail(&self) -> Option<&str> {
-        match self {
-            Self::HookFailed { log_tail, .. }
-            | Self::Missing { log_tail, .. }
-            | Self::TimedOut { log_tail, .. }
-            | Self::DiskQuota { log_tail, .. }
-            | Self::NoWheel { log_tail, .. }
-            | Self::ExtraWheels { log_tail, .. }
-            | Self::Invalid { log_tail, .. }
-            | Self::Protocol { log_tail, .. } => Some(log_tail),
+        use BuildErrorKind as K;
+        match self.kind.as_ref() {
+            K::HookFailed { log_tail, .. }
+            | K::Missing { log_tail, .. }
+            | K::TimedOut { log_tail, .. }
+            | K::DiskQuota { log_tail, .. }
+            | K::NoWheel { log_tail }
+            | K::ExtraWheels { log_tail, .. }
+            | K::Invalid { log_tail, .. }
+            | K::Protocol { log_tail, .. } => Some(log_tail),
             _ => None,
         }
     }

@@ -49,7 +49,7 @@ pub enum Missing {
 
 /// Who usually provides a missing thing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
+pub enum ProvidedBy {
     /// A Debian (and Ubuntu) package.
     Debian(&'static str),
     /// A Rust toolchain given to the sandbox.
@@ -57,21 +57,21 @@ pub enum Provider {
 }
 
 impl Missing {
-    pub fn provider(&self) -> Option<Provider> {
+    pub fn provider(&self) -> Option<ProvidedBy> {
         match self {
-            Missing::Header(name) => debian_for_header(name).map(Provider::Debian),
-            Missing::Library(name) => debian_for_library(name).map(Provider::Debian),
-            Missing::PkgConfig(name) => debian_for_pkg_config(name).map(Provider::Debian),
-            Missing::Program(name) if is_rust_program(name) => Some(Provider::RustToolchain),
-            Missing::Program(name) => debian_for_program(name).map(Provider::Debian),
-            Missing::RustCompiler => Some(Provider::RustToolchain),
+            Missing::Header(name) => debian_for_header(name).map(ProvidedBy::Debian),
+            Missing::Library(name) => debian_for_library(name).map(ProvidedBy::Debian),
+            Missing::PkgConfig(name) => debian_for_pkg_config(name).map(ProvidedBy::Debian),
+            Missing::Program(name) if is_rust_program(name) => Some(ProvidedBy::RustToolchain),
+            Missing::Program(name) => debian_for_program(name).map(ProvidedBy::Debian),
+            Missing::RustCompiler => Some(ProvidedBy::RustToolchain),
         }
     }
 
     /// The Debian package, when the mapping is known.
     pub fn debian_package(&self) -> Option<&'static str> {
         match self.provider() {
-            Some(Provider::Debian(package)) => Some(package),
+            Some(ProvidedBy::Debian(package)) => Some(package),
             _ => None,
         }
     }
@@ -87,8 +87,8 @@ impl std::fmt::Display for Missing {
             Missing::RustCompiler => f.write_str("missing Rust compiler")?,
         }
         match self.provider() {
-            Some(Provider::Debian(package)) => write!(f, " (Debian package {package})"),
-            Some(Provider::RustToolchain) => {
+            Some(ProvidedBy::Debian(package)) => write!(f, " (Debian package {package})"),
+            Some(ProvidedBy::RustToolchain) => {
                 f.write_str(" (give the build a Rust toolchain: --build-path ~/.cargo/bin)")
             }
             None => Ok(()),

@@ -42,25 +42,25 @@ use pep440_rs::Version;
 use pep508_rs::{PackageName, Requirement};
 
 pub use cargo::{
-    CargoError, ChecksumMismatch, CrateChecksum, EntryProblem, LockError, LockedCrate,
+    CargoError, CargoLockError, ChecksumMismatch, CrateChecksum, EntryProblem, LockedCrate,
     VendoredCrates, parse_lock,
 };
 pub use env::{BuildEnv, EnvError, EnvWheel, InstalledWheel, env_key, provision_env};
-pub use error::{BuildError, BuildStep};
+pub use error::{BuildError, BuildErrorKind, BuildStep};
 pub use hooks::{ConfigSettings, ConfigValue, HookError, config_settings};
 pub use log::{LogLimits, LogSummary};
-pub use missing::{Missing, Provider, missing_in_log};
+pub use missing::{Missing, ProvidedBy, missing_in_log};
 pub use paths::PathsError;
 pub use prepare::{PreparedFrom, PreparedMetadata};
 pub use pyproject::{BuildSystem, PyprojectError, read_build_system};
 pub use resolve::{
-    BuildConstraint, FindLinksDir, ResolveError, ResolvedWheel, SourceError, WheelSource,
-    python_admitted, resolve,
+    BuildConstraint, BuildRequiresError, FindLinksDir, ResolvedWheel, WheelSource,
+    WheelSourceError, resolve,
 };
 pub use sandbox::{
-    BUILD_UID, FilesystemProtection, NetworkProtection, Protections, SANDBOX_EXEC, Sandbox,
-    SandboxCommand, SandboxError, SandboxLimits, SandboxMode, TEST_JAIL, Termination,
-    exec_main as sandbox_exec_main, jail_main as test_jail_main,
+    BUILD_UIDS, FilesystemProtection, NetworkProtection, ProcessBudget, Protections, SANDBOX_EXEC,
+    Sandbox, SandboxCommand, SandboxError, SandboxLimits, SandboxMode, TEST_JAIL, Termination,
+    UidPoolError, exec_main as sandbox_exec_main, jail_main as test_jail_main,
     set_launcher as set_sandbox_launcher,
 };
 pub use sbom::{EmbedError, SBOM_NAME, SbomSource, embed as embed_sbom};
@@ -165,6 +165,8 @@ pub struct BuildFacts {
     pub source_date_epoch: Option<u64>,
     /// Wall time of the whole build, however it ended.
     pub duration: Duration,
+    /// The build's full log in the cache (the reports show its tail and point here).
+    pub log: Option<PathBuf>,
 }
 
 /// Builds sdists into wheels. Cheap to share (`Arc`) between concurrent builds.
@@ -205,7 +207,7 @@ impl Builder {
     ) -> (Result<BuiltWheel, BuildError>, BuildFacts) {
         let started = Instant::now();
         let mounted = self.sandbox.supports_source_mount() && !self.under_mount_root(&request);
-        let mut job = match Job::new(&self.options, &request, mounted) {
+        let mut job = match BuildJob::new(&self.options, &self.sandbox, &request, mounted) {
             Ok(job) => job,
             Err(e) => {
                 let facts = BuildFacts {
@@ -224,6 +226,7 @@ impl Builder {
         }
         let mut facts = std::mem::take(&mut job.facts);
         facts.duration = started.elapsed();
+        facts.log = job.log_path.is_file().then(|| job.log_path.clone());
         (result, facts)
     }
 
@@ -242,7 +245,7 @@ impl Builder {
 
     async fn build_in(
         &self,
-        job: &mut Job,
+        job: &mut BuildJob,
         request: &BuildRequest,
         started: Instant,
     ) -> Result<BuiltWheel, BuildError> {
@@ -312,12 +315,14 @@ impl Builder {
             &interpreter.tags,
             &self.options.wheel_limits,
         )
-        .map_err(|source| BuildError::Invalid {
-            project: job.project.clone(),
-            version: job.version.clone(),
-            step: BuildStep::Validate,
-            source: Box::new(source),
-            log_tail: log_tail.clone(),
+        .map_err(|source| {
+            job.fail(
+                BuildStep::Validate,
+                BuildErrorKind::Invalid {
+                    source: Box::new(source),
+                    log_tail: log_tail.clone(),
+                },
+            )
         })?;
         let dest_dir = self.options.cache_dir.join("built").join(&job.id);
         let dest = dest_dir.join(wheel.file_name().expect("wheel has a name"));
@@ -348,7 +353,7 @@ impl Builder {
 
     async fn vendor_crates(
         &self,
-        job: &mut Job,
+        job: &mut BuildJob,
         request: &BuildRequest,
         root: &Path,
     ) -> Result<Option<VendoredCrates>, BuildError> {
@@ -365,15 +370,12 @@ impl Builder {
             unpack: self.options.unpack,
             fetch_timeout: self.options.limits.timeout,
         };
-        let vendored =
-            cargo::prepare(root, &options)
-                .await
-                .map_err(|source| BuildError::Crates {
-                    project: job.project.clone(),
-                    version: job.version.clone(),
-                    step: BuildStep::VendorCrates,
-                    source: Box::new(source),
-                })?;
+        let vendored = cargo::prepare(root, &options).await.map_err(|source| {
+            job.fail(
+                BuildStep::VendorCrates,
+                BuildErrorKind::Crates(Box::new(source)),
+            )
+        })?;
         if vendored.is_some() {
             let target = job.dir.join("cargo-target");
             std::fs::create_dir_all(&target).map_err(|source| {
@@ -393,7 +395,7 @@ impl Builder {
             };
             Some(BuildConstraint {
                 name: r.name.clone(),
-                version: crate::plan::pinned_version(specs)?,
+                version: crate::version::pinned_version(specs)?,
                 sha256: Vec::new(),
             })
         });
@@ -403,7 +405,7 @@ impl Builder {
 
     async fn resolve(
         &self,
-        job: &Job,
+        job: &BuildJob,
         constraints: &[BuildConstraint],
         requirements: &[Requirement],
         origin: &str,
@@ -417,12 +419,7 @@ impl Builder {
             origin,
         )
         .await
-        .map_err(|source| BuildError::Requirements {
-            project: job.project.clone(),
-            version: job.version.clone(),
-            step,
-            source: Box::new(source),
-        })
+        .map_err(|source| job.fail(step, BuildErrorKind::Requirements(Box::new(source))))
     }
 
     /// Single-flight per environment: concurrent builds that need the same (interpreter,
@@ -430,7 +427,7 @@ impl Builder {
     /// unpacking itself runs off the async threads.
     async fn provision(
         &self,
-        job: &Job,
+        job: &BuildJob,
         interpreter: &Interpreter,
         wheels: &[ResolvedWheel],
     ) -> Result<BuildEnv, BuildError> {
@@ -456,18 +453,14 @@ impl Builder {
             tokio::task::spawn_blocking(move || provision_env(&cache_dir, &interpreter, &wheels))
                 .await
                 .expect("provisioning does not panic");
-        provisioned.map_err(|source| BuildError::Env {
-            project: job.project.clone(),
-            version: job.version.clone(),
-            step: BuildStep::Provision,
-            source: Box::new(source),
-        })
+        provisioned
+            .map_err(|source| job.fail(BuildStep::Provision, BuildErrorKind::Env(Box::new(source))))
     }
 
     #[allow(clippy::too_many_arguments)]
     fn context(
         &self,
-        job: &Job,
+        job: &BuildJob,
         interpreter: &Interpreter,
         env: &BuildEnv,
         source_dir: &Path,
@@ -545,7 +538,7 @@ impl Builder {
 
     async fn hook(
         &self,
-        job: &Job,
+        job: &BuildJob,
         ctx: &HookContext,
         step: BuildStep,
         kwargs: serde_json::Value,
@@ -554,7 +547,7 @@ impl Builder {
             BuildStep::GetRequires => "get_requires_for_build_wheel",
             _ => "build_wheel",
         };
-        call_hook(&self.sandbox, ctx, name, kwargs, &job.log_path)
+        call_hook(&job.sandbox, ctx, name, kwargs, &job.log_path)
             .await
             .map_err(|e| job.hook_error(step, e, &self.sandbox))
     }
@@ -564,7 +557,7 @@ impl Builder {
     /// namespaces, so it can be found wherever it is installed.
     async fn repair(
         &self,
-        job: &Job,
+        job: &BuildJob,
         command: &str,
         wheel: &Path,
         log_tail: &str,
@@ -600,15 +593,15 @@ impl Builder {
             .map_err(|source| job.sandbox(BuildStep::Repair, source))?;
         if outcome.termination != Termination::Exited(0) {
             let log_tail = outcome.log.report_tail();
-            return Err(BuildError::HookFailed {
-                project: job.project.clone(),
-                version: job.version.clone(),
-                step: BuildStep::Repair,
-                termination: outcome.termination,
-                decisive: error::decisive(&log_tail, None),
-                log_tail,
-                log_path: job.log_path.clone(),
-            });
+            return Err(job.fail(
+                BuildStep::Repair,
+                BuildErrorKind::HookFailed {
+                    termination: outcome.termination,
+                    decisive: error::decisive(&log_tail, None),
+                    log_tail,
+                    log_path: job.log_path.clone(),
+                },
+            ));
         }
         job.single_wheel(
             &dest_dir,
@@ -619,13 +612,10 @@ impl Builder {
 
 /// The package's `patches`, in order, outside the sandbox, right after unpacking (the applier
 /// refuses paths outside the tree and symlinks on the way).
-fn apply_patches(job: &Job, request: &BuildRequest, root: &Path) -> Result<(), BuildError> {
+fn apply_patches(job: &BuildJob, request: &BuildRequest, root: &Path) -> Result<(), BuildError> {
     for patch in &request.settings.patches {
-        apply_patch(root, patch).map_err(|source| BuildError::Patch {
-            project: job.project.clone(),
-            version: job.version.clone(),
-            step: BuildStep::Patch,
-            source: Box::new(source),
+        apply_patch(root, patch).map_err(|source| {
+            job.fail(BuildStep::Patch, BuildErrorKind::Patch(Box::new(source)))
         })?;
     }
     Ok(())
@@ -663,13 +653,15 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// Per-build state: the build dir and what errors need to name.
-struct Job {
+struct BuildJob {
     id: String,
     dir: PathBuf,
     /// With a keyed build dir: the (empty) dir in `<cache>/builds/` that reserves `id`, and the
     /// lock on the keyed dir.
     placeholder: Option<PathBuf>,
     _keyed: Option<paths::KeyedDir>,
+    /// The build's own sandbox: as root, it holds the build's uid until the job is dropped.
+    sandbox: Sandbox,
     /// `(host src dir, fixed mount point)` under bubblewrap, once unpacked.
     source_mount: Option<(PathBuf, PathBuf)>,
     /// A Rust build's `CARGO_TARGET_DIR`, inside the build dir.
@@ -684,24 +676,30 @@ struct Job {
     facts: BuildFacts,
 }
 
-impl Job {
+impl BuildJob {
     /// `mounted`: the sandbox mounts the source at a fixed path, so the build dir can live in
     /// the cache; otherwise it is placed at a path keyed by the sdist (see [`paths`]).
     fn new(
         options: &BuilderOptions,
+        sandbox: &Sandbox,
         request: &BuildRequest,
         mounted: bool,
     ) -> Result<Self, BuildError> {
         let project = request.name.clone();
         let version = request.version.clone();
+        let sandbox = sandbox.for_build().map_err(|source| {
+            let kind = BuildErrorKind::Sandbox(source);
+            BuildError::new(&project, &version, BuildStep::Unpack, kind)
+        })?;
         let io = |what: &str| {
             let (project, version, what) = (project.clone(), version.clone(), what.to_string());
-            move |source| BuildError::Io {
-                project,
-                version,
-                step: BuildStep::Unpack,
-                what,
-                source,
+            move |source| {
+                BuildError::new(
+                    &project,
+                    &version,
+                    BuildStep::Unpack,
+                    BuildErrorKind::Io { what, source },
+                )
             }
         };
         let builds = options.cache_dir.join("builds");
@@ -729,11 +727,13 @@ impl Job {
                     let key = paths::build_key(&build, &request.interpreter.executable);
                     let stem = format!("{}-{}", request.name, request.version);
                     paths::keyed_build_dir(&options.keyed_build_root, &stem, &key).map_err(
-                        |source| BuildError::BuildDir {
-                            project: project.clone(),
-                            version: version.clone(),
-                            step: BuildStep::Unpack,
-                            source,
+                        |source| {
+                            BuildError::new(
+                                &project,
+                                &version,
+                                BuildStep::Unpack,
+                                BuildErrorKind::BuildDir(source),
+                            )
                         },
                     )
                 });
@@ -755,6 +755,7 @@ impl Job {
             dir,
             placeholder,
             _keyed: keyed,
+            sandbox,
             source_mount: None,
             cargo_target: None,
             log_path,
@@ -771,42 +772,27 @@ impl Job {
         self.placeholder.is_none()
     }
 
+    /// This build's failure in `step`.
+    fn fail(&self, step: BuildStep, kind: BuildErrorKind) -> BuildError {
+        BuildError::new(&self.project, &self.version, step, kind)
+    }
+
     fn err_unpack(&self, source: UnpackError) -> BuildError {
-        BuildError::Unpack {
-            project: self.project.clone(),
-            version: self.version.clone(),
-            step: BuildStep::Unpack,
-            source: Box::new(source),
-        }
+        self.fail(BuildStep::Unpack, BuildErrorKind::Unpack(Box::new(source)))
     }
 
     fn io(&self, step: BuildStep, what: &str, source: std::io::Error) -> BuildError {
-        BuildError::Io {
-            project: self.project.clone(),
-            version: self.version.clone(),
-            step,
-            what: what.to_string(),
-            source,
-        }
+        let what = what.to_string();
+        self.fail(step, BuildErrorKind::Io { what, source })
     }
 
     fn sandbox(&self, step: BuildStep, source: SandboxError) -> BuildError {
-        BuildError::Sandbox {
-            project: self.project.clone(),
-            version: self.version.clone(),
-            step,
-            source,
-        }
+        self.fail(step, BuildErrorKind::Sandbox(source))
     }
 
     fn protocol(&self, step: BuildStep, message: String, log: &LogSummary) -> BuildError {
-        BuildError::Protocol {
-            project: self.project.clone(),
-            version: self.version.clone(),
-            step,
-            message,
-            log_tail: log.report_tail(),
-        }
+        let log_tail = log.report_tail();
+        self.fail(step, BuildErrorKind::Protocol { message, log_tail })
     }
 
     fn hook_error(&self, step: BuildStep, error: HookError, sandbox: &Sandbox) -> BuildError {
@@ -819,33 +805,29 @@ impl Job {
                 traceback,
                 log,
                 ..
-            } => match termination {
-                Termination::TimedOut => BuildError::TimedOut {
-                    project: self.project.clone(),
-                    version: self.version.clone(),
-                    step,
-                    timeout: sandbox.limits().timeout,
-                    log_tail: log.report_tail(),
-                    log_path: self.log_path.clone(),
-                },
-                Termination::DiskQuota(_) => BuildError::DiskQuota {
-                    project: self.project.clone(),
-                    version: self.version.clone(),
-                    step,
-                    limit: sandbox.limits().disk,
-                    log_tail: log.report_tail(),
-                    log_path: self.log_path.clone(),
-                },
-                termination => BuildError::HookFailed {
-                    project: self.project.clone(),
-                    version: self.version.clone(),
-                    step,
-                    termination,
-                    decisive: error::decisive(&log.report_tail(), traceback.as_deref()),
-                    log_tail: log.report_tail(),
-                    log_path: self.log_path.clone(),
-                },
-            },
+            } => {
+                let log_tail = log.report_tail();
+                let log_path = self.log_path.clone();
+                let kind = match termination {
+                    Termination::TimedOut => BuildErrorKind::TimedOut {
+                        timeout: sandbox.limits().timeout,
+                        log_tail,
+                        log_path,
+                    },
+                    Termination::DiskQuota(_) => BuildErrorKind::DiskQuota {
+                        limit: sandbox.limits().disk,
+                        log_tail,
+                        log_path,
+                    },
+                    termination => BuildErrorKind::HookFailed {
+                        termination,
+                        decisive: error::decisive(&log_tail, traceback.as_deref()),
+                        log_tail,
+                        log_path,
+                    },
+                };
+                self.fail(step, kind)
+            }
         }
     }
 
@@ -870,23 +852,23 @@ impl Job {
             .collect();
         wheels.sort();
         match wheels.len() {
-            0 => Err(BuildError::NoWheel {
-                project: self.project.clone(),
-                version: self.version.clone(),
-                step: BuildStep::Validate,
-                log_tail: log_tail.to_string(),
-            }),
+            0 => Err(self.fail(
+                BuildStep::Validate,
+                BuildErrorKind::NoWheel {
+                    log_tail: log_tail.to_string(),
+                },
+            )),
             1 => Ok(wheels.remove(0)),
-            _ => Err(BuildError::ExtraWheels {
-                project: self.project.clone(),
-                version: self.version.clone(),
-                step: BuildStep::Validate,
-                files: wheels
-                    .iter()
-                    .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                    .collect(),
-                log_tail: log_tail.to_string(),
-            }),
+            _ => Err(self.fail(
+                BuildStep::Validate,
+                BuildErrorKind::ExtraWheels {
+                    files: wheels
+                        .iter()
+                        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                        .collect(),
+                    log_tail: log_tail.to_string(),
+                },
+            )),
         }
     }
 }

@@ -84,22 +84,14 @@ pub(super) fn keyed_build_dir(base: &Path, stem: &str, key: &str) -> Result<Keye
             n => format!("{stem}-{key}-{n}"),
         };
         let lock_path = base.join(format!("{name}.lock"));
-        let lock = open_lock(&lock_path).map_err(|source| PathsError::Io {
+        let Some(lock) = try_lock(&lock_path).map_err(|source| PathsError::Io {
             path: lock_path.clone(),
-            what: "open lock file",
+            what: "lock",
             source,
-        })?;
-        match rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(rustix::io::Errno::WOULDBLOCK) => continue,
-            Err(e) => {
-                return Err(PathsError::Io {
-                    path: lock_path,
-                    what: "lock",
-                    source: e.into(),
-                });
-            }
-        }
+        })?
+        else {
+            continue;
+        };
         let dir = base.join(&name);
         // Ours now: whatever is there is left over from a crashed or kept build.
         match fs::remove_dir_all(&dir) {
@@ -134,7 +126,7 @@ pub(super) fn default_base() -> PathBuf {
 
 /// Create `base` (mode 0755) or accept it only when it is a real directory of ours that
 /// nobody else can write: `$TMPDIR` is usually shared by every user of the machine.
-fn ensure_private_base(base: &Path) -> Result<(), PathsError> {
+pub(super) fn ensure_private_base(base: &Path) -> Result<(), PathsError> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     match fs::DirBuilder::new().mode(0o755).create(base) {
         Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
@@ -160,14 +152,22 @@ fn ensure_private_base(base: &Path) -> Result<(), PathsError> {
     Ok(())
 }
 
-fn open_lock(path: &Path) -> io::Result<File> {
-    use rustix::fs::{Mode, OFlags};
+/// The lock file at `path` (created, never through a symlink), held exclusively (`flock`), or
+/// `None` when another holder has it. `flock` locks belong to the open file, so a second
+/// `try_lock` of the same path fails within one process as it does across processes, and a
+/// holder that dies releases its locks.
+pub(super) fn try_lock(path: &Path) -> io::Result<Option<File>> {
+    use rustix::fs::{FlockOperation, Mode, OFlags};
     let fd = rustix::fs::open(
         path,
         OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC,
         Mode::from_raw_mode(0o600),
     )?;
-    Ok(File::from(fd))
+    match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(Some(File::from(fd))),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The prefix-map flags for `CFLAGS`/`CXXFLAGS`: `maps` are (path as the build sees it, the

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use super::hooks::{call_hook, read_regular_limited};
-use super::{BuildError, BuildRequest, BuildStep, Builder, Job};
+use super::{BuildError, BuildErrorKind, BuildJob, BuildRequest, BuildStep, Builder};
 use crate::distribution::{MAX_METADATA_BYTES, read_wheel_metadata_bytes};
 
 /// Where prepared metadata came from.
@@ -35,7 +35,7 @@ impl Builder {
         request: BuildRequest,
     ) -> Result<PreparedMetadata, BuildError> {
         let mounted = self.sandbox.supports_source_mount() && !self.under_mount_root(&request);
-        let mut job = Job::new(&self.options, &request, mounted)?;
+        let mut job = BuildJob::new(&self.options, &self.sandbox, &request, mounted)?;
         let prepared = self.prepare_in(&mut job, &request).await;
         if !self.options.keep_build_dir {
             let _ = std::fs::remove_dir_all(&job.dir);
@@ -43,22 +43,24 @@ impl Builder {
         if let Some(placeholder) = &job.placeholder {
             let _ = std::fs::remove_dir(placeholder);
         }
+        let log_path = job.log_path.clone();
+        // The build below takes a uid (and a build dir) of its own: this one's go back first.
+        drop(job);
         if let Some(metadata) = prepared? {
             return Ok(PreparedMetadata {
                 metadata,
                 from: PreparedFrom::Hook,
-                log_path: job.log_path.clone(),
+                log_path,
             });
         }
         let built = self.build(request.clone()).await?;
-        let metadata =
-            read_wheel_metadata_bytes(&built.path).map_err(|e| BuildError::Protocol {
-                project: request.name.clone(),
-                version: request.version.clone(),
-                step: BuildStep::Validate,
+        let metadata = read_wheel_metadata_bytes(&built.path).map_err(|e| {
+            let kind = BuildErrorKind::Protocol {
                 message: e.to_string(),
                 log_tail: built.log_tail.clone(),
-            })?;
+            };
+            BuildError::new(&request.name, &request.version, BuildStep::Validate, kind)
+        })?;
         Ok(PreparedMetadata {
             metadata,
             from: PreparedFrom::BuiltWheel,
@@ -69,7 +71,7 @@ impl Builder {
     /// `None` when the back end has no `prepare_metadata_for_build_wheel`.
     async fn prepare_in(
         &self,
-        job: &mut Job,
+        job: &mut BuildJob,
         request: &BuildRequest,
     ) -> Result<Option<Vec<u8>>, BuildError> {
         // The same preparation as `build_wheel`'s: patches, vendored crates, `requires`,
@@ -80,7 +82,7 @@ impl Builder {
         let out = job.dir.join("out");
         let step = BuildStep::PrepareMetadata;
         let result = call_hook(
-            &self.sandbox,
+            &job.sandbox,
             &ctx,
             "prepare_metadata_for_build_wheel",
             serde_json::json!({ "metadata_directory": out, "config_settings": config }),

@@ -11,9 +11,9 @@ use pep508_rs::Requirement;
 
 use super::hooks::HookContext;
 use super::{
-    BuildEnv, BuildError, BuildRequest, BuildStep, BuildSystem, Builder, DEFAULT_SOURCE_DATE_EPOCH,
-    Job, LogSummary, VendoredCrates, apply_patches, missing, paths, read_build_system,
-    unpack_sdist,
+    BuildEnv, BuildError, BuildErrorKind, BuildJob, BuildRequest, BuildStep, BuildSystem, Builder,
+    DEFAULT_SOURCE_DATE_EPOCH, LogSummary, VendoredCrates, apply_patches, missing, paths,
+    read_build_system, unpack_sdist,
 };
 
 /// A build dir ready for its last hook.
@@ -39,7 +39,7 @@ impl Ready {
     pub(super) fn context(
         &self,
         builder: &Builder,
-        job: &Job,
+        job: &BuildJob,
         request: &BuildRequest,
     ) -> HookContext {
         builder.context(
@@ -57,7 +57,7 @@ impl Ready {
 impl Builder {
     pub(super) async fn make_ready(
         &self,
-        job: &mut Job,
+        job: &mut BuildJob,
         request: &BuildRequest,
     ) -> Result<Ready, BuildError> {
         let interpreter = &request.interpreter;
@@ -65,13 +65,12 @@ impl Builder {
             .map_err(|source| job.err_unpack(source))?;
         // The package's `patches`, before anything reads the tree.
         apply_patches(job, request, &unpacked.root)?;
-        let mut system =
-            read_build_system(&unpacked.root).map_err(|source| BuildError::Pyproject {
-                project: job.project.clone(),
-                version: job.version.clone(),
-                step: BuildStep::ReadPyproject,
-                source: Box::new(source),
-            })?;
+        let mut system = read_build_system(&unpacked.root).map_err(|source| {
+            job.fail(
+                BuildStep::ReadPyproject,
+                BuildErrorKind::Pyproject(Box::new(source)),
+            )
+        })?;
         // A Rust build's crates: fetched and verified outside the sandbox, vendored inside the
         // build dir (see `cargo`); the metadata hook may run cargo too (`cargo metadata`).
         let vendored = self.vendor_crates(job, request, &unpacked.root).await?;
@@ -138,14 +137,14 @@ impl Builder {
         // maturin asks for `puccinialin` (a compiler download) when no cargo is on PATH: the
         // sandbox has no network, so say what is missing instead of failing to resolve it.
         if let Some(missing) = missing::missing_in_requires(&extra) {
-            return Err(BuildError::Missing {
-                project: job.project.clone(),
-                version: job.version.clone(),
-                step: BuildStep::GetRequires,
-                requested: "puccinialin".to_string(),
-                missing,
-                log_tail: result.log.report_tail(),
-            });
+            return Err(job.fail(
+                BuildStep::GetRequires,
+                BuildErrorKind::Missing {
+                    requested: "puccinialin".to_string(),
+                    missing,
+                    log_tail: result.log.report_tail(),
+                },
+            ));
         }
         // A second environment over the union.
         if !extra.is_empty() {
@@ -180,7 +179,7 @@ impl Builder {
 
 /// `get_requires_for_build_wheel`'s answer: a list of PEP 508 strings.
 fn extra_requires(
-    job: &Job,
+    job: &BuildJob,
     value: serde_json::Value,
     log: &LogSummary,
 ) -> Result<Vec<Requirement>, BuildError> {

@@ -7,50 +7,39 @@ use crate::exit::Failure;
 use std::collections::BTreeSet;
 
 use crate::index::Target;
+use crate::metadata::{FailurePolicy, NoBuilder};
 use crate::package_settings::PackageSettings;
+use crate::plan::WrittenLines;
 use crate::plan::{Action, Plan};
 use crate::policy::{Refusal, Shadowing, TargetPolicy};
 use crate::report;
-use crate::setup;
+use crate::setup::{Login, Services, Settings};
+use std::sync::Arc;
 
 /// `packages`: the `[package.NAME]` tables of `wheelwright.toml` (the plan shows which apply).
 pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode, Failure> {
-    let mut ctx = setup::context(
-        &args.requirements,
-        &args.target,
-        None,
-        &args.common,
-        setup::Login::Now,
-    )
-    .await?;
-    let cache = setup::cache_dir(args.common.cache_dir.as_deref());
-    let closure = crate::deps::for_run(
-        &mut ctx,
-        &args.requirements,
-        &cache,
-        args.common.max_download_size,
-        args.common.deps,
-        packages,
-        crate::metadata::FailurePolicy::default(),
-        |ctx| metadata_builder(ctx, &cache, args.common.max_download_size),
-    )
-    .await?;
+    let started = std::time::SystemTime::now();
+    let settings = Settings::for_plan(&args).await?;
+    let services = Services::connect(&settings, Login::Now).await?;
+    let inputs = super::fill::deps_inputs(&settings, &services, packages, FailurePolicy::default());
+    let closure = crate::deps::for_run(inputs, || metadata_builder(&settings, &services)).await?;
     if let Some(closure) = &closure
-        && args.common.verbose > 0
+        && settings.verbose
     {
         closure.print_resolution();
     }
-    let listings = ctx.listing_cache(&cache);
-    let store =
-        crate::store::Store::new(&cache).with_max_download_size(args.common.max_download_size);
-    let planner = ctx.planner(
+    // `--deps`: the closure's pinned lines are the run's lines.
+    let requirements = closure
+        .as_ref()
+        .map_or(&settings.requirements, |c| &c.requirements);
+    let listings = services.listing_cache(&settings);
+    let planner = services.planner(
+        &settings,
         listings.as_ref(),
-        args.common.shard,
-        Some(&store),
         packages,
-        closure.as_ref(),
+        closure.as_ref().map(|c| c as &dyn WrittenLines),
     );
-    let mut plan = planner.plan(&ctx.requirements, &ctx.exclusions).await?;
+    let mut plan = planner.plan(requirements, &settings.exclusions).await?;
     if let Some(closure) = &closure {
         plan.jobs = plan
             .jobs
@@ -61,21 +50,28 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
     if let Some(listings) = &listings {
         listings.save();
     }
-    let policy = policy_warnings(&ctx, &plan).await?;
+    let policy = policy_warnings(&settings, &services, &plan).await?;
     let warnings = policy.texts();
-    if args.common.quiet == 0 {
+    if !settings.quiet {
         print!("{}", report::render_table(&plan));
     }
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
     println!("{}", report::summary_line(&plan));
-    if let Some(path) = &args.common.report_json {
-        let mut json = report::plan_json(&plan);
-        json["warnings"] = serde_json::json!(warnings);
-        if let Some(closure) = &closure {
-            json["summary"]["resolution"] = closure.resolution_json();
-        }
+    let refused = settings.strict_whitelist && !policy.shadowing.is_empty();
+    let run = report::RunInfo {
+        started,
+        finished: std::time::SystemTime::now(),
+        exit_code: if refused { crate::exit::BAD_INPUT } else { 0 },
+        build_slots: None,
+    };
+    let mut json = report::plan_json(&plan, &run);
+    json["warnings"] = serde_json::json!(warnings);
+    if let Some(closure) = &closure {
+        json["summary"]["resolution"] = closure.resolution_json();
+    }
+    if let Some(path) = &settings.report_json {
         report::write_json_atomically(path, &json).map_err(|e| {
             Failure::input(anyhow::anyhow!(
                 "cannot write the JSON report {}: {e}",
@@ -83,10 +79,13 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
             ))
         })?;
     }
-    if let Some(path) = &args.common.lock {
-        write_lock(path, "plan", &ctx, &report::lock_input::from_plan(&plan)).await?;
+    report::pages::write(&json, settings.previous.as_ref(), settings.pages())
+        .map_err(Failure::input)?;
+    if let Some(path) = &settings.lock {
+        let input = report::lock_input::from_plan(&plan);
+        write_lock(path, "plan", &settings, &services, &input).await?;
     }
-    if args.common.strict_whitelist && !policy.shadowing.is_empty() {
+    if refused {
         return Err(Failure::input(anyhow::anyhow!(
             "--strict-whitelist: uploads would hide mirror releases (see the warnings above)"
         )));
@@ -96,21 +95,11 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
 
 /// The dry run prepares an sdist dependency's metadata only in a sandbox (the default layer
 /// choice of `fill`); when no layer works, the reason is the answer.
-fn metadata_builder(
-    ctx: &setup::Context,
-    cache: &std::path::Path,
-    max_download_size: u64,
-) -> crate::deps::MetadataBuilder {
-    let mut options = crate::builder::BuilderOptions::new(cache);
-    options.sandbox = crate::builder::SandboxMode::Auto;
-    let source = crate::pipeline::UpstreamWheels {
-        client: ctx.client.clone(),
-        upstream: std::sync::Arc::clone(&ctx.upstream),
-        store: crate::store::Store::new(cache).with_max_download_size(max_download_size),
-    };
-    crate::builder::Builder::new(options, std::sync::Arc::new(source))
-        .map(std::sync::Arc::new)
-        .map_err(|e| format!("no sandbox to prepare it in: {e}"))
+fn metadata_builder(settings: &Settings, services: &Services) -> crate::deps::MetadataBuilder {
+    let options = crate::builder::BuilderOptions::new(&settings.cache);
+    super::fill::make_builder(&options, services)
+        .map(Arc::new)
+        .map_err(|e| NoBuilder::NoSandbox(Arc::new(e)))
 }
 
 /// What the target's policies say about the plan's uploads.
@@ -134,8 +123,12 @@ impl PolicyWarnings {
 
 /// For a devpi target with work to do: would the user be allowed to upload, and would an
 /// upload hide a mirror's releases? Costs requests only when something would be uploaded.
-async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<PolicyWarnings, Failure> {
-    let Target::Devpi(index) = &ctx.target else {
+async fn policy_warnings(
+    settings: &Settings,
+    services: &Services,
+    plan: &Plan,
+) -> Result<PolicyWarnings, Failure> {
+    let Target::Devpi(index) = &services.target else {
         return Ok(PolicyWarnings::default());
     };
     let projects: BTreeSet<&pep508_rs::PackageName> = plan
@@ -147,9 +140,9 @@ async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<PolicyWarn
     if projects.is_empty() {
         return Ok(PolicyWarnings::default());
     }
-    let policy = TargetPolicy::load(&ctx.client, index).await?;
+    let policy = TargetPolicy::load(&services.client, index).await?;
     let refusal = policy
-        .may_upload(ctx.credentials.as_ref().map(|(u, _)| u.as_str()))
+        .may_upload(settings.credentials.as_ref().map(|(u, _)| u.as_str()))
         .err();
     let shadowing = projects
         .into_iter()
@@ -161,10 +154,11 @@ async fn policy_warnings(ctx: &setup::Context, plan: &Plan) -> Result<PolicyWarn
 /// `--lock FILE` of `plan` and `fill`: a failure to write it is bad input (exit 2). A file
 /// named `pylock.toml` or `pylock.NAME.toml` gets PEP 751's format, with the files the
 /// target lists; any other name pip's requirements format.
-pub async fn write_lock(
+pub(crate) async fn write_lock(
     path: &std::path::Path,
     command: &'static str,
-    ctx: &setup::Context,
+    settings: &Settings,
+    services: &Services,
     input: &report::lock_input::LockInput,
 ) -> Result<(), Failure> {
     let pylock = path
@@ -172,14 +166,15 @@ pub async fn write_lock(
         .and_then(|name| name.to_str())
         .is_some_and(report::pylock::is_pylock_name);
     let format = if pylock {
-        let origin = report::lock_input::pylock_origin(&ctx.client, &ctx.target, path, input);
+        let origin =
+            report::lock_input::pylock_origin(&services.client, &services.target, path, input);
         report::lock_input::LockFormat::Pylock(origin.await)
     } else {
         report::lock_input::LockFormat::Requirements(report::lock::LockHeader {
             command,
-            target: report::lock_input::target_text(&ctx.target),
+            target: report::lock_input::target_text(&services.target),
         })
     };
-    report::lock_input::write(path, &format, &ctx.interpreters, input)
+    report::lock_input::write(path, &format, &settings.interpreters, input)
         .map_err(|e| Failure::input(anyhow::anyhow!("--lock: {e}")))
 }

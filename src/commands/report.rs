@@ -1,19 +1,64 @@
-//! `wheelwright report merge`: one JSON report and one JUnit file from the shards of a run.
-//! Every input is read and checked before anything is written, so a bad input leaves the
-//! outputs as they were (exit 2).
+//! `wheelwright report merge`: one JSON report and one JUnit file from the shards of a run;
+//! `report html` and `report markdown`: the pages of saved JSON reports. Every input is
+//! read and checked before anything is written, so a bad input leaves the outputs as they
+//! were (exit 2).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::cli::{MergeArgs, ReportArgs, ReportCommand};
+use crate::cli::{MergeArgs, RenderArgs, ReportArgs, ReportCommand};
 use crate::exit::Failure;
 use crate::report::merge::{self, Format, Input};
+use crate::report::pages;
 use crate::report::{write_atomically, write_json_atomically};
 
 pub fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
     match args.command {
         ReportCommand::Merge(args) => merge(args),
+        ReportCommand::Html(args) => render(args, Page::Html),
+        ReportCommand::Markdown(args) => render(args, Page::Markdown),
     }
+}
+
+#[derive(Clone, Copy)]
+enum Page {
+    Html,
+    Markdown,
+}
+
+/// `report html` and `report markdown`: the same pages as `fill --report-html` and
+/// `--report-markdown`, from saved JSON reports (merged first when several).
+fn render(args: RenderArgs, page: Page) -> Result<ExitCode, Failure> {
+    let report = pages::load(&args.inputs).map_err(Failure::input)?;
+    let previous = args
+        .previous
+        .as_deref()
+        .map(|p| pages::load(&[p.to_path_buf()]))
+        .transpose()
+        .map_err(Failure::input)?;
+    let outputs = match page {
+        Page::Html => pages::Outputs {
+            html: Some(&args.output),
+            markdown: None,
+        },
+        Page::Markdown => pages::Outputs {
+            html: None,
+            markdown: Some(&args.output),
+        },
+    };
+    pages::write_view(&report, previous.as_ref(), outputs).map_err(Failure::input)?;
+    let written = match page {
+        Page::Html => args.output.join("index.html"),
+        Page::Markdown => args.output.clone(),
+    };
+    println!(
+        "wrote {} ({} jobs from {} report{})",
+        written.display(),
+        report.jobs.len(),
+        args.inputs.len(),
+        if args.inputs.len() == 1 { "" } else { "s" }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn merge(args: MergeArgs) -> Result<ExitCode, Failure> {
@@ -35,19 +80,7 @@ fn merge(args: MergeArgs) -> Result<ExitCode, Failure> {
                 )));
             }
         }
-        let text = std::fs::read(path)
-            .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
-        let text = String::from_utf8(text).map_err(|e| {
-            fail(format!(
-                "{}: not UTF-8 (invalid byte at offset {}); reports are UTF-8",
-                path.display(),
-                e.utf8_error().valid_up_to()
-            ))
-        })?;
-        let input = Input {
-            name: path.display().to_string(),
-            text,
-        };
+        let input = pages::read_input(path).map_err(Failure::input)?;
         match merge::sniff(&input).map_err(Failure::input)? {
             Format::Json => json.push(input),
             Format::Junit => junit.push(input),

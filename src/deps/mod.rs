@@ -29,7 +29,8 @@ use crate::exit::Failure;
 use crate::index::{HttpClient, Upstream};
 use crate::interpreter::Interpreter;
 use crate::metadata::{
-    FailurePolicy, IndexMetadataSource, MetadataFetcher, ProjectOptions, ResolutionCounts,
+    FailurePolicy, IndexMetadataSource, MetadataFetcher, NoBuilder, ProjectOptions,
+    ResolutionCounts,
 };
 use crate::package_settings::PackageSettings;
 use crate::plan::{Action, Decision, Job, JobSlot};
@@ -50,7 +51,7 @@ pub(crate) struct Inputs<'a> {
     /// The environments to solve, as indices into the written lines (see [`environments`]).
     pub environments: &'a [Vec<usize>],
     pub requirements: &'a ParsedRequirements,
-    pub interpreters: &'a [Interpreter],
+    pub interpreters: &'a [Arc<Interpreter>],
     pub upstream: &'a Arc<Upstream>,
     pub client: &'a HttpClient,
     pub fetcher: MetadataFetcher,
@@ -89,7 +90,7 @@ enum Role {
 
 /// The expanded requirements and what [`Closure::adjust`] does to their jobs.
 #[derive(Debug, Clone)]
-pub struct Closure {
+pub(crate) struct Closure {
     pub requirements: ParsedRequirements,
     roles: Vec<Role>,
     /// What the solves found, from which the above were made (and which a snapshot keeps).
@@ -125,7 +126,7 @@ impl Closure {
         match self.roles.get(job.entry)? {
             Role::Written { failed } => {
                 let version = job.decision.version().cloned();
-                let label = job.interpreter.clone();
+                let label = job.interpreter.label.clone();
                 let of_version = version
                     .clone()
                     .and_then(|v| failed.get(&(label.clone(), Some(v))));
@@ -140,18 +141,10 @@ impl Closure {
                 }
             }
             Role::Pinned { via } => {
-                job.via = via.get(&job.interpreter)?.clone();
+                job.via = via.get(&job.interpreter.label)?.clone();
             }
         }
         Some(job)
-    }
-
-    /// Whether the job of written line `entry` for interpreter `label`, whose marker holds
-    /// there, would be dropped by [`Self::adjust`] (the pinned lines stand for it), so the
-    /// planner need not plan it.
-    pub(crate) fn stands_for(&self, entry: usize, label: &str) -> bool {
-        matches!(self.roles.get(entry), Some(Role::Written { failed })
-            if !failed.keys().any(|(failed_for, _)| failed_for == label))
     }
 
     /// `summary.resolution` of the JSON report: per interpreter label, the versions visited,
@@ -198,57 +191,66 @@ impl Closure {
 /// The builder that prepares the metadata of a dependency published only as an sdist
 /// (`prepare_metadata_for_build_wheel` in the sandbox, cached by the sdist's sha256), or
 /// why there is none (that dependency's solve then fails with the reason).
-pub(crate) type MetadataBuilder = Result<Arc<crate::builder::Builder>, String>;
+pub(crate) type MetadataBuilder = Result<Arc<crate::builder::Builder>, NoBuilder>;
 
-/// `--deps` for a run: solves the closure and replaces the context's requirements with the
-/// expanded ones. `None` without `--deps`. When the upstream can name its content and an
+/// What `--deps` needs of a run: the written lines and where to read metadata.
+pub(crate) struct RunInputs<'a> {
+    pub mode: Option<DepsMode>,
+    /// The requirements files of the command line: one environment each (see
+    /// [`environments`]).
+    pub requirement_files: &'a [PathBuf],
+    pub requirements: &'a ParsedRequirements,
+    pub interpreters: &'a [Arc<Interpreter>],
+    pub policy: &'a crate::plan::Policy,
+    /// Listings at once (`--index-concurrency`).
+    pub concurrency: usize,
+    pub client: &'a HttpClient,
+    pub upstream: &'a Arc<Upstream>,
+    pub store: &'a crate::store::Store,
+    pub cache: &'a std::path::Path,
+    /// The `[package.NAME]` tables: which sdists count and how their metadata is prepared.
+    pub packages: &'a PackageSettings,
+    /// How an earlier failed preparation is trusted.
+    pub failures: FailurePolicy,
+}
+
+/// `--deps` for a run: solves the closure; its `requirements` are the expanded lines the
+/// run plans. `None` without `--deps`. When the upstream can name its content and an
 /// earlier run solved the same inputs over the same content, that solve is taken as it was
 /// (see `deps/snapshot.rs`); `builder` is asked for only when there is a solve to do.
-/// `packages` (the `[package.NAME]` tables) rule which sdists count and how their metadata
-/// is prepared; `failures` how an earlier failed preparation is trusted.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn for_run(
-    ctx: &mut crate::setup::Context,
-    paths: &[PathBuf],
-    cache: &std::path::Path,
-    max_download_size: u64,
-    mode: Option<DepsMode>,
-    packages: &PackageSettings,
-    failures: FailurePolicy,
-    builder: impl FnOnce(&crate::setup::Context) -> MetadataBuilder,
+    run: RunInputs<'_>,
+    builder: impl FnOnce() -> MetadataBuilder,
 ) -> Result<Option<Closure>, Failure> {
-    let Some(mode) = mode else {
+    let Some(mode) = run.mode else {
         return Ok(None);
     };
-    let versions_all = matches!(ctx.policy.versions, crate::plan::VersionPolicy::All);
+    let versions_all = matches!(run.policy.versions, crate::plan::VersionPolicy::All);
     refuse_versions_all_together(versions_all, mode)?;
-    let environments = environments(paths, &ctx.requirements, mode)?;
-    let upstream_state = ctx
+    let environments = environments(run.requirement_files, run.requirements, mode)?;
+    let upstream_state = run
         .upstream
-        .state(&ctx.client)
+        .state(run.client)
         .await
         .map_err(|e| Failure::unusable(anyhow::anyhow!("--deps: {e}")))?;
     let key = upstream_state.as_ref().map(|state| {
         snapshot::Key::new(&snapshot::KeyInputs {
             mode,
             environments: &environments,
-            written: &ctx.requirements,
-            interpreters: &ctx.interpreters,
-            pre: ctx.policy.pre,
+            written: run.requirements,
+            interpreters: run.interpreters,
+            pre: run.policy.pre,
             versions_all,
-            packages,
+            packages: run.packages,
             upstream: state,
         })
     });
-    if let Some(solved) = key.as_ref().and_then(|key| snapshot::load(cache, key)) {
-        let closure = pinned_lines(&ctx.requirements, solved);
-        ctx.requirements = closure.requirements.clone();
-        return Ok(Some(closure));
+    if let Some(solved) = key.as_ref().and_then(|key| snapshot::load(run.cache, key)) {
+        return Ok(Some(pinned_lines(run.requirements, solved)));
     }
-    let store = crate::store::Store::new(cache).with_max_download_size(max_download_size);
-    let fetcher =
-        MetadataFetcher::new(ctx.client.clone(), store, cache).with_failure_policy(failures);
-    let fetcher = match builder(ctx) {
+    let fetcher = MetadataFetcher::new(run.client.clone(), run.store.clone(), run.cache)
+        .with_failure_policy(run.failures);
+    let fetcher = match builder() {
         // Each sdist's metadata is prepared with the settings its build gets (the lines' `-C`
         // and `[package.NAME]`, see `ProjectOptions::prepare`), not with the builder's own.
         Ok(builder) => fetcher.with_builder(builder, crate::builder::ConfigSettings::new()),
@@ -257,24 +259,32 @@ pub(crate) async fn for_run(
     let closure = expand(
         Inputs {
             environments: &environments,
-            requirements: &ctx.requirements,
-            interpreters: &ctx.interpreters,
-            upstream: &ctx.upstream,
-            client: &ctx.client,
+            requirements: run.requirements,
+            interpreters: run.interpreters,
+            upstream: run.upstream,
+            client: run.client,
             fetcher,
-            pre: ctx.policy.pre,
-            packages,
+            pre: run.policy.pre,
+            packages: run.packages,
             versions_all,
-            concurrency: ctx.concurrency,
+            concurrency: run.concurrency,
         },
         mode,
     )
     .await?;
     if let Some(key) = &key {
-        snapshot::save(cache, key, &closure.solved);
+        snapshot::save(run.cache, key, &closure.solved);
     }
-    ctx.requirements = closure.requirements.clone();
     Ok(Some(closure))
+}
+
+/// A written line's job that [`Closure::adjust`] would drop (the pinned lines stand for it)
+/// need not be planned.
+impl crate::plan::WrittenLines for Closure {
+    fn covered(&self, entry: usize, label: &str) -> bool {
+        matches!(self.roles.get(entry), Some(Role::Written { failed })
+            if !failed.keys().any(|(failed_for, _)| failed_for == label))
+    }
 }
 
 /// Solve the closure for every interpreter and expand the requirements with its pins.
@@ -318,7 +328,7 @@ pub(crate) async fn expand(inputs: Inputs<'_>, mode: DepsMode) -> Result<Closure
             Arc::clone(inputs.upstream),
             inputs.client.clone(),
             inputs.fetcher.clone(),
-            Arc::new(interpreter.clone()),
+            Arc::clone(interpreter),
             options.clone(),
         );
         let markers = interpreter.markers.clone();
@@ -511,7 +521,7 @@ async fn range_versions(
         Some(VersionOrUrl::Url(_)) => return Ok(Vec::new()),
         None => VersionSpecifiers::empty(),
     };
-    if crate::plan::pinned_version(&specifiers).is_some() {
+    if crate::version::pinned_version(&specifiers).is_some() {
         return Ok(Vec::new());
     }
     let name = entry.name();
@@ -588,7 +598,7 @@ fn environments(
 fn line(entry: &RequirementEntry) -> Line {
     Line {
         requirement: entry.requirement.clone(),
-        origin: resolve::Origin(entry.origin.to_string()),
+        origin: resolve::LineOrigin(entry.origin.to_string()),
         hashes: entry.hashes.clone(),
     }
 }

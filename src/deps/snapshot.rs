@@ -14,6 +14,8 @@
 //! Only successful solves are kept (a conflict is solved again, so its report is current);
 //! an unreadable or foreign snapshot is ignored, never an error.
 
+use std::sync::Arc;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -45,7 +47,7 @@ pub(super) struct KeyInputs<'a> {
     pub mode: DepsMode,
     pub environments: &'a [Vec<usize>],
     pub written: &'a ParsedRequirements,
-    pub interpreters: &'a [Interpreter],
+    pub interpreters: &'a [Arc<Interpreter>],
     pub pre: bool,
     pub versions_all: bool,
     pub packages: &'a PackageSettings,

@@ -23,7 +23,7 @@ fn job(entry: usize, project: &str, interpreter: &str, skipped: bool) -> Job {
         project: PackageName::from_str(project).unwrap(),
         requirement: project.into(),
         origin: "r.txt:1".into(),
-        interpreter: interpreter.into(),
+        interpreter: crate::interpreter::test_labelled(interpreter),
         decision: if skipped {
             Decision::Skipped(version)
         } else {
@@ -155,7 +155,7 @@ fn a_failed_version_fails_only_that_versions_job_of_the_written_line() {
     assert!(closure.adjust(with_version("2.0")).is_none());
     // Another interpreter's 1.0 had its own (successful) closure.
     let mut other = with_version("1.0");
-    other.interpreter = "cp39".into();
+    other.interpreter = crate::interpreter::test_labelled("cp39");
     assert!(closure.adjust(other).is_none());
 }
 

@@ -7,7 +7,7 @@ use url::Url;
 
 use super::error::IndexError;
 use super::http::transport_error;
-use super::redact::redact;
+use super::safe_url::redact;
 
 /// Far above any real project page (100,000 files make about 10 MiB of HTML).
 pub(super) const MAX_LISTING_BYTES: usize = 256 << 20;

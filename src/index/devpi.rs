@@ -16,7 +16,7 @@ use super::body::listing_text;
 use super::error::{IndexError, ListingError};
 use super::file::{Listing, RawEntry, percent_decoded};
 use super::http::{Credentials, HttpClient, status_error, transport_error};
-use super::redact::redact;
+use super::safe_url::redact;
 use super::simple::{devpi_stage, fetch_project, take_sha256_fragment};
 
 const JSON: &str = "application/json";

@@ -13,7 +13,7 @@ use url::Url;
 
 use super::error::IndexError;
 use super::host_limit::{HostLimits, Load, Thresholds};
-use super::redact::{redact, split_credentials};
+use super::safe_url::{redact, split_credentials};
 use super::tls::{TlsFiles, client_config};
 use crate::retry::{RetryPolicy, TransportFailure, is_transient_status, retry_after};
 
@@ -308,37 +308,6 @@ impl HttpClient {
     }
 }
 
-/// TLS failures (unknown CA, bad certificate, handshake alerts) are not transient.
-pub fn is_tls_failure(error: &reqwest::Error) -> bool {
-    rustls_cause(error).is_some()
-}
-
-/// The rustls error behind a reqwest error. It is either directly in the source chain
-/// (certificate verification during connect) or wrapped in an `io::Error` (tokio-rustls,
-/// during the handshake).
-fn rustls_cause(error: &reqwest::Error) -> Option<&rustls::Error> {
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
-            return Some(tls);
-        }
-        // io::Error hides its payload from `source()`; look inside, possibly nested.
-        let mut wrapped = inner
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref());
-        while let Some(payload) = wrapped {
-            if let Some(tls) = payload.downcast_ref::<rustls::Error>() {
-                return Some(tls);
-            }
-            wrapped = payload
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref());
-        }
-        source = inner.source();
-    }
-    None
-}
-
 /// What a TLS failure usually means, for the user who has to fix it.
 fn tls_hint(error: &rustls::Error) -> Option<&'static str> {
     use rustls::{AlertDescription as Alert, CertificateError as Cert, Error};
@@ -386,7 +355,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// Turns a reqwest error into the index error that says what went wrong, without the
 /// credentials reqwest may have kept in the URL.
 pub fn transport_error(url: &Url, error: &reqwest::Error) -> IndexError {
-    if let Some(cause) = rustls_cause(error) {
+    if let Some(cause) = crate::retry::rustls_cause(error) {
         // rustls' own error is the cause; reqwest's wrapping only repeats the URL.
         let detail = match tls_hint(cause) {
             Some(hint) => format!("{cause}: {hint}"),

@@ -17,14 +17,13 @@ mod pem;
 mod probe;
 #[cfg(test)]
 mod proptests;
-mod redact;
 mod safe_url;
 pub mod simple;
 pub mod snapshot;
-mod source;
 mod status;
 mod target;
 pub mod tls;
+mod upstream_source;
 mod upstream_state;
 
 pub use by_project::ByProject;
@@ -33,9 +32,8 @@ pub use devpi::DevpiIndex;
 pub use error::{IndexError, ListingError};
 pub use file::{EntryProblem, IndexFile, Listing, MetadataFile, RawEntry, RejectedEntry};
 pub use http::{ClientConfig, Credentials, HttpClient};
-pub use redact::{redact, redact_str, redact_text, split_credentials};
-pub use safe_url::SafeUrl;
-pub use source::{Source, Upstream, read_directory};
+pub use safe_url::{SafeUrl, redact, redact_str, redact_text, split_credentials};
 pub use status::{ProjectStatus, StatusMarker};
 pub use target::{Target, directory_project_page};
+pub use upstream_source::{Source, Upstream, read_directory};
 pub use upstream_state::UpstreamState;

@@ -8,9 +8,9 @@ use url::Url;
 
 use super::error::IndexError;
 use super::http::{HttpClient, status_error};
-use super::redact::redact;
+use super::safe_url::redact;
 use super::simple::SIMPLE_ACCEPT;
-use super::source::Source;
+use super::upstream_source::Source;
 
 const JSON: &str = "application/json";
 

@@ -12,7 +12,7 @@ use super::body::listing_text;
 use super::error::{IndexError, ListingError};
 use super::file::{Listing, MetadataFile, RawEntry, percent_decoded};
 use super::http::{HttpClient, status_error};
-use super::redact::redact;
+use super::safe_url::redact;
 use super::status::ProjectStatus;
 
 /// PEP 691 §"Content negotiation": JSON preferred, HTML as fallback.

@@ -9,9 +9,9 @@ use super::IndexFile;
 use super::devpi::DevpiIndex;
 use super::error::IndexError;
 use super::http::HttpClient;
-use super::redact::redact;
+use super::safe_url::redact;
 use super::simple::fetch_project;
-use super::source::Source;
+use super::upstream_source::Source;
 
 pub enum Target {
     /// `http://host/user/index`: checked and uploaded through devpi's own API.

@@ -23,7 +23,7 @@ use super::devpi::DevpiIndex;
 use super::error::IndexError;
 use super::http::HttpClient;
 use super::probe::devpi_api_url;
-use super::source::{Source, Upstream, fetch_page};
+use super::upstream_source::{Source, Upstream, fetch_page};
 
 /// devpi's default `mirror_cache_expiry` (seconds), used when a mirror does not say.
 const DEVPI_DEFAULT_MIRROR_EXPIRY: u64 = 1800;

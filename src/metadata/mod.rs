@@ -15,9 +15,9 @@
 
 mod cache;
 mod failure;
+mod index_source;
 mod lenient;
 pub mod range;
-mod source;
 pub mod zip;
 
 #[cfg(test)]
@@ -40,8 +40,8 @@ use crate::package_settings::BuildSettings;
 use crate::store::{Expected, Store, StoreError};
 
 pub use cache::{CacheKind, MetadataCache, SettingsKey};
+pub use index_source::{IndexMetadataSource, ProjectOptions, ResolutionCounts, SourceOptions};
 pub use range::{RangeFailure, RangeRead};
-pub use source::{IndexMetadataSource, ProjectOptions, ResolutionCounts, SourceOptions};
 pub use zip::{ZipLimits, ZipProblem};
 
 /// How a METADATA was obtained (for logs, and for tests that prove the cheap way was taken).
@@ -102,11 +102,20 @@ pub enum FetchError {
     /// An sdist whose metadata needs a build and no builder is available; `why` says why
     /// (none was set up, or no sandbox layer works).
     #[error("{file} is an sdist and its metadata cannot be prepared: {why}")]
-    NoBuilder { file: String, why: String },
+    NoBuilder { file: String, why: NoBuilder },
     /// An earlier run's preparation of this sdist failed with the same settings for the
     /// same interpreter; it is not tried again (the cache entry says why).
     #[error("{file}: preparing its metadata failed in an earlier run: {why}")]
     Remembered { file: String, why: String },
+}
+
+/// Why there is no builder to prepare an sdist's metadata with.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NoBuilder {
+    #[error("no builder is set up")]
+    NotSetUp,
+    #[error("no sandbox to prepare it in: {0}")]
+    NoSandbox(Arc<crate::builder::SandboxError>),
 }
 
 /// How long a failed preparation of an sdist's metadata is trusted, and whether to trust it
@@ -181,7 +190,7 @@ pub struct MetadataFetcher {
     cache: MetadataCache,
     limits: ZipLimits,
     /// The builder that prepares sdists' metadata, or why there is none.
-    builder: Result<Arc<Builder>, String>,
+    builder: Result<Arc<Builder>, NoBuilder>,
     config_settings: ConfigSettings,
     failures: FailurePolicy,
 }
@@ -193,7 +202,7 @@ impl MetadataFetcher {
             store,
             cache: MetadataCache::new(cache_dir),
             limits: ZipLimits::default(),
-            builder: Err("no builder is set up".to_string()),
+            builder: Err(NoBuilder::NotSetUp),
             config_settings: ConfigSettings::new(),
             failures: FailurePolicy::default(),
         }
@@ -213,7 +222,7 @@ impl MetadataFetcher {
     }
 
     /// sdists' metadata cannot be prepared, for this reason (e.g. no sandbox layer works).
-    pub fn without_builder(mut self, why: String) -> Self {
+    pub fn without_builder(mut self, why: NoBuilder) -> Self {
         self.builder = Err(why);
         self
     }

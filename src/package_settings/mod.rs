@@ -330,7 +330,7 @@ fn check_rule(
     for (item, requirement) in raw.build_constraints.iter().zip(&build_constraints) {
         let pinned = match &requirement.version_or_url {
             Some(pep508_rs::VersionOrUrl::VersionSpecifier(specs)) => {
-                crate::plan::pinned_version(specs)
+                crate::version::pinned_version(specs)
             }
             _ => None,
         };

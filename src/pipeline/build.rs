@@ -4,14 +4,16 @@
 //! wheel goes into the store and is uploaded at once.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use super::failures::FailureKey;
 use super::{Key, Pipeline, Unit, all_jobs};
 use crate::builder::{BuildRequest, config_settings};
 use crate::distribution::DistFilename;
 use crate::plan::JobSlot;
-use crate::report::{BuildInfo, CrateInfo, JobResult, MissingInfo, Outcome, SourceFile, WheelFile};
+use crate::report::{
+    BuildInfo, BuildSchedule, CrateInfo, JobResult, MissingInfo, Outcome, SourceFile, WheelFile,
+};
 
 impl Pipeline<'_> {
     pub(super) async fn build_unit(&self, unit: Unit) -> Vec<(Key, JobResult)> {
@@ -47,15 +49,12 @@ impl Pipeline<'_> {
         let fingerprint = settings.fingerprint();
         // Interpreters in the order given on the command line.
         while let Some(lead) = pending.first().map(|slot| slot.job.clone()) {
-            let label = lead.interpreter.clone();
-            let Some(interpreter) = self.interpreters.iter().find(|i| i.label == label).cloned()
-            else {
-                return all_jobs(&pending, Outcome::Failed, "unknown interpreter", started);
-            };
+            let interpreter = Arc::clone(&lead.interpreter);
+            let label = &interpreter.label;
             let (these, rest): (Vec<JobSlot>, Vec<JobSlot>) = pending
                 .clone()
                 .into_iter()
-                .partition(|slot| slot.job.interpreter == label);
+                .partition(|slot| Arc::ptr_eq(&slot.job.interpreter, &interpreter));
             if let Some(reason) = self.stop.reason() {
                 out.extend(all_jobs(
                     &pending,
@@ -84,7 +83,7 @@ impl Pipeline<'_> {
                 pending = rest;
                 continue;
             }
-            let entry = &self.ctx.requirements.requirements[lead.entry];
+            let entry = &self.requirements.requirements[lead.entry];
             let source = SourceFile {
                 filename: file.filename.clone(),
                 sha256: sdist.sha256.clone(),
@@ -125,6 +124,7 @@ impl Pipeline<'_> {
             } else {
                 format!("{name} {version} for {label}")
             };
+            let queued = SystemTime::now();
             let built = {
                 // `jobs = 1`: the build takes every `--jobs` slot, so nothing runs beside it.
                 let wanted = if settings.exclusive {
@@ -137,13 +137,24 @@ impl Pipeline<'_> {
                     .acquire_many(wanted)
                     .await
                     .expect("the build semaphore is never closed");
+                let lane = self.lanes.take();
+                let started = SystemTime::now();
                 // Dropped before `_slot`: its `ended` line comes while the slots are held.
                 let _line = self.progress.build_started(&what);
                 // Dropping the build future kills its process group.
-                tokio::select! {
+                let built = tokio::select! {
                     built = builder.build_recorded(request) => Some(built),
                     _ = self.stop.cancelled() => None,
-                }
+                };
+                built.map(|built| {
+                    let schedule = BuildSchedule {
+                        slot: lane.index,
+                        queued,
+                        started,
+                        finished: SystemTime::now(),
+                    };
+                    (built, schedule)
+                })
             };
             let Some(built) = built else {
                 let reason = self
@@ -158,14 +169,15 @@ impl Pipeline<'_> {
                 ));
                 break;
             };
-            let (built, facts) = built;
-            let provenance = BuildInfo::new(
+            let ((built, facts), schedule) = built;
+            let mut provenance = BuildInfo::new(
                 builder.sandbox(),
                 &interpreter,
                 Some(source),
                 &facts,
                 &settings,
             );
+            provenance.schedule = Some(schedule);
             let built = match built {
                 Ok(built) => built,
                 Err(e) => {
@@ -179,6 +191,7 @@ impl Pipeline<'_> {
                     );
                     for (_, result) in &mut failed {
                         result.log_tail = e.log_tail().map(String::from);
+                        result.decisive = e.decisive().map(String::from);
                         result.build = Some(BuildInfo {
                             missing: e.missing().as_ref().map(MissingInfo::of),
                             ..provenance.clone()

@@ -8,12 +8,11 @@
 
 mod build;
 mod build_requirements;
-mod builder_setup;
 mod failures;
+mod lanes;
 mod schedule;
 mod sources;
 
-pub(crate) use builder_setup::BuilderSetupError;
 pub(crate) use failures::FailureMemory;
 pub(crate) use schedule::BuildTimes;
 
@@ -25,18 +24,19 @@ use std::time::Instant;
 
 use futures::stream::StreamExt;
 
-use crate::builder::Builder;
+use crate::builder::{Builder, SandboxError};
 use crate::distribution::read_wheel;
 use crate::host_slots::HostSlots;
+use crate::index::HttpClient;
 use crate::index::{IndexError, SafeUrl};
 use crate::plan::{Action, Chosen, Decision, Job, JobFile, JobSlot};
 use crate::publish::{PublishError, Session, UploadOutcome};
 use crate::report::{JobResult, Outcome, Progress};
-use crate::setup::Context;
+use crate::requirements::ParsedRequirements;
 use crate::stop::Stop;
 use crate::store::{Expected, Store, StoreError, StoredFile, check_requirement_hashes};
 
-pub(crate) struct FillSettings {
+pub(crate) struct PipelineSettings {
     /// `-v`: a line for every job, also those that need nothing.
     pub verbose: bool,
     pub no_upload: bool,
@@ -47,16 +47,21 @@ pub(crate) struct FillResult {
     pub results: Vec<JobResult>,
 }
 
-/// Sets up the builder on the first build (see [`BuilderSetupError`]).
-pub(crate) type MakeBuilder<'a> =
-    Box<dyn Fn() -> Result<Builder, BuilderSetupError> + Send + Sync + 'a>;
+/// Sets up the builder on the first build (or at start with `--sandbox required`). When no
+/// sandbox layer works, the jobs that need a build fail and `fill` exits 2 (a configuration
+/// error), while the jobs that need no build still run. The build options themselves were
+/// checked with the settings, before any index was asked.
+pub(crate) type MakeBuilder<'a> = Box<dyn Fn() -> Result<Builder, SandboxError> + Send + Sync + 'a>;
 
 /// What a [`Pipeline`] is made of; the command that runs it fills this in.
 pub(crate) struct PipelineParts<'a> {
-    pub ctx: &'a Context,
+    /// The lines the jobs were planned from (`--deps`: the expanded ones); jobs name them
+    /// by index.
+    pub requirements: &'a ParsedRequirements,
+    pub client: &'a HttpClient,
     /// Where downloads and built wheels are kept.
     pub store: Store,
-    pub settings: FillSettings,
+    pub settings: PipelineSettings,
     /// Why the run stopped, if it did: set by the signal handlers, a failing target, or the
     /// plan. Running builds are killed when it is set (their process groups).
     pub stop: Arc<Stop>,
@@ -78,19 +83,21 @@ pub(crate) struct PipelineParts<'a> {
 /// Schedules the plan's jobs: each file is acquired once (downloaded by [`Pipeline::download`],
 /// or built by the build stage), then handed to the publish session.
 pub(crate) struct Pipeline<'a> {
-    ctx: &'a Context,
+    requirements: &'a ParsedRequirements,
+    client: &'a HttpClient,
     store: Store,
-    settings: FillSettings,
+    settings: PipelineSettings,
     stop: Arc<Stop>,
     progress: &'a Progress,
     /// Set up on the first build.
-    builder: tokio::sync::OnceCell<Result<Builder, BuilderSetupError>>,
+    builder: tokio::sync::OnceCell<Result<Builder, SandboxError>>,
     make_builder: MakeBuilder<'a>,
     build_slots: tokio::sync::Semaphore,
     /// How many permits `build_slots` was made with (an exclusive build takes them all).
     build_slot_count: u32,
+    /// Which slot each running build holds (the report's timeline rows).
+    lanes: lanes::Lanes,
     packages: &'a crate::package_settings::PackageSettings,
-    interpreters: Vec<Arc<crate::interpreter::Interpreter>>,
     failures: FailureMemory,
     build_times: BuildTimes,
     hosts: Arc<HostSlots>,
@@ -112,14 +119,8 @@ impl<'a> Pipeline<'a> {
         // u32: what a semaphore's `acquire_many` counts in (an exclusive build takes them all).
         let build_slot_count = u32::try_from(parts.build_jobs.max(1)).unwrap_or(u32::MAX);
         Pipeline {
-            interpreters: parts
-                .ctx
-                .interpreters
-                .iter()
-                .cloned()
-                .map(Arc::new)
-                .collect(),
-            ctx: parts.ctx,
+            requirements: parts.requirements,
+            client: parts.client,
             store: parts.store,
             settings: parts.settings,
             stop: parts.stop,
@@ -128,6 +129,7 @@ impl<'a> Pipeline<'a> {
             make_builder: parts.make_builder,
             build_slots: tokio::sync::Semaphore::new(build_slot_count as usize),
             build_slot_count,
+            lanes: lanes::Lanes::new(build_slot_count as usize),
             packages: parts.packages,
             failures: parts.failures,
             build_times: parts.build_times,
@@ -142,14 +144,26 @@ impl<'a> Pipeline<'a> {
         self.session.finish().await
     }
 
-    pub(crate) fn builder_refusal(&self) -> Option<&BuilderSetupError> {
+    /// `--jobs`: the slots builds ran in (the rows of the report's timeline).
+    pub(crate) fn build_slots(&self) -> usize {
+        self.build_slot_count as usize
+    }
+
+    pub(crate) fn builder_refusal(&self) -> Option<&SandboxError> {
         self.builder.get().and_then(|setup| setup.as_ref().err())
     }
 
     /// The builder, set up on the first call.
-    async fn builder(&self) -> Result<&Builder, &BuilderSetupError> {
+    async fn builder(&self) -> Result<&Builder, &SandboxError> {
         self.builder
-            .get_or_init(|| async { (self.make_builder)() })
+            .get_or_init(|| async {
+                let made = (self.make_builder)();
+                // `-v` names the layer once, with whether builds share a process budget.
+                if let (true, Ok(builder)) = (self.settings.verbose, &made) {
+                    self.log(&format!("sandbox: {}", builder.sandbox().describe()));
+                }
+                made
+            })
             .await
             .as_ref()
     }
@@ -206,7 +220,7 @@ impl Pipeline<'_> {
                         self.log(&format!(
                             "{outcome:<8} {} ({}): {}",
                             job.label(),
-                            job.interpreter,
+                            job.interpreter.label,
                             job.reason
                         ));
                     }
@@ -302,7 +316,7 @@ impl Pipeline<'_> {
         let mut passed = Vec::new();
         let mut failed = Vec::new();
         for slot in jobs {
-            let entry = &self.ctx.requirements.requirements[slot.job.entry];
+            let entry = &self.requirements.requirements[slot.job.entry];
             let expected = Expected {
                 index_sha256: None,
                 size: None,
@@ -401,7 +415,7 @@ impl Pipeline<'_> {
     /// Downloads into the store, retrying transient failures ([`crate::retry`]).
     async fn download(&self, job: &Job, file: &JobFile) -> Result<StoredFile, StoreError> {
         let url = file.url.as_url();
-        let entry = &self.ctx.requirements.requirements[job.entry];
+        let entry = &self.requirements.requirements[job.entry];
         let expected = Expected {
             index_sha256: file.sha256.clone(),
             size: file.size,
@@ -409,10 +423,10 @@ impl Pipeline<'_> {
             requirement_origin: entry.origin.to_string(),
         };
         // One retry loop: the store's request itself makes one attempt.
-        crate::retry::retrying(self.ctx.client.retry_policy(), || async {
+        crate::retry::retrying(self.client.retry_policy(), || async {
             let _permit = self.hosts.permit(url).await;
             self.store
-                .fetch(&self.ctx.client, url, &file.filename, &expected)
+                .fetch(self.client, url, &file.filename, &expected)
                 .await
         })
         .await

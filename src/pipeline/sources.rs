@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use pep508_rs::PackageName;
 
-use crate::builder::{SourceError, WheelSource};
+use crate::builder::{WheelSource, WheelSourceError};
 use crate::index::{HttpClient, IndexFile, Upstream};
 use crate::store::{Expected, Store};
 
@@ -21,17 +21,20 @@ impl WheelSource for UpstreamWheels {
     fn list<'a>(
         &'a self,
         project: &'a PackageName,
-    ) -> BoxFuture<'a, Result<Vec<IndexFile>, SourceError>> {
+    ) -> BoxFuture<'a, Result<Vec<IndexFile>, WheelSourceError>> {
         Box::pin(async move {
             self.upstream
                 .project_files(&self.client, project)
                 .await
                 .map(Option::unwrap_or_default)
-                .map_err(|e| SourceError::Message(e.to_string()))
+                .map_err(WheelSourceError::from)
         })
     }
 
-    fn fetch<'a>(&'a self, file: &'a IndexFile) -> BoxFuture<'a, Result<PathBuf, SourceError>> {
+    fn fetch<'a>(
+        &'a self,
+        file: &'a IndexFile,
+    ) -> BoxFuture<'a, Result<PathBuf, WheelSourceError>> {
         Box::pin(async move {
             let expected = Expected {
                 index_sha256: file.sha256.clone(),
@@ -42,7 +45,7 @@ impl WheelSource for UpstreamWheels {
                 .fetch(&self.client, &file.url, &file.filename, &expected)
                 .await
                 .map(|stored| stored.path)
-                .map_err(|e| SourceError::Message(e.to_string()))
+                .map_err(WheelSourceError::from)
         })
     }
 }

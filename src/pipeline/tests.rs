@@ -6,20 +6,19 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{BuilderSetupError, FillSettings, Pipeline, PipelineParts};
+use super::{Pipeline, PipelineParts, PipelineSettings};
 use pep440_rs::Version;
 use pep508_rs::PackageName;
 
+use crate::builder::SandboxError;
 use crate::distribution::{SafeFilename, Sha256, sha256_file};
 use crate::host_slots::HostSlots;
-use crate::index::{ClientConfig, HttpClient, IndexError, SafeUrl, Target, Upstream};
+use crate::index::{ClientConfig, HttpClient, IndexError, SafeUrl, Target};
 use crate::package_settings::PackageSettings;
-use crate::plan::{
-    Action, Chosen, Decision, Job, JobFile, JobSlot, Policy, PresentIn, VersionPolicy,
-};
+use crate::plan::{Action, Chosen, Decision, Job, JobFile, JobSlot};
 use crate::publish::{Session, SessionParts};
 use crate::report::{JobResult, Outcome, Progress};
-use crate::setup::Context;
+use crate::requirements::ParsedRequirements;
 use crate::stop::{Signal, Stop, StopReason};
 use crate::store::Store;
 
@@ -47,7 +46,9 @@ fn pure_wheel(dir: &Path) -> std::path::PathBuf {
 
 struct Scene {
     dir: tempfile::TempDir,
-    ctx: Context,
+    requirements: ParsedRequirements,
+    client: HttpClient,
+    target: Target,
     stop: Arc<Stop>,
     progress: Progress,
     /// No `[package.NAME]` tables.
@@ -69,24 +70,12 @@ impl Scene {
             &|_| None,
         )
         .unwrap();
-        let ctx = Context {
-            requirements,
-            exclusions: Vec::new(),
-            interpreters: Vec::new(),
-            client: HttpClient::new(ClientConfig::default()).unwrap(),
-            target: Target::directory(dir.path().join("target")),
-            pure_index: None,
-            upstream: Arc::new(Upstream::new(Vec::new())),
-            policy: Policy {
-                versions: VersionPolicy::Newest,
-                pre: false,
-                present_in: PresentIn::Inherited,
-            },
-            concurrency: 1,
-            credentials: None,
-        };
+        let client = HttpClient::new(ClientConfig::default()).unwrap();
+        let target = Target::directory(dir.path().join("target"));
         Scene {
-            ctx,
+            requirements,
+            client,
+            target,
             stop: Arc::new(Stop::default()),
             progress: Progress::new(0, true),
             packages: PackageSettings::default(),
@@ -121,7 +110,7 @@ impl Scene {
                 project: PackageName::new("demo".to_string()).unwrap(),
                 requirement: "demo==1.0".into(),
                 origin: "requirements.txt:1".into(),
-                interpreter: interpreter.into(),
+                interpreter: crate::interpreter::test_labelled(interpreter),
                 decision,
                 reason: "as planned".into(),
                 settings: Default::default(),
@@ -138,8 +127,8 @@ impl Scene {
     fn pipeline(&self) -> Pipeline<'_> {
         let hosts = Arc::new(HostSlots::new(1));
         let session = Session::new(SessionParts {
-            client: &self.ctx.client,
-            target: &self.ctx.target,
+            client: &self.client,
+            target: &self.target,
             pure_index: None,
             credentials: None,
             strict_whitelist: false,
@@ -148,9 +137,10 @@ impl Scene {
             progress: &self.progress,
         });
         Pipeline::new(PipelineParts {
-            ctx: &self.ctx,
+            requirements: &self.requirements,
+            client: &self.client,
             store: Store::new(&self.dir.path().join("cache")),
-            settings: FillSettings {
+            settings: PipelineSettings {
                 verbose: false,
                 no_upload: false,
                 transfer_concurrency: 1,
@@ -158,8 +148,9 @@ impl Scene {
             stop: Arc::clone(&self.stop),
             progress: &self.progress,
             make_builder: Box::new(|| {
-                Err(BuilderSetupError::BuildEnv {
-                    pair: "NO_EQUALS".into(),
+                Err(SandboxError::Unavailable {
+                    bwrap: None,
+                    builtin: None,
                 })
             }),
             build_jobs: 1,
@@ -192,7 +183,7 @@ async fn run(
 fn outcomes(results: &[JobResult]) -> Vec<(String, Outcome)> {
     results
         .iter()
-        .map(|r| (r.job.interpreter.clone(), r.outcome))
+        .map(|r| (r.job.interpreter.label.clone(), r.outcome))
         .collect()
 }
 
@@ -299,10 +290,11 @@ async fn a_builder_that_cannot_be_set_up_fails_the_builds_only_and_is_reported_t
     );
     assert_eq!(
         results[0].detail,
-        "cannot build: --build-env `NO_EQUALS`: expected KEY=VALUE"
+        "cannot build: no sandbox can be had on this machine, so nothing is built; \
+         `--sandbox off` builds without isolation"
     );
     assert!(matches!(
         pipeline.builder_refusal(),
-        Some(BuilderSetupError::BuildEnv { .. })
+        Some(SandboxError::Unavailable { .. })
     ));
 }

@@ -10,7 +10,7 @@ use crate::index::SafeUrl;
 /// What has to happen for a job. Scripts match on these exact words (`plan --report-json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub(crate) enum Action {
     /// The target (or the pure index) already has a wheel the interpreter accepts.
     Present,
     /// Upstream publishes a wheel the interpreter accepts: download and upload it.
@@ -26,7 +26,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 6] = [
+    pub(crate) const ALL: [Action; 6] = [
         Action::Present,
         Action::Fetch,
         Action::Build,
@@ -35,7 +35,7 @@ impl Action {
         Action::Unavailable,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Action::Present => "present",
             Action::Fetch => "fetch",
@@ -56,7 +56,7 @@ impl std::fmt::Display for Action {
 /// The file a job is about: the wheel found on the target, the wheel to fetch, or the sdist
 /// to build from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct JobFile {
+pub(crate) struct JobFile {
     pub filename: SafeFilename,
     pub url: SafeUrl,
     pub sha256: Option<Sha256>,
@@ -67,7 +67,7 @@ pub struct JobFile {
 
 /// A concrete version and the file that serves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Chosen {
+pub(crate) struct Chosen {
     pub version: Version,
     pub file: JobFile,
 }
@@ -76,7 +76,7 @@ pub struct Chosen {
 /// present, to fetch or to build always has a version and a file; the others may have a
 /// version (the one they were planned for) and never have a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Present(Chosen),
     Fetch(Chosen),
     Build(Chosen),
@@ -88,7 +88,7 @@ pub enum Decision {
 }
 
 impl Decision {
-    pub fn action(&self) -> Action {
+    pub(crate) fn action(&self) -> Action {
         match self {
             Decision::Present(_) => Action::Present,
             Decision::Fetch(_) => Action::Fetch,
@@ -99,7 +99,7 @@ impl Decision {
         }
     }
 
-    pub fn version(&self) -> Option<&Version> {
+    pub(crate) fn version(&self) -> Option<&Version> {
         match self {
             Decision::Present(c) | Decision::Fetch(c) | Decision::Build(c) => Some(&c.version),
             Decision::Excluded(v) => Some(v),
@@ -107,11 +107,11 @@ impl Decision {
         }
     }
 
-    pub fn file(&self) -> Option<&JobFile> {
+    pub(crate) fn file(&self) -> Option<&JobFile> {
         self.chosen().map(|c| &c.file)
     }
 
-    pub fn chosen(&self) -> Option<&Chosen> {
+    pub(crate) fn chosen(&self) -> Option<&Chosen> {
         match self {
             Decision::Present(c) | Decision::Fetch(c) | Decision::Build(c) => Some(c),
             _ => None,
@@ -120,15 +120,15 @@ impl Decision {
 }
 
 #[derive(Debug, Clone)]
-pub struct Job {
+pub(crate) struct Job {
     /// PEP 503 normalised project name.
     pub project: PackageName,
     /// The requirement as written.
     pub requirement: String,
     /// `file:line` of the requirement.
     pub origin: String,
-    /// The interpreter's label (e.g. `cp311`).
-    pub interpreter: String,
+    /// The interpreter the job is for (reports show its label, e.g. `cp311`).
+    pub interpreter: std::sync::Arc<crate::interpreter::Interpreter>,
     pub decision: Decision,
     pub reason: String,
     /// `--deps`: why the job is in the closure (`requests 2.31.0`), pip-compile's `# via`.
@@ -142,22 +142,22 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn action(&self) -> Action {
+    pub(crate) fn action(&self) -> Action {
         self.decision.action()
     }
 
     /// The concrete version chosen; `None` when none could be chosen.
-    pub fn version(&self) -> Option<&Version> {
+    pub(crate) fn version(&self) -> Option<&Version> {
         self.decision.version()
     }
 
-    pub fn file(&self) -> Option<&JobFile> {
+    pub(crate) fn file(&self) -> Option<&JobFile> {
         self.decision.file()
     }
 
     /// `name==version` once a version is chosen; before that (a range that failed to
     /// resolve) the requirement as written, e.g. `six>=1`, never `six==-`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self.version() {
             Some(version) => format!("{}=={version}", self.project),
             None => self.requirement.clone(),
@@ -177,7 +177,7 @@ impl Serialize for Job {
         out.serialize_field("version", &self.version().map(ToString::to_string))?;
         out.serialize_field("requirement", &self.requirement)?;
         out.serialize_field("origin", &self.origin)?;
-        out.serialize_field("interpreter", &self.interpreter)?;
+        out.serialize_field("interpreter", &self.interpreter.label)?;
         out.serialize_field("action", &self.action())?;
         out.serialize_field("reason", &self.reason)?;
         out.serialize_field("file", &self.file())?;
@@ -197,14 +197,14 @@ impl Serialize for Job {
 
 /// A plan: every job, plus requirement lines wheelwright cannot act on.
 #[derive(Debug, Clone, Serialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub target: String,
     pub jobs: Vec<Job>,
     pub unsupported: Vec<UnsupportedLine>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct UnsupportedLine {
+pub(crate) struct UnsupportedLine {
     pub origin: String,
     pub requirement: String,
     pub reason: String,
@@ -212,7 +212,7 @@ pub struct UnsupportedLine {
 
 impl Plan {
     /// Jobs per action, in the order of [`Action::ALL`].
-    pub fn counts(&self) -> Vec<(Action, usize)> {
+    pub(crate) fn counts(&self) -> Vec<(Action, usize)> {
         Action::ALL
             .iter()
             .map(|a| (*a, self.jobs.iter().filter(|j| j.action() == *a).count()))
@@ -229,7 +229,7 @@ mod tests {
             project: "ww-a".parse().unwrap(),
             requirement: "ww-a>=1".into(),
             origin: "reqs.txt:3".into(),
-            interpreter: "cp311".into(),
+            interpreter: crate::interpreter::test_labelled("cp311"),
             decision,
             reason: "why".into(),
             via: Vec::new(),

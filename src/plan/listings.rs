@@ -13,7 +13,7 @@ use crate::index::{HttpClient, IndexError, IndexFile, Listing, Target, Upstream}
 use crate::store::{Expected, Store};
 
 /// The planner's view of the indexes. A project an index does not know reads as no files.
-pub trait Listings: Sync {
+pub(crate) trait Listings: Sync {
     /// The target's files of `name`: the stage's own only (`own_only`), or with those a
     /// devpi stage inherits from its bases.
     fn target_files(
@@ -55,7 +55,7 @@ pub trait Listings: Sync {
 
 /// The real indexes: the target (its listings remembered while the devpi serial holds),
 /// the pure index, upstream, and the store that remote files are read through.
-pub struct IndexListings<'a> {
+pub(crate) struct IndexListings<'a> {
     pub client: &'a HttpClient,
     pub target: &'a Target,
     pub pure_index: Option<&'a Target>,

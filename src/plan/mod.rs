@@ -19,6 +19,7 @@ mod shard;
 mod tests;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use pep440_rs::{Version, VersionSpecifiers};
@@ -30,7 +31,6 @@ pub(crate) use listings::{IndexListings, Listings};
 use local_hashes::fill_local_hashes;
 use requires_python::RequiresPythonReader;
 pub(crate) use select::VersionPolicy;
-pub(crate) use select::pinned_version;
 use select::{dists, present_wheel, resolve_range};
 pub(crate) use shard::Shard;
 
@@ -48,7 +48,7 @@ pub enum PresentIn {
     Inherited,
 }
 
-pub struct Policy {
+pub(crate) struct Policy {
     pub versions: VersionPolicy,
     pub pre: bool,
     pub present_in: PresentIn,
@@ -57,7 +57,7 @@ pub struct Policy {
 /// A planned job and its place in the report: (requirement line, position among the
 /// line's jobs), which is the plan's order.
 #[derive(Debug, Clone)]
-pub struct JobSlot {
+pub(crate) struct JobSlot {
     pub key: (usize, usize),
     pub job: Job,
 }
@@ -76,23 +76,31 @@ pub(crate) fn unsupported_lines(requirements: &ParsedRequirements) -> Vec<Unsupp
 
 /// Plans requirements against what [`Listings`] report (the real indexes, or memory in the
 /// unit tests).
-pub struct Planner<'a, L> {
+pub(crate) struct Planner<'a, L> {
     pub listings: L,
-    pub interpreters: &'a [Interpreter],
+    pub interpreters: &'a [Arc<Interpreter>],
     pub policy: &'a Policy,
     pub concurrency: usize,
     pub shard: Option<Shard>,
     /// `[package.NAME]` settings: shown on build jobs; `build = false` keeps a job from
     /// building.
     pub packages: &'a crate::package_settings::PackageSettings,
-    /// `--deps`: the closure stands for the written lines' jobs where their marker holds
-    /// (its pinned lines are planned instead), so those are not planned at all: an
-    /// unpinned root would otherwise cost an upstream listing whose answer is dropped.
-    pub(crate) closure: Option<&'a crate::deps::Closure>,
+    /// Written lines whose jobs other lines stand for (`--deps` plans its pinned lines
+    /// instead), so those are not planned at all: an unpinned root would otherwise cost an
+    /// upstream listing whose answer is dropped.
+    pub(crate) covered: Option<&'a dyn WrittenLines>,
+}
+
+/// Which written lines are planned through other lines. The planner asks, and does not
+/// know how the lines were expanded (that is `--deps`' business).
+pub(crate) trait WrittenLines: Sync {
+    /// Whether the job of written line `entry` for interpreter `label`, whose marker holds
+    /// there, is planned through other lines instead.
+    fn covered(&self, entry: usize, label: &str) -> bool;
 }
 
 impl<L: Listings> Planner<'_, L> {
-    pub async fn plan(
+    pub(crate) async fn plan(
         &self,
         requirements: &ParsedRequirements,
         exclusions: &[RequirementEntry],
@@ -112,7 +120,7 @@ impl<L: Listings> Planner<'_, L> {
     /// The plan as a stream of per-project batches, in whatever order the indexes answer, so
     /// that `fill` can start acquiring the first project's wheels while later projects are
     /// still being asked about. With a shard, only this shard's projects are planned.
-    pub fn batches<'p>(
+    pub(crate) fn batches<'p>(
         &'p self,
         requirements: &'p ParsedRequirements,
         exclusions: &'p [RequirementEntry],
@@ -180,7 +188,7 @@ impl<L: Listings> Planner<'_, L> {
         let own_only = self.policy.present_in == PresentIn::Own;
         let mut jobs = Vec::new();
         // Lines whose marker holds for at least one interpreter need the target listing.
-        let live: Vec<(usize, &RequirementEntry, Vec<&Interpreter>)> = entries
+        let live: Vec<(usize, &RequirementEntry, Vec<&Arc<Interpreter>>)> = entries
             .iter()
             .map(|(index, entry)| {
                 let interps = self
@@ -193,7 +201,7 @@ impl<L: Listings> Planner<'_, L> {
             .collect();
         for (index, entry, interps) in &live {
             for interp in self.interpreters {
-                if !interps.iter().any(|i| std::ptr::eq(*i, interp)) {
+                if !interps.iter().any(|i| Arc::ptr_eq(i, interp)) {
                     // The marker as written (pep508_rs would print its normalised form).
                     let marker = entry
                         .text
@@ -207,12 +215,12 @@ impl<L: Listings> Planner<'_, L> {
                 }
             }
         }
-        let live: Vec<(usize, &RequirementEntry, Vec<&Interpreter>)> = live
+        let live: Vec<(usize, &RequirementEntry, Vec<&Arc<Interpreter>>)> = live
             .into_iter()
             .map(|(index, entry, interps)| {
                 let planned = interps
                     .into_iter()
-                    .filter(|i| !self.closure.is_some_and(|c| c.stands_for(index, &i.label)))
+                    .filter(|i| !self.covered.is_some_and(|c| c.covered(index, &i.label)))
                     .collect();
                 (index, entry, planned)
             })
@@ -234,12 +242,12 @@ impl<L: Listings> Planner<'_, L> {
         // Files whose listing has no Requires-Python get it from their content before they
         // count as present (pinned versions now; range versions once upstream is known).
         let reader = RequiresPythonReader::new(&self.listings);
-        let live_interps: Vec<&Interpreter> = self
+        let live_interps: Vec<&Arc<Interpreter>> = self
             .interpreters
             .iter()
             .filter(|i| {
                 live.iter()
-                    .any(|(_, _, interps)| interps.iter().any(|x| std::ptr::eq(*x, *i)))
+                    .any(|(_, _, interps)| interps.iter().any(|x| Arc::ptr_eq(x, i)))
             })
             .collect();
         let pins: Vec<Version> = live
@@ -445,7 +453,7 @@ impl std::fmt::Display for IndexRole {
 /// beside the jobs already decided (markers); an error that stops the run is passed on.
 fn unreadable(
     mut jobs: Vec<(usize, Job)>,
-    live: &[(usize, &RequirementEntry, Vec<&Interpreter>)],
+    live: &[(usize, &RequirementEntry, Vec<&Arc<Interpreter>>)],
     role: IndexRole,
     error: IndexError,
 ) -> Result<Vec<(usize, Job)>, IndexError> {
@@ -470,13 +478,13 @@ fn specifiers(entry: &RequirementEntry) -> VersionSpecifiers {
 }
 
 fn pinned(entry: &RequirementEntry) -> Option<Version> {
-    pinned_version(&specifiers(entry))
+    crate::version::pinned_version(&specifiers(entry))
 }
 
 fn new_job(
     index: usize,
     entry: &RequirementEntry,
-    interp: &Interpreter,
+    interp: &Arc<Interpreter>,
     decision: Decision,
 ) -> Job {
     Job {
@@ -484,7 +492,7 @@ fn new_job(
         project: entry.requirement.name.clone(),
         requirement: crate::index::redact_text(&entry.text),
         origin: entry.origin.to_string(),
-        interpreter: interp.label.clone(),
+        interpreter: Arc::clone(interp),
         decision,
         reason: String::new(),
         via: Vec::new(),

@@ -3,6 +3,8 @@
 //! `>=3.9`) is 2.0 for 3.11 and 1.0 for 3.8. Only `--versions newest` needs this; with
 //! `--versions all` every match is planned for every interpreter anyway.
 
+use std::sync::Arc;
+
 use std::collections::HashMap;
 
 use pep440_rs::{Version, VersionSpecifiers};
@@ -38,7 +40,7 @@ impl<L: Listings> Planner<'_, L> {
         name: &PackageName,
         specifiers: &VersionSpecifiers,
         constraints: &[&VersionSpecifiers],
-        interps: &[&Interpreter],
+        interps: &[&Arc<Interpreter>],
         formats: AllowedFormats,
     ) -> HashMap<String, Version> {
         let mut picks = HashMap::new();

@@ -20,7 +20,7 @@
 //! remote sdist is downloaded only when it would be built). A file that cannot be read is accepted here; acquisition validates it later.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use pep440_rs::Version;
 use pep508_rs::PackageName;
@@ -57,7 +57,7 @@ impl<'a, L: Listings> RequiresPythonReader<'a, L> {
         files: &mut [IndexFile],
         name: &PackageName,
         versions: &[Version],
-        interpreters: &[&Interpreter],
+        interpreters: &[&Arc<Interpreter>],
         download: bool,
     ) {
         let parsed: Vec<Option<DistFilename>> = files
@@ -105,7 +105,7 @@ impl<'a, L: Listings> RequiresPythonReader<'a, L> {
                                 && file
                                     .requires_python
                                     .as_deref()
-                                    .is_none_or(|rp| crate::builder::python_admitted(rp, python))
+                                    .is_none_or(|rp| crate::version::python_admitted(rp, python))
                         }
                         _ => false,
                     })
@@ -135,9 +135,9 @@ impl<L: Listings> Planner<'_, L> {
         reader: &RequiresPythonReader<'_, L>,
         listings: ProjectFiles<'_>,
         name: &PackageName,
-        live: &[(usize, &RequirementEntry, Vec<&Interpreter>)],
+        live: &[(usize, &RequirementEntry, Vec<&Arc<Interpreter>>)],
         constraints: &[&VersionSpecifiers],
-        live_interps: &[&Interpreter],
+        live_interps: &[&Arc<Interpreter>],
     ) {
         // Every version a job will be planned for (ranges resolve without Requires-Python).
         let planned: Vec<Version> = {

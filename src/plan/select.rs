@@ -1,7 +1,7 @@
 //! Pure selection logic: which versions a requirement resolves to, whether a listing holds a
 //! wheel an interpreter accepts, and which upstream file to fetch or build from.
 
-use pep440_rs::{Operator, Version, VersionSpecifiers};
+use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::PackageName;
 
 use crate::distribution::{Compatibility, DistFilename, TagSet};
@@ -34,24 +34,13 @@ pub(crate) fn dists<'a>(files: &'a [IndexFile], name: &PackageName) -> Vec<Dist<
         .collect()
 }
 
-/// `==X` (no wildcard) or `===X`: the version it names.
-pub(crate) fn pinned_version(specifiers: &VersionSpecifiers) -> Option<Version> {
-    let mut iter = specifiers.iter();
-    let first = iter.next()?;
-    if iter.next().is_some() {
-        return None;
-    }
-    matches!(first.operator(), Operator::Equal | Operator::ExactEqual)
-        .then(|| first.version().clone())
-}
-
 /// Pre-releases are considered only with `--pre` or when a specifier names one (PEP 440
 /// §"Handling of pre-releases", narrowed as the issue asks: no fallback to pre-releases).
 pub(crate) fn allows_prereleases(specifiers: &VersionSpecifiers, pre: bool) -> bool {
     pre || specifiers.iter().any(|s| s.any_prerelease())
 }
 
-pub enum VersionPolicy {
+pub(crate) enum VersionPolicy {
     Newest,
     All,
 }
@@ -128,7 +117,7 @@ fn python_ok(d: &Dist<'_>, python: &Version) -> bool {
     d.file
         .requires_python
         .as_deref()
-        .is_none_or(|rp| crate::builder::python_admitted(rp, python))
+        .is_none_or(|rp| crate::version::python_admitted(rp, python))
 }
 
 /// What upstream offers for one (version, interpreter).

@@ -19,7 +19,7 @@ pub(crate) fn render(
     let mut suite = TestSuite::new(suite_name.clone());
     for result in results {
         let job = &result.job;
-        let mut name = format!("{} ({})", job.label(), job.interpreter);
+        let mut name = format!("{} ({})", job.label(), job.interpreter.label);
         if let Some(id) = run_id {
             name.push_str(&format!(" [{id}]"));
         }
@@ -51,8 +51,8 @@ pub(crate) fn render(
             let p = &build.protections;
             case.add_property(("sandbox", build.sandbox.as_str()));
             let protections = format!(
-                "network={}; filesystem={}; pid-namespace={}; limits={}",
-                p.network, p.filesystem, p.pid_namespace, p.limits
+                "network={}; filesystem={}; pid-namespace={}; process-budget={}; limits={}",
+                p.network, p.filesystem, p.pid_namespace, p.process_budget, p.limits
             );
             case.add_property(("sandbox.protections", protections.as_str()));
             if let Some(missing) = &build.missing {

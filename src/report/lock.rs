@@ -18,7 +18,7 @@ use crate::interpreter::Interpreter;
 
 /// What the lock knows about the file that serves one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LockHash {
+pub(crate) enum LockHash {
     /// The sha256 of the file the target serves (or, for `plan`, will serve: the upstream
     /// file a fetch uploads is the same bytes).
     Known(Sha256),
@@ -32,7 +32,7 @@ pub enum LockHash {
 /// One job as the lock sees it. Jobs whose marker is false for their interpreter (skipped)
 /// and excluded jobs are not given to the lock: they are not part of the runtime set.
 #[derive(Debug, Clone)]
-pub struct LockJob {
+pub(crate) struct LockJob {
     pub project: PackageName,
     pub version: Version,
     /// The interpreter's label (`cp311`), as on the job.
@@ -68,7 +68,7 @@ impl LockInterpreter {
     }
 
     /// Every marker value this lock knows of, for interpreters that share a Python version.
-    pub(crate) fn full_clause(&self) -> Result<String, LockError> {
+    pub(crate) fn full_clause(&self) -> Result<String, HashLockError> {
         let mut clause = self.python_version_clause();
         for (key, value) in [
             ("implementation_name", &self.implementation_name),
@@ -92,13 +92,13 @@ impl LockInterpreter {
 }
 
 /// PEP 508 marker strings have no escapes: a value is quoted with whichever quote it lacks.
-fn quote(key: &str, value: &str) -> Result<String, LockError> {
+fn quote(key: &str, value: &str) -> Result<String, HashLockError> {
     if !value.contains('"') {
         Ok(format!("\"{value}\""))
     } else if !value.contains('\'') {
         Ok(format!("'{value}'"))
     } else {
-        Err(LockError::Unquotable {
+        Err(HashLockError::Unquotable {
             key: key.to_string(),
             value: value.to_string(),
         })
@@ -106,7 +106,7 @@ fn quote(key: &str, value: &str) -> Result<String, LockError> {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub(crate) enum LockError {
+pub(crate) enum HashLockError {
     #[error(
         "{project} has versions {first} and {second} for {interpreter}: a lock holds one \
          version per project and interpreter (lock each list of versions on its own)"
@@ -183,12 +183,12 @@ impl Grouped {
 pub(crate) fn group(
     interpreters: &[LockInterpreter],
     jobs: &[LockJob],
-) -> Result<Grouped, LockError> {
+) -> Result<Grouped, HashLockError> {
     let mut groups: Groups = BTreeMap::new();
     let mut versions: BTreeMap<(&PackageName, &str), &Version> = BTreeMap::new();
     for job in jobs {
         if !interpreters.iter().any(|i| i.label == job.interpreter) {
-            return Err(LockError::UnknownInterpreter(job.interpreter.clone()));
+            return Err(HashLockError::UnknownInterpreter(job.interpreter.clone()));
         }
         let seen = versions
             .entry((&job.project, job.interpreter.as_str()))
@@ -199,7 +199,7 @@ pub(crate) fn group(
             } else {
                 (job.version.clone(), (*seen).clone())
             };
-            return Err(LockError::SeveralVersions {
+            return Err(HashLockError::SeveralVersions {
                 project: job.project.clone(),
                 interpreter: job.interpreter.clone(),
                 first,
@@ -244,7 +244,7 @@ pub(crate) fn render(
     header: &LockHeader,
     interpreters: &[LockInterpreter],
     jobs: &[LockJob],
-) -> Result<Lock, LockError> {
+) -> Result<Lock, HashLockError> {
     let Grouped {
         groups,
         missing,
@@ -293,7 +293,7 @@ pub(crate) fn marker(
     version: &Version,
     interpreters: &[LockInterpreter],
     served: &BTreeMap<String, Vec<LockHash>>,
-) -> Result<Option<String>, LockError> {
+) -> Result<Option<String>, HashLockError> {
     let (inside, outside): (Vec<&LockInterpreter>, Vec<&LockInterpreter>) = interpreters
         .iter()
         .partition(|i| served.contains_key(&i.label));
@@ -306,7 +306,7 @@ pub(crate) fn marker(
             .find(|b| a.environment() == b.environment())
             .map(|b| (a, b))
     }) {
-        return Err(LockError::Indistinguishable {
+        return Err(HashLockError::Indistinguishable {
             project: project.clone(),
             version: version.clone(),
             included: a.label.clone(),

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use pep508_rs::PackageName;
 
@@ -15,7 +16,7 @@ use crate::plan::{Decision, Job, Plan};
 
 /// The jobs of the runtime set, and the labels of those that have no version to lock.
 #[derive(Debug, Default)]
-pub struct LockInput {
+pub(crate) struct LockInput {
     pub jobs: Vec<LockJob>,
     pub unresolved: Vec<String>,
 }
@@ -26,13 +27,13 @@ impl LockInput {
             Some(version) => self.jobs.push(LockJob {
                 project: job.project.clone(),
                 version: version.clone(),
-                interpreter: job.interpreter.clone(),
+                interpreter: job.interpreter.label.clone(),
                 hash,
             }),
             None => self.unresolved.push(format!(
                 "{} ({}): {}",
                 job.label(),
-                job.interpreter,
+                job.interpreter.label,
                 job.reason
             )),
         }
@@ -163,7 +164,7 @@ pub(crate) async fn pylock_origin(
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WriteLockError {
     #[error(transparent)]
-    Lock(#[from] lock::LockError),
+    Lock(#[from] lock::HashLockError),
     #[error("cannot write the lock {}: {source}", path.display())]
     Write {
         path: std::path::PathBuf,
@@ -185,10 +186,13 @@ pub(crate) enum LockFormat {
 pub(crate) fn write(
     path: &Path,
     format: &LockFormat,
-    interpreters: &[Interpreter],
+    interpreters: &[Arc<Interpreter>],
     input: &LockInput,
 ) -> Result<(), WriteLockError> {
-    let interpreters: Vec<LockInterpreter> = interpreters.iter().map(LockInterpreter::of).collect();
+    let interpreters: Vec<LockInterpreter> = interpreters
+        .iter()
+        .map(|i| LockInterpreter::of(i))
+        .collect();
     let lock = match format {
         LockFormat::Requirements(header) => lock::render(header, &interpreters, &input.jobs)?,
         LockFormat::Pylock(origin) => super::pylock::render(&interpreters, &input.jobs, origin)?,

@@ -120,6 +120,8 @@ struct Parsed<'a> {
     jobs: Vec<Value>,
     unsupported: Vec<Value>,
     stopped: Option<String>,
+    /// `run` (absent in reports of older versions).
+    run: Option<Value>,
 }
 
 /// Merges JSON reports (schema 1) of one plan or fill split into shards.
@@ -151,14 +153,15 @@ pub(crate) fn merge_json(inputs: &[Input]) -> Result<MergedJson, MergeError> {
     }
     let kind = first.kind;
 
+    let (run, offsets) = merge_runs(&parsed);
     // The same file given twice (overlapping globs) must not count its jobs twice; jobs
     // that merely share a key (two platforms' cp311) are different jobs and both stay.
     let mut seen = HashSet::new();
     let mut jobs: Vec<Value> = parsed
         .iter()
-        .flat_map(|p| p.jobs.iter())
+        .zip(offsets)
+        .flat_map(|(p, offset)| p.jobs.iter().map(move |job| renumber_slot(job, offset)))
         .filter(|job| seen.insert(job.to_string()))
-        .cloned()
         .collect();
     jobs.sort_by(compare_jobs);
 
@@ -201,6 +204,9 @@ pub(crate) fn merge_json(inputs: &[Input]) -> Result<MergedJson, MergeError> {
         "unsupported": unsupported,
         "summary": summary,
     });
+    if let Some(run) = run {
+        report["run"] = run;
+    }
     if kind == Kind::Fill {
         let mut reasons: Vec<String> = Vec::new();
         for p in &parsed {
@@ -269,6 +275,7 @@ fn parse(input: &Input) -> Result<Parsed<'_>, MergeError> {
             )));
         }
     };
+    let run = object.get("run").filter(|r| r.is_object()).cloned();
     // `fill` always writes `stopped` (null when the run finished); `plan` never does.
     let kind = if object.contains_key("stopped") || jobs.iter().any(|j| j.get("outcome").is_some())
     {
@@ -311,7 +318,59 @@ fn parse(input: &Input) -> Result<Parsed<'_>, MergeError> {
         jobs,
         unsupported,
         stopped,
+        run,
     })
+}
+
+/// One `run` for the merged report (the earliest start, the latest finish, the highest exit
+/// code, every shard's build slots), and per input the number its build slots start at:
+/// each shard's slot 0 gets its own row in the HTML report's timeline. A report given twice
+/// (the same `run`) keeps the same numbers, so its jobs still count once.
+fn merge_runs(parsed: &[Parsed]) -> (Option<Value>, Vec<u64>) {
+    let mut distinct: Vec<&Value> = Vec::new();
+    let mut starts: Vec<u64> = Vec::new();
+    let mut offsets = Vec::new();
+    let slots = |run: &Value| run["build_slots"].as_u64().unwrap_or(0);
+    for p in parsed {
+        let Some(run) = &p.run else {
+            offsets.push(0);
+            continue;
+        };
+        match distinct.iter().position(|d| *d == run) {
+            Some(i) => offsets.push(starts[i]),
+            None => {
+                let start = distinct.iter().map(|d| slots(d)).sum();
+                distinct.push(run);
+                starts.push(start);
+                offsets.push(start);
+            }
+        }
+    }
+    if distinct.is_empty() {
+        return (None, offsets);
+    }
+    let numbers = |key: &'static str| distinct.iter().filter_map(move |r| r[key].as_f64());
+    let mut run = json!({
+        "started": numbers("started").fold(f64::INFINITY, f64::min),
+        "finished": numbers("finished").fold(f64::NEG_INFINITY, f64::max),
+        "exit_code": distinct.iter().filter_map(|r| r["exit_code"].as_u64()).max().unwrap_or(0),
+    });
+    if distinct.iter().any(|r| r.get("build_slots").is_some()) {
+        run["build_slots"] = json!(distinct.iter().map(|d| slots(d)).sum::<u64>());
+    }
+    (Some(run), offsets)
+}
+
+/// The job with its `build.schedule.slot` moved up by `offset`.
+fn renumber_slot(job: &Value, offset: u64) -> Value {
+    let mut job = job.clone();
+    if offset > 0
+        && let Some(slot) = job.pointer_mut("/build/schedule/slot")
+        && let Some(n) = slot.as_u64()
+    {
+        *slot = json!(n + offset);
+    }
+    job
 }
 
 /// Project, then version (PEP 440 order when both parse, so 10.0 follows 9.0; jobs without
@@ -395,6 +454,35 @@ mod tests {
         assert_eq!(jobs[0]["build"], build);
         assert_eq!(jobs[1]["build"], failed["build"]);
         assert_eq!(merged.report["summary"]["builds"], 1);
+    }
+
+    #[test]
+    fn runs_merge_and_each_shards_build_slots_get_their_own_numbers() {
+        let shard = |project: &str, slot: u64, started: f64, code: u64| {
+            let mut job = fill_job(project, "1.0", "built");
+            job["build"] = json!({"schedule": {"slot": slot, "queued": started,
+                                               "started": started, "finished": started + 1.0}});
+            let mut report = fill_report("./wh", vec![job], None);
+            report["run"] = json!({"started": started, "finished": started + 5.0,
+                                   "exit_code": code, "build_slots": 2});
+            report
+        };
+        let a = shard("ww-a", 1, 100.0, 0);
+        let b = shard("ww-b", 1, 90.0, 1);
+        let merged = merge_json(&[
+            input("a.json", a.clone()),
+            input("b.json", b),
+            input("a-again.json", a),
+        ])
+        .unwrap();
+        let report = &merged.report;
+        assert_eq!(
+            report["run"],
+            json!({"started": 90.0, "finished": 105.0, "exit_code": 1, "build_slots": 4})
+        );
+        assert_eq!(merged.jobs, 2, "a report given twice counts once");
+        let slot = |i: usize| report["jobs"][i]["build"]["schedule"]["slot"].clone();
+        assert_eq!((slot(0), slot(1)), (json!(1), json!(3)));
     }
 
     #[test]

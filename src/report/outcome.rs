@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub(crate) use super::provenance::BuildInfo;
 use crate::plan::Job;
 
 /// The outcome words of `--report-json` (scripts match on them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Outcome {
     /// Was already on the target (or the pure index) before this run touched it.
@@ -81,6 +81,9 @@ pub(crate) struct JobResult {
     /// Tail of the build log, for failed builds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_tail: Option<String>,
+    /// The log line that explains a failed build (also in `detail`), when one was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decisive: Option<String>,
     /// This run built the job's wheel, whatever became of its upload.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub built: bool,
@@ -105,6 +108,7 @@ impl JobResult {
             retries: Vec::new(),
             duration: Duration::ZERO,
             log_tail: None,
+            decisive: None,
             build: None,
             built: false,
         }

@@ -4,7 +4,7 @@
 //!
 //! A failed build keeps what is known: what the build never reached is `null` (or empty).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -42,6 +42,33 @@ pub(crate) struct BuildInfo {
     /// What the failed build lacked, when its log said so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing: Option<MissingInfo>,
+    /// The full build log in the cache directory (the job's `log_tail` is its end).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    /// When the build waited and ran, and in which `--jobs` slot (the HTML report's
+    /// timeline).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<BuildSchedule>,
+}
+
+/// `build.schedule`: `slot` (0 to `--jobs` - 1), and `queued` (the sdist was ready and the
+/// build waited for a slot), `started` and `finished` as Unix times in seconds, so the
+/// shards of one run (other processes, other machines) share one time axis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct BuildSchedule {
+    pub slot: usize,
+    #[serde(serialize_with = "unix_seconds")]
+    pub queued: SystemTime,
+    #[serde(serialize_with = "unix_seconds")]
+    pub started: SystemTime,
+    #[serde(serialize_with = "unix_seconds")]
+    pub finished: SystemTime,
+}
+
+/// Seconds since the Unix epoch, to the millisecond.
+pub(crate) fn unix_seconds<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    s.serialize_f64((since.as_secs_f64() * 1000.0).round() / 1000.0)
 }
 
 /// The sdist: its file name, the sha256 of the file built, and where it came from
@@ -142,6 +169,8 @@ impl BuildInfo {
             wheel: None,
             crates: Vec::new(),
             missing: None,
+            log: facts.log.as_ref().map(|p| p.display().to_string()),
+            schedule: None,
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::distribution::{SafeFilename, Sha256};
 use crate::timestamp::Timestamp;
 
 use super::lock::{
-    Grouped, Lock, LockError, LockInterpreter, LockJob, comment_text, group, marker,
+    Grouped, HashLockError, Lock, LockInterpreter, LockJob, comment_text, group, marker,
 };
 
 /// PEP 751's file names: `pylock.toml`, or `pylock.NAME.toml` with a NAME without dots.
@@ -62,7 +62,7 @@ pub(crate) fn render(
     interpreters: &[LockInterpreter],
     jobs: &[LockJob],
     origin: &Origin,
-) -> Result<Lock, LockError> {
+) -> Result<Lock, HashLockError> {
     let Grouped {
         groups,
         mut missing,

@@ -27,7 +27,7 @@ pub(crate) fn render_table(plan: &Plan) -> String {
                 job.project.to_string(),
                 job.version()
                     .map_or_else(|| "-".into(), ToString::to_string),
-                job.interpreter.clone(),
+                job.interpreter.label.clone(),
                 job.action().to_string(),
                 reason,
             ]
@@ -116,7 +116,7 @@ pub(crate) fn fill_summary(results: &[JobResult]) -> String {
             "  {} {} ({}) [{}]: {}\n",
             r.outcome,
             r.job.label(),
-            r.job.interpreter,
+            r.job.interpreter.label,
             r.job.origin,
             r.detail
         ));
@@ -135,7 +135,7 @@ mod tests {
             project: project.parse().unwrap(),
             requirement: requirement.into(),
             origin: "r.txt:1".into(),
-            interpreter: "cp311".into(),
+            interpreter: crate::interpreter::test_labelled("cp311"),
             decision: Decision::Unavailable(version.map(|v| v.parse().unwrap())),
             reason: String::new(),
             via: Vec::new(),

@@ -7,7 +7,7 @@ use pep508_rs::PackageName;
 
 use super::provider::ProviderError;
 use super::report::{Notes, Tree, no_versions, render};
-use super::{Origin, Package, Range};
+use super::{LineOrigin, Package, Range};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -20,15 +20,24 @@ pub enum ResolveError {
     #[error(
         "{origin}: `{requirement}` is a direct URL; the dependency closure follows index requirements only"
     )]
-    Url { origin: Origin, requirement: String },
+    Url {
+        origin: LineOrigin,
+        requirement: String,
+    },
     #[error(
         "{origin}: `{requirement}` has --hash but does not pin one version; hash-checking needs `==VERSION`, as pip's --require-hashes does"
     )]
-    HashWithoutPin { origin: Origin, requirement: String },
+    HashWithoutPin {
+        origin: LineOrigin,
+        requirement: String,
+    },
     #[error(
         "{origin}: constraint `{requirement}` names extras; constraints restrict versions only, as in pip"
     )]
-    ConstraintExtras { origin: Origin, requirement: String },
+    ConstraintExtras {
+        origin: LineOrigin,
+        requirement: String,
+    },
 }
 
 /// pubgrub's derivation tree of a conflict, with its rendering.

@@ -10,7 +10,7 @@ use pep508_rs::PackageName;
 use crate::distribution::{Compatibility, DistFilename, TagSet};
 use crate::index::IndexFile;
 
-use super::source::Candidate;
+use super::metadata_source::Candidate;
 
 /// What an environment can install: its wheel tags, its Python version, and whether an
 /// sdist counts (it can be built; `--only-binary` says no).

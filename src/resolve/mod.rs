@@ -10,12 +10,12 @@
 
 mod error;
 pub mod listing;
+mod metadata_source;
 mod priority;
 mod provider;
 mod range;
 mod report;
 mod solve;
-mod source;
 
 #[cfg(test)]
 mod tests;
@@ -29,17 +29,17 @@ use pep508_rs::{ExtraName, PackageName, Requirement};
 use crate::requirements::HashDigest;
 
 pub use error::{Conflict, ResolveError};
+pub use metadata_source::{Candidate, Fault, MetadataSource, SourceError};
 pub(crate) use provider::names_prerelease;
 pub use provider::{Package, ProviderError};
 pub use range::Range;
 pub use solve::{LineResolution, PerLine, resolve, resolve_per_line};
-pub use source::{Candidate, Fault, MetadataSource, SourceError};
 
 /// Where a root or constraint was written, e.g. `requirements.txt:3`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Origin(pub String);
+pub struct LineOrigin(pub String);
 
-impl fmt::Display for Origin {
+impl fmt::Display for LineOrigin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -49,7 +49,7 @@ impl fmt::Display for Origin {
 #[derive(Debug, Clone)]
 pub struct Line {
     pub requirement: Requirement,
-    pub origin: Origin,
+    pub origin: LineOrigin,
     /// `--hash` values: the line must pin one version (`==V` or `===V`), as pip's
     /// hash-checking mode demands. The solver only passes them on (see [`Resolved::hashes`]);
     /// checking files against them is the fetcher's job.
@@ -60,7 +60,7 @@ impl Line {
     pub fn new(requirement: Requirement, origin: impl Into<String>) -> Self {
         Self {
             requirement,
-            origin: Origin(origin.into()),
+            origin: LineOrigin(origin.into()),
             hashes: Vec::new(),
         }
     }
@@ -80,7 +80,7 @@ pub struct Options {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Via {
     /// A root requirement line.
-    Root(Origin),
+    Root(LineOrigin),
     /// A chosen package's `Requires-Dist` (through one of its extras, if `extra` is set).
     Package {
         name: PackageName,

@@ -16,9 +16,9 @@ use pubgrub::{
 
 use crate::requirements::HashDigest;
 
+use super::metadata_source::{Candidate, Fault, MetadataSource, SourceError};
 use super::priority::{Learnt, Priority, Tier, Tracker, pinned};
-use super::source::{Candidate, Fault, MetadataSource, SourceError};
-use super::{Origin, Range};
+use super::{LineOrigin, Range};
 
 /// A node of the solve. Extras are virtual packages, as pip's resolver and uv model them,
 /// in two steps so that an extra's version always follows its project's:
@@ -138,7 +138,7 @@ pub(super) struct Setup<'a> {
     pub source: &'a dyn MetadataSource,
     pub markers: &'a MarkerEnvironment,
     /// Root requirements whose markers hold here, with their lines.
-    pub roots: Vec<(Requirement, Origin)>,
+    pub roots: Vec<(Requirement, LineOrigin)>,
     /// `-c` lines (and `--hash` pins) as sets per project, intersected into every edge.
     pub constraints: HashMap<PackageName, Range>,
     /// Versions that roots or constraints pin exactly: yanked ones are allowed (PEP 592).

@@ -7,11 +7,11 @@ use pep508_rs::{MarkerEnvironment, PackageName, VersionOrUrl};
 use pubgrub::{PubGrubError, VersionSet};
 
 use super::error::{Conflict, ResolveError};
+use super::metadata_source::MetadataSource;
 use super::priority::{Learnt, MAX_RESTARTS};
 use super::provider::{
     Cache, Package, Provider, ProviderError, Setup, names_prerelease, root_version,
 };
-use super::source::MetadataSource;
 use super::{Line, Options, Range, Resolution, Resolved, Via};
 
 /// Solve `roots` together, as one environment (`pip install -r FILE`): one version per
@@ -126,7 +126,7 @@ fn setup<'a>(
                 requirement: line.requirement.to_string(),
             });
         }
-        let pin = crate::plan::pinned_version(&specifiers);
+        let pin = crate::version::pinned_version(&specifiers);
         if !line.hashes.is_empty() && pin.is_none() {
             return Err(ResolveError::HashWithoutPin {
                 origin: line.origin.clone(),

@@ -4,8 +4,9 @@
 use std::io::Read;
 use std::net::TcpListener;
 
-use crate::fill::{Venv, fill, user_with_upstream};
-use crate::support::{devpi, fixtures_dir, unique, upstream_wheels_dir};
+use crate::support::{
+    Venv, devpi, fill, fixtures_dir, unique, upstream_wheels_dir, user_with_upstream,
+};
 
 #[test]
 fn a_mixed_fill_of_fetches_and_builds_ends_with_every_wheel_on_devpi() {
@@ -136,20 +137,19 @@ fn job<'a>(report: &'a serde_json::Value, project: &str) -> &'a serde_json::Valu
 
 #[test]
 fn hostile_sdists_fail_with_the_right_reason_while_the_rest_succeeds() {
-    let _serial = crate::sandbox::HOSTILE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
     let home = tempfile::tempdir().unwrap();
     let wheelhouse = home.path().join("wheelhouse");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
     let escape = std::env::temp_dir().join(unique("ww-escape"));
+    // The sleeper's escaping grandchild carries this run's own marker.
+    let marker = unique("ww-sleep-marker");
     let requirements = format!(
         "\
 ww-charlie==1.0
 ww-net-probe==1.0 -C port={port}
-ww-sleep-forever==1.0
+ww-sleep-forever==1.0 -C marker={marker}
 ww-fork-bomb==1.0
 ww-log-flood==1.0
 ww-write-outside==1.0 -C targets={escape}
@@ -241,9 +241,10 @@ ww-tar-bomb==1.0
         "the secret leaked into the build: {environ}"
     );
     assert!(!environ.contains("WHEELWRIGHT_PASSWORD") && !environ.contains("DEVPI_PASSWORD"));
-    // No build process survived (the sleeper's marker is its project name).
+    // No build process of this run survived: none with the sleeper's marker, none in a build
+    // dir under this run's home (other tests' builds run at the same time).
     let leftover = std::process::Command::new("pgrep")
-        .args(["-f", "ww_sleep_forever|ww-sleep-forever"])
+        .args(["-f", &format!("{marker}|{}", home.path().display())])
         .output()
         .unwrap();
     assert!(
@@ -274,9 +275,6 @@ fn a_signal_kills_running_builds_and_writes_the_reports(
         rustix::process::Signal::HUP => "SIGHUP",
         _ => "SIGTERM",
     };
-    let _serial = crate::sandbox::HOSTILE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
     let home = tempfile::tempdir().unwrap();
     let wheelhouse = home.path().join("wheelhouse");
     // The sandboxed hook's command line names its build directory under our cache.

@@ -4,8 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::fill::{Run, fill};
-use crate::support::{Pypiserver, fixture_dist, test_venv, upstream_wheels_dir};
+use crate::support::{Pypiserver, Run, fill, fixture_dist, test_venv, upstream_wheels_dir, wheels};
 
 /// A pypiserver serving the ww-hatch sdist and the upstream wheels (hatchling and the rest).
 /// The `--deps` pre-pass prepares the sdist's metadata with the fill's own builder
@@ -57,18 +56,6 @@ fn pip_wheel(wheelhouse: &Path, out_dir: &Path) -> std::process::Output {
         .env("PIP_CONFIG_FILE", "/dev/null")
         .output()
         .unwrap()
-}
-
-/// The wheels in a directory target, sorted.
-fn wheels(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.ends_with(".whl"))
-        .collect();
-    names.sort();
-    names
 }
 
 /// The build environment of the run's one build, as the report names it.

@@ -3,54 +3,15 @@
 //! the build dir keyed by the sdist), and rustup's cargo and rustc work from `--build-path`
 //! while a credential file next to them stays out of reach.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use sha2::{Digest, Sha256};
-
-use crate::fill::{Run, fill};
-use crate::support::{fixtures_dir, upstream_wheels_dir};
+use crate::support::{
+    FakeCargoHome, fill, fixtures_dir, job, only_wheel, rustup_home, sha256_of,
+    upstream_wheels_dir, wheel_member,
+};
 
 fn toolchain_dists() -> PathBuf {
     fixtures_dir().join("toolchain/dist")
-}
-
-pub(crate) fn job<'a>(run: &'a Run, project: &str) -> &'a serde_json::Value {
-    run.report["jobs"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no report: {}\n{}", run.stdout(), run.stderr()))
-        .iter()
-        .find(|j| j["project"] == project)
-        .unwrap_or_else(|| panic!("no job for {project}"))
-}
-
-/// The one wheel in `dir`.
-pub(crate) fn only_wheel(dir: &Path) -> PathBuf {
-    let wheels: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "whl"))
-        .collect();
-    assert_eq!(wheels.len(), 1, "{wheels:?}");
-    wheels.into_iter().next().unwrap()
-}
-
-fn member(wheel: &Path, suffix: &str) -> Vec<u8> {
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(wheel).unwrap()).unwrap();
-    let name = archive
-        .file_names()
-        .flatten()
-        .find(|n| n.ends_with(suffix))
-        .unwrap_or_else(|| panic!("no {suffix} in {}", wheel.display()))
-        .to_string();
-    let mut bytes = Vec::new();
-    archive
-        .by_name(&name)
-        .unwrap()
-        .read_to_end(&mut bytes)
-        .unwrap();
-    bytes
 }
 
 /// Build `project` twice, each time with its own HOME (so its own cache dir) and its own
@@ -80,14 +41,14 @@ fn rebuild_twice(project: &str, sandbox: &str, file: &str) {
         assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
         assert_eq!(job(&run, project)["outcome"], "built");
         let wheel = only_wheel(&wheelhouse);
-        let so = member(&wheel, ".so");
+        let so = wheel_member(&wheel, ".so");
         let text = String::from_utf8_lossy(&so);
         assert!(
             !text.contains(&*home.path().to_string_lossy()),
             "the extension names its cache dir"
         );
         assert!(text.contains(file), "no `{file}` in the extension");
-        digests.push(hex::encode(Sha256::digest(std::fs::read(&wheel).unwrap())));
+        digests.push(sha256_of(&wheel));
         homes.push(home);
     }
     assert_eq!(
@@ -117,53 +78,6 @@ fn a_setuptools_c_extension_rebuilt_in_two_cache_dirs_is_byte_identical() {
         "required",
         "ww_cext_setuptools/_native.c",
     );
-}
-
-/// A toolchain dir like `~/.cargo/bin` (the rustup binary and its cargo/rustc links) with a
-/// fake credential file in its parent, as `~/.cargo/credentials.toml` sits next to
-/// `~/.cargo/bin`.
-pub(crate) struct FakeCargoHome {
-    dir: tempfile::TempDir,
-}
-
-impl FakeCargoHome {
-    pub(crate) fn new() -> Self {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let rustup = std::env::split_paths(&path)
-            .map(|d| d.join("rustup"))
-            .find(|p| p.is_file())
-            .expect("the rustup proxy on PATH (the test suite is built with rustup's cargo)");
-        let rustup = std::fs::canonicalize(rustup).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let bin = dir.path().join("bin");
-        std::fs::create_dir(&bin).unwrap();
-        if std::fs::hard_link(&rustup, bin.join("rustup")).is_err() {
-            std::fs::copy(&rustup, bin.join("rustup")).unwrap();
-        }
-        for proxy in ["cargo", "rustc"] {
-            std::os::unix::fs::symlink("rustup", bin.join(proxy)).unwrap();
-        }
-        std::fs::write(
-            dir.path().join("credentials.toml"),
-            "[registry]\ntoken = \"ww-fake-cargo-token\"\n",
-        )
-        .unwrap();
-        Self { dir }
-    }
-
-    pub(crate) fn bin(&self) -> PathBuf {
-        self.dir.path().join("bin")
-    }
-
-    fn credentials(&self) -> PathBuf {
-        self.dir.path().join("credentials.toml")
-    }
-}
-
-/// The caller's rustup home (the test's HOME is not the fill's).
-pub(crate) fn rustup_home() -> String {
-    std::env::var("RUSTUP_HOME")
-        .unwrap_or_else(|_| format!("{}/.rustup", std::env::var("HOME").expect("HOME")))
 }
 
 #[test]
@@ -200,7 +114,7 @@ fn rustup_cargo_and_rustc_work_from_a_build_path_and_its_credentials_stay_hidden
     let run = fill(home.path(), &requirements, &args, &env);
     assert_eq!(run.code(), 0, "{}\n{}", run.stdout(), run.stderr());
     assert_eq!(job(&run, "ww-rust-probe")["outcome"], "built");
-    let report = String::from_utf8(member(&only_wheel(&wheelhouse), "report.txt")).unwrap();
+    let report = String::from_utf8(wheel_member(&only_wheel(&wheelhouse), "report.txt")).unwrap();
     assert!(report.contains("\ncargo 1."), "{report}");
     assert!(report.contains("\nrustc 1."), "{report}");
     assert!(
@@ -239,7 +153,7 @@ fn rustup_cargo_and_rustc_work_from_a_build_path_and_its_credentials_stay_hidden
     assert!(!report.contains("RUSTUP_TOOLCHAIN=\n"), "{report}");
 
     // Naming the directory that holds the credential file is refused before anything runs.
-    let parent = cargo.dir.path().to_str().unwrap();
+    let parent = cargo.root().to_str().unwrap();
     let mut args = base.to_vec();
     args.extend(["--build-path", parent]);
     let run = fill(home.path(), &requirements, &args, &env);

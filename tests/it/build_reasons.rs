@@ -2,9 +2,7 @@
 //! markers evaluated for each pyenv interpreter (as pip evaluates them), and the log line
 //! that explains a failure carried into the summary line and the JSON `detail`.
 
-use crate::fill::fill;
-use crate::requires_python::pyenv_python;
-use crate::support::fixtures_dir;
+use crate::support::{fill, fixtures_dir, pyenv_python, sha256_of};
 
 fn job_for<'a>(report: &'a serde_json::Value, interpreter: &str) -> &'a serde_json::Value {
     report["jobs"]
@@ -105,7 +103,7 @@ fn a_failed_build_names_its_decisive_log_line() {
     let build = &job["build"];
     assert_eq!(
         build["sdist"]["sha256"],
-        crate::fill::sha256_of(&dists.join("ww_no_header-1.0.tar.gz")),
+        sha256_of(&dists.join("ww_no_header-1.0.tar.gz")),
         "{job}"
     );
     assert!(build["source_date_epoch"].is_u64(), "{job}");

@@ -8,8 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 use wheelwright::timestamp::Timestamp;
 
-use crate::fill::sha256_of;
-use crate::support::{Body, CannedServer, Reply, fixture_dist};
+use crate::support::{Body, CannedServer, Reply, fixture_dist, plan, sha256_of};
 
 const DAY: i64 = 86_400;
 
@@ -74,9 +73,9 @@ fn planned(home: &Path, requirements: &str, extra: &[&str], index: &str) -> (Str
     let mut args = vec!["--index-url", index, "--python", "python3"];
     args.extend_from_slice(extra);
     args.extend(["--target", wheelhouse.to_str().unwrap()]);
-    let (code, _, stderr, report) = crate::deps::plan(home, requirements, &args);
-    assert_eq!(code, 0, "{stderr}");
-    (stderr, report)
+    let run = plan(home, requirements, &args, &[]);
+    run.assert_code(0);
+    (run.stderr().to_string(), run.report.clone())
 }
 
 #[test]

@@ -4,61 +4,13 @@
 //! from alone, and checked against pip's own resolution.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::fill::{Venv, fill};
-use crate::support::{Pypiserver, fixtures_dir, pyenv_versions, wheelwright_with_home};
-
-/// A pypiserver whose packages are the `ww-dep-*` fixture wheels.
-pub(crate) fn upstream() -> (tempfile::TempDir, Pypiserver) {
-    let packages = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(fixtures_dir().join("dist")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if name.starts_with("ww_dep_") {
-            std::fs::copy(&path, packages.path().join(&name)).unwrap();
-        }
-    }
-    let server = Pypiserver::start(packages.path(), None);
-    (packages, server)
-}
-
-/// The pyenv interpreter of `minor` (e.g. "3.9"): the marker test needs one before 3.10.
-fn pyenv_python(minor: &str) -> PathBuf {
-    std::fs::read_dir(pyenv_versions())
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("{minor}.")))
-        })
-        .map(|p| p.join("bin/python3"))
-        .filter(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "no pyenv Python {minor} under {}",
-                pyenv_versions().display()
-            )
-        })
-}
-
-/// The wheels in a directory target, sorted.
-fn wheels(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| n.ends_with(".whl"))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
+use crate::support::{
+    Venv, deps_upstream, fill, fixture_dist, fixtures_dir, pip_resolution, plan, pyenv_python, run,
+    sha256_of, snapshot, user_with_upstream, wheels, wheelwright_with_home,
+};
 
 /// `(project, interpreter) -> (version, action, via)` of a report's jobs.
 fn jobs(report: &Value) -> BTreeMap<(String, String), (String, String, Vec<String>)> {
@@ -86,34 +38,9 @@ fn jobs(report: &Value) -> BTreeMap<(String, String), (String, String, Vec<Strin
         .collect()
 }
 
-/// `wheelwright plan` with a JSON report; returns (exit code, stdout, stderr, report).
-pub(crate) fn plan(home: &Path, requirements: &str, args: &[&str]) -> (i32, String, String, Value) {
-    let reqs = home.join("requirements.txt");
-    std::fs::write(&reqs, requirements).unwrap();
-    let report = home.join("plan.json");
-    let _ = std::fs::remove_file(&report);
-    let out = wheelwright_with_home(home)
-        .arg("plan")
-        .arg(&reqs)
-        .args(args)
-        .arg("--report-json")
-        .arg(&report)
-        .output()
-        .unwrap();
-    let report = std::fs::read_to_string(&report)
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap_or(Value::Null);
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-        report,
-    )
-}
-
 #[test]
 fn fill_deps_fills_the_closure_per_interpreter_and_pip_installs_from_the_target_alone() {
-    let (_packages, server) = upstream();
+    let (_packages, server) = deps_upstream();
     let home = tempfile::tempdir().unwrap();
     let wheelhouse = home.path().join("wheelhouse");
     let py39 = pyenv_python("3.9");
@@ -201,22 +128,17 @@ fn fill_deps_fills_the_closure_per_interpreter_and_pip_installs_from_the_target_
     let again = fill(home.path(), requirements, &args, &[]);
     assert_eq!(again.code(), 0, "{}", again.stderr());
     assert_eq!(again.count("uploaded"), 0, "{:?}", again.outcomes());
-    let (code, stdout, stderr, _) = plan(home.path(), requirements, &args);
-    assert_eq!(code, 0, "{stderr}");
-    let base_row = stdout
-        .lines()
-        .find(|l| l.starts_with("ww-dep-base"))
-        .unwrap_or_else(|| panic!("{stdout}"));
-    assert!(
-        base_row.contains("present") && base_row.contains("via ww-dep-left 1.0, ww-dep-right 1.0"),
-        "{base_row}"
-    );
+    let planned = plan(home.path(), requirements, &args, &[]);
+    let home_dir = snapshot::path(home.path());
+    snapshot::settings(&[(&home_dir, "[home]")]).bind(|| {
+        insta::assert_snapshot!("deps_plan_table", planned.assert_code(0).stdout());
+    });
     server.assert_no_tracebacks();
 }
 
 #[test]
 fn fill_deps_builds_a_dependency_published_only_as_an_sdist() {
-    let (_packages, server) = upstream();
+    let (_packages, server) = deps_upstream();
     let home = tempfile::tempdir().unwrap();
     let wheelhouse = home.path().join("wheelhouse");
     let index = format!("{}/simple/", server.url());
@@ -270,8 +192,8 @@ fn fill_deps_builds_a_dependency_published_only_as_an_sdist() {
 
     // The dry run solves the same closure (the prepared metadata is cached by the sdist's
     // sha256) and finds everything present.
-    let (code, stdout, stderr, _) = plan(home.path(), requirements, &args);
-    assert_eq!(code, 0, "{stderr}");
+    let planned = plan(home.path(), requirements, &args, &[]);
+    let stdout = planned.assert_code(0).stdout();
     let row = stdout
         .lines()
         .find(|l| l.starts_with("ww-dep-sdonly"))
@@ -287,7 +209,7 @@ fn a_constraint_forces_an_older_version_into_the_closure() {
     std::fs::write(&constraints, "ww-dep-base<1.5\n").unwrap();
     let find_links = fixtures_dir().join("dist");
     let requirements = format!("-c {}\nww-dep-left\nww-dep-right\n", constraints.display());
-    let (code, _, stderr, report) = plan(
+    let planned = plan(
         home.path(),
         &requirements,
         &[
@@ -298,9 +220,10 @@ fn a_constraint_forces_an_older_version_into_the_closure() {
             "--target",
             home.path().join("wh").to_str().unwrap(),
         ],
+        &[],
     );
-    assert_eq!(code, 0, "{stderr}");
-    let versions: BTreeMap<String, String> = jobs(&report)
+    planned.assert_code(0);
+    let versions: BTreeMap<String, String> = jobs(&planned.report)
         .into_iter()
         .map(|((project, _), (version, _, _))| (project, version))
         .collect();
@@ -371,59 +294,17 @@ fn a_conflict_stops_together_mode_and_fails_only_its_line_per_line() {
     );
 }
 
-/// What `pip install --dry-run --ignore-installed --report` of `home/requirements.txt`
-/// over `index` installs: project → version (pip of a fresh venv in `home`, made here when
-/// missing).
-pub(crate) fn pip_resolution(home: &Path, index: &str) -> BTreeMap<String, String> {
-    if !home.join("venv/bin/pip").is_file() {
-        Venv::new(home);
-    }
-    let pip_report = home.join("pip-report.json");
-    let out = std::process::Command::new(home.join("venv/bin/pip"))
-        .args([
-            "install",
-            "--disable-pip-version-check",
-            "--dry-run",
-            "--ignore-installed",
-            "--index-url",
-            index,
-            "--report",
-        ])
-        .arg(&pip_report)
-        .arg("-r")
-        .arg(home.join("requirements.txt"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pip: Value = serde_json::from_str(&std::fs::read_to_string(&pip_report).unwrap()).unwrap();
-    pip["install"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["metadata"]["name"].as_str().unwrap().to_string(),
-                i["metadata"]["version"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// The oracle: pip's resolution (`pip install --dry-run --report`) over the same pypiserver
 /// chooses the versions wheelwright's closure has, for the same interpreter.
 #[test]
 fn deps_choose_the_versions_pips_resolver_installs() {
-    let (_packages, server) = upstream();
+    let (_packages, server) = deps_upstream();
     let home = tempfile::tempdir().unwrap();
     let index = format!("{}/simple/", server.url());
     let requirements = "ww-dep-top[fast]\nww-dep-cycle-a\nww-dep-left\n";
     let _venv = Venv::new(home.path());
     let python = home.path().join("venv/bin/python");
-    let (code, _, stderr, report) = plan(
+    let planned = plan(
         home.path(),
         requirements,
         &[
@@ -435,9 +316,10 @@ fn deps_choose_the_versions_pips_resolver_installs() {
             "--target",
             home.path().join("wh").to_str().unwrap(),
         ],
+        &[],
     );
-    assert_eq!(code, 0, "{stderr}");
-    let ours: BTreeMap<String, String> = jobs(&report)
+    planned.assert_code(0);
+    let ours: BTreeMap<String, String> = jobs(&planned.report)
         .into_iter()
         .map(|((project, _), (version, _, _))| (project, version))
         .collect();
@@ -450,12 +332,10 @@ fn deps_choose_the_versions_pips_resolver_installs() {
 /// honoured, and pip installs the root from the target's simple index alone.
 #[test]
 fn fill_deps_into_devpi_with_a_hash_pinned_root() {
-    let (user, upstream) = crate::fill::user_with_upstream("deps");
+    let (user, upstream) = user_with_upstream("deps");
     let target = user.create_index("target", &[], false);
     let home = tempfile::tempdir().unwrap();
-    let left = crate::fill::sha256_of(&crate::support::fixture_dist(
-        "ww_dep_left-1.0-py3-none-any.whl",
-    ));
+    let left = sha256_of(&fixture_dist("ww_dep_left-1.0-py3-none-any.whl"));
     let requirements = format!("ww-dep-left==1.0 --hash=sha256:{left}\nww-dep-right\n");
     let args = [
         "--deps",
@@ -525,7 +405,7 @@ fn together_mode_solves_each_requirements_file_alone() {
     std::fs::write(&newest, "ww-dep-base>=2\n").unwrap();
     let find_links = fixtures_dir().join("dist");
     let report = home.path().join("plan.json");
-    let out = wheelwright_with_home(home.path())
+    let planned = run(wheelwright_with_home(home.path())
         .arg("plan")
         .arg(&capped)
         .arg(&newest)
@@ -534,15 +414,11 @@ fn together_mode_solves_each_requirements_file_alone() {
         .arg("--target")
         .arg(home.path().join("wh"))
         .arg("--report-json")
-        .arg(&report)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    let mut bases: Vec<(String, Vec<String>)> = report["jobs"]
-        .as_array()
-        .unwrap()
+        .arg(&report))
+    .with_report(&report);
+    planned.assert_code(0);
+    let mut bases: Vec<(String, Vec<String>)> = planned
+        .jobs()
         .iter()
         .filter(|j| j["project"] == "ww-dep-base")
         .map(|j| {
@@ -658,12 +534,15 @@ fn deps_shards_split_the_closure_without_overlap() {
     let planned = |shard| {
         let args = base(shard);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, _, stderr, report) =
-            plan(home.path(), "ww-dep-top[fast]\nww-dep-cycle-a\n", &args);
-        assert_eq!(code, 0, "{stderr}");
-        let mut jobs: Vec<(String, String)> = report["jobs"]
-            .as_array()
-            .unwrap()
+        let planned = plan(
+            home.path(),
+            "ww-dep-top[fast]\nww-dep-cycle-a\n",
+            &args,
+            &[],
+        );
+        let mut jobs: Vec<(String, String)> = planned
+            .assert_code(0)
+            .jobs()
             .iter()
             .map(|j| {
                 (
@@ -691,7 +570,7 @@ fn deps_shards_split_the_closure_without_overlap() {
 fn per_line_mode_fills_several_versions_of_one_project() {
     let home = tempfile::tempdir().unwrap();
     let find_links = fixtures_dir().join("dist");
-    let (code, _, stderr, report) = plan(
+    let planned = plan(
         home.path(),
         "ww-dep-base==1.0\nww-dep-base==2.0\nww-dep-left\n",
         &[
@@ -703,11 +582,11 @@ fn per_line_mode_fills_several_versions_of_one_project() {
             "--target",
             home.path().join("wh").to_str().unwrap(),
         ],
+        &[],
     );
-    assert_eq!(code, 0, "{stderr}");
-    let mut jobs: Vec<(String, String, String)> = report["jobs"]
-        .as_array()
-        .unwrap()
+    let mut jobs: Vec<(String, String, String)> = planned
+        .assert_code(0)
+        .jobs()
         .iter()
         .map(|j| {
             (

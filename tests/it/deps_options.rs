@@ -8,15 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::deps::upstream;
-use crate::fill::{Venv, fill, sha256_of};
-use crate::support::fixture_dist;
-
-/// `wheelwright plan` with a JSON report; returns (exit code, stderr, report).
-fn plan(home: &Path, requirements: &str, args: &[&str]) -> (i32, String, Value) {
-    let (code, _stdout, stderr, report) = crate::deps::plan(home, requirements, args);
-    (code, stderr, report)
-}
+use crate::support::{Venv, deps_upstream, fill, fixture_dist, plan, sha256_of, wheels};
 
 /// `(project, version, action, via)` of a report's jobs, sorted.
 fn rows(report: &Value) -> Vec<(String, String, String, Vec<String>)> {
@@ -73,24 +65,11 @@ fn entries_of(dir: &Path, sha256: &str) -> Vec<String> {
     names
 }
 
-fn wheels(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| n.ends_with(".whl"))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
 /// `--only-binary :all:` reaches the dependencies: `ww-dep-sdonly` (only an sdist) is no
 /// candidate, so the root has no closure, exactly where pip's resolver finds no version.
 #[test]
 fn only_binary_all_leaves_an_sdist_only_dependency_out_as_pip_does() {
-    let (_packages, server) = upstream();
+    let (_packages, server) = deps_upstream();
     let home = tempfile::tempdir().unwrap();
     let index = format!("{}/simple/", server.url());
     let target = home.path().join("wh");
@@ -102,8 +81,8 @@ fn only_binary_all_leaves_an_sdist_only_dependency_out_as_pip_does() {
         "--target",
         target.to_str().unwrap(),
     ];
-    let (code, stderr, _) = plan(home.path(), requirements, &args);
-    assert_eq!(code, 2, "{stderr}");
+    let planned = plan(home.path(), requirements, &args, &[]);
+    let stderr = planned.assert_code(2).stderr();
     assert!(
         stderr.contains("Because ")
             && stderr.contains("ww-dep-sdonly")
@@ -128,8 +107,9 @@ fn only_binary_all_leaves_an_sdist_only_dependency_out_as_pip_does() {
         "--target",
         target.to_str().unwrap(),
     ];
-    let (code, stderr, report) = plan(home.path(), requirements, &per_line);
-    assert_eq!(code, 0, "{stderr}");
+    let planned = plan(home.path(), requirements, &per_line, &[]);
+    planned.assert_code(0);
+    let report = &planned.report;
     let job = report["jobs"]
         .as_array()
         .unwrap()
@@ -163,10 +143,11 @@ fn only_binary_all_leaves_an_sdist_only_dependency_out_as_pip_does() {
     assert!(!out.status.success(), "pip resolved it: {pip_stderr}");
     assert!(pip_stderr.contains("ww-dep-sdonly"), "{pip_stderr}");
     // Without the option both resolve it (the sdist's metadata prepared).
-    let (code, stderr, report) = plan(home.path(), "ww-dep-wants-sdonly\n", &args);
-    assert_eq!(code, 0, "{stderr}");
+    let planned = plan(home.path(), "ww-dep-wants-sdonly\n", &args, &[]);
+    planned.assert_code(0);
+    let report = &planned.report;
     assert!(
-        versions(&report).contains(&pair("ww-dep-sdonly", "1.0")),
+        versions(report).contains(&pair("ww-dep-sdonly", "1.0")),
         "{report}"
     );
     server.assert_no_tracebacks();
@@ -177,7 +158,7 @@ fn only_binary_all_leaves_an_sdist_only_dependency_out_as_pip_does() {
 /// fill builds it instead of fetching the wheel upstream has.
 #[test]
 fn no_binary_on_a_dependency_takes_its_metadata_from_the_prepare_hook() {
-    let (_packages, server) = upstream();
+    let (_packages, server) = deps_upstream();
     let home = tempfile::tempdir().unwrap();
     let index = format!("{}/simple/", server.url());
     let wheelhouse = home.path().join("wheelhouse");
@@ -229,7 +210,7 @@ fn no_binary_on_a_dependency_takes_its_metadata_from_the_prepare_hook() {
 /// entry (the plain one keyed by the sdist alone, the patched one by sdist and settings).
 #[test]
 fn a_package_patch_that_edits_dependencies_changes_the_closure() {
-    let (_packages, server) = upstream();
+    let (_packages, server) = deps_upstream();
     let home = tempfile::tempdir().unwrap();
     let index = format!("{}/simple/", server.url());
     let target = home.path().join("wh");
@@ -264,13 +245,15 @@ fn a_package_patch_that_edits_dependencies_changes_the_closure() {
         pair("ww-dep-wants-sdonly", "1.0"),
     ];
 
-    let (code, stderr, report) = plan(home.path(), requirements, &args);
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(versions(&report), before);
+    let planned = plan(home.path(), requirements, &args, &[]);
+    planned.assert_code(0);
+    let report = &planned.report;
+    assert_eq!(versions(report), before);
 
-    let (code, stderr, report) = plan(home.path(), requirements, &with_config);
-    assert_eq!(code, 0, "{stderr}");
-    let rows = rows(&report);
+    let planned = plan(home.path(), requirements, &with_config, &[]);
+    planned.assert_code(0);
+    let report = &planned.report;
+    let rows = rows(report);
     assert!(
         rows.iter().any(|(p, v, _, via)| p == "ww-dep-fast"
             && v == "1.0"
@@ -280,9 +263,10 @@ fn a_package_patch_that_edits_dependencies_changes_the_closure() {
     assert_eq!(rows.len(), 4, "{rows:?}");
 
     // The plain entry stays what the unpatched sdist gives: the old closure again.
-    let (code, stderr, report) = plan(home.path(), requirements, &args);
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(versions(&report), before);
+    let planned = plan(home.path(), requirements, &args, &[]);
+    planned.assert_code(0);
+    let report = &planned.report;
+    assert_eq!(versions(report), before);
     let sha = sha256_of(&fixture_dist("ww_dep_sdonly-1.0.tar.gz"));
     let entries = entries_of(&sdist_cache(home.path()), &sha);
     assert_eq!(entries.len(), 2, "{entries:?}");
@@ -297,7 +281,7 @@ fn a_package_patch_that_edits_dependencies_changes_the_closure() {
 /// no candidate (it is not installable from the target); the root has no closure.
 #[test]
 fn build_false_leaves_an_sdist_only_dependency_out_of_the_closure() {
-    let (_packages, server) = upstream();
+    let (_packages, server) = deps_upstream();
     let home = tempfile::tempdir().unwrap();
     let index = format!("{}/simple/", server.url());
     let config = home.path().join("wheelwright.toml");
@@ -306,7 +290,7 @@ fn build_false_leaves_an_sdist_only_dependency_out_of_the_closure() {
         "[package.ww-dep-sdonly]\nbuild = false\nreason = \"never built here\"\n",
     )
     .unwrap();
-    let (code, stderr, _) = plan(
+    let planned = plan(
         home.path(),
         "ww-dep-wants-sdonly\n",
         &[
@@ -318,8 +302,9 @@ fn build_false_leaves_an_sdist_only_dependency_out_of_the_closure() {
             "--target",
             home.path().join("wh").to_str().unwrap(),
         ],
+        &[],
     );
-    assert_eq!(code, 2, "{stderr}");
+    let stderr = planned.assert_code(2).stderr();
     assert!(
         stderr.contains("Because ") && stderr.contains("ww-dep-sdonly"),
         "{stderr}"
@@ -335,7 +320,7 @@ fn build_false_leaves_an_sdist_only_dependency_out_of_the_closure() {
 /// fails (a constraint against its dependency) fails alone.
 #[test]
 fn versions_all_per_line_gives_each_version_its_own_closure() {
-    let (_packages, server) = upstream();
+    let (_packages, server) = deps_upstream();
     let home = tempfile::tempdir().unwrap();
     let index = format!("{}/simple/", server.url());
     let target = home.path().join("wh");
@@ -349,8 +334,9 @@ fn versions_all_per_line_gives_each_version_its_own_closure() {
         "--target",
         target.to_str().unwrap(),
     ];
-    let (code, stderr, report) = plan(home.path(), "ww-dep-twice\n", &args);
-    assert_eq!(code, 0, "{stderr}");
+    let planned = plan(home.path(), "ww-dep-twice\n", &args, &[]);
+    planned.assert_code(0);
+    let report = &planned.report;
     let row = |p: &str, v: &str, via: &[&str]| {
         (
             p.to_string(),
@@ -360,7 +346,7 @@ fn versions_all_per_line_gives_each_version_its_own_closure() {
         )
     };
     assert_eq!(
-        rows(&report),
+        rows(report),
         [
             row("ww-dep-base", "1.0", &["ww-dep-twice 1.0"]),
             row("ww-dep-base", "2.0", &["ww-dep-twice 2.0"]),
@@ -373,9 +359,10 @@ fn versions_all_per_line_gives_each_version_its_own_closure() {
     let constraints = home.path().join("constraints.txt");
     std::fs::write(&constraints, "ww-dep-base<2\n").unwrap();
     let requirements = format!("-c {}\nww-dep-twice\n", constraints.display());
-    let (code, stderr, report) = plan(home.path(), &requirements, &args);
-    assert_eq!(code, 0, "{stderr}");
-    let rows = rows(&report);
+    let planned = plan(home.path(), &requirements, &args, &[]);
+    planned.assert_code(0);
+    let report = &planned.report;
+    let rows = rows(report);
     assert_eq!(
         rows.iter()
             .map(|(p, v, a, _)| (p.as_str(), v.as_str(), a.as_str()))
@@ -404,7 +391,7 @@ fn versions_all_per_line_gives_each_version_its_own_closure() {
 /// message says why and what to use, and nothing reaches the target.
 #[test]
 fn versions_all_with_deps_together_is_refused() {
-    let (_packages, server) = upstream();
+    let (_packages, server) = deps_upstream();
     let home = tempfile::tempdir().unwrap();
     let index = format!("{}/simple/", server.url());
     let wheelhouse = home.path().join("wheelhouse");

@@ -10,9 +10,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::deps::{pip_resolution, plan};
 use crate::support::{
-    DevpiServer, Fault, FaultProxy, Match, Pypiserver, When, make_failing_sdist, make_wheel,
+    DevpiServer, Fault, FaultProxy, Match, Pypiserver, Run, When, make_failing_sdist, make_wheel,
+    pip_resolution, plan,
 };
 
 /// A pypiserver over dists `write` puts in its directory.
@@ -23,8 +23,8 @@ fn serve(write: impl FnOnce(&Path)) -> (tempfile::TempDir, Pypiserver) {
     (packages, server)
 }
 
-/// `plan --deps -v` of `requirements` over `index`: (exit code, stderr, report).
-fn plan_deps(home: &Path, index: &str, requirements: &str) -> (i32, String, Value) {
+/// `plan --deps -v` of `requirements` over `index`.
+fn plan_deps(home: &Path, index: &str, requirements: &str) -> Run {
     let target = home.join("wh");
     let args = [
         "--deps",
@@ -34,8 +34,7 @@ fn plan_deps(home: &Path, index: &str, requirements: &str) -> (i32, String, Valu
         "--target",
         target.to_str().unwrap(),
     ];
-    let (code, _stdout, stderr, report) = plan(home, requirements, &args);
-    (code, stderr, report)
+    plan(home, requirements, &args, &[])
 }
 
 /// project → version of the report's jobs.
@@ -114,15 +113,16 @@ fn a_culprit_decided_first_gives_way_instead_of_a_walk_to_an_ancient_sdist() {
     let home = tempfile::tempdir().unwrap();
     let index = format!("{}/simple/", server.url());
     let requirements = "ww-flower\nww-black\n";
-    let (code, stderr, report) = plan_deps(home.path(), &index, requirements);
-    assert_eq!(code, 0, "{stderr}");
-    let ours = chosen(&report);
+    let planned = plan_deps(home.path(), &index, requirements);
+    let stderr = planned.assert_code(0).stderr();
+    let report = &planned.report;
+    let ours = chosen(report);
     assert_eq!(ours["ww-kombu"], "5.7.0");
     assert_eq!(ours["ww-packaging"], "26.3");
     assert_eq!(ours, pip_resolution(home.path(), &index));
     // No walk: the ancient sdist was never prepared, and few versions were visited.
     assert_eq!(remembered_failures(home.path()), 0);
-    let counts = resolution(&report);
+    let counts = resolution(report);
     assert!(counts["visited"].as_u64().unwrap() <= 8, "{counts}");
     assert_eq!(counts["sdist_metadata_builds"], 0, "{counts}");
     assert!(stderr.contains("versions visited"), "{stderr}");
@@ -148,9 +148,10 @@ fn the_old_release_walk_ends_where_pip_ends() {
     });
     let home = tempfile::tempdir().unwrap();
     let index = format!("{}/simple/", server.url());
-    let (code, stderr, report) = plan_deps(home.path(), &index, "ww-tool\nww-requests\n");
-    assert_eq!(code, 0, "{stderr}");
-    let ours = chosen(&report);
+    let planned = plan_deps(home.path(), &index, "ww-tool\nww-requests\n");
+    planned.assert_code(0);
+    let report = &planned.report;
+    let ours = chosen(report);
     assert_eq!(ours["ww-boto3"], "9.0");
     assert_eq!(ours["ww-urllib3"], "1.26.20");
     assert_eq!(ours, pip_resolution(home.path(), &index));
@@ -180,10 +181,11 @@ fn an_extra_follows_its_pinned_project() {
     let home = tempfile::tempdir().unwrap();
     let index = format!("{}/simple/", server.url());
     let requirements = "ww-pandas[all]==3.1.2\nww-lib\n";
-    let (code, stderr, report) = plan_deps(home.path(), &index, requirements);
-    assert_eq!(code, 0, "{stderr}");
+    let planned = plan_deps(home.path(), &index, requirements);
+    planned.assert_code(0);
+    let report = &planned.report;
     assert_eq!(
-        chosen(&report),
+        chosen(report),
         pairs(&[
             ("ww-lib", "1.0"),
             ("ww-numba", "2.0"),
@@ -192,7 +194,7 @@ fn an_extra_follows_its_pinned_project() {
         ])
     );
     assert_eq!(remembered_failures(home.path()), 0);
-    let counts = resolution(&report);
+    let counts = resolution(report);
     // pandas 3.1.2, plot, both libs, both numbas: nothing else was read.
     assert!(counts["visited"].as_u64().unwrap() <= 6, "{counts}");
 }
@@ -218,9 +220,10 @@ fn a_prerelease_only_where_the_requirement_in_force_allows_one() {
     });
     let home = tempfile::tempdir().unwrap();
     let index = format!("{}/simple/", server.url());
-    let (code, stderr, report) = plan_deps(home.path(), &index, "ww-notebook\n");
-    assert_eq!(code, 0, "{stderr}");
-    let ours = chosen(&report);
+    let planned = plan_deps(home.path(), &index, "ww-notebook\n");
+    planned.assert_code(0);
+    let report = &planned.report;
+    let ours = chosen(report);
     assert_eq!(ours["ww-jupyterlab"], "4.3.8");
     assert_eq!(ours, pip_resolution(home.path(), &index));
 }
@@ -237,13 +240,14 @@ fn an_sdist_whose_metadata_fails_is_skipped_and_remembered() {
     });
     let home = tempfile::tempdir().unwrap();
     let index = format!("{}/simple/", server.url());
-    let (code, stderr, report) = plan_deps(home.path(), &index, "ww-oldsd\n");
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(chosen(&report), pairs(&[("ww-oldsd", "1.0")]));
+    let planned = plan_deps(home.path(), &index, "ww-oldsd\n");
+    planned.assert_code(0);
+    let report = &planned.report;
+    assert_eq!(chosen(report), pairs(&[("ww-oldsd", "1.0")]));
     assert_eq!(remembered_failures(home.path()), 1);
 
-    let (code, stderr, _) = plan_deps(home.path(), &index, "ww-oldsd>=2\n");
-    assert_eq!(code, 2, "{stderr}");
+    let planned = plan_deps(home.path(), &index, "ww-oldsd>=2\n");
+    let stderr = planned.assert_code(2).stderr();
     assert!(
         stderr.contains("ww-oldsd ==2.0 cannot be used (its metadata cannot be had:")
             && stderr.contains("No module named 'pkg_resources'")
@@ -261,8 +265,8 @@ fn a_404_for_a_named_project_is_an_index_failure_with_its_url() {
     let (_packages, pypiserver) = serve(|p| make_wheel(p, "ww-here", "1.0", &[], &[]));
     let home = tempfile::tempdir().unwrap();
     let index = format!("{}/simple/", pypiserver.url());
-    let (code, stderr, _) = plan_deps(home.path(), &index, "ww-here\nww-absent\n");
-    assert_eq!(code, 3, "{stderr}");
+    let planned = plan_deps(home.path(), &index, "ww-here\nww-absent\n");
+    let stderr = planned.assert_code(3).stderr();
     assert!(
         stderr.contains(&format!("{index}ww-absent/ answered 404")),
         "{stderr}"
@@ -272,8 +276,8 @@ fn a_404_for_a_named_project_is_an_index_failure_with_its_url() {
     let user = devpi.new_user("mirror404");
     user.create_mirror("mirror", &index);
     let mirror = format!("{}/{}/mirror/+simple/", devpi.url(), user.name);
-    let (code, stderr, _) = plan_deps(home.path(), &mirror, "ww-here\nww-absent\n");
-    assert_eq!(code, 3, "{stderr}");
+    let planned = plan_deps(home.path(), &mirror, "ww-here\nww-absent\n");
+    let stderr = planned.assert_code(3).stderr();
     assert!(
         stderr.contains(&format!("{mirror}ww-absent/ answered 404"))
             && stderr.contains("a devpi mirror answers 404 while its own upstream is slow"),
@@ -309,8 +313,9 @@ fn a_failing_listing_fails_its_project_not_the_run() {
         "--target",
         target.to_str().unwrap(),
     ];
-    let (code, _, stderr, report) = plan(home.path(), "ww-here\nww-wants-flaky\n", &args);
-    assert_eq!(code, 0, "{stderr}");
+    let planned = plan(home.path(), "ww-here\nww-wants-flaky\n", &args, &[]);
+    planned.assert_code(0);
+    let report = &planned.report;
     let jobs = report["jobs"].as_array().unwrap();
     let here = jobs.iter().find(|j| j["project"] == "ww-here").unwrap();
     assert_eq!(here["version"], "1.0", "{here}");

@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 use std::process::Stdio;
 
-use crate::deps::upstream;
-use crate::fill::fill;
-use crate::support::{DevpiServer, DevpiUser, wheelwright_with_home};
+use crate::support::{DevpiServer, DevpiUser, Run, deps_upstream, fill, wheelwright_with_home};
 
 const ROOTS: &str = "ww-dep-top[fast]\nww-dep-cycle-a\n";
 
@@ -50,7 +48,7 @@ fn three_deps_shards_at_once_equal_the_unsharded_deps_fill_with_no_file_posted_t
     let user = server.new_user("depshards");
     user.create_index("whole", &[], false);
     user.create_index("sharded", &[], false);
-    let (_packages, pypi) = upstream();
+    let (_packages, pypi) = deps_upstream();
     let index_url = format!("{}/simple/", pypi.url());
     let creds = user.env();
 
@@ -95,17 +93,10 @@ fn three_deps_shards_at_once_equal_the_unsharded_deps_fill_with_no_file_posted_t
         .collect();
     let mut uploaded_by: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (k, child) in children.into_iter().enumerate() {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "shard {k}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let report: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(home.path().join(format!("shard{k}/report.json"))).unwrap(),
-        )
-        .unwrap();
-        for job in report["jobs"].as_array().unwrap() {
+        let shard = Run::from(child.wait_with_output().unwrap())
+            .with_report(&home.path().join(format!("shard{k}/report.json")));
+        assert_eq!(shard.code(), 0, "shard {k}: {}", shard.stderr());
+        for job in shard.jobs() {
             uploaded_by
                 .entry(job["project"].as_str().unwrap().to_string())
                 .or_default()

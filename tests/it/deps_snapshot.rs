@@ -4,8 +4,7 @@
 //! (so a nightly job through a mirror solves every night: devpi's own cache has expired).
 //! Requests counted by a proxy in front of the real devpi-server.
 
-use crate::fill::fill;
-use crate::support::{DevpiServer, FaultProxy, fixture_dist};
+use crate::support::{DevpiServer, FaultProxy, Run, deps_upstream, fill, fixture_dist};
 
 /// Paths of the upstream listing requests (`+simple`) the proxy saw since `from`.
 fn listings(proxy: &FaultProxy, from: usize) -> Vec<String> {
@@ -17,7 +16,7 @@ fn listings(proxy: &FaultProxy, from: usize) -> Vec<String> {
 }
 
 /// `(project, version, outcome)` of a run, sorted.
-fn sorted(run: &crate::fill::Run) -> Vec<(String, String, String)> {
+fn sorted(run: &Run) -> Vec<(String, String, String)> {
     let mut outcomes = run.outcomes();
     outcomes.sort();
     outcomes
@@ -115,7 +114,7 @@ fn an_unchanged_devpi_upstream_is_not_listed_again_until_its_serial_moves() {
 
 #[test]
 fn a_devpi_mirror_upstream_is_trusted_only_for_its_cache_expiry() {
-    let (_packages, pypiserver) = crate::deps::upstream();
+    let (_packages, pypiserver) = deps_upstream();
     let server = DevpiServer::private();
     let user = server.new_user("snapmirror");
     user.create_mirror("mirror", &format!("{}/simple/", pypiserver.url()));

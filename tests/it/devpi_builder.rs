@@ -6,8 +6,7 @@
 //! devpi-builder. The target and the pure index sit behind the real nginx with mutual TLS,
 //! so `--client-cert` has an effect to check.
 
-use crate::fill::{Run, fill, user_with_upstream};
-use crate::support::nginx;
+use crate::support::{Run, fill, nginx, user_with_upstream};
 
 const REQUIREMENTS: &str = "\
 ww-alpha==1.0

@@ -8,11 +8,9 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::fill::fill;
-use crate::noop::requests;
 use crate::support::{
-    DevpiServer, DevpiUser, Fault, FaultProxy, Match, Pypiserver, When, devpi, fixture_dist,
-    test_venv, wheelwright_with_home,
+    DevpiServer, DevpiUser, Fault, FaultProxy, Match, Pypiserver, Run, When, devpi, fill,
+    fixture_dist, plan, test_venv,
 };
 
 /// Releases of the large project, each with a pure wheel, a cp311 wheel and an sdist.
@@ -102,64 +100,38 @@ fn python() -> PathBuf {
     test_venv().join("bin/python")
 }
 
-struct Planned {
-    code: i32,
-    stderr: String,
-    report: Value,
+/// (project, version, action, filename or "-", reason) of every job of a plan.
+fn rows(run: &Run) -> Vec<(String, String, String, String, String)> {
+    let field = |job: &Value, key: &str| job[key].as_str().unwrap_or("-").to_string();
+    run.jobs()
+        .iter()
+        .map(|job| {
+            (
+                field(job, "project"),
+                field(job, "version"),
+                field(job, "action"),
+                job["file"]["filename"].as_str().unwrap_or("-").to_string(),
+                field(job, "reason"),
+            )
+        })
+        .collect()
 }
 
-impl Planned {
-    /// (project, version, action, filename or "-", reason) of every job.
-    fn jobs(&self) -> Vec<(String, String, String, String, String)> {
-        let field = |job: &Value, key: &str| job[key].as_str().unwrap_or("-").to_string();
-        self.report["jobs"]
-            .as_array()
-            .unwrap_or_else(|| panic!("no jobs in the report; stderr:\n{}", self.stderr))
-            .iter()
-            .map(|job| {
-                (
-                    field(job, "project"),
-                    field(job, "version"),
-                    field(job, "action"),
-                    job["file"]["filename"].as_str().unwrap_or("-").to_string(),
-                    field(job, "reason"),
-                )
-            })
-            .collect()
-    }
-
-    fn job(&self, project: &str, version: &str) -> (String, String, String) {
-        let (_, _, action, file, reason) = self
-            .jobs()
-            .into_iter()
-            .find(|(p, v, ..)| p == project && v == version)
-            .unwrap_or_else(|| panic!("no job {project} {version}: {:?}", self.jobs()));
-        (action, file, reason)
-    }
+/// (action, filename or "-", reason) of the plan's job for `project` `version`.
+fn job(run: &Run, project: &str, version: &str) -> (String, String, String) {
+    let (_, _, action, file, reason) = rows(run)
+        .into_iter()
+        .find(|(p, v, ..)| p == project && v == version)
+        .unwrap_or_else(|| panic!("no job {project} {version}: {:?}", rows(run)));
+    (action, file, reason)
 }
 
-fn plan(home: &Path, requirements: &str, target: &str, extra: &[&str]) -> Planned {
-    let reqs = home.join("requirements.txt");
-    std::fs::write(&reqs, requirements).unwrap();
-    let report = home.join("plan.json");
-    let _ = std::fs::remove_file(&report);
-    let output = wheelwright_with_home(home)
-        .arg("plan")
-        .arg(&reqs)
-        .args(["--target", target, "--python"])
-        .arg(python())
-        .arg("--report-json")
-        .arg(&report)
-        .args(extra)
-        .output()
-        .unwrap();
-    Planned {
-        code: output.status.code().unwrap_or(-1),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        report: std::fs::read_to_string(&report)
-            .map(|text| serde_json::from_str(&text).unwrap())
-            .unwrap_or(Value::Null),
-    }
+/// `plan` of `requirements` for the test venv's interpreter.
+fn plan_for(home: &Path, requirements: &str, target: &str, extra: &[&str]) -> Run {
+    let python = python();
+    let mut args = vec!["--target", target, "--python", python.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    plan(home, requirements, &args, &[])
 }
 
 /// The file pip downloads for `requirement` from `simple` (wheels only, no dependencies),
@@ -208,14 +180,14 @@ fn presence_through_a_mirror_is_what_pip_sees() {
     let home = tempfile::tempdir().unwrap();
     let dev = user.index_url("dev");
     let pins = "ww-huge==1.1999\nww-huge==1.7\nww-alpha==1.0\nww-huge==3.0\n";
-    let run = plan(home.path(), pins, &dev, &[]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = plan_for(home.path(), pins, &dev, &[]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
     let mirror = format!("on the target, inherited from {}/mirror", user.name);
     let local = format!(
         "on the target, inherited from {}/thirdparty-local",
         user.name
     );
-    let newest = run.job("ww-huge", "1.1999");
+    let newest = job(&run, "ww-huge", "1.1999");
     assert_eq!(
         (newest.0.as_str(), newest.1.as_str(), newest.2.as_str()),
         (
@@ -224,13 +196,13 @@ fn presence_through_a_mirror_is_what_pip_sees() {
             mirror.as_str()
         )
     );
-    assert_eq!(run.job("ww-huge", "1.7").0, "present");
-    let alpha = run.job("ww-alpha", "1.0");
+    assert_eq!(job(&run, "ww-huge", "1.7").0, "present");
+    let alpha = job(&run, "ww-alpha", "1.0");
     assert_eq!(
         (alpha.0.as_str(), alpha.2.as_str()),
         ("present", local.as_str())
     );
-    assert_eq!(run.job("ww-huge", "3.0").0, "unavailable");
+    assert_eq!(job(&run, "ww-huge", "3.0").0, "unavailable");
     // pip, installing from the stage, takes the very file the plan found there.
     let simple = format!("{dev}/+simple/");
     for (project, version) in [
@@ -238,7 +210,7 @@ fn presence_through_a_mirror_is_what_pip_sees() {
         ("ww-huge", "1.7"),
         ("ww-alpha", "1.0"),
     ] {
-        let (_, file, _) = run.job(project, version);
+        let (_, file, _) = job(&run, project, version);
         assert_eq!(
             pip_downloads(&simple, &format!("{project}=={version}")).as_deref(),
             Some(file.as_str()),
@@ -250,15 +222,15 @@ fn presence_through_a_mirror_is_what_pip_sees() {
     // Filling thirdparty-local itself, only its own files count: the mirror's are fetched
     // (from the mirror, the upstream devpi names when none is given).
     let local_url = user.index_url("thirdparty-local");
-    let own = plan(
+    let own = plan_for(
         home.path(),
         "ww-huge==1.1999\nww-alpha==1.0\n",
         &local_url,
         &["--present-in", "own"],
     );
-    assert_eq!(own.code, 0, "{}", own.stderr);
-    assert_eq!(own.job("ww-alpha", "1.0").2, "on the target");
-    let huge = own.job("ww-huge", "1.1999");
+    assert_eq!(own.code(), 0, "{}", own.stderr());
+    assert_eq!(job(&own, "ww-alpha", "1.0").2, "on the target");
+    let huge = job(&own, "ww-huge", "1.1999");
     assert_eq!(
         (huge.0.as_str(), huge.1.as_str()),
         ("fetch", "ww_huge-1.1999-cp311-cp311-linux_x86_64.whl")
@@ -282,16 +254,16 @@ fn a_mirror_project_hidden_by_the_whitelist_is_not_present_as_pip_sees_it() {
     let simple = format!("{hiding}/+simple/");
     let pins = "ww-huge==1.1999\nww-huge==0.1\n";
 
-    let hidden = plan(home.path(), pins, &hiding, &[]);
-    assert_eq!(hidden.code, 0, "{}", hidden.stderr);
-    assert_eq!(hidden.job("ww-huge", "0.1").2, "on the target");
-    assert_ne!(hidden.job("ww-huge", "1.1999").0, "present");
+    let hidden = plan_for(home.path(), pins, &hiding, &[]);
+    assert_eq!(hidden.code(), 0, "{}", hidden.stderr());
+    assert_eq!(job(&hidden, "ww-huge", "0.1").2, "on the target");
+    assert_ne!(job(&hidden, "ww-huge", "1.1999").0, "present");
     assert_eq!(pip_downloads(&simple, "ww-huge==1.1999"), None);
 
     user.patch_index("hiding", serde_json::json!(["mirror_whitelist+=ww-huge"]));
-    let shown = plan(home.path(), pins, &hiding, &[]);
-    let (action, file, reason) = shown.job("ww-huge", "1.1999");
-    assert_eq!(action, "present", "{}", shown.stderr);
+    let shown = plan_for(home.path(), pins, &hiding, &[]);
+    let (action, file, reason) = job(&shown, "ww-huge", "1.1999");
+    assert_eq!(action, "present", "{}", shown.stderr());
     assert_eq!(
         reason,
         format!("on the target, inherited from {}/mirror", user.name)
@@ -307,7 +279,7 @@ fn fill_dev_through(
     pins: &str,
     timeout: &str,
     retries: &str,
-) -> crate::fill::Run {
+) -> Run {
     let dev = format!("{}/{}/dev", proxy.url(), user.name);
     let home = tempfile::tempdir().unwrap();
     let py = python();
@@ -360,7 +332,7 @@ fn a_no_op_fill_reads_one_simple_page_per_project_then_only_the_serial() {
         assert_eq!(result.code(), 0, "{run}: {}", result.stderr());
         assert_eq!(result.count("present"), 4, "{run}: {:?}", result.outcomes());
         assert_eq!(result.count("uploaded"), 0);
-        let seen = requests(&proxy, mark);
+        let seen = proxy.requests_since(mark);
         let mut pages: Vec<&str> = seen
             .iter()
             .filter_map(|(_, path)| path.strip_prefix(&format!("/{}/dev/+simple/", user.name)))
@@ -377,7 +349,7 @@ fn a_no_op_fill_reads_one_simple_page_per_project_then_only_the_serial() {
     let third = fill(home.path(), pins, &args, &user.env());
     assert_eq!(third.code(), 0, "{}", third.stderr());
     assert_eq!(third.count("present"), 4);
-    assert_eq!(requests(&proxy, mark), [api]);
+    assert_eq!(proxy.requests_since(mark), [api]);
     server.assert_no_tracebacks();
 }
 
@@ -425,7 +397,8 @@ fn one_project_whose_page_times_out_fails_only_its_own_jobs() {
         )
     );
     // Asked once and retried once, under the one retry policy.
-    let asked = requests(&proxy, 0)
+    let asked = proxy
+        .requests_since(0)
         .iter()
         .filter(|(_, path)| *path == slow_page)
         .count();
@@ -476,23 +449,23 @@ fn a_busy_server_gets_fewer_requests_at_once() {
     let dev = format!("{}/{}/dev", proxy.url(), user.name);
     let home = tempfile::tempdir().unwrap();
     let pins = small_pins();
-    let run = plan(home.path(), &pins, &dev, &["-v", "--host-concurrency", "3"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let present = run.jobs().iter().filter(|j| j.2 == "present").count();
-    assert_eq!(present, SMALL, "{:?}", run.jobs());
+    let run = plan_for(home.path(), &pins, &dev, &["-v", "--host-concurrency", "3"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let present = rows(&run).iter().filter(|j| j.2 == "present").count();
+    assert_eq!(present, SMALL, "{:?}", rows(&run));
     assert!(
-        run.stderr
+        run.stderr()
             .contains("note: at most 3 index requests at once per server (--host-concurrency)"),
         "{}",
-        run.stderr
+        run.stderr()
     );
     assert!(
-        run.stderr.contains(&format!(
+        run.stderr().contains(&format!(
             "note: {}: the server answered 429/503 or timed out; at most 1 index request(s) at once (was 3)",
             proxy.url()
         )),
         "{}",
-        run.stderr
+        run.stderr()
     );
     let most = proxy.max_in_flight();
     assert!(

@@ -41,7 +41,7 @@ fn generate(dir: &Path) {
 }
 
 fn sha256(path: &Path) -> String {
-    crate::fill::sha256_of(path)
+    crate::support::sha256_of(path)
 }
 
 /// Each page of the simple tree: project → {file name → sha256}, read with pip's own parser

@@ -15,10 +15,10 @@ use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::fill::{Run, fill, sha256_of, user_with_upstream};
 use crate::support::{
-    DevpiUser, Fault, FaultProxy, Match, When, devpi, fixture_dist, http_client, legacy_upload,
-    name_version_from_filename, wheelwright_with_home,
+    DevpiUser, Fault, FaultProxy, Match, Run, When, devpi, fill, fixture_dist, http_client,
+    legacy_upload, name_version_from_filename, sha256_of, user_with_upstream,
+    wheelwright_with_home,
 };
 
 const ALPHA_1: &str = "ww_alpha-1.0-py3-none-any.whl";

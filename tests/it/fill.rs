@@ -2,94 +2,12 @@
 //! pure index, conflicts, hash checks), pypiserver (standard upload API with basic auth),
 //! and a local directory that pip then installs from.
 
-use std::path::Path;
-use std::process::Output;
-
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::support::{
-    DevpiUser, Pypiserver, devpi, fixture_dist, fixtures_dir, wheelwright_with_home,
+    Pypiserver, Venv, devpi, fill, fixture_dist, fixtures_dir, sha256_of, snapshot,
+    user_with_upstream,
 };
-
-pub(crate) fn sha256_of(path: &Path) -> String {
-    hex::encode(Sha256::digest(std::fs::read(path).expect("read file")))
-}
-
-/// A user with an `upstream` index holding every fixture dist.
-pub(crate) fn user_with_upstream(prefix: &str) -> (DevpiUser, String) {
-    user_with_upstream_on(devpi(), prefix)
-}
-
-/// [`user_with_upstream`] on a given server.
-pub(crate) fn user_with_upstream_on(
-    server: &crate::support::DevpiServer,
-    prefix: &str,
-) -> (DevpiUser, String) {
-    let user = server.new_user(prefix);
-    let upstream = user.create_index("upstream", &[], false);
-    for dist in std::fs::read_dir(fixtures_dir().join("dist")).unwrap() {
-        user.upload("upstream", &dist.unwrap().path());
-    }
-    (user, format!("{upstream}/+simple/"))
-}
-
-pub(crate) struct Run {
-    pub output: Output,
-    pub report: Value,
-}
-
-impl Run {
-    pub(crate) fn code(&self) -> i32 {
-        self.output.status.code().unwrap_or(-1)
-    }
-    pub(crate) fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.output.stderr).to_string()
-    }
-    pub(crate) fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.output.stdout).to_string()
-    }
-    /// `(project, version, outcome)` per job.
-    pub(crate) fn outcomes(&self) -> Vec<(String, String, String)> {
-        self.report["jobs"]
-            .as_array()
-            .unwrap_or_else(|| panic!("no jobs in report; stderr:\n{}", self.stderr()))
-            .iter()
-            .map(|j| {
-                (
-                    j["project"].as_str().unwrap().to_string(),
-                    j["version"].as_str().unwrap_or("-").to_string(),
-                    j["outcome"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    }
-    pub(crate) fn count(&self, outcome: &str) -> u64 {
-        self.report["summary"][outcome].as_u64().unwrap_or(0)
-    }
-}
-
-/// Runs `fill` with a cache under `home` (shared by the runs of one test).
-pub(crate) fn fill(home: &Path, requirements: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let reqs = home.join("requirements.txt");
-    std::fs::write(&reqs, requirements).unwrap();
-    let report = home.join("report.json");
-    let _ = std::fs::remove_file(&report);
-    let mut cmd = wheelwright_with_home(home);
-    cmd.arg("fill")
-        .arg(&reqs)
-        .args(args)
-        .arg("--report-json")
-        .arg(&report);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let output = cmd.output().unwrap();
-    let report = std::fs::read_to_string(&report)
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap_or(Value::Null);
-    Run { output, report }
-}
 
 const FETCHABLE: &str = "ww-alpha==1.0\nww-alpha==2.0\nww-bravo==1.0\nWW_ECHO.PKG==1.0\n";
 
@@ -290,10 +208,17 @@ fn fill_a_directory_target_that_pip_installs_from() {
         wheelhouse.to_str().unwrap(),
     ];
     let first = fill(home.path(), FETCHABLE, &args, &[]);
-    assert_eq!(first.code(), 0, "{}", first.stderr());
-    assert_eq!(first.count("uploaded"), 4);
+    first.assert_code(0);
     let second = fill(home.path(), FETCHABLE, &args, &[]);
-    assert_eq!(second.count("present"), 4, "{:?}", second.outcomes());
+    second.assert_code(0);
+    // The summary on stdout and the JSON report, whole: four uploads, then four present.
+    let home_dir = snapshot::path(home.path());
+    let dists = snapshot::path(&find_links);
+    snapshot::settings(&[(&home_dir, "[home]"), (&dists, "[dists]")]).bind(|| {
+        insta::assert_snapshot!("fill_summary_uploaded", first.stdout());
+        insta::assert_json_snapshot!("fill_report_uploaded", first.report);
+        insta::assert_snapshot!("fill_summary_present", second.stdout());
+    });
     for name in [
         "ww_alpha-2.0-py3-none-any.whl",
         "ww_echo_pkg-1.0-py3-none-any.whl",
@@ -343,14 +268,13 @@ fn junit_report_has_one_case_per_job_with_run_id() {
         &[],
     );
     assert_eq!(run.code(), 1, "foxtrot is unavailable: {}", run.stderr());
+    // One test case per job, named with the run id; the unavailable one a failure.
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert_eq!(xml.matches("<testcase ").count(), 2, "{xml}");
-    assert!(
-        xml.contains("ww-alpha==1.0 (cp311) [linux-cp311]") || xml.contains("[linux-cp311]"),
-        "{xml}"
-    );
-    assert!(xml.contains("<failure"), "{xml}");
-    assert!(xml.contains("no sdist"), "{xml}");
+    let home_dir = snapshot::path(home.path());
+    let dists = snapshot::path(&find_links);
+    snapshot::settings(&[(&home_dir, "[home]"), (&dists, "[dists]")]).bind(|| {
+        insta::assert_snapshot!("fill_junit", xml);
+    });
 }
 
 #[test]
@@ -382,50 +306,4 @@ fn credentials_from_netrc_fill_pypiserver() {
         &[],
     );
     assert_eq!(refused.code(), 3, "{}", refused.stderr());
-}
-
-/// A fresh virtualenv of `python3`, to prove that what wheelwright published installs.
-pub(crate) struct Venv {
-    dir: std::path::PathBuf,
-}
-
-impl Venv {
-    pub(crate) fn new(parent: &Path) -> Venv {
-        let dir = parent.join("venv");
-        let status = std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&dir)
-            .status()
-            .unwrap();
-        assert!(status.success(), "python3 -m venv failed");
-        Venv { dir }
-    }
-
-    /// `pip install ARGS`, which must succeed.
-    pub(crate) fn pip_install(&self, args: &[&str]) {
-        let out = std::process::Command::new(self.dir.join("bin/pip"))
-            .args(["install", "--disable-pip-version-check"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pip install {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// What `python -c CODE` prints, trimmed.
-    pub(crate) fn python(&self, code: &str) -> String {
-        let out = std::process::Command::new(self.dir.join("bin/python"))
-            .args(["-c", code])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "python -c {code}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
 }

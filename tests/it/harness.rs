@@ -1,12 +1,7 @@
 //! Smoke tests of the test harness itself: the real servers start, and the helpers other
 //! tests rely on (users, inheriting indexes, uploads, file listings, pypiserver auth) work.
 
-use crate::support::{Pypiserver, devpi, fixture_dist, legacy_upload};
-use sha2::{Digest, Sha256};
-
-fn sha256_of(path: &std::path::Path) -> String {
-    hex::encode(Sha256::digest(std::fs::read(path).expect("read fixture")))
-}
+use crate::support::{Pypiserver, devpi, fixture_dist, legacy_upload, sha256_of};
 
 #[test]
 fn devpi_child_index_sees_files_of_its_base_only_with_bases() {

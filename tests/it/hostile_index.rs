@@ -10,8 +10,9 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::fill::sha256_of;
-use crate::support::{Body, CannedServer, Reply, fixture_dist, wheelwright_with_home};
+use crate::support::{
+    Body, CannedServer, Reply, Run, fixture_dist, job, sha256_of, wheelwright_with_home,
+};
 
 const HONEST: &str = "ww_alpha-1.0-py3-none-any.whl";
 /// Generous: wheelwright streams downloads and holds a listing once.
@@ -52,16 +53,22 @@ fn page(anchors: &[(&str, &str)]) -> Reply {
     Reply::html(html)
 }
 
-struct Run {
-    code: i32,
-    stderr: String,
-    report: Value,
+/// A run of `fill` against the hostile server, with what the containment checks need.
+struct HostileRun {
+    run: Run,
     /// Peak resident set of the wheelwright process, KiB (`ru_maxrss`, see [`measured`]).
     max_rss_kib: i64,
     home: tempfile::TempDir,
 }
 
-impl Run {
+impl std::ops::Deref for HostileRun {
+    type Target = Run;
+    fn deref(&self) -> &Run {
+        &self.run
+    }
+}
+
+impl HostileRun {
     fn cache(&self) -> PathBuf {
         self.home.path().join("cache")
     }
@@ -73,12 +80,7 @@ impl Run {
     }
 
     fn job(&self, project: &str) -> &Value {
-        self.report["jobs"]
-            .as_array()
-            .unwrap_or_else(|| panic!("no jobs in the report; stderr:\n{}", self.stderr))
-            .iter()
-            .find(|j| j["project"] == project)
-            .unwrap_or_else(|| panic!("no job for {project}: {}", self.report))
+        job(&self.run, project)
     }
 
     /// The hostile job failed and says why (each of `needles` in its detail).
@@ -99,8 +101,8 @@ impl Run {
     /// in the store, and bounded memory.
     fn assert_contained(&self) {
         eprintln!("peak RSS of wheelwright: {} KiB", self.max_rss_kib);
-        assert_eq!(self.code, 1, "exit code; stderr:\n{}", self.stderr);
-        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        self.assert_code(1);
+        assert!(!self.stderr().contains("panicked"), "{}", self.stderr());
         assert_eq!(
             self.job("ww-alpha")["outcome"],
             "uploaded",
@@ -159,12 +161,12 @@ fn entries(dir: &Path) -> Vec<String> {
 
 /// `fill` of `ww-alpha==1.0` plus `hostile` requirements from `server` into `home/target`,
 /// cache `home/cache`, with an empty `home/canary` beside them.
-fn fill(server: &CannedServer, hostile: &str, extra: &[&str]) -> Run {
+fn fill(server: &CannedServer, hostile: &str, extra: &[&str]) -> HostileRun {
     fill_from(server, "/simple/", hostile, extra)
 }
 
 /// [`fill`] with the index at `index_path` on the server.
-fn fill_from(server: &CannedServer, index_path: &str, hostile: &str, extra: &[&str]) -> Run {
+fn fill_from(server: &CannedServer, index_path: &str, hostile: &str, extra: &[&str]) -> HostileRun {
     let home = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir(home.path().join("canary")).expect("canary");
     let reqs = home.path().join("requirements.txt");
@@ -185,23 +187,14 @@ fn fill_from(server: &CannedServer, index_path: &str, hostile: &str, extra: &[&s
         .args(extra)
         .arg(home.path().join("target"));
     let rss_file = home.path().join("rss");
-    let output = measured(&command, &rss_file)
-        .output()
-        .expect("run wheelwright");
-    let code = output.status.code().unwrap_or(-1);
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let run = crate::support::run(&mut measured(&command, &rss_file)).with_report(&report);
     let max_rss_kib = std::fs::read_to_string(&rss_file)
         .ok()
         .and_then(|t| t.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no peak RSS measured; stderr:\n{stderr}"));
+        .unwrap_or_else(|| panic!("no peak RSS measured; stderr:\n{}", run.stderr()));
     std::fs::remove_file(&rss_file).expect("remove rss file");
-    let report = std::fs::read_to_string(&report)
-        .map(|t| serde_json::from_str(&t).expect("report JSON"))
-        .unwrap_or(Value::Null);
-    Run {
-        code,
-        stderr,
-        report,
+    HostileRun {
+        run,
         max_rss_kib,
         home,
     }
@@ -481,9 +474,9 @@ fn an_endless_error_page_is_not_read_to_its_end() {
         },
     );
     let run = fill(&server, "ww-down==1.0\n", &["--retries", "0"]);
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    assert_ne!(run.code, 0, "{}", run.stderr);
-    let said = format!("{}{}", run.stderr, run.report);
+    assert!(!run.stderr().contains("panicked"), "{}", run.stderr());
+    assert_ne!(run.code(), 0, "{}", run.stderr());
+    let said = format!("{}{}", run.stderr(), run.report);
     assert!(said.contains("503"), "{said}");
     assert!(
         server.bytes_sent() < 64 << 20,

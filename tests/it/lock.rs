@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::fill::{fill, sha256_of};
-use crate::requires_python::pyenv_python;
-use crate::support::{Pypiserver, fixture_dist, fixtures_dir, test_venv, wheelwright};
+use crate::support::{
+    Pypiserver, fill, fixture_dist, fixtures_dir, pyenv_python, run, sha256_of, test_venv,
+    user_with_upstream, wheelwright,
+};
 
 /// `python -m pip install --require-hashes --no-deps -r LOCK --target DIR ARGS`: the output.
 fn pip_install_lock(python: &Path, lock: &Path, dir: &Path, args: &[&str]) -> std::process::Output {
@@ -205,7 +206,7 @@ fn plan_lock_hashes_what_it_knows_and_marks_the_build_job() {
     let lock = dir.path().join("lock.txt");
     let find_links = fixtures_dir().join("dist");
     let python = test_venv().join("bin/python");
-    let output = wheelwright()
+    let planned = run(wheelwright()
         .arg("plan")
         .arg(&reqs)
         .arg("--target")
@@ -215,11 +216,8 @@ fn plan_lock_hashes_what_it_knows_and_marks_the_build_job() {
         .arg("--python")
         .arg(&python)
         .arg("--lock")
-        .arg(&lock)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+        .arg(&lock));
+    let stderr = planned.assert_code(0).stderr();
     let text = std::fs::read_to_string(&lock).unwrap();
     assert!(
         text.contains("`plan --lock`")
@@ -239,7 +237,7 @@ fn plan_lock_hashes_what_it_knows_and_marks_the_build_job() {
 
 #[test]
 fn fill_lock_of_devpi_holds_the_built_wheels_hash_and_installs_with_it() {
-    let (user, upstream) = crate::fill::user_with_upstream("lock");
+    let (user, upstream) = user_with_upstream("lock");
     let target = user.create_index("target", &[], false);
     let home = tempfile::tempdir().unwrap();
     let lock = home.path().join("lock.txt");

@@ -2,8 +2,9 @@
 //! on the target, and, while devpi's serial has not moved since the last run, a single
 //! request in all. Counted by a proxy in front of the real devpi-server.
 
-use crate::fill::{fill, user_with_upstream, user_with_upstream_on};
-use crate::support::{DevpiServer, FaultProxy, devpi, fixture_dist};
+use crate::support::{
+    DevpiServer, FaultProxy, devpi, fill, fixture_dist, user_with_upstream, user_with_upstream_on,
+};
 
 const PINS: &str = "\
 ww-alpha==1.0
@@ -12,14 +13,6 @@ ww-bravo==1.0
 WW_ECHO.PKG==1.0
 ww-big==1.0
 ";
-
-/// (method, path) of every request the proxy saw since `from`.
-pub(crate) fn requests(proxy: &FaultProxy, from: usize) -> Vec<(String, String)> {
-    proxy.log()[from..]
-        .iter()
-        .map(|r| (r.request.method.clone(), r.request.path.clone()))
-        .collect()
-}
 
 #[test]
 fn a_no_op_costs_one_request_per_project_then_one_in_all_until_the_serial_moves() {
@@ -47,7 +40,7 @@ fn a_no_op_costs_one_request_per_project_then_one_in_all_until_the_serial_moves(
     let first = fill(home.path(), PINS, &args, &creds);
     assert_eq!(first.code(), 0, "{}", first.stderr());
     assert_eq!(first.count("present"), 5);
-    let seen = requests(&proxy, 0);
+    let seen = proxy.requests_since(0);
     let api = format!("/{}/target/+api", user.name);
     let listing = |project: &str| {
         (
@@ -70,7 +63,10 @@ fn a_no_op_costs_one_request_per_project_then_one_in_all_until_the_serial_moves(
     let second = fill(home.path(), PINS, &args, &creds);
     assert_eq!(second.code(), 0, "{}", second.stderr());
     assert_eq!(second.count("present"), 5);
-    assert_eq!(requests(&proxy, mark), [("GET".to_string(), api.clone())]);
+    assert_eq!(
+        proxy.requests_since(mark),
+        [("GET".to_string(), api.clone())]
+    );
 
     // Any upload in between moves the serial: the listings are asked for again, and the
     // new file is seen.
@@ -85,10 +81,10 @@ fn a_no_op_costs_one_request_per_project_then_one_in_all_until_the_serial_moves(
     assert_eq!(third.code(), 0, "{}", third.stderr());
     assert_eq!(third.count("present"), 6, "{:?}", third.outcomes());
     assert_eq!(
-        requests(&proxy, mark).len(),
+        proxy.requests_since(mark).len(),
         5,
         "{:?}",
-        requests(&proxy, mark)
+        proxy.requests_since(mark)
     );
     devpi().assert_no_tracebacks();
 }
@@ -108,7 +104,8 @@ fn an_upload_by_the_run_itself_invalidates_the_remembered_listing() {
     let mark = proxy.log().len();
     let second = fill(home.path(), "ww-alpha==1.0\n", &args, &creds);
     assert_eq!(second.count("present"), 1);
-    let listings = requests(&proxy, mark)
+    let listings = proxy
+        .requests_since(mark)
         .iter()
         .filter(|(_, p)| p.ends_with("/target/+simple/ww-alpha/"))
         .count();

@@ -3,14 +3,11 @@
 //! backend writes what its build saw (`WW_*` variables, `config_settings`, the distributions
 //! of the build environment) into the wheel as `ww_settings/_build_facts.json`.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use serde_json::Value;
 
-use crate::fill::{Run, fill};
-use crate::support::{fixtures_dir, upstream_wheels_dir, wheelwright_with_home};
+use crate::support::{Run, fill, fixtures_dir, job, plan, upstream_wheels_dir, wheel_member};
 
 /// The patch every test starts from: `PATCHED = False` becomes `True`.
 const FLIP: &str = "\
@@ -62,47 +59,23 @@ fn fill_with(home: &Path, config: &Path, requirements: &str, extra: &[&str]) -> 
     fill(home, requirements, &borrowed, &[])
 }
 
-fn plan_with(home: &Path, config: &Path, requirements: &str) -> (Output, Value) {
-    let reqs = home.join("requirements.txt");
-    std::fs::write(&reqs, requirements).unwrap();
-    let report = home.join("plan.json");
-    let _ = std::fs::remove_file(&report);
-    let output = wheelwright_with_home(home)
-        .arg("plan")
-        .arg(&reqs)
-        .arg("--config")
-        .arg(config)
-        .arg("--find-links")
-        .arg(fixtures_dir().join("dist"))
-        .arg("--target")
-        .arg(home.join("wheelhouse"))
-        .arg("--report-json")
-        .arg(&report)
-        .output()
-        .unwrap();
-    let json = std::fs::read_to_string(&report)
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap_or(Value::Null);
-    (output, json)
+fn plan_with(home: &Path, config: &Path, requirements: &str) -> Run {
+    let dists = fixtures_dir().join("dist");
+    let wheelhouse = home.join("wheelhouse");
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--find-links",
+        dists.to_str().unwrap(),
+        "--target",
+        wheelhouse.to_str().unwrap(),
+    ];
+    plan(home, requirements, &args, &[])
 }
 
-fn wheel_member(wheel: &Path, member: &str) -> String {
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(wheel).unwrap()).unwrap();
-    let mut text = String::new();
-    zip.by_name(member)
-        .unwrap_or_else(|e| panic!("{member} in {}: {e}", wheel.display()))
-        .read_to_string(&mut text)
-        .unwrap();
-    text
-}
-
-fn job<'a>(run: &'a Run, project: &str) -> &'a Value {
-    run.report["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["project"] == project)
-        .unwrap_or_else(|| panic!("no job for {project}: {:#}", run.report))
+/// A text member of a wheel.
+fn member_text(wheel: &Path, member: &str) -> String {
+    String::from_utf8(wheel_member(wheel, member)).unwrap()
 }
 
 #[test]
@@ -137,7 +110,7 @@ fn env_config_settings_build_requirements_constraints_and_patches_change_the_bui
         .join("wheelhouse")
         .join("ww_settings-1.0-py3-none-any.whl");
     let facts: Value =
-        serde_json::from_str(&wheel_member(&wheel, "ww_settings/_build_facts.json")).unwrap();
+        serde_json::from_str(&member_text(&wheel, "ww_settings/_build_facts.json")).unwrap();
 
     // env: after --build-env, and winning over it.
     assert_eq!(facts["env"]["WW_GREETING"], "from the package", "{facts:#}");
@@ -164,7 +137,7 @@ fn env_config_settings_build_requirements_constraints_and_patches_change_the_bui
     );
     // The patch was applied to the unpacked sdist.
     assert!(
-        wheel_member(&wheel, "ww_settings/__init__.py").contains("PATCHED = True"),
+        member_text(&wheel, "ww_settings/__init__.py").contains("PATCHED = True"),
         "the patch did not reach the build"
     );
 
@@ -206,16 +179,16 @@ fn env_config_settings_build_requirements_constraints_and_patches_change_the_bui
     );
 
     // Built once, the wheel is on the target: the plan says present, without settings.
-    let (output, plan) = plan_with(home.path(), &config, "ww-settings==1.0\n");
-    assert!(output.status.success());
+    let planned = plan_with(home.path(), &config, "ww-settings==1.0\n");
+    let plan = &planned.assert_code(0).report;
     assert_eq!(plan["jobs"][0]["action"], "present", "{plan:#}");
     assert!(plan["jobs"][0].get("settings").is_none(), "{plan:#}");
     // On an empty target it is a build, and the plan shows its settings: the table's
     // summary and `settings` in the JSON.
     std::fs::remove_dir_all(home.path().join("wheelhouse")).unwrap();
-    let (output, plan) = plan_with(home.path(), &config, "ww-settings==1.0\n");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
+    let planned = plan_with(home.path(), &config, "ww-settings==1.0\n");
+    let stdout = planned.assert_code(0).stdout();
+    let plan = &planned.report;
     let planned = &plan["jobs"][0];
     assert_eq!(planned["action"], "build", "{planned:#}");
     assert_eq!(planned["settings"], *settings, "{planned:#}");
@@ -260,7 +233,7 @@ fn a_patch_that_does_not_apply_fails_naming_the_hunk_and_a_fixed_patch_is_retrie
         .path()
         .join("wheelhouse")
         .join("ww_settings-1.0-py3-none-any.whl");
-    assert!(wheel_member(&wheel, "ww_settings/__init__.py").contains("PATCHED = True"));
+    assert!(member_text(&wheel, "ww_settings/__init__.py").contains("PATCHED = True"));
 }
 
 fn job_detail(run: &Run) -> String {
@@ -323,10 +296,8 @@ fn build_false_fetches_a_wheel_when_there_is_one_and_is_unavailable_otherwise() 
         "[package.ww-charlie]\nbuild = false\nreason = \"too heavy for the nightly\"\n\n\
          [package.ww-alpha]\nbuild = false\nreason = \"wheels only\"\n",
     );
-    let (output, plan) = plan_with(home.path(), &config, "ww-charlie==1.0\nww-alpha==1.0\n");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
-    let jobs = plan["jobs"].as_array().unwrap();
+    let planned = plan_with(home.path(), &config, "ww-charlie==1.0\nww-alpha==1.0\n");
+    let jobs = planned.assert_code(0).jobs();
     let charlie = jobs.iter().find(|j| j["project"] == "ww-charlie").unwrap();
     assert_eq!(charlie["action"], "unavailable", "{charlie:#}");
     let reason = charlie["reason"].as_str().unwrap();
@@ -375,9 +346,8 @@ fn an_unknown_key_is_bad_input_naming_the_file_and_line() {
         home.path(),
         "retries = 1\n\n[package.ww-settings]\nenvv = { A = \"1\" }\n",
     );
-    let (output, _) = plan_with(home.path(), &config, "ww-settings==1.0\n");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let planned = plan_with(home.path(), &config, "ww-settings==1.0\n");
+    let stderr = planned.assert_code(2).stderr();
     assert!(
         stderr.contains(&format!("{}:3", config.display())),
         "{stderr}"

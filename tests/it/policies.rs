@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::fill::{fill, user_with_upstream};
-use crate::support::{devpi, fixtures_dir, wheelwright_with_home};
+use crate::support::{
+    Run, devpi, fill, fixtures_dir, run, user_with_upstream, wheelwright_with_home,
+};
 
 #[test]
 fn a_user_outside_acl_upload_stops_before_building_with_exit_3() {
@@ -70,7 +71,7 @@ fn uploads_that_would_hide_mirror_releases_are_warned_about_or_refused() {
 
     // plan names the whitelist entry; --strict-whitelist makes it an error.
     let report = home.path().join("plan.json");
-    let plan = wheelwright_with_home(home.path())
+    let planned = run(wheelwright_with_home(home.path())
         .args([
             "plan",
             "--target",
@@ -82,18 +83,11 @@ fn uploads_that_would_hide_mirror_releases_are_warned_about_or_refused() {
             "--report-json",
         ])
         .arg(&report)
-        .arg(fixtures_dir().join("../examples/demo-requirements.txt"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        plan.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&plan.stderr)
-    );
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        .arg(fixtures_dir().join("../examples/demo-requirements.txt")))
+    .with_report(&report);
+    let json = &planned.assert_code(0).report;
     assert!(json["warnings"].to_string().contains(entry), "{json}");
-    let strict = wheelwright_with_home(home.path())
+    let strict = run(wheelwright_with_home(home.path())
         .args([
             "plan",
             "--target",
@@ -104,10 +98,8 @@ fn uploads_that_would_hide_mirror_releases_are_warned_about_or_refused() {
             "own",
             "--strict-whitelist",
         ])
-        .arg(fixtures_dir().join("../examples/demo-requirements.txt"))
-        .output()
-        .unwrap();
-    assert_eq!(strict.status.code(), Some(2));
+        .arg(fixtures_dir().join("../examples/demo-requirements.txt")));
+    strict.assert_code(2);
 
     let strict = fill(
         home.path(),
@@ -164,7 +156,7 @@ fn a_known_build_failure_is_not_rebuilt_until_retry_failed() {
     ];
     let first = fill(home.path(), "ww-no-wheel==1.0\n", &args, &[]);
     assert_eq!(first.code(), 1);
-    let detail = |run: &crate::fill::Run| {
+    let detail = |run: &Run| {
         run.report["jobs"][0]["detail"]
             .as_str()
             .unwrap()
@@ -231,7 +223,7 @@ ww-big==1.0
     std::fs::write(home.path().join("requirements.txt"), requirements).unwrap();
     // The unsharded plan: what has to happen.
     let plan_report = home.path().join("plan.json");
-    let plan = wheelwright_with_home(home.path())
+    let planned = run(wheelwright_with_home(home.path())
         .args([
             "plan",
             "--target",
@@ -241,18 +233,10 @@ ww-big==1.0
             "--report-json",
         ])
         .arg(&plan_report)
-        .arg(home.path().join("requirements.txt"))
-        .output()
-        .unwrap();
-    assert!(
-        plan.status.success(),
-        "{}",
-        String::from_utf8_lossy(&plan.stderr)
-    );
-    let plan: Value =
-        serde_json::from_str(&std::fs::read_to_string(&plan_report).unwrap()).unwrap();
+        .arg(home.path().join("requirements.txt")))
+    .with_report(&plan_report);
     let key = |j: &Value| format!("{}=={} {}", j["project"], j["version"], j["interpreter"]);
-    let expected: BTreeSet<String> = plan["jobs"].as_array().unwrap().iter().map(key).collect();
+    let expected: BTreeSet<String> = planned.assert_code(0).jobs().iter().map(key).collect();
 
     // Three shards at once, each with its own cache, against the same index.
     let children: Vec<_> = (0..3)
@@ -280,17 +264,10 @@ ww-big==1.0
         .collect();
     let mut seen: Vec<String> = Vec::new();
     for (k, child) in children.into_iter().enumerate() {
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "shard {k}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let report: Value = serde_json::from_str(
-            &std::fs::read_to_string(home.path().join(format!("shard{k}/report.json"))).unwrap(),
-        )
-        .unwrap();
-        seen.extend(report["jobs"].as_array().unwrap().iter().map(key));
+        let shard = Run::from(child.wait_with_output().unwrap())
+            .with_report(&home.path().join(format!("shard{k}/report.json")));
+        assert_eq!(shard.code(), 0, "shard {k}: {}", shard.stderr());
+        seen.extend(shard.jobs().iter().map(key));
     }
     let unique: BTreeSet<String> = seen.iter().cloned().collect();
     assert_eq!(

@@ -2,8 +2,7 @@
 //! used (its jobs are unavailable with the status and the index's reason), an archived one
 //! is used with one warning.
 
-use crate::fill::sha256_of;
-use crate::support::{Body, CannedServer, Reply, fixture_dist};
+use crate::support::{Body, CannedServer, Reply, fixture_dist, plan, sha256_of};
 
 fn server() -> CannedServer {
     let server = CannedServer::start();
@@ -45,7 +44,7 @@ fn a_quarantined_project_is_not_used_and_an_archived_one_is_used_with_a_warning(
     let index = format!("{}/simple/", server.url());
     let home = tempfile::tempdir().unwrap();
     let wheelhouse = home.path().join("wheelhouse");
-    let (code, _, stderr, report) = crate::deps::plan(
+    let run = plan(
         home.path(),
         "ww-alpha==1.0\nww-alpha>=0.1\nww-bravo==1.0\nww-bravo>=1.0\n",
         &[
@@ -56,8 +55,10 @@ fn a_quarantined_project_is_not_used_and_an_archived_one_is_used_with_a_warning(
             "--target",
             wheelhouse.to_str().unwrap(),
         ],
+        &[],
     );
-    assert_eq!(code, 0, "{stderr}");
+    run.assert_code(0);
+    let (stderr, report) = (run.stderr(), &run.report);
     let jobs = report["jobs"].as_array().unwrap();
     let by = |requirement: &str| {
         jobs.iter()

@@ -9,8 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::fill::{fill, sha256_of};
-use crate::support::{fixture_dist, fixtures_dir, test_venv, upstream_wheels_dir};
+use crate::support::{fill, fixture_dist, fixtures_dir, sha256_of, test_venv, upstream_wheels_dir};
 
 fn pyspdxtools() -> std::path::PathBuf {
     let tool = test_venv().join("bin").join("pyspdxtools");

@@ -5,9 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::fill::fill;
-use crate::requires_python::pyenv_python;
-use crate::support::{fixtures_dir, test_venv};
+use crate::support::{fill, fixtures_dir, pyenv_python, test_venv, user_with_upstream};
 
 /// The split of tests/it/lock.rs: ww-rp-only 2.0 requires Python >= 3.9, ww-echo-pkg is for
 /// Python < 3.9 only.
@@ -223,7 +221,7 @@ fn copy_dir(from: &Path, to: &Path) {
 /// stage's simple index; pip and uv install from those URLs.
 #[test]
 fn fill_pylock_of_devpi_names_its_urls_and_installs_the_built_wheel() {
-    let (user, upstream) = crate::fill::user_with_upstream("pylock");
+    let (user, upstream) = user_with_upstream("pylock");
     let target = user.create_index("target", &[], false);
     let home = tempfile::tempdir().unwrap();
     let lock = home.path().join("pylock.devpi.toml");

@@ -3,12 +3,10 @@
 //! inputs that do not belong together refused (exit 2) with nothing written.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use serde_json::Value;
 
-use crate::fill::fill;
-use crate::support::{fixtures_dir, wheelwright_with_home};
+use crate::support::{Run, fill, fixtures_dir, run, wheelwright_with_home};
 
 /// Runs `fill` with `requirements` into `target`, keeping its reports as `shard-K.*`.
 fn fill_shard(home: &Path, k: usize, requirements: &str, target: &Path) -> (PathBuf, PathBuf) {
@@ -44,14 +42,12 @@ fn fill_shard_with(
     (json, junit)
 }
 
-fn merge(home: &Path, args: &[&Path]) -> Output {
-    let mut cmd = wheelwright_with_home(home);
-    cmd.current_dir(home).args(["report", "merge"]).args(args);
-    cmd.output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_string()
+/// `wheelwright report merge ARGS` in `home`.
+fn merge(home: &Path, args: &[&Path]) -> Run {
+    run(wheelwright_with_home(home)
+        .current_dir(home)
+        .args(["report", "merge"])
+        .args(args))
 }
 
 #[test]
@@ -80,12 +76,11 @@ fn merge_joins_two_fills_with_every_job_once_and_a_recomputed_summary() {
             &junit0,
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = out.assert_code(0).stdout();
     assert!(
-        text(&out.stdout).contains("merged 2 JSON reports")
-            && text(&out.stdout).contains("5 jobs (1 failed, 4 uploaded)"),
-        "{}",
-        text(&out.stdout)
+        stdout.contains("merged 2 JSON reports")
+            && stdout.contains("5 jobs (1 failed, 4 uploaded)"),
+        "{stdout}"
     );
 
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&merged_json).unwrap())
@@ -159,7 +154,7 @@ fn merge_joins_two_fills_with_every_job_once_and_a_recomputed_summary() {
         home.path(),
         &[Path::new("--json"), &again, &json0, &json0, &json1],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&again).unwrap()).unwrap();
     assert_eq!(report["jobs"].as_array().unwrap().len(), 5);
 }
@@ -193,7 +188,7 @@ fn merged_shards_of_one_requirements_file_hold_every_job_once() {
     let mut args: Vec<&Path> = vec![Path::new("--report-json"), &merged];
     args.extend(shards.iter().map(|(json, _)| json.as_path()));
     let out = merge(home.path(), &args);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
     let jobs: Vec<(&str, &str)> = report["jobs"]
         .as_array()
@@ -229,19 +224,18 @@ fn merge_counts_plan_reports_by_action() {
         .iter()
         .enumerate()
     {
+        // Each its own requirements file, as each shard of a matrix has.
         let reqs = home.path().join(format!("r{k}.txt"));
         std::fs::write(&reqs, requirements).unwrap();
         let report = home.path().join(format!("plan-{k}.json"));
-        let out = wheelwright_with_home(home.path())
+        run(wheelwright_with_home(home.path())
             .arg("plan")
             .arg(&reqs)
             .args(["--find-links", find_links.to_str().unwrap(), "--target"])
             .arg(&target)
             .arg("--report-json")
-            .arg(&report)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            .arg(&report))
+        .assert_code(0);
         reports.push(report);
     }
     let merged = home.path().join("plan.json");
@@ -254,7 +248,7 @@ fn merge_counts_plan_reports_by_action() {
             &reports[1],
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&merged).unwrap()).unwrap();
     assert_eq!(report["summary"]["fetch"], 2, "{report:#}");
     assert_eq!(report["summary"]["build"], 1, "{report:#}");
@@ -276,8 +270,8 @@ fn merge_refuses_inputs_that_do_not_belong_together_and_writes_nothing() {
     let out_xml = h.join("out.xml");
     let refused = |args: &[&Path], expected: &[&str]| {
         let out = merge(h, args);
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let stderr = out.stderr();
+        assert_eq!(out.code(), 2, "{args:?}: {stderr}");
         for part in expected {
             assert!(
                 stderr.contains(part),
@@ -359,6 +353,6 @@ fn merge_refuses_inputs_that_do_not_belong_together_and_writes_nothing() {
     );
     // The output among the inputs (a re-run in the same workspace with a broad glob).
     let out = merge(h, &[flag("--report-json"), &json0, &json0]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("both an input and the --report-json output"));
+    let stderr = out.assert_code(2).stderr();
+    assert!(stderr.contains("both an input and the --report-json output"));
 }

@@ -7,62 +7,20 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::fill::fill;
-use crate::support::{devpi, fixture_dist, fixtures_dir, upstream_wheels_dir, wheelwright};
-
-/// A pyenv interpreter `minor` (e.g. "3.8"): `$PYENV_ROOT`, else `~/.pyenv`, as pyenv
-/// finds its root. Missing is a failure, not a skip.
-pub(crate) fn pyenv_python(minor: &str) -> PathBuf {
-    let root = std::env::var_os("PYENV_ROOT")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")))
-        .expect("HOME is set");
-    let versions = root.join("versions");
-    let prefix = format!("{minor}.");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&versions)
-        .unwrap_or_else(|e| {
-            panic!(
-                "pyenv interpreters are needed ({}): {e}",
-                versions.display()
-            )
-        })
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .map(|e| e.path().join("bin/python3"))
-        .filter(|p| p.is_file())
-        .collect();
-    found.sort();
-    found
-        .pop()
-        .unwrap_or_else(|| panic!("no pyenv Python {minor} under {}", versions.display()))
-}
+use crate::support::{
+    devpi, fill, fixture_dist, fixtures_dir, plan, pyenv_python, upstream_wheels_dir,
+};
 
 /// `wheelwright plan` for `requirements` with the 3.8 and 3.11 interpreters; the report.
-fn plan(requirements: &str, args: &[&str]) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let reqs = dir.path().join("requirements.txt");
-    std::fs::write(&reqs, requirements).unwrap();
-    let report = dir.path().join("plan.json");
+fn plan_38_311(requirements: &str, args: &[&str]) -> Value {
+    let home = tempfile::tempdir().unwrap();
     let (py38, py311) = (pyenv_python("3.8"), pyenv_python("3.11"));
-    let output = wheelwright()
-        .arg("plan")
-        .arg(&reqs)
-        .args(args)
-        .arg("--python")
-        .arg(&py38)
-        .arg("--python")
-        .arg(&py311)
-        .arg("--report-json")
-        .arg(&report)
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap()
+    let mut all = args.to_vec();
+    all.extend(["--python", py38.to_str().unwrap()]);
+    all.extend(["--python", py311.to_str().unwrap()]);
+    let run = plan(home.path(), requirements, &all, &[]);
+    run.assert_code(0);
+    run.report
 }
 
 /// `(version, interpreter, action, reason)` per job, sorted (`cp311` sorts before `cp38`).
@@ -97,7 +55,7 @@ fn find_links_and_directory_target_files_are_judged_by_their_metadata() {
     let wheel = "ww_rp_only-2.0-py3-none-any.whl";
     std::fs::copy(fixture_dist(wheel), wheelhouse.join(wheel)).unwrap();
     let dists = fixtures_dir().join("dist");
-    let report = plan(
+    let report = plan_38_311(
         "ww-rp-only==2.0\nww-rp-only==1.0\nww-rp-only>=1.0\n",
         &[
             "--target",
@@ -254,7 +212,7 @@ fn devpi_files_are_judged_with_or_without_data_requires_python() {
     assert!(has_value(&format!("{target}/+simple/ww-rp-only/")));
 
     for upstream in [&plain_simple, &declared_simple] {
-        let jobs = actions(&plan(
+        let jobs = actions(&plan_38_311(
             "ww-rp-only==2.0\n",
             &["--target", &empty, "--index-url", upstream],
         ));
@@ -266,7 +224,7 @@ fn devpi_files_are_judged_with_or_without_data_requires_python() {
     }
     // A target wheel whose listed Requires-Python excludes 3.8 is not present for it (a
     // remote target file listed without one is trusted: see the README).
-    let jobs = actions(&plan(
+    let jobs = actions(&plan_38_311(
         "ww-rp-only==2.0\n",
         &["--target", &target, "--index-url", &plain_simple],
     ));

@@ -8,9 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::build_paths::{FakeCargoHome, job, only_wheel, rustup_home};
-use crate::fill::{Run, Venv, fill};
-use crate::support::{fixtures_dir, project_root, upstream_wheels_dir};
+use crate::support::{
+    FakeCargoHome, Run, Venv, fill, fixtures_dir, job, only_wheel, project_root, rustup_home,
+    upstream_wheels_dir,
+};
 
 /// The crates of the fixture's lock, as `Cargo.lock` pins them.
 const LOCKED: &[(&str, &str)] = &[
@@ -155,10 +156,6 @@ fn the_rust_fixture_builds_offline_under_bwrap_and_its_wheel_imports() {
 
 #[test]
 fn the_rust_fixture_builds_offline_under_the_builtin_layer() {
-    // Its build runs as the same uid as a hostile suite's fork bomb (see `sandbox::HOSTILE`).
-    let _serial = crate::sandbox::HOSTILE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
     built_offline_and_imports("builtin");
 }
 

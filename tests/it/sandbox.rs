@@ -1,7 +1,13 @@
 //! The sandbox layers through `fill`: the whole hostile-fixture suite contained under
 //! bubblewrap, under the built-in Landlock + seccomp layer (forced, chosen by `auto` without
-//! bwrap, chosen inside a "container" that refuses namespaces, and as a non-root user), the
-//! refusal when no layer works, and the unsandboxed control that proves the probes are real.
+//! bwrap, chosen inside a "container" that refuses namespaces, and as a non-root user), a fork
+//! bomb beside a real build that still starts its processes, the refusal when no layer works,
+//! and the unsandboxed control that proves the probes are real.
+//!
+//! These tests run at the same time as each other and as the other build tests: each build
+//! has a process budget of its own (a uid of its own as root), and each run's build
+//! directories lie under its own home (`TMPDIR` there), so "no process left behind" looks at
+//! this run's processes only.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -10,7 +16,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::support::{fixtures_dir, unique, wheelwright_with_home};
+use crate::support::{fixtures_dir, report_job, unique, wheelwright_with_home};
 
 /// How wheelwright is started for one run of the suite.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -37,12 +43,6 @@ impl Layer {
 }
 
 const NOBODY: u32 = 65534;
-
-/// Hostile suites (and other tests that start a sleeper) run one at a time: without a user
-/// namespace, the built-in layer's process cap (RLIMIT_NPROC) counts every process of the
-/// build uid, so a fork bomb contained in one suite would starve the builds of another running
-/// at the same time, and a sleeper of one would count as a leftover of another.
-pub(crate) static HOSTILE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A home directory the run owns (as uid 65534 for [`Layer::BuiltinAsNobody`]), with a
 /// credential file the environment thief is pointed at.
@@ -80,9 +80,12 @@ impl Home {
 
 const SECRET: &str = "hunter2-the-run-password";
 
-/// `wheelwright ARGS` as the layer wants it started (the jail and setpriv wrap the binary).
+/// `wheelwright ARGS` as the layer wants it started (the jail and setpriv wrap the binary),
+/// with `TMPDIR` in `home`: keyed build dirs (the built-in layer's) are then this run's own.
 fn command(layer: Layer, home: &Path, args: &[&str]) -> Command {
     let bin = env!("CARGO_BIN_EXE_wheelwright");
+    let tmp = home.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
     let mut command = match layer {
         Layer::AutoWithoutNamespaces => {
             let mut c = wheelwright_with_home(home);
@@ -99,11 +102,8 @@ fn command(layer: Layer, home: &Path, args: &[&str]) -> Command {
                     s.env(k, v);
                 }
             }
-            // Its own temp dir: the shared one (keyed build dirs) may belong to root.
-            let tmp = home.join("tmp");
-            std::fs::create_dir_all(&tmp).unwrap();
+            // Its own temp dir, which it must own (keyed build dirs go there).
             std::os::unix::fs::chown(&tmp, Some(NOBODY), Some(NOBODY)).unwrap();
-            s.env("TMPDIR", &tmp);
             s.args([
                 "--reuid=65534",
                 "--regid=65534",
@@ -115,7 +115,7 @@ fn command(layer: Layer, home: &Path, args: &[&str]) -> Command {
         }
         _ => wheelwright_with_home(home),
     };
-    command.args(args);
+    command.env("TMPDIR", &tmp).args(args);
     match layer {
         Layer::Bwrap => {
             command.args(["--sandbox", "bwrap"]);
@@ -140,15 +140,6 @@ fn command(layer: Layer, home: &Path, args: &[&str]) -> Command {
     command
 }
 
-fn job<'a>(report: &'a Value, project: &str) -> &'a Value {
-    report["jobs"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no jobs in {report}"))
-        .iter()
-        .find(|j| j["project"] == project)
-        .unwrap_or_else(|| panic!("no job for {project}"))
-}
-
 fn read_member(wheel: &Path, member: &str) -> String {
     let bytes = std::fs::read(wheel).unwrap();
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
@@ -169,7 +160,7 @@ fn pgrep(pattern: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn show(output: &Output) -> String {
+pub(crate) fn show(output: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
         output.status.code(),
@@ -181,7 +172,6 @@ fn show(output: &Output) -> String {
 /// The hostile fixtures in one fill under `layer`: every attack fails (or is defused) for
 /// the right reason, the good sdist builds, and the report and build log name the layer.
 fn hostile_suite_is_contained(layer: Layer) {
-    let _serial = HOSTILE.lock().unwrap_or_else(|e| e.into_inner());
     let owner = (layer == Layer::BuiltinAsNobody).then_some(NOBODY);
     let home = Home::new(owner);
     let wheelhouse = home.path().join("wheelhouse");
@@ -232,7 +222,8 @@ ww-tar-bomb==1.0
             "5",
             "--sdist-unpack-limit",
             "32",
-            // One build at a time, for the same reason as [`HOSTILE`].
+            // One build at a time: the 5-second timeout is meant for the attacks, not for
+            // good builds waiting for the CPU behind them.
             "--jobs",
             "1",
             "--report-json",
@@ -256,7 +247,7 @@ ww-tar-bomb==1.0
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     // The layer that protected each build is in the report, with what it protects.
-    let charlie = job(&report, "ww-charlie");
+    let charlie = report_job(&report, "ww-charlie");
     assert_eq!(charlie["outcome"], "built", "{layer:?}: {charlie}");
     assert_eq!(charlie["build"]["sandbox"], layer.expected(), "{charlie}");
     let protections = &charlie["build"]["protections"];
@@ -281,7 +272,7 @@ ww-tar-bomb==1.0
         "{junit}"
     );
     let failed_because = |project: &str, words: &[&str]| {
-        let j = job(&report, project);
+        let j = report_job(&report, project);
         assert_eq!(j["outcome"], "failed", "{layer:?} {project}: {j}");
         assert_eq!(j["build"]["sandbox"], layer.expected(), "{project}: {j}");
         let detail = j["detail"].as_str().unwrap();
@@ -325,10 +316,10 @@ ww-tar-bomb==1.0
         "{layer:?}: escaped to {}",
         escape.display()
     );
-    assert_eq!(job(&report, "ww-write-outside")["outcome"], "built");
+    assert_eq!(report_job(&report, "ww-write-outside")["outcome"], "built");
     // The environment thief built a wheel, but no secret reached it: not through its
     // environment, not from wheelwright's /proc/<pid>/environ, not from ~/.netrc.
-    assert_eq!(job(&report, "ww-env-thief")["outcome"], "built");
+    assert_eq!(report_job(&report, "ww-env-thief")["outcome"], "built");
     let thief = wheelhouse.join("ww_env_thief-1.0-py3-none-any.whl");
     let environ = read_member(&thief, "ww_env_thief/environ.json");
     let loot = read_member(&thief, "ww_env_thief/loot.json");
@@ -336,12 +327,8 @@ ww-tar-bomb==1.0
     assert!(!environ.contains("WHEELWRIGHT_PASSWORD"), "{environ}");
     assert!(!loot.contains(SECRET), "{layer:?}: the thief read {loot}");
     // No build process survived, not even the sleeper's grandchild. Build dirs live in the
-    // cache (bwrap) or under a directory keyed by the sdist (other layers), whose name starts
-    // with the project and version; only the serialised suites run the fork bomb.
-    let leftover = pgrep(&format!(
-        "{marker}|{}|ww-fork-bomb-1.0-",
-        home.path().display()
-    ));
+    // cache (bwrap) or under `TMPDIR` (other layers): both in this run's home.
+    let leftover = pgrep(&format!("{marker}|{}", home.path().display()));
     assert!(leftover.is_empty(), "{layer:?}: left behind: {leftover}");
     // The build log's first line names the layer.
     let log = std::fs::read_dir(home.path().join(".cache/wheelwright/logs"))
@@ -446,7 +433,7 @@ fn without_a_sandbox_the_network_probe_connects_and_the_thief_steals() {
     assert_eq!(got, "ww-net-probe connected");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
-    let thief = job(&report, "ww-env-thief");
+    let thief = report_job(&report, "ww-env-thief");
     assert_eq!(thief["build"]["sandbox"], "off");
     assert_eq!(thief["build"]["protections"]["network"], "none");
     let loot = read_member(
@@ -497,8 +484,12 @@ fn with_no_layer_available_builds_are_refused_and_fetches_still_run() {
         }
         let report: Value =
             serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
-        assert_eq!(job(&report, "ww-alpha")["outcome"], "uploaded", "{report}");
-        let charlie = job(&report, "ww-charlie");
+        assert_eq!(
+            report_job(&report, "ww-alpha")["outcome"],
+            "uploaded",
+            "{report}"
+        );
+        let charlie = report_job(&report, "ww-charlie");
         assert_eq!(charlie["outcome"], "failed");
         assert!(
             charlie["detail"]
@@ -587,8 +578,6 @@ fn bench_hook_start_per_layer() {
 /// extension build under the built-in layer, and the extension imports.
 #[test]
 fn real_backends_and_a_c_extension_build_under_the_builtin_layer() {
-    // Its builds run as the same uid as a hostile suite's fork bomb (see [`HOSTILE`]).
-    let _serial = HOSTILE.lock().unwrap_or_else(|e| e.into_inner());
     let home = Home::new(None);
     let wheelhouse = home.path().join("wheelhouse");
     let reqs = home.path().join("requirements.txt");

@@ -5,13 +5,13 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
 use crate::support::{
-    StaticNginx, WORKER_USER, fixtures_dir, http_client, project_root, temp_prefix, test_venv,
-    uid_of, wheelwright_with_home,
+    Run, StaticNginx, WORKER_USER, fixtures_dir, http_client, project_root, run, temp_prefix,
+    test_venv, uid_of, wheelwright_with_home,
 };
 
 const REQUIREMENTS: &str = "ww-alpha==1.0\nww-alpha==2.0\nww-bravo==1.0\nWW_ECHO.PKG==1.0\n";
@@ -28,13 +28,13 @@ fn umask() -> u32 {
 }
 
 /// `wheelwright fill` of [`REQUIREMENTS`] from `fixtures/dist` into `wheelhouse`, run by
-/// `sh` after `umask MASK`. Returns the output and the JSON report.
-fn fill(home: &Path, wheelhouse: &Path, mask: u32) -> (Output, Value) {
+/// `sh` after `umask MASK`.
+fn fill(home: &Path, wheelhouse: &Path, mask: u32) -> Run {
     fill_with(home, wheelhouse, mask, REQUIREMENTS)
 }
 
 /// [`fill`] of `lines`.
-fn fill_with(home: &Path, wheelhouse: &Path, mask: u32, lines: &str) -> (Output, Value) {
+fn fill_with(home: &Path, wheelhouse: &Path, mask: u32, lines: &str) -> Run {
     let requirements = home.join("requirements.txt");
     std::fs::write(&requirements, lines).unwrap();
     let report = home.join("report.json");
@@ -47,8 +47,7 @@ fn fill_with(home: &Path, wheelhouse: &Path, mask: u32, lines: &str) -> (Output,
             cmd.env(key, value);
         }
     }
-    let output = cmd
-        .arg("-c")
+    cmd.arg("-c")
         .arg(format!("umask {mask:03o} && exec \"$0\" \"$@\""))
         .arg(wheelwright.get_program())
         .arg("fill")
@@ -57,13 +56,8 @@ fn fill_with(home: &Path, wheelhouse: &Path, mask: u32, lines: &str) -> (Output,
         .arg(fixtures_dir().join("dist"))
         .arg(wheelhouse)
         .arg("--report-json")
-        .arg(&report)
-        .output()
-        .unwrap();
-    let report = std::fs::read_to_string(&report)
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap_or(Value::Null);
-    (output, report)
+        .arg(&report);
+    run(&mut cmd).with_report(&report)
 }
 
 /// Every entry under `dir` (and `dir` itself), with its permission bits.
@@ -184,10 +178,13 @@ fn nginx_as_www_data_serves_the_directory_target_to_pip() {
     let wheelhouse = served.path().join("wheelhouse");
     let home = tempfile::tempdir().unwrap();
 
-    let (output, report) = fill(home.path(), &wheelhouse, mask);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert_eq!(report["summary"]["uploaded"], 4, "{report}\n{stderr}");
+    let filled = fill(home.path(), &wheelhouse, mask);
+    assert_eq!(
+        filled.assert_code(0).count("uploaded"),
+        4,
+        "{}",
+        filled.report
+    );
     assert_modes(&wheelhouse, 0o644 & !mask, 0o755 & !mask);
 
     let nginx = StaticNginx::serve(&wheelhouse);
@@ -251,10 +248,13 @@ fn nginx_as_www_data_serves_the_directory_target_to_pip() {
 fn the_directory_target_honours_a_stricter_umask() {
     let home = tempfile::tempdir().unwrap();
     let wheelhouse = home.path().join("wheelhouse");
-    let (output, report) = fill(home.path(), &wheelhouse, 0o027);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert_eq!(report["summary"]["uploaded"], 4, "{report}\n{stderr}");
+    let filled = fill(home.path(), &wheelhouse, 0o027);
+    assert_eq!(
+        filled.assert_code(0).count("uploaded"),
+        4,
+        "{}",
+        filled.report
+    );
     assert_modes(&wheelhouse, 0o640, 0o750);
 }
 
@@ -265,13 +265,7 @@ fn wheels_left_0600_by_an_earlier_version_are_widened_on_a_rerun() {
     use std::os::unix::fs::PermissionsExt;
     let home = tempfile::tempdir().unwrap();
     let wheelhouse = home.path().join("wheelhouse");
-    let (output, _) = fill(home.path(), &wheelhouse, 0o022);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    fill(home.path(), &wheelhouse, 0o022).assert_code(0);
     let wheels: Vec<PathBuf> = std::fs::read_dir(&wheelhouse)
         .unwrap()
         .flatten()
@@ -282,10 +276,13 @@ fn wheels_left_0600_by_an_earlier_version_are_widened_on_a_rerun() {
     for wheel in &wheels {
         std::fs::set_permissions(wheel, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    let (output, report) = fill(home.path(), &wheelhouse, 0o022);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert_eq!(report["summary"]["uploaded"], 0, "{report}\n{stderr}");
+    let filled = fill(home.path(), &wheelhouse, 0o022);
+    assert_eq!(
+        filled.assert_code(0).count("uploaded"),
+        0,
+        "{}",
+        filled.report
+    );
     assert_modes(&wheelhouse, 0o644, 0o755);
 }
 
@@ -371,10 +368,13 @@ fn nginx_serves_json_pages_by_accept_and_pip_and_uv_resolve_from_metadata_files(
     std::fs::set_permissions(served.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let wheelhouse = served.path().join("wheelhouse");
     let home = tempfile::tempdir().unwrap();
-    let (output, report) = fill_with(home.path(), &wheelhouse, 0o022, DIAMOND);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert_eq!(report["summary"]["uploaded"], 8, "{report}\n{stderr}");
+    let filled = fill_with(home.path(), &wheelhouse, 0o022, DIAMOND);
+    assert_eq!(
+        filled.assert_code(0).count("uploaded"),
+        8,
+        "{}",
+        filled.stderr()
+    );
 
     let (http, server) = documented_nginx_blocks();
     let nginx = StaticNginx::serve_with(&wheelhouse, &http, &server);

@@ -4,93 +4,10 @@
 //! settings apply to upstream indexes. Every refusal is checked next to the same request
 //! succeeding with the right settings, so a server that is not running fails the test.
 
-use std::path::Path;
-
-use serde_json::Value;
-
-use crate::fill::{fill, sha256_of, user_with_upstream};
-use crate::support::{DevpiUser, Nginx, devpi, fixture_dist, fixtures_dir, nginx, wheelwright};
-
-/// `ww-alpha==1.0` is fetchable from the fixtures; `ww-bravo==1.0` is already on the target.
-const REQUIREMENTS: &str = "ww-alpha==1.0\nww-bravo==1.0\n";
-const EXPECTED_ACTIONS: [(&str, &str); 2] = [("ww-alpha", "fetch"), ("ww-bravo", "present")];
-
-/// A user with an empty-but-for-ww-bravo index `target`; returns the devpi (plain HTTP) URL.
-pub(crate) fn target_with_bravo(prefix: &str) -> (DevpiUser, String) {
-    let user = devpi().new_user(prefix);
-    let target = user.create_index("target", &[], false);
-    user.upload("target", &fixture_dist("ww_bravo-1.0.0-py3-none-any.whl"));
-    (user, target)
-}
-
-pub(crate) struct PlanRun {
-    pub code: i32,
-    pub stderr: String,
-    pub report: Value,
-}
-
-impl PlanRun {
-    /// `(project, action)` per job.
-    fn actions(&self) -> Vec<(String, String)> {
-        self.report["jobs"]
-            .as_array()
-            .unwrap_or_else(|| panic!("no jobs in report; stderr:\n{}", self.stderr))
-            .iter()
-            .map(|j| {
-                (
-                    j["project"].as_str().unwrap().to_string(),
-                    j["action"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    }
-
-    /// Exit 0 and the actions of [`EXPECTED_ACTIONS`]: the target was read through TLS.
-    pub(crate) fn assert_planned(&self, what: &str) {
-        assert_eq!(self.code, 0, "{what}: {}", self.stderr);
-        let expected: Vec<(String, String)> = EXPECTED_ACTIONS
-            .iter()
-            .map(|(p, a)| (p.to_string(), a.to_string()))
-            .collect();
-        assert_eq!(self.actions(), expected, "{what}: {}", self.stderr);
-    }
-}
-
-/// `wheelwright plan REQUIREMENTS --target TARGET --find-links fixtures/dist ARGS...`.
-pub(crate) fn plan(target: &str, args: &[&str], env: &[(&str, &Path)]) -> PlanRun {
-    let mut cmd = wheelwright();
-    let reqs = cmd.home().join("requirements.txt");
-    std::fs::write(&reqs, REQUIREMENTS).unwrap();
-    let report = cmd.home().join("report.json");
-    cmd.arg("plan")
-        .arg(&reqs)
-        .args(["--target", target, "--find-links"])
-        .arg(fixtures_dir().join("dist"))
-        .arg("--report-json")
-        .arg(&report)
-        .args(args);
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    let output = cmd.output().expect("run wheelwright plan");
-    let report = std::fs::read_to_string(&report)
-        .map(|t| serde_json::from_str(&t).expect("report is JSON"))
-        .unwrap_or(Value::Null);
-    PlanRun {
-        code: output.status.code().unwrap_or(-1),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        report,
-    }
-}
-
-/// `host:port` of an `https://host:port` URL, as error messages print it.
-pub(crate) fn authority(url: &str) -> &str {
-    url.strip_prefix("https://").expect("https URL")
-}
-
-pub(crate) fn path_str(path: &Path) -> &str {
-    path.to_str().expect("UTF-8 path")
-}
+use crate::support::{
+    Nginx, authority, devpi, fill, fixture_dist, nginx, path_str, plan_bravo, sha256_of,
+    target_with_bravo, user_with_upstream,
+};
 
 #[test]
 fn a_server_certificate_from_an_unknown_ca_is_refused_and_trusted_with_ca_bundle() {
@@ -98,24 +15,25 @@ fn a_server_certificate_from_an_unknown_ca_is_refused_and_trusted_with_ca_bundle
     let (_user, target) = target_with_bravo("tlsca");
     let target = nginx.tls(&target);
 
-    let refused = plan(&target, &[], &[]);
+    let refused = plan_bravo(&target, &[], &[]);
     assert_eq!(
-        refused.code, 3,
+        refused.code(),
+        3,
         "unknown CA must exit 3: {}",
-        refused.stderr
+        refused.stderr()
     );
     assert!(
-        refused.stderr.contains(authority(&nginx.tls_url)),
+        refused.stderr().contains(authority(&nginx.tls_url)),
         "the error names the URL: {}",
-        refused.stderr
+        refused.stderr()
     );
     assert!(
-        refused.stderr.to_lowercase().contains("certificate"),
+        refused.stderr().to_lowercase().contains("certificate"),
         "the error says the certificate was the problem: {}",
-        refused.stderr
+        refused.stderr()
     );
 
-    let trusted = plan(&target, &["--ca-bundle", path_str(&nginx.ca_pem)], &[]);
+    let trusted = plan_bravo(&target, &["--ca-bundle", path_str(&nginx.ca_pem)], &[]);
     trusted.assert_planned("--ca-bundle");
 }
 
@@ -127,7 +45,7 @@ fn the_ca_bundle_can_come_from_pip_cert_requests_ca_bundle_or_ssl_cert_file() {
     // Note: rustls-native-certs reads SSL_CERT_FILE itself, as OpenSSL does, so that one
     // works even without wheelwright's fallback; PIP_CERT and REQUESTS_CA_BUNDLE do not.
     for variable in ["PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"] {
-        plan(&target, &[], &[(variable, nginx.ca_pem.as_path())]).assert_planned(variable);
+        plan_bravo(&target, &[], &[(variable, path_str(&nginx.ca_pem))]).assert_planned(variable);
     }
 }
 
@@ -138,24 +56,25 @@ fn the_mtls_server_refuses_a_client_without_certificate_and_accepts_client_cert(
     let target = nginx.mtls(&target);
     let ca = ["--ca-bundle", path_str(&nginx.ca_pem)];
 
-    let refused = plan(&target, &ca, &[]);
+    let refused = plan_bravo(&target, &ca, &[]);
     assert_eq!(
-        refused.code, 3,
+        refused.code(),
+        3,
         "no client certificate must exit 3: {}",
-        refused.stderr
+        refused.stderr()
     );
     assert!(
-        refused.stderr.contains(authority(&nginx.mtls_url)),
+        refused.stderr().contains(authority(&nginx.mtls_url)),
         "the error names the URL: {}",
-        refused.stderr
+        refused.stderr()
     );
     assert!(
-        refused.stderr.to_lowercase().contains("certificate"),
+        refused.stderr().to_lowercase().contains("certificate"),
         "the error says a client certificate is missing: {}",
-        refused.stderr
+        refused.stderr()
     );
 
-    let accepted = plan(
+    let accepted = plan_bravo(
         &target,
         &[ca[0], ca[1], "--client-cert", path_str(&nginx.client_pem)],
         &[],
@@ -210,7 +129,7 @@ fn a_client_cert_file_without_key_is_bad_configuration_naming_the_file() {
     let target = nginx.mtls(&target);
     let ca = path_str(&nginx.ca_pem);
 
-    let no_key = plan(
+    let no_key = plan_bravo(
         &target,
         &[
             "--ca-bundle",
@@ -220,31 +139,31 @@ fn a_client_cert_file_without_key_is_bad_configuration_naming_the_file() {
         ],
         &[],
     );
-    assert_eq!(no_key.code, 2, "{}", no_key.stderr);
+    assert_eq!(no_key.code(), 2, "{}", no_key.stderr());
     assert!(
         no_key
-            .stderr
+            .stderr()
             .contains(path_str(&nginx.client_cert_only_pem)),
         "the error names the file: {}",
-        no_key.stderr
+        no_key.stderr()
     );
 
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-client.pem");
-    let missing_run = plan(
+    let missing_run = plan_bravo(
         &target,
         &["--ca-bundle", ca, "--client-cert", path_str(&missing)],
         &[],
     );
-    assert_eq!(missing_run.code, 2, "{}", missing_run.stderr);
+    assert_eq!(missing_run.code(), 2, "{}", missing_run.stderr());
     assert!(
-        missing_run.stderr.contains(path_str(&missing)),
+        missing_run.stderr().contains(path_str(&missing)),
         "the error names the file: {}",
-        missing_run.stderr
+        missing_run.stderr()
     );
 
     // The same setup with the complete file works.
-    plan(
+    plan_bravo(
         &target,
         &[
             "--ca-bundle",
@@ -267,16 +186,17 @@ fn a_ca_bundle_without_certificates_is_bad_configuration_naming_the_file() {
     std::fs::write(&not_pem, "this is not a certificate\n").unwrap();
     // Not silently ignored: the user meant to trust something, and would otherwise get an
     // "unknown issuer" error about the server instead of one about their file.
-    let run = plan(&target, &["--ca-bundle", path_str(&not_pem)], &[]);
+    let run = plan_bravo(&target, &["--ca-bundle", path_str(&not_pem)], &[]);
     assert_eq!(
-        run.code, 2,
+        run.code(),
+        2,
         "a CA bundle with no certificate: {}",
-        run.stderr
+        run.stderr()
     );
     assert!(
-        run.stderr.contains(path_str(&not_pem)),
+        run.stderr().contains(path_str(&not_pem)),
         "the error names the file: {}",
-        run.stderr
+        run.stderr()
     );
 }
 
@@ -287,14 +207,14 @@ fn a_missing_ca_bundle_is_bad_configuration_naming_the_file() {
     let target = nginx.tls(&target);
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-bundle.pem");
-    let run = plan(&target, &["--ca-bundle", path_str(&missing)], &[]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = plan_bravo(&target, &["--ca-bundle", path_str(&missing)], &[]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(
-        run.stderr.contains(path_str(&missing)),
+        run.stderr().contains(path_str(&missing)),
         "the error names the file: {}",
-        run.stderr
+        run.stderr()
     );
-    plan(&target, &["--ca-bundle", path_str(&nginx.ca_pem)], &[])
+    plan_bravo(&target, &["--ca-bundle", path_str(&nginx.ca_pem)], &[])
         .assert_planned("an existing bundle");
 }
 
@@ -305,8 +225,8 @@ fn a_certificate_error_is_not_retried() {
     let (_user, target) = target_with_bravo("tlsnoretry");
     let target = nginx.tls(&target);
     // The default --retries (5): an unknown issuer will not go away by asking again.
-    let refused = plan(&target, &[], &[]);
-    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    let refused = plan_bravo(&target, &[], &[]);
+    assert_eq!(refused.code(), 3, "{}", refused.stderr());
     nginx.log_barrier();
     let handshakes = nginx
         .error_log_text()
@@ -440,9 +360,9 @@ fn https_proxy_from_the_environment_is_used_unless_no_proxy_names_the_host() {
     let ca = ["--ca-bundle", path_str(&nginx.ca_pem)];
     let proxy = crate::support::ForwardProxy::start();
     let proxy_url = proxy.url();
-    let via_proxy = ("HTTPS_PROXY", Path::new(&proxy_url));
+    let via_proxy = ("HTTPS_PROXY", proxy_url.as_str());
 
-    plan(&target, &ca, &[via_proxy]).assert_planned("HTTPS_PROXY");
+    plan_bravo(&target, &ca, &[via_proxy]).assert_planned("HTTPS_PROXY");
     assert!(
         proxy
             .tunnels()
@@ -454,12 +374,7 @@ fn https_proxy_from_the_environment_is_used_unless_no_proxy_names_the_host() {
 
     // NO_PROXY names the host: the proxy sees nothing more.
     let before = proxy.tunnels().len();
-    plan(
-        &target,
-        &ca,
-        &[via_proxy, ("NO_PROXY", Path::new("127.0.0.1"))],
-    )
-    .assert_planned("NO_PROXY");
+    plan_bravo(&target, &ca, &[via_proxy, ("NO_PROXY", "127.0.0.1")]).assert_planned("NO_PROXY");
     assert_eq!(
         proxy.tunnels().len(),
         before,

@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::pki::{Ca, Extensions, Issued, KeyKind, concat, openssl, x509_version};
-use crate::support::{Nginx, nginx};
-use crate::tls::{PlanRun, path_str, plan, target_with_bravo};
+use crate::support::{Nginx, Run, nginx, path_str, plan_bravo, target_with_bravo};
 
 /// Debian's (and Ubuntu's) system bundle, from the ca-certificates package.
 const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -43,10 +42,10 @@ fn curl_status(nginx: &Nginx, tls_args: &[&str]) -> String {
 }
 
 /// `plan` through the mTLS server with the CA and these client arguments.
-fn plan_mtls(nginx: &Nginx, target: &str, client_args: &[&str]) -> PlanRun {
+fn plan_mtls(nginx: &Nginx, target: &str, client_args: &[&str]) -> Run {
     let mut args = vec!["--ca-bundle", path_str(&nginx.ca_pem)];
     args.extend_from_slice(client_args);
-    plan(target, &args, &[])
+    plan_bravo(target, &args, &[])
 }
 
 fn issue(ca: &Ca, dir: &Path, name: &str, kind: KeyKind) -> Issued {
@@ -144,11 +143,12 @@ fn the_client_certificate_and_key_can_come_from_environment_and_config_file() {
     let ca = ["--ca-bundle", path_str(&nginx.ca_pem)];
 
     let env = [
-        ("WHEELWRIGHT_CLIENT_CERT", issued.cert.as_path()),
-        ("WHEELWRIGHT_CLIENT_KEY", issued.key.as_path()),
+        ("WHEELWRIGHT_CLIENT_CERT", path_str(&issued.cert)),
+        ("WHEELWRIGHT_CLIENT_KEY", path_str(&issued.key)),
     ];
-    plan(&target, &ca, &env).assert_planned("WHEELWRIGHT_CLIENT_CERT and _KEY");
-    plan(&target, &ca, &[("PIP_CLIENT_CERT", both.as_path())]).assert_planned("PIP_CLIENT_CERT");
+    plan_bravo(&target, &ca, &env).assert_planned("WHEELWRIGHT_CLIENT_CERT and _KEY");
+    plan_bravo(&target, &ca, &[("PIP_CLIENT_CERT", path_str(&both))])
+        .assert_planned("PIP_CLIENT_CERT");
 
     let config = dir.path().join("wheelwright.toml");
     std::fs::write(
@@ -160,7 +160,7 @@ fn the_client_certificate_and_key_can_come_from_environment_and_config_file() {
         ),
     )
     .unwrap();
-    plan(&target, &[ca[0], ca[1], "--config", path_str(&config)], &[])
+    plan_bravo(&target, &[ca[0], ca[1], "--config", path_str(&config)], &[])
         .assert_planned("client-cert and client-key in wheelwright.toml");
 }
 
@@ -189,8 +189,8 @@ fn debians_system_bundle_with_the_private_ca_appended_is_trusted_as_by_pip() {
         &dir.path().join("bundle.pem"),
         &[&system_bundle(), &nginx.ca_pem],
     );
-    plan(&target, &["--ca-bundle", path_str(&bundle)], &[]).assert_planned("--ca-bundle");
-    plan(&target, &[], &[("REQUESTS_CA_BUNDLE", bundle.as_path())])
+    plan_bravo(&target, &["--ca-bundle", path_str(&bundle)], &[]).assert_planned("--ca-bundle");
+    plan_bravo(&target, &[], &[("REQUESTS_CA_BUNDLE", path_str(&bundle))])
         .assert_planned("REQUESTS_CA_BUNDLE");
 
     // A damaged entry before the private CA is skipped, as OpenSSL skips what it cannot use.
@@ -200,15 +200,15 @@ fn debians_system_bundle_with_the_private_ca_appended_is_trusted_as_by_pip() {
         &dir.path().join("with-damaged.pem"),
         &[&damaged, &system_bundle(), &nginx.ca_pem],
     );
-    plan(&target, &[], &[("PIP_CERT", bundle.as_path())]).assert_planned("damaged entry");
+    plan_bravo(&target, &[], &[("PIP_CERT", path_str(&bundle))]).assert_planned("damaged entry");
 
     // Without the private CA, the system bundle alone does not trust the test server.
-    let refused = plan(&target, &["--ca-bundle", SYSTEM_BUNDLE], &[]);
-    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    let refused = plan_bravo(&target, &["--ca-bundle", SYSTEM_BUNDLE], &[]);
+    assert_eq!(refused.code(), 3, "{}", refused.stderr());
     assert!(
-        refused.stderr.contains("UnknownIssuer") && refused.stderr.contains("--ca-bundle"),
+        refused.stderr().contains("UnknownIssuer") && refused.stderr().contains("--ca-bundle"),
         "rustls' cause and what to do: {}",
-        refused.stderr
+        refused.stderr()
     );
 }
 
@@ -228,33 +228,35 @@ fn a_bundle_of_only_unusable_certificates_is_bad_configuration_with_the_cause() 
         format!("{DAMAGED_CERTIFICATE}-----BEGIN CERTIFICATE-----\nno*base64\n-----END CERTIFICATE-----\n"),
     )
     .unwrap();
-    let run = plan(&target, &["--ca-bundle", path_str(&bundle)], &[]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = plan_bravo(&target, &["--ca-bundle", path_str(&bundle)], &[]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(
-        run.stderr.contains(path_str(&bundle)) && run.stderr.contains("none of its 2 certificates"),
+        run.stderr().contains(path_str(&bundle))
+            && run.stderr().contains("none of its 2 certificates"),
         "names the file and says why: {}",
-        run.stderr
+        run.stderr()
     );
-    assert!(!run.stderr.contains("builder error"), "{}", run.stderr);
-    plan(&target, &["--ca-bundle", path_str(&nginx.ca_pem)], &[]).assert_planned("good bundle");
+    assert!(!run.stderr().contains("builder error"), "{}", run.stderr());
+    plan_bravo(&target, &["--ca-bundle", path_str(&nginx.ca_pem)], &[])
+        .assert_planned("good bundle");
 }
 
 /// Runs `plan` with a broken client file: exit 2, the file named, and `expected` in stderr.
 fn assert_refused(nginx: &Nginx, target: &str, args: &[&str], file: &Path, expected: &str) {
     let run = plan_mtls(nginx, target, args);
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(
-        run.stderr.contains(path_str(file)),
+        run.stderr().contains(path_str(file)),
         "the error names {}: {}",
         file.display(),
-        run.stderr
+        run.stderr()
     );
     assert!(
-        run.stderr.contains(expected),
+        run.stderr().contains(expected),
         "the error says `{expected}`: {}",
-        run.stderr
+        run.stderr()
     );
-    assert!(!run.stderr.contains("builder error"), "{}", run.stderr);
+    assert!(!run.stderr().contains("builder error"), "{}", run.stderr());
 }
 
 #[test]

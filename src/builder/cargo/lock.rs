@@ -91,7 +91,7 @@ impl fmt::Display for EntryProblem {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum LockError {
+pub enum CargoLockError {
     #[error("not valid TOML: {0}")]
     Toml(String),
     #[error("`package` is not an array of tables")]
@@ -107,18 +107,19 @@ pub enum LockError {
 }
 
 /// The registry crates of a lock, sorted and without duplicates.
-pub fn parse_lock(text: &str) -> Result<Vec<LockedCrate>, LockError> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| LockError::Toml(e.to_string()))?;
+pub fn parse_lock(text: &str) -> Result<Vec<LockedCrate>, CargoLockError> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| CargoLockError::Toml(e.to_string()))?;
     let old_checksums = table.get("metadata").and_then(|m| m.as_table());
     let packages = match table.get("package") {
         None => return Ok(Vec::new()),
         Some(toml::Value::Array(packages)) => packages,
-        Some(_) => return Err(LockError::NoPackages),
+        Some(_) => return Err(CargoLockError::NoPackages),
     };
     let mut crates = Vec::new();
     for (i, package) in packages.iter().enumerate() {
         let index = i + 1;
-        let entry = |label: Option<String>, problem| LockError::Entry {
+        let entry = |label: Option<String>, problem| CargoLockError::Entry {
             index,
             label,
             problem,
@@ -241,7 +242,7 @@ mod tests {
 
     fn problem(text: &str) -> (usize, EntryProblem) {
         match parse_lock(text) {
-            Err(LockError::Entry { index, problem, .. }) => (index, problem),
+            Err(CargoLockError::Entry { index, problem, .. }) => (index, problem),
             other => panic!("expected an entry error, got {other:?}"),
         }
     }
@@ -282,9 +283,12 @@ mod tests {
         assert_eq!(problem(&version), (1, EntryProblem::BadVersion));
         assert!(matches!(
             parse_lock("package = 3"),
-            Err(LockError::NoPackages)
+            Err(CargoLockError::NoPackages)
         ));
-        assert!(matches!(parse_lock("[[package]"), Err(LockError::Toml(_))));
+        assert!(matches!(
+            parse_lock("[[package]"),
+            Err(CargoLockError::Toml(_))
+        ));
     }
 
     proptest! {

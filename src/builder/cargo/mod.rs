@@ -26,7 +26,7 @@ mod vendor;
 
 use std::path::{Path, PathBuf};
 
-pub use lock::{CrateChecksum, EntryProblem, LockError, LockedCrate, parse_lock};
+pub use lock::{CargoLockError, CrateChecksum, EntryProblem, LockedCrate, parse_lock};
 
 use super::{UnpackError, UnpackLimits};
 
@@ -52,7 +52,7 @@ pub enum CargoError {
     Lock {
         sdist: String,
         lock: String,
-        source: Box<LockError>,
+        source: Box<CargoLockError>,
     },
     #[error("{sdist}: {lock}: cannot read: {source}")]
     ReadLock {

@@ -1,7 +1,7 @@
 //! Log excerpts as the tools print them (gcc, clang, GNU ld, lld, pkg-config, pkgconf, meson,
 //! shells, setuptools, setuptools-rust, maturin).
 
-use super::{Missing, Provider, missing_in_log, missing_in_requires};
+use super::{Missing, ProvidedBy, missing_in_log, missing_in_requires};
 
 fn header(name: &str) -> Option<Missing> {
     Some(Missing::Header(name.to_string()))
@@ -205,7 +205,7 @@ the system's package manager or via https://rustup.rs/
     for log in [setuptools_rust, maturin, shell] {
         let missing = missing_in_log(log).unwrap();
         assert_eq!(missing, Missing::RustCompiler, "{log}");
-        assert_eq!(missing.provider(), Some(Provider::RustToolchain));
+        assert_eq!(missing.provider(), Some(ProvidedBy::RustToolchain));
         assert_eq!(
             missing.to_string(),
             "missing Rust compiler (give the build a Rust toolchain: --build-path ~/.cargo/bin)"

@@ -2,10 +2,10 @@
 
 use pep440_rs::{Version, VersionSpecifiers};
 
-use super::SourceError;
+use super::WheelSourceError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ResolveError {
+pub enum BuildRequiresError {
     #[error(
         "build requirement `{requirement}` of {origin} is only published as an sdist; wheelwright provisions build requirements from wheels only"
     )]
@@ -32,9 +32,15 @@ pub enum ResolveError {
         report: String,
     },
     #[error("listing {name}: {source}")]
-    List { name: String, source: SourceError },
+    List {
+        name: String,
+        source: WheelSourceError,
+    },
     #[error("fetching {file}: {source}")]
-    Fetch { file: String, source: SourceError },
+    Fetch {
+        file: String,
+        source: WheelSourceError,
+    },
     #[error("{file}: sha256 {actual} is not among the --build-constraints hashes for {name}")]
     HashMismatch {
         file: String,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use futures::future::BoxFuture;
 use pep508_rs::PackageName;
 
-use super::{SourceError, WheelSource};
+use super::{WheelSource, WheelSourceError};
 use crate::distribution::{DistFilename, sha256_file};
 use crate::index::IndexFile;
 
@@ -25,11 +25,11 @@ impl WheelSource for FindLinksDir {
     fn list<'a>(
         &'a self,
         project: &'a PackageName,
-    ) -> BoxFuture<'a, Result<Vec<IndexFile>, SourceError>> {
+    ) -> BoxFuture<'a, Result<Vec<IndexFile>, WheelSourceError>> {
         Box::pin(async move {
             let all = crate::index::read_directory(&self.dir)
                 .await
-                .map_err(|e| SourceError::Message(e.to_string()))?;
+                .map_err(WheelSourceError::from)?;
             Ok(all
                 .into_iter()
                 .filter(|file| DistFilename::parse(&file.filename, project).is_some())
@@ -37,22 +37,28 @@ impl WheelSource for FindLinksDir {
         })
     }
 
-    fn fetch<'a>(&'a self, file: &'a IndexFile) -> BoxFuture<'a, Result<PathBuf, SourceError>> {
+    fn fetch<'a>(
+        &'a self,
+        file: &'a IndexFile,
+    ) -> BoxFuture<'a, Result<PathBuf, WheelSourceError>> {
         Box::pin(async move {
             let path = file
                 .url
                 .to_file_path()
-                .map_err(|_| SourceError::Message(format!("{} is not a local file", file.url)))?;
+                .map_err(|_| WheelSourceError::NotLocal {
+                    url: crate::index::SafeUrl::new(&file.url),
+                })?;
             if let Some(expected) = &file.sha256 {
-                let actual = sha256_file(&path).map_err(|source| SourceError::Io {
+                let actual = sha256_file(&path).map_err(|source| WheelSourceError::Io {
                     what: format!("hash {}", path.display()),
                     source,
                 })?;
                 if !actual.eq_ignore_ascii_case(expected) {
-                    return Err(SourceError::Message(format!(
-                        "{}: sha256 {actual} does not match the listed {expected}",
-                        path.display()
-                    )));
+                    return Err(WheelSourceError::HashMismatch {
+                        path,
+                        actual,
+                        expected: expected.to_string(),
+                    });
                 }
             }
             Ok(path)

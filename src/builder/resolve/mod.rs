@@ -10,39 +10,71 @@
 //! as they do for `--deps`: newest first with complete backtracking, pre-releases only when
 //! a specifier names one, yanked versions only for an exact pin. See `docs/resolver.md`.
 //!
-//! `source.rs` answers the solver from a [`WheelSource`]; `solve.rs` turns its answer (or
-//! its failure) into wheels (or a [`ResolveError`] a build log reader can act on).
+//! `wheel_adapter.rs` answers the solver from a [`WheelSource`]; `solve.rs` turns its answer (or
+//! its failure) into wheels (or a [`BuildRequiresError`] a build log reader can act on).
 
 mod error;
 mod find_links;
 mod solve;
-mod source;
+mod wheel_adapter;
 
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
-use pep440_rs::{Version, VersionSpecifiers};
+use pep440_rs::Version;
 use pep508_rs::{PackageName, Requirement, VersionOrUrl};
 
 use crate::distribution::WheelFilename;
 use crate::index::IndexFile;
 use crate::interpreter::Interpreter;
 
+pub use error::BuildRequiresError;
 use error::NoWheel;
-pub use error::ResolveError;
 pub use find_links::FindLinksDir;
 
+/// Why a [`WheelSource`] could not list or fetch.
 #[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    #[error("{0}")]
-    Message(String),
+pub enum WheelSourceError {
+    /// The upstream index could not be read.
+    #[error(transparent)]
+    Index(Box<crate::index::IndexError>),
+    /// The file could not be downloaded into the store (or failed its checks there).
+    #[error(transparent)]
+    Store(Box<crate::store::StoreError>),
+    /// A `--find-links` directory's entry that is not a local file.
+    #[error("{url} is not a local file")]
+    NotLocal { url: crate::index::SafeUrl },
+    #[error("{}: sha256 {actual} does not match the listed {expected}", path.display())]
+    HashMismatch {
+        path: PathBuf,
+        actual: String,
+        expected: String,
+    },
     #[error("{what}: {source}")]
     Io {
         what: String,
         source: std::io::Error,
     },
+    /// The caller's task stopped answering (the build was cancelled).
+    #[error("the build-requirement resolve was cancelled")]
+    Cancelled,
+    /// A test source that is down (unit tests only).
+    #[cfg(test)]
+    #[error("{0}")]
+    Test(&'static str),
+}
+
+impl From<crate::index::IndexError> for WheelSourceError {
+    fn from(error: crate::index::IndexError) -> Self {
+        WheelSourceError::Index(Box::new(error))
+    }
+}
+
+impl From<crate::store::StoreError> for WheelSourceError {
+    fn from(error: crate::store::StoreError) -> Self {
+        WheelSourceError::Store(Box::new(error))
+    }
 }
 
 /// Where build requirements come from (the upstream index, `--find-links` dirs).
@@ -51,9 +83,10 @@ pub trait WheelSource: Send + Sync {
     fn list<'a>(
         &'a self,
         project: &'a PackageName,
-    ) -> BoxFuture<'a, Result<Vec<IndexFile>, SourceError>>;
+    ) -> BoxFuture<'a, Result<Vec<IndexFile>, WheelSourceError>>;
     /// A local copy of `file`, verified against its published hash.
-    fn fetch<'a>(&'a self, file: &'a IndexFile) -> BoxFuture<'a, Result<PathBuf, SourceError>>;
+    fn fetch<'a>(&'a self, file: &'a IndexFile)
+    -> BoxFuture<'a, Result<PathBuf, WheelSourceError>>;
 }
 
 /// A `--build-constraints` pin: the only version allowed, and its allowed hashes (if any).
@@ -82,13 +115,13 @@ pub async fn resolve(
     constraints: &[BuildConstraint],
     roots: &[Requirement],
     origin: &str,
-) -> Result<Vec<ResolvedWheel>, ResolveError> {
+) -> Result<Vec<ResolvedWheel>, BuildRequiresError> {
     let roots: Vec<Requirement> = applicable(roots, interpreter).collect();
     if let Some(url) = roots
         .iter()
         .find(|r| matches!(r.version_or_url, Some(VersionOrUrl::Url(_))))
     {
-        return Err(ResolveError::Url {
+        return Err(BuildRequiresError::Url {
             requirement: url.to_string(),
             origin: origin.to_string(),
         });
@@ -97,7 +130,7 @@ pub async fn resolve(
         return Ok(Vec::new());
     }
     // The solver runs on a blocking thread and asks this task for listings and wheels
-    // (see `source.rs` for why not `block_on`); answers run concurrently, so the listings
+    // (see `wheel_adapter.rs` for why not `block_on`); answers run concurrently, so the listings
     // `prefetch` asks for arrive in parallel.
     let (asks, mut questions) = tokio::sync::mpsc::unbounded_channel();
     let solving = tokio::task::spawn_blocking({
@@ -122,17 +155,11 @@ pub async fn resolve(
         Ok(outcome) => outcome,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         // Only a runtime shutting down cancels a blocking task.
-        Err(e) => Err(ResolveError::Setup {
+        Err(e) => Err(BuildRequiresError::Setup {
             origin: origin.to_string(),
             message: format!("the solver did not finish: {e}"),
         }),
     }
-}
-
-/// Whether a Requires-Python value admits `python`. pip ignores a value it cannot parse
-/// (with a warning) rather than rejecting the file, and so does this.
-pub fn python_admitted(requires_python: &str, python: &Version) -> bool {
-    VersionSpecifiers::from_str(requires_python).map_or(true, |specs| specs.contains(python))
 }
 
 /// pip evaluates the markers of build requirements (`[build-system].requires` and what

@@ -8,8 +8,8 @@ use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{PackageName, Requirement};
 use tokio::sync::mpsc;
 
-use super::source::{BuildSource, Pick, Question, specifiers};
-use super::{BuildConstraint, NoWheel, ResolveError, ResolvedWheel};
+use super::wheel_adapter::{BuildSource, Pick, Question, specifiers};
+use super::{BuildConstraint, BuildRequiresError, NoWheel, ResolvedWheel};
 use crate::distribution::{Compatibility, DistFilename, WheelFilename};
 use crate::interpreter::Interpreter;
 use crate::resolve::listing::candidates;
@@ -25,7 +25,7 @@ pub(super) fn solve(
     constraints: &[BuildConstraint],
     roots: &[Requirement],
     origin: &str,
-) -> Result<Vec<ResolvedWheel>, ResolveError> {
+) -> Result<Vec<ResolvedWheel>, BuildRequiresError> {
     let source = BuildSource::new(asks, interpreter, constraints);
     let lines: Vec<Line> = roots.iter().map(|r| Line::new(r.clone(), origin)).collect();
     let pins = constraints
@@ -47,9 +47,9 @@ pub(super) fn solve(
 /// A `--build-constraints` pin as a constraint line: it narrows the project's versions
 /// and never adds the project (uv's `--build-constraint`, pip's `-c`). `===` names exactly
 /// the pinned version, not its local variants, as the pin's hashes name that version's files.
-fn pin_line(pin: &BuildConstraint, origin: &str) -> Result<Line, ResolveError> {
+fn pin_line(pin: &BuildConstraint, origin: &str) -> Result<Line, BuildRequiresError> {
     let text = format!("{}==={}", pin.name, pin.version);
-    let requirement = Requirement::from_str(&text).map_err(|e| ResolveError::Setup {
+    let requirement = Requirement::from_str(&text).map_err(|e| BuildRequiresError::Setup {
         origin: origin.to_string(),
         message: format!("{CONSTRAINTS} pin `{text}`: {}", e.message),
     })?;
@@ -61,7 +61,7 @@ fn wheels(
     source: &BuildSource<'_>,
     resolution: &Resolution,
     origin: &str,
-) -> Result<Vec<ResolvedWheel>, ResolveError> {
+) -> Result<Vec<ResolvedWheel>, BuildRequiresError> {
     let mut out = Vec::new();
     for chosen in resolution.packages.values() {
         // Every chosen version's Requires-Dist was read, so this is the cached pick.
@@ -71,7 +71,7 @@ fn wheels(
             // The solver does not choose a version `unusable` ruled out; should it, the
             // reason is still the METADATA's.
             Pick::Excluded(excluded) => {
-                return Err(ResolveError::NoMatch {
+                return Err(BuildRequiresError::NoMatch {
                     requirement: format!("{}=={}", chosen.name, chosen.version),
                     origin: origin.to_string(),
                     interpreter: source.interpreter.label.clone(),
@@ -94,7 +94,7 @@ fn wheels(
 }
 
 /// The solver's error as the build reports it. A source failure comes back typed (the
-/// adapter's [`ResolveError`], boxed through the solver). A conflict in which some
+/// adapter's [`BuildRequiresError`], boxed through the solver). A conflict in which some
 /// requirement has no wheel at all for this interpreter is reported as that requirement's
 /// `SdistOnly` / `NoMatch`, which says what to publish; only a genuine conflict between
 /// requirements keeps the solver's derivation.
@@ -103,14 +103,14 @@ fn explain(
     e: resolve::ResolveError,
     roots: &[Requirement],
     origin: &str,
-) -> ResolveError {
+) -> BuildRequiresError {
     match e {
         resolve::ResolveError::Source(
             ProviderError::Candidates { source: err, .. }
             | ProviderError::Metadata { source: err, .. },
-        ) => match err.downcast::<ResolveError>() {
+        ) => match err.downcast::<BuildRequiresError>() {
             Ok(e) => *e,
-            Err(other) => ResolveError::Setup {
+            Err(other) => BuildRequiresError::Setup {
                 origin: origin.to_string(),
                 message: other.to_string(),
             },
@@ -123,18 +123,18 @@ fn explain(
                 .collect();
             match without_wheels(source, roots, origin, &named) {
                 Ok(Some(e)) | Err(e) => e,
-                Ok(None) => ResolveError::Conflict {
+                Ok(None) => BuildRequiresError::Conflict {
                     origin: origin.to_string(),
                     interpreter: source.interpreter.label.clone(),
                     report: conflict.to_string(),
                 },
             }
         }
-        resolve::ResolveError::Url { requirement, .. } => ResolveError::Url {
+        resolve::ResolveError::Url { requirement, .. } => BuildRequiresError::Url {
             requirement,
             origin: origin.to_string(),
         },
-        other => ResolveError::Setup {
+        other => BuildRequiresError::Setup {
             origin: origin.to_string(),
             message: other.to_string(),
         },
@@ -149,7 +149,7 @@ fn without_wheels(
     roots: &[Requirement],
     origin: &str,
     named: &BTreeSet<PackageName>,
-) -> Result<Option<ResolveError>, ResolveError> {
+) -> Result<Option<BuildRequiresError>, BuildRequiresError> {
     let markers = &source.interpreter.markers;
     for root in roots.iter().filter(|r| r.evaluate_markers(markers, &[])) {
         if let Some(e) = no_wheel(source, root, origin, true)? {
@@ -183,12 +183,12 @@ fn no_wheel(
     req: &Requirement,
     from: &str,
     within_spec: bool,
-) -> Result<Option<ResolveError>, ResolveError> {
+) -> Result<Option<BuildRequiresError>, BuildRequiresError> {
     let name = &req.name;
     let spec = specifiers(req);
     let files = source.listing(name)?;
     let pin = source.pin(name).map(|p| &p.version);
-    let exact = crate::plan::pinned_version(&spec);
+    let exact = crate::version::pinned_version(&spec);
     let pre = resolve::names_prerelease(&spec);
     let mut excluded = Vec::new();
     let mut usable = 0;
@@ -218,7 +218,7 @@ fn no_wheel(
         )
     });
     if has_sdist && !has_wheel {
-        return Ok(Some(ResolveError::SdistOnly {
+        return Ok(Some(BuildRequiresError::SdistOnly {
             requirement: req.to_string(),
             origin: from.to_string(),
         }));
@@ -236,7 +236,7 @@ fn no_wheel(
             python,
         }
     };
-    Ok(Some(ResolveError::NoMatch {
+    Ok(Some(BuildRequiresError::NoMatch {
         requirement: req.to_string(),
         origin: from.to_string(),
         interpreter: source.interpreter.label.clone(),
@@ -265,7 +265,7 @@ fn other_python(
                     source.interpreter.tags.compatibility(&wheel),
                     Compatibility::Compatible(_)
                 )
-                && !super::python_admitted(rp, source.python());
+                && !crate::version::python_admitted(rp, source.python());
             fits.then(|| (wheel.version, rp.to_string()))
         })
         .collect();

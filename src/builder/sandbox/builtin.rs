@@ -11,7 +11,9 @@
 //!   UDP and raw sockets too; AF_UNIX works); `setsid`/`setpgid` fail, so every descendant stays
 //!   in the process group wheelwright kills (there is no pid namespace to do it); io_uring (it
 //!   creates sockets behind seccomp's back), namespaces, keyrings and `open_by_handle_at` fail.
-//! * `no_new_privs`, the rlimits, the cleared environment; as root, the build runs as uid 65534.
+//! * `no_new_privs`, the rlimits, the cleared environment; as root, the build runs as a uid of
+//!   its own ([`super::uid_pool`]), so its process cap counts its own processes only. Without
+//!   root every build runs as wheelwright's uid and the cap counts all of them together.
 //!
 //! How it is applied: wheelwright re-executes itself as `wheelwright __sandbox-exec ... --
 //! PROGRAM ARGS`. The fresh process is single-threaded and owns its memory, so building the
@@ -162,6 +164,16 @@ impl Builtin {
             .current_dir(&cmd.cwd)
             .env_clear()
             .envs(cmd.env.iter().map(|(k, v)| (k, v)));
+        // A build uid has no account, so `getpass.getuser()` (which reads LOGNAME and USER
+        // before asking the password database) would fail: it gets the name builds had when
+        // they all ran as nobody, the name bubblewrap's builds see inside their namespace.
+        if drop_to.is_some() {
+            for key in ["LOGNAME", "USER"] {
+                if !cmd.env.iter().any(|(k, _)| k == key) {
+                    command.env(key, "nobody");
+                }
+            }
+        }
         command
     }
 }

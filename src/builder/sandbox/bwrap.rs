@@ -1,8 +1,12 @@
 //! Layer (a): bubblewrap (new user, mount, net, pid, ipc and uts namespaces).
 //!
-//! Running as root, the build never runs as real root: we switch to an unprivileged uid
-//! (65534 by default) before exec'ing bwrap, so `RLIMIT_NPROC` (which root ignores) applies and
-//! anything the build writes is owned by that uid. That uid usually cannot traverse the paths it
+//! Running as root, the build never runs as real root: we switch to the build's own unprivileged
+//! uid ([`super::uid_pool`]) before exec'ing bwrap, so `RLIMIT_NPROC` (which root ignores)
+//! applies and anything the build writes is owned by that uid; inside its user namespace the
+//! build is nobody (65534), as it was when every build ran as nobody, so the password database
+//! knows its name. The uid of its own matters on kernels before 5.14, where `RLIMIT_NPROC`
+//! counted a uid's processes across all namespaces; since then each build's user namespace
+//! has its own count anyway. That uid usually cannot traverse the paths it
 //! must see (root's `~/.pyenv/...`, `~/.cache/...`), so, still as root, we first enter a private
 //! mount namespace (util-linux `unshare -m`) and bind each such path onto a staging directory
 //! the uid can reach; bwrap then binds the staging directory back at the original path. The host
@@ -49,6 +53,9 @@ const BASE_ARGS: &[&str] = &[
     "/tmp",
 ];
 
+/// Who a build run as root is inside its user namespace.
+const NOBODY: &str = "65534";
+
 /// The bwrap (or `unshare ... bwrap`) command line for `cmd`.
 pub(super) fn command(
     bwrap: &Path,
@@ -83,6 +90,9 @@ pub(super) fn command(
             source.into_os_string(),
             inside.clone().into(),
         ]);
+    }
+    if stage.is_some() {
+        args.extend(["--uid", NOBODY, "--gid", NOBODY].map(OsString::from));
     }
     args.push("--chdir".into());
     args.push(cmd.cwd.clone().into_os_string());

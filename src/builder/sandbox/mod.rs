@@ -11,22 +11,25 @@
 //!
 //! When neither works, [`Sandbox::new`] refuses ([`SandboxError::Unavailable`]); only
 //! `--sandbox off` runs builds without isolation. The rlimits, process-group kill, timeout,
-//! watchdog and output cap ([`limits`]) apply under every layer.
+//! watchdog and output cap ([`limits`]) apply under every layer. Running as root, each build
+//! runs as a uid of its own ([`uid_pool`], taken by [`Sandbox::for_build`]), so builds never
+//! share a process budget.
 
 mod builtin;
 mod bwrap;
 mod launcher_error;
 mod limits;
 mod probe;
+mod protections;
+mod uid_pool;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal};
-use serde::Serialize;
 
 use super::log::{LogSink, LogSummary};
 pub use builtin::{SANDBOX_EXEC, TEST_JAIL, exec_main, jail_main, set_launcher};
@@ -35,6 +38,9 @@ use limits::{
     GroupGuard, apply_rlimits, chown_tree, disk_watchdog, kill_group, status_to_termination,
 };
 pub(super) use probe::ProbeError;
+pub use protections::{FilesystemProtection, NetworkProtection, ProcessBudget, Protections};
+pub use uid_pool::{BUILD_UIDS, UidPoolError};
+use uid_pool::{UidLease, UidPool};
 
 /// `--sandbox`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,6 +128,9 @@ pub enum SandboxError {
         what: String,
         source: std::io::Error,
     },
+    /// Running as root: no uid of its own for a build.
+    #[error(transparent)]
+    BuildUids(#[from] UidPoolError),
 }
 
 /// What to install or enable, per layer that failed.
@@ -145,64 +154,6 @@ fn refusal(bwrap: Option<&ProbeError>, builtin: Option<&ProbeError>) -> String {
     text
 }
 
-/// What kept a build off the network. Reports write these words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum NetworkProtection {
-    /// An empty network namespace (bwrap).
-    #[serde(rename = "namespace")]
-    Namespace,
-    /// seccomp refuses new sockets but AF_UNIX; Landlock (ABI ≥ 4) refuses TCP bind/connect.
-    #[serde(rename = "seccomp+landlock")]
-    SeccompLandlock,
-    /// seccomp alone (a kernel whose Landlock cannot scope TCP).
-    #[serde(rename = "seccomp")]
-    Seccomp,
-    #[serde(rename = "none")]
-    None,
-}
-
-/// What kept a build from writing outside its directories. Reports write these words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum FilesystemProtection {
-    /// Read-only binds in a mount namespace (bwrap).
-    #[serde(rename = "namespace")]
-    Namespace,
-    #[serde(rename = "landlock")]
-    Landlock,
-    #[serde(rename = "none")]
-    None,
-}
-
-/// The word a report uses, as serde writes it.
-fn word<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
-}
-
-impl std::fmt::Display for NetworkProtection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&word(self))
-    }
-}
-
-impl std::fmt::Display for FilesystemProtection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&word(self))
-    }
-}
-
-/// What protected a build, for reports and the build log's first line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Protections {
-    pub network: NetworkProtection,
-    pub filesystem: FilesystemProtection,
-    pub pid_namespace: bool,
-    /// The limits that apply under every layer.
-    pub limits: String,
-}
-
 #[derive(Debug, Clone)]
 enum Layer {
     Bwrap(PathBuf),
@@ -210,33 +161,59 @@ enum Layer {
     Off,
 }
 
-/// A configured sandbox, shared by every build.
+/// Who builds run as.
+#[derive(Debug, Clone)]
+enum Identity {
+    /// wheelwright's own uid (it is not root, or `--sandbox off`).
+    Caller,
+    /// wheelwright runs as root: every build runs as a uid of the pool, `lease` on a build's
+    /// own sandbox ([`Sandbox::for_build`]); without one, each command takes one for itself.
+    Pool {
+        pool: Arc<UidPool>,
+        lease: Option<Arc<UidLease>>,
+    },
+}
+
+/// A configured sandbox: one shared by every build, and one per build
+/// ([`Sandbox::for_build`]) that holds the build's uid.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     layer: Layer,
     limits: SandboxLimits,
-    /// Set when running as root: the unprivileged uid/gid builds run as.
-    drop_to: Option<u32>,
+    identity: Identity,
 }
 
-/// The uid/gid builds run as when wheelwright runs as root ("nobody").
-pub const BUILD_UID: u32 = 65534;
+/// The uid the probes switch to when running as root (nobody): they only check that the
+/// switch and the restrictions work and start no build, so no uid of the pool is needed.
+const PROBE_UID: u32 = 65534;
 
 static BWRAP: OnceLock<Result<PathBuf, ProbeError>> = OnceLock::new();
 static BUILTIN: OnceLock<Result<builtin::Builtin, ProbeError>> = OnceLock::new();
 
-fn build_uid() -> Option<u32> {
-    rustix::process::geteuid().is_root().then_some(BUILD_UID)
+fn probe_uid() -> Option<u32> {
+    rustix::process::geteuid().is_root().then_some(PROBE_UID)
+}
+
+/// Whether `RLIMIT_NPROC` counts per user namespace (Linux ≥ 5.14, "ucounts: Move
+/// RLIMIT_NPROC into ucounts"); before, one count per uid spanned every namespace.
+fn counts_per_user_namespace() -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .trim()
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (5, 14)
 }
 
 fn bwrap_probe() -> Result<PathBuf, ProbeError> {
-    BWRAP.get_or_init(|| bwrap::probe(build_uid())).clone()
+    BWRAP.get_or_init(|| bwrap::probe(probe_uid())).clone()
 }
 
 fn builtin_probe() -> Result<builtin::Builtin, ProbeError> {
     BUILTIN
         .get_or_init(|| {
-            let probed = builtin::probe(build_uid())?;
+            let probed = builtin::probe(probe_uid())?;
             if !probed.filesystem {
                 eprintln!(
                     "warning: sandbox: the kernel has no usable Landlock (ABI {}): the built-in \
@@ -286,15 +263,32 @@ impl Sandbox {
     pub fn new(mode: SandboxMode, limits: SandboxLimits) -> Result<Self, SandboxError> {
         let layer = Self::choose(mode)?;
         // Without isolation the build runs as us.
-        let drop_to = match layer {
-            Layer::Off => None,
-            _ => build_uid(),
+        let identity = match layer {
+            Layer::Off => Identity::Caller,
+            _ if rustix::process::geteuid().is_root() => Identity::Pool {
+                pool: Arc::new(UidPool::system()?),
+                lease: None,
+            },
+            _ => Identity::Caller,
         };
         Ok(Self {
             layer,
             limits,
-            drop_to,
+            identity,
         })
+    }
+
+    /// The sandbox of one build: running as root, it holds a uid of its own for as long as it
+    /// (or a clone) lives, so every command of the build runs as that uid and no other build
+    /// (of this run or of another wheelwright process) runs as it meanwhile.
+    pub fn for_build(&self) -> Result<Sandbox, SandboxError> {
+        let mut own = self.clone();
+        if let Identity::Pool { pool, lease } = &mut own.identity
+            && lease.is_none()
+        {
+            *lease = Some(Arc::new(pool.lease()?));
+        }
+        Ok(own)
     }
 
     pub fn limits(&self) -> &SandboxLimits {
@@ -316,6 +310,17 @@ impl Sandbox {
             Layer::Bwrap(_) => "bwrap",
             Layer::Builtin(_) => "builtin",
             Layer::Off => "off",
+        }
+    }
+
+    fn process_budget(&self) -> ProcessBudget {
+        match (&self.layer, &self.identity) {
+            (Layer::Off, _) => ProcessBudget::None,
+            (_, Identity::Pool { .. }) => ProcessBudget::PerBuild,
+            (Layer::Bwrap(_), Identity::Caller) if counts_per_user_namespace() => {
+                ProcessBudget::PerBuild
+            }
+            _ => ProcessBudget::Shared,
         }
     }
 
@@ -346,6 +351,7 @@ impl Sandbox {
             network,
             filesystem,
             pid_namespace,
+            process_budget: self.process_budget(),
             limits,
         }
     }
@@ -357,24 +363,49 @@ impl Sandbox {
         matches!(self.layer, Layer::Bwrap(_)).then_some(self.limits.processes)
     }
 
-    /// "builtin as uid 65534 (network: seccomp+landlock, filesystem: landlock, pid namespace:
-    /// no, limits: ...)" and the like.
+    /// The uid this build holds (see [`Sandbox::for_build`]).
+    fn leased_uid(&self) -> Option<u32> {
+        match &self.identity {
+            Identity::Pool {
+                lease: Some(lease), ..
+            } => Some(lease.uid()),
+            _ => None,
+        }
+    }
+
+    /// "builtin as uid 60928 (network: seccomp+landlock, filesystem: landlock, pid namespace:
+    /// no, process budget: per-build, limits: ...)" and the like.
     pub fn describe(&self) -> String {
+        self.describe_as(self.leased_uid())
+    }
+
+    fn describe_as(&self, uid: Option<u32>) -> String {
         let p = self.protections();
-        let who = match self.drop_to {
-            Some(uid) => format!(" as uid {uid}"),
-            None => String::new(),
+        let who = match (uid, &self.identity) {
+            (Some(uid), _) => format!(" as uid {uid}"),
+            (None, Identity::Pool { pool, .. }) => format!(
+                ", each build as a uid of its own ({}–{})",
+                pool.range().start(),
+                pool.range().end()
+            ),
+            (None, Identity::Caller) => String::new(),
         };
         let abi = match &self.layer {
             Layer::Builtin(b) => format!(", Landlock ABI {}", b.abi),
             _ => String::new(),
         };
+        let budget = match p.process_budget {
+            ProcessBudget::Shared => " (one budget shared by the builds running at once)",
+            _ => "",
+        };
         format!(
-            "{}{who} (network: {}, filesystem: {}, pid namespace: {}, limits: {}{abi})",
+            "{}{who} (network: {}, filesystem: {}, pid namespace: {}, process budget: {}{budget}, \
+             limits: {}{abi})",
             self.layer_name(),
             p.network,
             p.filesystem,
             if p.pid_namespace { "yes" } else { "no" },
+            p.process_budget,
             p.limits
         )
     }
@@ -382,14 +413,23 @@ impl Sandbox {
     /// Run `cmd` to completion, timeout or watchdog kill.
     pub async fn run(&self, cmd: &SandboxCommand) -> Result<RunOutcome, SandboxError> {
         let started = Instant::now();
+        // A command outside a build's sandbox takes a uid for itself, for as long as it runs.
+        let own_lease = match &self.identity {
+            Identity::Pool { pool, lease: None } => Some(pool.lease()?),
+            _ => None,
+        };
+        let uid = own_lease
+            .as_ref()
+            .map(UidLease::uid)
+            .or_else(|| self.leased_uid());
         let log = LogSink::create(&cmd.log_path, self.limits.log).map_err(|source| {
             SandboxError::Setup {
                 what: format!("create log {}", cmd.log_path.display()),
                 source,
             }
         })?;
-        log.first_line(&format!("[wheelwright] sandbox: {}", self.describe()));
-        let stage = match (&self.layer, self.drop_to) {
+        log.first_line(&format!("[wheelwright] sandbox: {}", self.describe_as(uid)));
+        let stage = match (&self.layer, uid) {
             (Layer::Bwrap(_), Some(uid)) => Some(bwrap::Stage::prepare(cmd, uid)?),
             (Layer::Builtin(_), Some(uid)) => {
                 // The build uid writes only what is handed to it.
@@ -405,7 +445,7 @@ impl Sandbox {
         };
         let mut command = match &self.layer {
             Layer::Bwrap(bwrap) => bwrap::command(bwrap, cmd, stage.as_ref()),
-            Layer::Builtin(builtin) => builtin.command(cmd, self.drop_to, self.limits.processes),
+            Layer::Builtin(builtin) => builtin.command(cmd, uid, self.limits.processes),
             Layer::Off => {
                 let mut command = tokio::process::Command::new(&cmd.program);
                 command
@@ -486,6 +526,7 @@ impl Sandbox {
             _ => {}
         }
         drop(stage);
+        drop(own_lease);
         Ok(RunOutcome {
             termination,
             log: log.summary(),
@@ -525,7 +566,7 @@ mod tests {
         let sandbox = |layer| Sandbox {
             layer,
             limits: SandboxLimits::default(),
-            drop_to: None,
+            identity: Identity::Caller,
         };
         let old_kernel = sandbox(Layer::Builtin(builtin::Builtin {
             launcher: "/x".into(),
@@ -550,13 +591,66 @@ mod tests {
                 .starts_with("builtin (network: seccomp,")
         );
         assert!(old_kernel.describe().contains("Landlock ABI 2"));
+        // Not root: every build counts against wheelwright's own uid, and says so.
+        assert_eq!(p.process_budget, ProcessBudget::Shared);
+        assert!(
+            old_kernel
+                .describe()
+                .contains("process budget: shared (one budget shared by the builds running"),
+            "{}",
+            old_kernel.describe()
+        );
         let bwrap = sandbox(Layer::Bwrap("/usr/bin/bwrap".into())).protections();
         assert_eq!(bwrap.network, NetworkProtection::Namespace);
         assert!(bwrap.pid_namespace);
         let off = sandbox(Layer::Off);
         assert_eq!(off.layer_name(), "off");
         assert_eq!(off.protections().network, NetworkProtection::None);
+        assert_eq!(off.protections().process_budget, ProcessBudget::None);
         assert!(!off.is_isolated());
+    }
+
+    #[test]
+    fn as_root_each_build_holds_a_uid_of_its_own_until_it_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = Sandbox {
+            layer: Layer::Builtin(builtin::Builtin {
+                launcher: "/x".into(),
+                abi: 6,
+                filesystem: true,
+                tcp: true,
+                scopes: true,
+            }),
+            limits: SandboxLimits::default(),
+            identity: Identity::Pool {
+                pool: Arc::new(UidPool::new(dir.path().join("locks"), 70000..=70001)),
+                lease: None,
+            },
+        };
+        assert_eq!(shared.protections().process_budget, ProcessBudget::PerBuild);
+        assert!(
+            shared
+                .describe()
+                .starts_with("builtin, each build as a uid of its own (70000–70001) ("),
+            "{}",
+            shared.describe()
+        );
+        let first = shared.for_build().unwrap();
+        let second = shared.for_build().unwrap();
+        assert_eq!(first.leased_uid(), Some(70000));
+        assert_eq!(second.leased_uid(), Some(70001));
+        assert!(first.describe().starts_with("builtin as uid 70000 ("));
+        // A clone is the same build: it keeps the uid, and does not take another.
+        let again = first.for_build().unwrap();
+        assert_eq!(again.leased_uid(), Some(70000));
+        assert!(matches!(
+            shared.for_build(),
+            Err(SandboxError::BuildUids(UidPoolError::Exhausted { .. }))
+        ));
+        drop(first);
+        assert!(shared.for_build().is_err(), "its clone still holds 70000");
+        drop(again);
+        assert_eq!(shared.for_build().unwrap().leased_uid(), Some(70000));
     }
 
     #[tokio::test]

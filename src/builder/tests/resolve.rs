@@ -73,7 +73,7 @@ impl WheelSource for Listing {
     fn list<'a>(
         &'a self,
         project: &'a PackageName,
-    ) -> BoxFuture<'a, Result<Vec<IndexFile>, SourceError>> {
+    ) -> BoxFuture<'a, Result<Vec<IndexFile>, WheelSourceError>> {
         Box::pin(async move {
             let mut files = self.dir.list(project).await?;
             for file in &mut files {
@@ -86,7 +86,10 @@ impl WheelSource for Listing {
             Ok(files)
         })
     }
-    fn fetch<'a>(&'a self, file: &'a IndexFile) -> BoxFuture<'a, Result<PathBuf, SourceError>> {
+    fn fetch<'a>(
+        &'a self,
+        file: &'a IndexFile,
+    ) -> BoxFuture<'a, Result<PathBuf, WheelSourceError>> {
         self.fetched.lock().unwrap().push(file.filename.to_string());
         self.dir.fetch(file)
     }
@@ -116,7 +119,7 @@ async fn build_requirement_markers_are_evaluated_for_the_build_interpreter() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, ResolveError::NoMatch { requirement, .. }
+        matches!(&e, BuildRequiresError::NoMatch { requirement, .. }
             if requirement.starts_with("ww-nowhere ;") && requirement.contains("3.10")),
         "{e}"
     );
@@ -140,7 +143,7 @@ async fn requires_python_in_metadata_picks_an_older_wheel() {
         .await
         .unwrap_err();
     let text = e.to_string();
-    assert!(matches!(e, ResolveError::NoMatch { .. }), "{text}");
+    assert!(matches!(e, BuildRequiresError::NoMatch { .. }), "{text}");
     assert!(
         text.contains("ww_rp_only-2.0-py3-none-any.whl (Requires-Python `>=3.9`)")
             && text.contains("no wheel is for Python 3.8"),
@@ -233,7 +236,7 @@ impl WheelSource for Scene {
     fn list<'a>(
         &'a self,
         project: &'a PackageName,
-    ) -> BoxFuture<'a, Result<Vec<IndexFile>, SourceError>> {
+    ) -> BoxFuture<'a, Result<Vec<IndexFile>, WheelSourceError>> {
         Box::pin(async move {
             let mut files = FindLinksDir::new(self.dir.path()).list(project).await?;
             for file in &mut files {
@@ -244,7 +247,10 @@ impl WheelSource for Scene {
             Ok(files)
         })
     }
-    fn fetch<'a>(&'a self, file: &'a IndexFile) -> BoxFuture<'a, Result<PathBuf, SourceError>> {
+    fn fetch<'a>(
+        &'a self,
+        file: &'a IndexFile,
+    ) -> BoxFuture<'a, Result<PathBuf, WheelSourceError>> {
         Box::pin(async move {
             self.fetched.lock().unwrap().push(file.filename.to_string());
             FindLinksDir::new(self.dir.path()).fetch(file).await
@@ -319,7 +325,7 @@ async fn a_true_conflict_reports_the_derivation() {
         .await
         .unwrap_err();
     let text = e.to_string();
-    assert!(matches!(e, ResolveError::Conflict { .. }), "{text}");
+    assert!(matches!(e, BuildRequiresError::Conflict { .. }), "{text}");
     assert!(
         text.starts_with(&format!(
             "build requirements of ww-top 1.0 conflict on {}:\n",
@@ -360,7 +366,7 @@ async fn a_build_constraint_pins_an_older_version_and_its_hash() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, ResolveError::HashMismatch { file, name, actual }
+        matches!(&e, BuildRequiresError::HashMismatch { file, name, actual }
             if file == "ww_c-1.0-py3-none-any.whl" && name == "ww-c"
                 && *actual == scene.sha256(&old)),
         "{e}"
@@ -372,7 +378,7 @@ async fn a_build_constraint_pins_an_older_version_and_its_hash() {
         .await
         .unwrap_err();
     let text = e.to_string();
-    assert!(matches!(e, ResolveError::NoMatch { .. }), "{text}");
+    assert!(matches!(e, BuildRequiresError::NoMatch { .. }), "{text}");
     assert!(
         text.contains("wanted `>=2` from x 1.0; --build-constraints pins 1.0"),
         "{text}"
@@ -434,7 +440,7 @@ async fn an_sdist_only_dependency_and_a_url_root_are_named() {
     let before = scene.fetched();
     let url = reqs(&["ww-a @ https://example.invalid/ww_a-1.0-py3-none-any.whl"]);
     let e = resolve(&scene, &py, &[], &url, "x 1.0").await.unwrap_err();
-    assert!(matches!(e, ResolveError::Url { .. }), "{e}");
+    assert!(matches!(e, BuildRequiresError::Url { .. }), "{e}");
     assert_eq!(scene.fetched(), before, "nothing more fetched");
 }
 
@@ -462,11 +468,14 @@ impl WheelSource for Down {
     fn list<'a>(
         &'a self,
         _project: &'a PackageName,
-    ) -> BoxFuture<'a, Result<Vec<IndexFile>, SourceError>> {
-        Box::pin(async { Err(SourceError::Message("the index is down".to_string())) })
+    ) -> BoxFuture<'a, Result<Vec<IndexFile>, WheelSourceError>> {
+        Box::pin(async { Err(WheelSourceError::Test("the index is down")) })
     }
-    fn fetch<'a>(&'a self, _file: &'a IndexFile) -> BoxFuture<'a, Result<PathBuf, SourceError>> {
-        Box::pin(async { Err(SourceError::Message("the file is gone".to_string())) })
+    fn fetch<'a>(
+        &'a self,
+        _file: &'a IndexFile,
+    ) -> BoxFuture<'a, Result<PathBuf, WheelSourceError>> {
+        Box::pin(async { Err(WheelSourceError::Test("the file is gone")) })
     }
 }
 
@@ -478,8 +487,8 @@ async fn source_failures_keep_their_type() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, ResolveError::List { name, source: SourceError::Message(m) }
-            if name == "ww-a" && m == "the index is down"),
+        matches!(&e, BuildRequiresError::List { name, source: WheelSourceError::Test(m) }
+            if name == "ww-a" && *m == "the index is down"),
         "{e}"
     );
 
@@ -489,10 +498,13 @@ async fn source_failures_keep_their_type() {
         fn list<'a>(
             &'a self,
             project: &'a PackageName,
-        ) -> BoxFuture<'a, Result<Vec<IndexFile>, SourceError>> {
+        ) -> BoxFuture<'a, Result<Vec<IndexFile>, WheelSourceError>> {
             self.0.list(project)
         }
-        fn fetch<'a>(&'a self, file: &'a IndexFile) -> BoxFuture<'a, Result<PathBuf, SourceError>> {
+        fn fetch<'a>(
+            &'a self,
+            file: &'a IndexFile,
+        ) -> BoxFuture<'a, Result<PathBuf, WheelSourceError>> {
             Down.fetch(file)
         }
     }
@@ -505,5 +517,5 @@ async fn source_failures_keep_their_type() {
         e.to_string(),
         "fetching ww_a-1.0-py3-none-any.whl: the file is gone"
     );
-    assert!(matches!(e, ResolveError::Fetch { .. }), "{e}");
+    assert!(matches!(e, BuildRequiresError::Fetch { .. }), "{e}");
 }

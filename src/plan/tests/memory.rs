@@ -3,11 +3,10 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use pep508_rs::{MarkerEnvironment, PackageName};
+use pep508_rs::PackageName;
 
-use crate::distribution::TagSet;
 use crate::index::{IndexError, IndexFile, Listing, RejectedEntry};
 use crate::interpreter::Interpreter;
 use crate::plan::{Job, Listings, Plan, Planner, Policy, PresentIn, VersionPolicy};
@@ -165,54 +164,7 @@ pub(super) fn rejected(listed: &str) -> RejectedEntry {
 
 /// CPython 3.`minor` on x86_64 Linux (glibc 2.17), with the tags `packaging` gives it in
 /// its order: its own ABI, abi3 down to 3.2, `none`, then the pure tags.
-pub(super) fn cpython(minor: u8) -> Interpreter {
-    let platforms = [
-        "manylinux_2_17_x86_64",
-        "manylinux2014_x86_64",
-        "linux_x86_64",
-    ];
-    let own = format!("cp3{minor}");
-    let mut tags = Vec::new();
-    for abi in [own.as_str(), "abi3", "none"] {
-        tags.extend(platforms.iter().map(|p| format!("{own}-{abi}-{p}")));
-    }
-    for older in (2..minor).rev() {
-        tags.extend(platforms.iter().map(|p| format!("cp3{older}-abi3-{p}")));
-    }
-    let pure: Vec<String> = [format!("py3{minor}"), "py3".into()]
-        .into_iter()
-        .chain((0..minor).rev().map(|m| format!("py3{m}")))
-        .collect();
-    for python in &pure {
-        tags.extend(platforms.iter().map(|p| format!("{python}-none-{p}")));
-    }
-    tags.push(format!("{own}-none-any"));
-    tags.extend(pure.iter().map(|python| format!("{python}-none-any")));
-    let markers: MarkerEnvironment = serde_json::from_value(serde_json::json!({
-        "implementation_name": "cpython",
-        "implementation_version": format!("3.{minor}.1"),
-        "os_name": "posix",
-        "platform_machine": "x86_64",
-        "platform_python_implementation": "CPython",
-        "platform_release": "6.1.0",
-        "platform_system": "Linux",
-        "platform_version": "#1 SMP",
-        "python_full_version": format!("3.{minor}.1"),
-        "python_version": format!("3.{minor}"),
-        "sys_platform": "linux",
-    }))
-    .unwrap();
-    Interpreter {
-        requested: format!("python3.{minor}").into(),
-        executable: format!("/usr/bin/python3.{minor}").into(),
-        markers,
-        tags: TagSet::from_strings(&tags).unwrap(),
-        label: own,
-        python_version: (3, minor),
-        sys_prefix: "/usr".into(),
-        base_prefix: "/usr".into(),
-    }
-}
+pub(super) use crate::interpreter::test_cpython as cpython;
 
 pub(super) fn requirements(text: &str) -> ParsedRequirements {
     parse_str(text, Path::new("reqs.txt"), &|_| None).unwrap()
@@ -241,14 +193,15 @@ pub(super) async fn plan_with(
     interpreters: &[Interpreter],
     policy: &Policy,
 ) -> (Plan, Memory) {
+    let interpreters: Vec<Arc<Interpreter>> = interpreters.iter().cloned().map(Arc::new).collect();
     let planner = Planner {
         listings,
-        interpreters,
+        interpreters: &interpreters,
         policy,
         concurrency: 2,
         shard: None,
         packages: &crate::package_settings::PackageSettings::default(),
-        closure: None,
+        covered: None,
     };
     let plan = planner.plan(requirements, exclusions).await.unwrap();
     (plan, planner.listings)
@@ -265,7 +218,7 @@ pub(super) async fn plan(listings: Memory, text: &str, interpreters: &[Interpret
 pub(super) fn row(job: &Job) -> String {
     format!(
         "{} {} {} {}",
-        job.interpreter,
+        job.interpreter.label,
         job.action(),
         job.version()
             .map_or_else(|| "-".into(), ToString::to_string),

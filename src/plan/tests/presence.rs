@@ -186,12 +186,12 @@ async fn an_index_that_does_not_answer_fails_the_plan_only_when_it_is_needed() {
     listing.down = vec!["upstream"];
     let planner = crate::plan::Planner {
         listings: listing,
-        interpreters: &cp311,
+        interpreters: &[std::sync::Arc::new(cp311[0].clone())],
         policy: &policy(),
         concurrency: 1,
         shard: None,
         packages: &crate::package_settings::PackageSettings::default(),
-        closure: None,
+        covered: None,
     };
     // A present pin never asks upstream.
     let plan = planner.plan(&requirements("ww-a==1.0"), &[]).await.unwrap();

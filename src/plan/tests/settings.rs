@@ -7,7 +7,7 @@ use crate::plan::Planner;
 async fn plan_with_settings(listings: Memory, text: &str, settings: &str) -> crate::plan::Plan {
     let dir = tempfile::tempdir().unwrap();
     let packages = PackageSettings::parse(settings, &dir.path().join("wheelwright.toml")).unwrap();
-    let interpreters = [cpython(11)];
+    let interpreters = [std::sync::Arc::new(cpython(11))];
     let planner = Planner {
         listings,
         interpreters: &interpreters,
@@ -15,7 +15,7 @@ async fn plan_with_settings(listings: Memory, text: &str, settings: &str) -> cra
         concurrency: 1,
         shard: None,
         packages: &packages,
-        closure: None,
+        covered: None,
     };
     planner.plan(&requirements(text), &[]).await.unwrap()
 }

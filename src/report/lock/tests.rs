@@ -127,7 +127,7 @@ fn interpreters_no_marker_tells_apart_are_an_error() {
     let jobs = [job("ww-a", "1.0", "cp313", LockHash::Known(sha("aa")))];
     assert!(matches!(
         render(&header(), &interpreters, &jobs),
-        Err(LockError::Indistinguishable { .. })
+        Err(HashLockError::Indistinguishable { .. })
     ));
 }
 
@@ -217,7 +217,7 @@ fn a_marker_value_is_quoted_with_the_quote_it_lacks() {
     assert_eq!(quote("k", "ab").unwrap(), "\"ab\"");
     assert!(matches!(
         quote("k", "a\"'b"),
-        Err(LockError::Unquotable { .. })
+        Err(HashLockError::Unquotable { .. })
     ));
 }
 

@@ -23,6 +23,7 @@ fn built() -> BuildInfo {
             network: crate::builder::NetworkProtection::Namespace,
             filesystem: crate::builder::FilesystemProtection::Namespace,
             pid_namespace: true,
+            process_budget: crate::builder::ProcessBudget::PerBuild,
             limits: "rlimits".into(),
         },
         sdist: Some(SourceFile {
@@ -58,6 +59,8 @@ fn built() -> BuildInfo {
             sha256: sha('e'),
         }],
         missing: None,
+        log: None,
+        schedule: None,
     }
 }
 
@@ -222,7 +225,7 @@ fn one_document_per_built_wheel_in_the_directory() {
         project: "ww-rust".parse().unwrap(),
         requirement: "ww-rust".into(),
         origin: "r.txt:1".into(),
-        interpreter: interpreter.into(),
+        interpreter: crate::interpreter::test_labelled(interpreter),
         decision: Decision::Build(Chosen {
             version: "1.0+local".parse().unwrap(),
             file: JobFile {

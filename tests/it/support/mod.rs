@@ -1,5 +1,7 @@
 //! Integration-test harness: real servers (devpi-server, pypiserver) on loopback ports,
-//! paths to the project's fixtures, and the `wheelwright` binary with a scrubbed environment.
+//! paths to the project's fixtures, the `wheelwright` binary with a scrubbed environment and
+//! what its runs left ([`Run`]), and every helper more than one test module uses: test
+//! modules import from here, never from each other.
 //!
 //! Servers run from the virtualenv that `scripts/test.sh` creates (`.venv-test`, or
 //! `$WHEELWRIGHT_TEST_VENV`). Every server runs under a watchdog (see [`process`]) that kills
@@ -12,6 +14,7 @@
 mod canned;
 mod devpi;
 mod dists;
+mod files;
 mod forward_proxy;
 mod nginx;
 mod nginx_static;
@@ -19,16 +22,28 @@ pub(crate) mod pki;
 mod process;
 mod proxy;
 mod pypiserver;
+mod python;
+mod run;
+pub(crate) mod snapshot;
+mod tls;
+mod toolchain;
+mod upstreams;
 mod wheelwright;
 
 pub(crate) use canned::{Body, CannedServer, Reply};
 pub(crate) use devpi::{DevpiServer, DevpiUser, devpi};
 pub(crate) use dists::{make_failing_sdist, make_wheel, make_wheel_with};
+pub(crate) use files::{only_wheel, sha256_of, wheel_member, wheels};
 pub(crate) use forward_proxy::ForwardProxy;
 pub(crate) use nginx::{Nginx, PROXY_PASSWORD, PROXY_USER, nginx};
 pub(crate) use nginx_static::{StaticNginx, WORKER_USER, uid_of};
 pub(crate) use proxy::{Fault, FaultProxy, LoggedRequest, Match, RequestInfo, When};
 pub(crate) use pypiserver::Pypiserver;
+pub(crate) use python::{Venv, pip_resolution, pyenv_python, pyenv_versions};
+pub(crate) use run::{Run, fill, job, plan, report_job, run};
+pub(crate) use tls::{authority, path_str, plan_bravo, target_with_bravo};
+pub(crate) use toolchain::{FakeCargoHome, rustup_home};
+pub(crate) use upstreams::{deps_upstream, user_with_upstream, user_with_upstream_on};
 pub(crate) use wheelwright::{WheelwrightCommand, wheelwright, wheelwright_with_home};
 
 use std::net::TcpListener;
@@ -89,15 +104,6 @@ pub(crate) fn test_venv() -> PathBuf {
         );
     }
     venv
-}
-
-/// `$PYENV_ROOT/versions`, or that of pyenv's default root `~/.pyenv`.
-pub(crate) fn pyenv_versions() -> PathBuf {
-    std::env::var_os("PYENV_ROOT")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".pyenv")))
-        .unwrap_or_default()
-        .join("versions")
 }
 
 /// A name unique within this machine for this run: `{prefix}-{counter}-{pid}`.

@@ -33,12 +33,35 @@ pub(crate) struct StaticNginx {
 impl StaticNginx {
     /// Serve `root` (which, with its parents, must be traversable by [`WORKER_USER`]).
     pub(crate) fn serve(root: &Path) -> StaticNginx {
-        StaticNginx::serve_with(root, "", "")
+        Self::start(root, &Extra::default())
+    }
+
+    /// Serve `root` with these response headers on every file (a `Content-Security-Policy`,
+    /// as Jenkins sends for archived HTML).
+    pub(crate) fn serve_with_headers(root: &Path, headers: &[(&str, &str)]) -> StaticNginx {
+        Self::start(
+            root,
+            &Extra {
+                headers,
+                ..Extra::default()
+            },
+        )
     }
 
     /// Serve `root` with `http` added to the `http` block and `server` to the `server` block
     /// (a configuration snippet the documentation gives, tested as written).
     pub(crate) fn serve_with(root: &Path, http: &str, server: &str) -> StaticNginx {
+        Self::start(
+            root,
+            &Extra {
+                http,
+                server,
+                ..Extra::default()
+            },
+        )
+    }
+
+    fn start(root: &Path, extra: &Extra<'_>) -> StaticNginx {
         assert!(
             Path::new(NGINX).is_file(),
             "{NGINX} is missing: run scripts/test.sh first (it installs nginx-light)"
@@ -57,7 +80,7 @@ impl StaticNginx {
             // the port is this one before the test trusts any other answer.
             let token = super::unique("ready");
             let conf = dir.join("nginx.conf");
-            std::fs::write(&conf, config(&dir, root, port, &token, http, server))
+            std::fs::write(&conf, config(&dir, root, port, &token, extra))
                 .expect("write nginx.conf");
             let error_log = dir.join("error.log");
             let args: Vec<String> = vec![
@@ -193,11 +216,28 @@ fn path_str(path: &Path) -> &str {
         .unwrap_or_else(|| panic!("non-UTF-8 path {}", path.display()))
 }
 
+/// What a test adds to the configuration.
+#[derive(Default)]
+struct Extra<'a> {
+    /// Response headers on every file.
+    headers: &'a [(&'a str, &'a str)],
+    /// Lines for the `http` block.
+    http: &'a str,
+    /// Lines for the `server` block.
+    server: &'a str,
+}
+
 /// The access log names the request, the status, the file that answered it after any
 /// internal redirect (`$uri`: an `index` directive's choice) and the content type sent.
-fn config(dir: &Path, root: &Path, port: u16, token: &str, http: &str, server: &str) -> String {
+fn config(dir: &Path, root: &Path, port: u16, token: &str, extra: &Extra<'_>) -> String {
     let d = path_str(dir);
     let root = path_str(root);
+    let (http, server) = (extra.http, extra.server);
+    let headers: String = extra
+        .headers
+        .iter()
+        .map(|(name, value)| format!("        add_header {name} \"{value}\" always;\n"))
+        .collect();
     format!(
         "daemon off;
 master_process on;
@@ -207,7 +247,7 @@ pid {d}/nginx.pid;
 error_log {d}/error.log info;
 events {{ worker_connections 64; }}
 http {{
-    types {{ text/html html; }}
+    types {{ text/html html; text/css css; image/png png; }}
     default_type application/octet-stream;
     log_format served '\"$request\" $status $uri \"$sent_http_content_type\" \"$http_accept\"';
     access_log {d}/access.log served;
@@ -221,7 +261,7 @@ http {{
         listen 127.0.0.1:{port};
         root {root};
 {server}
-        location = /.wheelwright-test-ready {{
+{headers}        location = /.wheelwright-test-ready {{
             return 200 \"{token}\";
         }}
     }}

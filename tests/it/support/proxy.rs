@@ -248,6 +248,15 @@ impl FaultProxy {
         self.state.log.lock().unwrap().clone()
     }
 
+    /// `(method, path)` of every request seen since the first `from` (a mark taken with
+    /// `log().len()`).
+    pub(crate) fn requests_since(&self, from: usize) -> Vec<(String, String)> {
+        self.state.log.lock().unwrap()[from..]
+            .iter()
+            .map(|r| (r.request.method.clone(), r.request.path.clone()))
+            .collect()
+    }
+
     /// POSTs to `path` that reached the server.
     pub(crate) fn posts_forwarded(&self, path: &str) -> usize {
         self.count(|r| r.forwarded && r.request.method == "POST" && r.request.path == path)

@@ -17,7 +17,7 @@ use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{PackageName, Requirement};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{BuildConstraint, ResolveError, SourceError, WheelSource};
+use super::{BuildConstraint, BuildRequiresError, WheelSource, WheelSourceError};
 use crate::distribution::{Compatibility, WheelFilename, read_wheel, sha256_file};
 use crate::index::IndexFile;
 use crate::interpreter::Interpreter;
@@ -28,11 +28,11 @@ use crate::resolve::{Candidate, MetadataSource};
 pub(super) enum Question {
     List {
         name: PackageName,
-        reply: oneshot::Sender<Result<Vec<IndexFile>, SourceError>>,
+        reply: oneshot::Sender<Result<Vec<IndexFile>, WheelSourceError>>,
     },
     Fetch {
         file: Box<IndexFile>,
-        reply: oneshot::Sender<Result<PathBuf, SourceError>>,
+        reply: oneshot::Sender<Result<PathBuf, WheelSourceError>>,
     },
 }
 
@@ -67,7 +67,7 @@ pub(super) enum Pick {
     Excluded(Vec<String>),
 }
 
-type Listed = oneshot::Receiver<Result<Vec<IndexFile>, SourceError>>;
+type Listed = oneshot::Receiver<Result<Vec<IndexFile>, WheelSourceError>>;
 
 pub(super) struct BuildSource<'a> {
     asks: mpsc::UnboundedSender<Question>,
@@ -122,7 +122,10 @@ impl<'a> BuildSource<'a> {
     }
 
     /// Every file published for `name` (asked once per solve).
-    pub(super) fn listing(&self, name: &PackageName) -> Result<Rc<Vec<IndexFile>>, ResolveError> {
+    pub(super) fn listing(
+        &self,
+        name: &PackageName,
+    ) -> Result<Rc<Vec<IndexFile>>, BuildRequiresError> {
         if let Some(files) = self.listings.borrow().get(name) {
             return Ok(files.clone());
         }
@@ -133,13 +136,13 @@ impl<'a> BuildSource<'a> {
         let files = match answer {
             Some(Ok(files)) => Rc::new(files),
             Some(Err(source)) => {
-                return Err(ResolveError::List {
+                return Err(BuildRequiresError::List {
                     name: name.to_string(),
                     source,
                 });
             }
             None => {
-                return Err(ResolveError::List {
+                return Err(BuildRequiresError::List {
                     name: name.to_string(),
                     source: abandoned(),
                 });
@@ -180,7 +183,7 @@ impl<'a> BuildSource<'a> {
         &self,
         name: &PackageName,
         version: &Version,
-    ) -> Result<Rc<Pick>, ResolveError> {
+    ) -> Result<Rc<Pick>, BuildRequiresError> {
         if let Some(known) = self.known(name, version) {
             return Ok(known);
         }
@@ -200,7 +203,7 @@ impl<'a> BuildSource<'a> {
                 let listed_ok = file
                     .requires_python
                     .as_deref()
-                    .is_none_or(|rp| super::python_admitted(rp, python));
+                    .is_none_or(|rp| crate::version::python_admitted(rp, python));
                 listed_ok.then_some((file, wheel, rank))
             })
             .collect();
@@ -211,7 +214,7 @@ impl<'a> BuildSource<'a> {
             let (fetched, requires_python) = self.fetch(file, filename, name)?;
             if file.requires_python.is_none()
                 && let Some(rp) = requires_python
-                && !super::python_admitted(&rp, python)
+                && !crate::version::python_admitted(&rp, python)
             {
                 excluded.push(format!("{} (Requires-Python `{rp}`)", file.filename));
                 continue;
@@ -236,7 +239,7 @@ impl<'a> BuildSource<'a> {
         file: &IndexFile,
         filename: WheelFilename,
         name: &PackageName,
-    ) -> Result<(Fetched, Option<String>), ResolveError> {
+    ) -> Result<(Fetched, Option<String>), BuildRequiresError> {
         let (reply, answer) = oneshot::channel();
         let question = Question::Fetch {
             file: Box::new(file.clone()),
@@ -248,11 +251,11 @@ impl<'a> BuildSource<'a> {
             .ok()
             .and_then(|()| answer.blocking_recv().ok())
             .unwrap_or_else(|| Err(abandoned()));
-        let path = answer.map_err(|source| ResolveError::Fetch {
+        let path = answer.map_err(|source| BuildRequiresError::Fetch {
             file: file.filename.to_string(),
             source,
         })?;
-        let sha256 = sha256_file(&path).map_err(|e| ResolveError::Metadata {
+        let sha256 = sha256_file(&path).map_err(|e| BuildRequiresError::Metadata {
             file: file.filename.to_string(),
             message: e.to_string(),
         })?;
@@ -269,12 +272,12 @@ impl<'a> BuildSource<'a> {
 }
 
 /// The caller's task stopped answering: its future was dropped (the build was cancelled).
-fn abandoned() -> SourceError {
-    SourceError::Message("the build-requirement resolve was cancelled".to_string())
+fn abandoned() -> WheelSourceError {
+    WheelSourceError::Cancelled
 }
 
 /// The adapter's errors travel through the solver boxed, and come back out by downcast.
-fn boxed(e: ResolveError) -> crate::resolve::SourceError {
+fn boxed(e: BuildRequiresError) -> crate::resolve::SourceError {
     Box::new(e)
 }
 
@@ -329,12 +332,12 @@ fn check_constraint_hash(
     pin: Option<&BuildConstraint>,
     file: &str,
     sha256: &str,
-) -> Result<(), ResolveError> {
+) -> Result<(), BuildRequiresError> {
     if let Some(pin) = pin
         && !pin.sha256.is_empty()
         && !pin.sha256.iter().any(|h| h.eq_ignore_ascii_case(sha256))
     {
-        return Err(ResolveError::HashMismatch {
+        return Err(BuildRequiresError::HashMismatch {
             file: file.to_string(),
             name: pin.name.to_string(),
             actual: sha256.to_string(),
@@ -347,8 +350,8 @@ fn check_constraint_hash(
 fn wheel_metadata(
     path: &Path,
     filename: &str,
-) -> Result<(Vec<Requirement>, Option<String>), ResolveError> {
-    let info = read_wheel(path).map_err(|e| ResolveError::Metadata {
+) -> Result<(Vec<Requirement>, Option<String>), BuildRequiresError> {
+    let info = read_wheel(path).map_err(|e| BuildRequiresError::Metadata {
         file: filename.to_string(),
         message: e.to_string(),
     })?;
@@ -357,7 +360,7 @@ fn wheel_metadata(
         .requires_dist
         .iter()
         .map(|line| {
-            crate::requirements::parse_requirement(line).map_err(|e| ResolveError::Metadata {
+            crate::requirements::parse_requirement(line).map_err(|e| BuildRequiresError::Metadata {
                 file: filename.to_string(),
                 message: format!("Requires-Dist `{line}`: {}", e.message),
             })

@@ -333,7 +333,7 @@ impl IndexMetadataSource {
         }
         let python = &self.interpreter.markers.python_full_version().version;
         if let Some(rp) = &metadata.metadata.requires_python
-            && !crate::builder::python_admitted(rp, python)
+            && !crate::version::python_admitted(rp, python)
         {
             let why = format!(
                 "{} says Requires-Python `{rp}`, which excludes {} (Python {python})",

@@ -16,7 +16,7 @@ use super::devpi::DevpiIndex;
 use super::error::IndexError;
 use super::file::{EntryProblem, Listing, RejectedEntry};
 use super::http::{HttpClient, status_error};
-use super::redact::redact;
+use super::safe_url::redact;
 use super::simple::{ProjectPage, SIMPLE_ACCEPT, fetch_project_page, parse_html};
 use super::status::{ProjectStatus, StatusMarker};
 use crate::distribution::SafeFilename;
