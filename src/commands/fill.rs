@@ -33,14 +33,21 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         crate::publish::directory::widen_legacy_modes(path).map_err(Failure::input)?;
     }
     crate::builder::Sandbox::warm_up(settings.builder.sandbox);
-    // A dependency published only as an sdist gets its metadata from the fill's own builder.
+    // One builder for the run, set up when first needed: a dependency published only as an
+    // sdist gets its metadata from it, and the builds run in it.
+    let builder = std::sync::OnceLock::new();
+    let shared_builder = || {
+        builder
+            .get_or_init(|| {
+                make_builder(&settings.builder, &services)
+                    .map(Arc::new)
+                    .map_err(Arc::new)
+            })
+            .clone()
+    };
     let closure = crate::deps::for_run(
         deps_inputs(common, &services, packages, settings.failures),
-        || {
-            make_builder(&settings.builder, &services)
-                .map(Arc::new)
-                .map_err(|e| NoBuilder::NoSandbox(Arc::new(e)))
-        },
+        || shared_builder().map_err(NoBuilder::NoSandbox),
     )
     .await?;
     if let Some(closure) = &closure
@@ -93,7 +100,7 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
         progress: &progress,
     });
     let pipeline = Pipeline::new(PipelineParts {
-        make_builder: Box::new(|| make_builder(&settings.builder, &services)),
+        make_builder: Box::new(shared_builder),
         build_jobs: settings.build_jobs,
         packages,
         hosts,

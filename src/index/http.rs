@@ -245,8 +245,7 @@ impl HttpClient {
     /// requests all failed is reported [`IndexError::Down`].
     pub async fn get(&self, url: &Url, accept: &str) -> Result<Response, IndexError> {
         let origin = origin_of(url);
-        let mut retry = self.retry_policy().start();
-        loop {
+        let attempt = || async {
             let request = self
                 .inner
                 .get(url.clone())
@@ -262,48 +261,67 @@ impl HttpClient {
                 Err(_) => Load::Normal,
             };
             self.limits.finish(permit, load);
-            let hint = match &outcome {
+            match outcome {
                 Ok(response) if is_transient_status(response.status().as_u16()) => {
-                    Some(retry_after(response))
+                    Err(Unanswered::Status(response))
                 }
-                Ok(_) => None,
-                Err(error) if TransportFailure::of(error).is_transient() => Some(None),
-                Err(_) => None,
-            };
-            if let Some(wait) = hint.and_then(|hint| retry.next_wait(hint)) {
-                tokio::time::sleep(wait).await;
-                continue;
+                Ok(response) => Ok(response),
+                Err(error) => Err(Unanswered::Transport(error)),
             }
-            return match outcome {
-                Ok(response) if is_transient_status(response.status().as_u16()) => {
-                    let failures = self.health.failed(&origin);
-                    if failures >= DOWN_AFTER {
-                        return Err(IndexError::Down {
-                            url: redact(url),
+        };
+        match crate::retry::retrying(self.retry_policy(), attempt).await {
+            Ok(response) => {
+                self.health.answered(&origin);
+                Ok(response)
+            }
+            // A transient status that outlasted the retries is the caller's to judge (its
+            // status says what it was), unless the server has failed every recent request.
+            Err(Unanswered::Status(response)) => {
+                let failures = self.health.failed(&origin);
+                if failures >= DOWN_AFTER {
+                    return Err(IndexError::Down {
+                        url: redact(url),
+                        failures,
+                        detail: format!("HTTP {}", response.status()),
+                    });
+                }
+                Ok(response)
+            }
+            Err(Unanswered::Transport(error)) => {
+                let failures = self.health.failed(&origin);
+                match transport_error(url, &error) {
+                    IndexError::Unreachable { url, detail, .. } if failures >= DOWN_AFTER => {
+                        Err(IndexError::Down {
+                            url,
                             failures,
-                            detail: format!("HTTP {}", response.status()),
-                        });
+                            detail,
+                        })
                     }
-                    Ok(response)
+                    other => Err(other),
                 }
-                Ok(response) => {
-                    self.health.answered(&origin);
-                    Ok(response)
-                }
-                Err(error) => {
-                    let failures = self.health.failed(&origin);
-                    match transport_error(url, &error) {
-                        IndexError::Unreachable { url, detail, .. } if failures >= DOWN_AFTER => {
-                            Err(IndexError::Down {
-                                url,
-                                failures,
-                                detail,
-                            })
-                        }
-                        other => Err(other),
-                    }
-                }
-            };
+            }
+        }
+    }
+}
+
+/// A GET attempt that got no usable answer: a transient status (429, 5xx; retried, honouring
+/// `Retry-After`) or a transport failure (retried when [`TransportFailure`] says so).
+enum Unanswered {
+    Status(Response),
+    Transport(reqwest::Error),
+}
+
+impl crate::retry::Transient for Unanswered {
+    fn is_transient(&self) -> bool {
+        match self {
+            Unanswered::Status(_) => true,
+            Unanswered::Transport(error) => TransportFailure::of(error).is_transient(),
+        }
+    }
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Unanswered::Status(response) => retry_after(response),
+            Unanswered::Transport(_) => None,
         }
     }
 }

@@ -51,7 +51,10 @@ pub(crate) struct FillResult {
 /// sandbox layer works, the jobs that need a build fail and `fill` exits 2 (a configuration
 /// error), while the jobs that need no build still run. The build options themselves were
 /// checked with the settings, before any index was asked.
-pub(crate) type MakeBuilder<'a> = Box<dyn Fn() -> Result<Builder, SandboxError> + Send + Sync + 'a>;
+/// Shared: `fill` sets up one builder for the whole run (the `--deps` metadata hooks and the
+/// builds use the same one).
+pub(crate) type BuilderSetup = Result<Arc<Builder>, Arc<SandboxError>>;
+pub(crate) type MakeBuilder<'a> = Box<dyn Fn() -> BuilderSetup + Send + Sync + 'a>;
 
 /// What a [`Pipeline`] is made of; the command that runs it fills this in.
 pub(crate) struct PipelineParts<'a> {
@@ -90,7 +93,7 @@ pub(crate) struct Pipeline<'a> {
     stop: Arc<Stop>,
     progress: &'a Progress,
     /// Set up on the first build.
-    builder: tokio::sync::OnceCell<Result<Builder, SandboxError>>,
+    builder: tokio::sync::OnceCell<BuilderSetup>,
     make_builder: MakeBuilder<'a>,
     build_slots: tokio::sync::Semaphore,
     /// How many permits `build_slots` was made with (an exclusive build takes them all).
@@ -150,7 +153,10 @@ impl<'a> Pipeline<'a> {
     }
 
     pub(crate) fn builder_refusal(&self) -> Option<&SandboxError> {
-        self.builder.get().and_then(|setup| setup.as_ref().err())
+        self.builder
+            .get()
+            .and_then(|setup| setup.as_ref().err())
+            .map(|e| e.as_ref())
     }
 
     /// The builder, set up on the first call.
@@ -166,6 +172,8 @@ impl<'a> Pipeline<'a> {
             })
             .await
             .as_ref()
+            .map(|b| b.as_ref())
+            .map_err(|e| e.as_ref())
     }
 }
 

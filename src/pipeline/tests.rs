@@ -148,10 +148,10 @@ impl Scene {
             stop: Arc::clone(&self.stop),
             progress: &self.progress,
             make_builder: Box::new(|| {
-                Err(SandboxError::Unavailable {
+                Err(Arc::new(SandboxError::Unavailable {
                     bwrap: None,
                     builtin: None,
-                })
+                }))
             }),
             build_jobs: 1,
             packages: &self.packages,

@@ -28,6 +28,12 @@ pub(crate) fn settings(redact: &[(&str, &str)]) -> insta::Settings {
         r#""(duration|seconds|time)": \d+(\.\d+)?(e-?\d+)?"#,
         r#""$1": "[duration]""#,
     );
+    // The run's clock (Unix seconds) and its build slots (`--jobs` defaults to the cores).
+    settings.add_filter(
+        r#""(started|finished|queued)": \d+(\.\d+)?"#,
+        r#""$1": "[unix-time]""#,
+    );
+    settings.add_filter(r#""build_slots": \d+"#, r#""build_slots": "[slots]""#);
     settings.add_filter(r#"\btime="\d+(\.\d+)?(e-?\d+)?""#, r#"time="[duration]""#);
     settings.add_filter(r#"("version": "|Python )(3\.\d+)\.\d+"#, "$1$2.[patch]");
     settings
