@@ -367,4 +367,4 @@ pub(crate) fn comment_text(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -30,7 +30,7 @@ fn pip_install_lock(python: &Path, lock: &Path, dir: &Path, args: &[&str]) -> st
 }
 
 /// The `name-version` of each `.dist-info` pip put into `dir`, sorted.
-fn installed(dir: &Path) -> Vec<String> {
+pub(crate) fn installed(dir: &Path) -> Vec<String> {
     let mut found: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
@@ -235,16 +235,20 @@ fn plan_lock_hashes_what_it_knows_and_marks_the_build_job() {
     );
 }
 
-#[test]
-fn fill_lock_of_devpi_holds_the_built_wheels_hash_and_installs_with_it() {
-    let (user, upstream) = user_with_upstream("lock");
+/// A devpi target filled with ww-alpha (fetched) and ww-charlie (built) for the test venv's
+/// interpreter, writing `--lock home/LOCK_NAME`: the user, the target's URL and the run.
+pub(crate) fn fill_devpi_with_lock(
+    prefix: &str,
+    home: &Path,
+    lock_name: &str,
+) -> (crate::support::DevpiUser, String, crate::support::Run) {
+    let (user, upstream) = user_with_upstream(prefix);
     let target = user.create_index("target", &[], false);
-    let home = tempfile::tempdir().unwrap();
-    let lock = home.path().join("lock.txt");
+    let lock = home.join(lock_name);
     let wheels = crate::support::upstream_wheels_dir();
     let python: PathBuf = test_venv().join("bin/python");
     let run = fill(
-        home.path(),
+        home,
         "ww-alpha==1.0\nww-charlie==1.0\n",
         &[
             "--index-url",
@@ -260,6 +264,15 @@ fn fill_lock_of_devpi_holds_the_built_wheels_hash_and_installs_with_it() {
         &user.env(),
     );
     assert_eq!(run.code(), 0, "{}", run.stderr());
+    (user, target, run)
+}
+
+#[test]
+fn fill_lock_of_devpi_holds_the_built_wheels_hash_and_installs_with_it() {
+    let home = tempfile::tempdir().unwrap();
+    let (user, target, run) = fill_devpi_with_lock("lock", home.path(), "lock.txt");
+    let lock = home.path().join("lock.txt");
+    let python: PathBuf = test_venv().join("bin/python");
     assert_eq!(
         run.outcomes()
             .into_iter()

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::{fill, fixtures_dir, pyenv_python, test_venv, user_with_upstream};
+use crate::lock::installed;
+use crate::support::{fill, fixtures_dir, pyenv_python, test_venv};
 
 /// The split of tests/it/lock.rs: ww-rp-only 2.0 requires Python >= 3.9, ww-echo-pkg is for
 /// Python < 3.9 only.
@@ -90,22 +91,6 @@ fn uv_installs(python: &Path, lock: &Path, site: &Path, offline: bool) {
         cmd.output().unwrap(),
         lock,
     );
-}
-
-/// The `name-version` of each `.dist-info` in `dir`, sorted.
-fn installed(dir: &Path) -> Vec<String> {
-    let mut found: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()?
-                .strip_suffix(".dist-info")
-                .map(str::to_lowercase)
-        })
-        .collect();
-    found.sort();
-    found
 }
 
 #[test]
@@ -221,29 +206,11 @@ fn copy_dir(from: &Path, to: &Path) {
 /// stage's simple index; pip and uv install from those URLs.
 #[test]
 fn fill_pylock_of_devpi_names_its_urls_and_installs_the_built_wheel() {
-    let (user, upstream) = user_with_upstream("pylock");
-    let target = user.create_index("target", &[], false);
     let home = tempfile::tempdir().unwrap();
+    let (user, target, _) =
+        crate::lock::fill_devpi_with_lock("pylock", home.path(), "pylock.devpi.toml");
     let lock = home.path().join("pylock.devpi.toml");
-    let wheels = crate::support::upstream_wheels_dir();
     let python: PathBuf = test_venv().join("bin/python");
-    let run = fill(
-        home.path(),
-        "ww-alpha==1.0\nww-charlie==1.0\n",
-        &[
-            "--index-url",
-            &upstream,
-            "--find-links",
-            wheels.to_str().unwrap(),
-            "--python",
-            python.to_str().unwrap(),
-            "--lock",
-            lock.to_str().unwrap(),
-            &target,
-        ],
-        &user.env(),
-    );
-    assert_eq!(run.code(), 0, "{}", run.stderr());
     let text = std::fs::read_to_string(&lock).unwrap();
     assert_eq!(validated(&lock), 2, "{text}");
     let lock_toml: toml::Table = text.parse().unwrap();

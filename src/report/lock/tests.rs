@@ -1,7 +1,7 @@
 use super::*;
 use std::str::FromStr;
 
-fn interpreter(label: &str, minor: u8) -> LockInterpreter {
+pub(crate) fn interpreter(label: &str, minor: u8) -> LockInterpreter {
     LockInterpreter {
         label: label.into(),
         python_version: (3, minor),
@@ -11,11 +11,11 @@ fn interpreter(label: &str, minor: u8) -> LockInterpreter {
     }
 }
 
-fn sha(byte: &str) -> Sha256 {
+pub(crate) fn sha(byte: &str) -> Sha256 {
     Sha256::new(&byte.repeat(32)).unwrap()
 }
 
-fn job(project: &str, version: &str, interpreter: &str, hash: LockHash) -> LockJob {
+pub(crate) fn job(project: &str, version: &str, interpreter: &str, hash: LockHash) -> LockJob {
     LockJob {
         project: project.parse().unwrap(),
         version: version.parse().unwrap(),

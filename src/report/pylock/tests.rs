@@ -2,29 +2,7 @@ use std::path::Path;
 
 use super::*;
 use crate::report::lock::LockHash;
-
-fn interpreter(label: &str, minor: u8) -> LockInterpreter {
-    LockInterpreter {
-        label: label.into(),
-        python_version: (3, minor),
-        implementation_name: "cpython".into(),
-        sys_platform: "linux".into(),
-        platform_machine: "x86_64".into(),
-    }
-}
-
-fn sha(byte: &str) -> Sha256 {
-    Sha256::new(&byte.repeat(32)).unwrap()
-}
-
-fn job(project: &str, version: &str, interpreter: &str, hash: LockHash) -> LockJob {
-    LockJob {
-        project: project.parse().unwrap(),
-        version: version.parse().unwrap(),
-        interpreter: interpreter.into(),
-        hash,
-    }
-}
+use crate::report::lock::tests::{interpreter, job, sha};
 
 fn file(name: &str, location: Location, time: Option<&str>) -> LockedFile {
     LockedFile {
