@@ -320,11 +320,12 @@ fn log_since(nginx: &StaticNginx, from: usize) -> Vec<String> {
 /// wheel: each distribution request is for a PEP 658 `.metadata` file.
 fn assert_json_pages_and_metadata_only(tool: &str, log: &[String], projects: &[&str]) {
     for project in projects {
-        let page = format!(
-            "\"GET /simple/{project}/ HTTP/1.1\" 200 /simple/{project}/index.json \"application/vnd.pypi.simple.v1+json\""
-        );
+        let request = format!("\"GET /simple/{project}/ HTTP/1.1\" 200 ");
+        let answer =
+            format!(" /simple/{project}/index.json \"application/vnd.pypi.simple.v1+json\"");
         assert!(
-            log.iter().any(|line| line.starts_with(&page)),
+            log.iter()
+                .any(|line| line.starts_with(&request) && line.contains(&answer)),
             "{tool} did not get the JSON page of {project}:\n{}",
             log.join("\n")
         );

@@ -227,8 +227,9 @@ struct Extra<'a> {
     server: &'a str,
 }
 
-/// The access log names the request, the status, the file that answered it after any
-/// internal redirect (`$uri`: an `index` directive's choice) and the content type sent.
+/// The access log begins as nginx's combined format does (request, status, body bytes), then
+/// names the file that answered after any internal redirect (`$uri`: an `index` directive's
+/// choice), the content type sent and the request's `Accept`.
 fn config(dir: &Path, root: &Path, port: u16, token: &str, extra: &Extra<'_>) -> String {
     let d = path_str(dir);
     let root = path_str(root);
@@ -249,7 +250,7 @@ events {{ worker_connections 64; }}
 http {{
     types {{ text/html html; text/css css; image/png png; }}
     default_type application/octet-stream;
-    log_format served '\"$request\" $status $uri \"$sent_http_content_type\" \"$http_accept\"';
+    log_format served '\"$request\" $status $body_bytes_sent $uri \"$sent_http_content_type\" \"$http_accept\"';
     access_log {d}/access.log served;
 {http}
     client_body_temp_path {d}/client_body;
