@@ -1,7 +1,7 @@
 //! The compatibility tags a declared environment accepts, in the order
 //! `packaging.tags.sys_tags()` (packaging 26.4) yields them when it runs on that platform in
 //! that interpreter. Written from packaging's documented behaviour and PEP 425 / 600 / 656;
-//! the oracle test (`tests/it/declared_envs.rs`) runs packaging itself against this list.
+//! the oracle test (`tests/it/declared_envs/`) runs packaging itself against this list.
 //!
 //! The order is: the interpreter's own ABI on every platform, then the stable ABI (abi3, or
 //! abi3t for a free-threaded build), `none`, and the stable ABI of every older 3.x down to

@@ -1,5 +1,5 @@
 //! The spelling's examples and errors, and spot checks of tags and markers (the full tag
-//! lists are compared with packaging itself in `tests/it/declared_envs.rs`).
+//! lists are compared with packaging itself in `tests/it/declared_envs/`).
 
 use super::*;
 
