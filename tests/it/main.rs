@@ -9,6 +9,7 @@ mod build_deps;
 mod build_paths;
 mod build_reasons;
 mod config;
+mod declared_envs;
 mod deps;
 mod deps_options;
 mod deps_real;
