@@ -381,11 +381,19 @@ pub struct GenerateAssetsArgs {
     pub dir: PathBuf,
 }
 
+/// Why a count flag's value was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CountError {
+    #[error("must be at least 1")]
+    Zero,
+    #[error(transparent)]
+    NotANumber(#[from] std::num::ParseIntError),
+}
+
 /// A count that must be at least one (a bound of zero would stop every request).
-fn at_least_one(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
+fn at_least_one(text: &str) -> Result<usize, CountError> {
+    match text.parse::<usize>()? {
+        0 => Err(CountError::Zero),
+        n => Ok(n),
     }
 }

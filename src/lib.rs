@@ -18,6 +18,7 @@ pub(crate) mod netrc;
 pub(crate) mod package_settings;
 pub(crate) mod pipeline;
 pub(crate) mod plan;
+pub mod platform;
 pub(crate) mod policy;
 pub(crate) mod publish;
 pub(crate) mod report;

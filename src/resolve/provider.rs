@@ -127,8 +127,9 @@ pub(super) struct Cache {
     requires: RefCell<HashMap<(PackageName, Version), Requires>>,
 }
 
-/// A version's `Requires-Dist`, or why its metadata cannot be had (one line).
-type Requires = Result<Rc<[Requirement]>, String>;
+/// A version's `Requires-Dist`, or why its metadata cannot be had
+/// ([`Unavailable::Metadata`], the derivation's reason).
+type Requires = Result<Rc<[Requirement]>, Unavailable>;
 
 /// An edge with the set it allows, merged per target package.
 pub(super) type Edges = BTreeMap<Package, Range>;
@@ -220,7 +221,7 @@ impl<'a> Provider<'a> {
         }
         let found = match self.setup.source.requires_dist(name, version) {
             Ok(found) => Ok(Rc::from(found)),
-            Err(Fault::Unusable(why)) => Err(one_line(&why)),
+            Err(Fault::Unusable(why)) => Err(Unavailable::Metadata(one_line(&why))),
             Err(Fault::Fatal(source)) => {
                 return Err(ProviderError::Metadata {
                     name: name.clone(),
@@ -290,7 +291,7 @@ impl<'a> Provider<'a> {
         };
         let requires = match self.requires_dist(name, version)? {
             Ok(requires) => requires,
-            Err(why) => return Ok(Err(Unavailable::Metadata(why))),
+            Err(why) => return Ok(Err(why)),
         };
         if let Some(why) = self.setup.source.unusable(name, version) {
             return Ok(Err(Unavailable::Excluded(why)));

@@ -10,6 +10,7 @@ mod build_paths;
 mod build_reasons;
 mod config;
 mod cooldown;
+mod declared_envs;
 mod deps;
 mod deps_options;
 mod deps_real;
