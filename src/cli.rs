@@ -222,6 +222,10 @@ pub struct CommonArgs {
     /// gives no upload time (PEP 700) are not used either.
     #[arg(long, value_name = "DATE|DURATION", value_parser = exclude_newer)]
     pub exclude_newer: Option<String>,
+    /// Under `--exclude-newer`, use the files whose index gives no upload time (a local
+    /// find-links directory, pypiserver) instead of refusing them.
+    #[arg(long)]
+    pub allow_undated: bool,
     /// devpi index for pure (py3-none-any) wheels; presence is checked on both indexes.
     #[arg(long, value_name = "URL")]
     pub pure_index: Option<String>,

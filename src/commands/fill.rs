@@ -22,7 +22,7 @@ use crate::stop::{Signal, Stop, StopReason};
 /// `packages`: the `[package.NAME]` tables of `wheelwright.toml` (per-package build settings).
 pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode, Failure> {
     let started = SystemTime::now();
-    let settings = FillSettings::for_fill(&args).await?;
+    let settings = FillSettings::for_fill(&args, packages).await?;
     let common = &settings.common;
     let services = Services::connect(common, Login::BeforeFirstUpload).await?;
     // A directory target filled by an earlier version may hold 0600 wheels that a web server
@@ -193,7 +193,7 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
     };
     write_reports(
         &settings,
-        &services.target.describe(),
+        &services,
         &outcome.results,
         &unsupported,
         stopped.as_ref().map(ToString::to_string).as_deref(),
@@ -246,18 +246,28 @@ pub(super) fn make_builder(
 
 fn write_reports(
     settings: &FillSettings,
-    target: &str,
+    services: &Services,
     results: &[JobResult],
     unsupported: &[crate::plan::UnsupportedLine],
     stopped: Option<&str>,
     closure: Option<&crate::deps::Closure>,
     run: &report::RunInfo,
 ) -> Result<(), Failure> {
-    let mut json = report::fill_json(target, results, unsupported, stopped, run);
+    let target = services.target.describe();
+    let mut json = report::fill_json(&target, results, unsupported, stopped, run);
+    // Projects upstream marks archived or deprecated (PEP 792), once each.
+    let warnings = services.upstream.status_warnings();
+    if !warnings.is_empty() {
+        json["warnings"] = serde_json::json!(warnings);
+    }
     if let Some(closure) = closure {
         json["summary"]["resolution"] = closure.resolution_json();
     }
     let common = &settings.common;
+    // `--exclude-newer`: the cut-off the run held upstream to.
+    if let Some(cooldown) = &common.upstream.cooldown {
+        json["cooldown"] = cooldown.report_json();
+    }
     if let Some(path) = &common.report_json {
         report::write_json_atomically(path, &json).map_err(|e| {
             Failure::input(anyhow::anyhow!(

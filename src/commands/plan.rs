@@ -19,7 +19,7 @@ use std::sync::Arc;
 /// `packages`: the `[package.NAME]` tables of `wheelwright.toml` (the plan shows which apply).
 pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode, Failure> {
     let started = std::time::SystemTime::now();
-    let settings = Settings::for_plan(&args).await?;
+    let settings = Settings::for_plan(&args, packages).await?;
     let services = Services::connect(&settings, Login::Now).await?;
     let inputs = super::fill::deps_inputs(&settings, &services, packages, FailurePolicy::default());
     let closure = crate::deps::for_run(inputs, || metadata_builder(&settings, &services)).await?;
@@ -67,9 +67,16 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
         build_slots: None,
     };
     let mut json = report::plan_json(&plan, &run);
-    json["warnings"] = serde_json::json!(warnings);
+    // The target's policies, then the projects upstream marks archived or deprecated.
+    let mut all_warnings = warnings.clone();
+    all_warnings.extend(services.upstream.status_warnings());
+    json["warnings"] = serde_json::json!(all_warnings);
     if let Some(closure) = &closure {
         json["summary"]["resolution"] = closure.resolution_json();
+    }
+    // `--exclude-newer`: the cut-off the plan held upstream to.
+    if let Some(cooldown) = &settings.upstream.cooldown {
+        json["cooldown"] = cooldown.report_json();
     }
     if let Some(path) = &settings.report_json {
         report::write_json_atomically(path, &json).map_err(|e| {

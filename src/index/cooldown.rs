@@ -130,6 +130,12 @@ pub struct Cooldown {
     pub cutoff: Timestamp,
     pub now: Timestamp,
     pub given: String,
+    /// `--allow-undated`: files whose index gives no upload time are used (the user's
+    /// explicit opt-out of failing closed, for a local find-links directory or pypiserver).
+    pub allow_undated: bool,
+    /// `[package.NAME] exclude-newer = false`: versions the cooldown does not hold back (a
+    /// reviewed security fix); `None` versions: every version of the project.
+    pub exempt: Vec<(PackageName, Option<pep440_rs::VersionSpecifiers>)>,
 }
 
 /// Why a file was refused under the cooldown.
@@ -160,7 +166,33 @@ impl Cooldown {
             cutoff: exclude_newer.cutoff(now),
             now,
             given: given.trim().to_string(),
+            allow_undated: false,
+            exempt: Vec::new(),
         }
+    }
+
+    /// Whether `name` `version` is exempt from the cooldown.
+    fn exempts(&self, name: &PackageName, version: &pep440_rs::Version) -> bool {
+        self.exempt.iter().any(|(exempt, versions)| {
+            exempt == name && versions.as_ref().is_none_or(|v| v.contains(version))
+        })
+    }
+
+    /// What the JSON report records (`cooldown`): the cut-off and how it was given.
+    pub fn report_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "exclude_newer": self.given,
+            "cutoff": self.cutoff.to_string(),
+            "allow_undated": self.allow_undated,
+            "exempt": self
+                .exempt
+                .iter()
+                .map(|(name, versions)| match versions {
+                    Some(v) => format!("{name}{v}"),
+                    None => name.to_string(),
+                })
+                .collect::<Vec<_>>(),
+        })
     }
 
     /// Moves the files of every version of `name` that has a file uploaded after the
@@ -176,6 +208,8 @@ impl Cooldown {
                 continue;
             };
             let verdict = match file.upload_time {
+                _ if self.exempts(name, &version) => Verdict::Fine,
+                None if self.allow_undated => Verdict::Fine,
                 None => Verdict::Undated,
                 Some(time) if time > self.cutoff => Verdict::TooNew,
                 Some(_) => Verdict::Fine,

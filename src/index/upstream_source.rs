@@ -236,8 +236,9 @@ pub struct Upstream {
     pub(super) cooldown: Option<Cooldown>,
     /// Sources already said to give no upload times (said once per source).
     undated: std::sync::Mutex<std::collections::HashSet<usize>>,
-    /// Projects already said to be archived or deprecated (PEP 792; said once).
-    warned_status: std::sync::Mutex<std::collections::HashSet<PackageName>>,
+    /// Projects already said to be archived or deprecated (PEP 792; said once), with the
+    /// warning, for the report.
+    warned_status: std::sync::Mutex<std::collections::BTreeMap<PackageName, String>>,
 }
 
 impl Upstream {
@@ -363,20 +364,29 @@ impl Upstream {
                 }
             }
             StatusMarker::Archived | StatusMarker::Deprecated => {
-                if self
-                    .warned_status
-                    .lock()
-                    .expect("warned lock")
-                    .insert(name.clone())
-                {
-                    eprintln!(
-                        "warning: {name} is {} on {} (PEP 792){because}",
+                let mut warned = self.warned_status.lock().expect("warned lock");
+                if !warned.contains_key(name) {
+                    let warning = format!(
+                        "{name} is {} on {} (PEP 792){because}",
                         status.marker,
                         source.describe()
                     );
+                    eprintln!("warning: {warning}");
+                    warned.insert(name.clone(), warning);
                 }
             }
         }
+    }
+
+    /// The PEP 792 warnings of this run so far (archived and deprecated projects), one per
+    /// project, for the report.
+    pub fn status_warnings(&self) -> Vec<String> {
+        self.warned_status
+            .lock()
+            .expect("warned lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// The usable files of [`Self::project_listing`].

@@ -9,6 +9,10 @@
 //! patches = ["patches/numpy-no-native.diff"]   # relative to the file
 //! jobs = 1                                     # build alone (heavy)
 //!
+//! [[package.urllib3]]                          # a reviewed security fix, newer than
+//! versions = "==2.6.1"                         # --exclude-newer's cut-off
+//! exclude-newer = false
+//!
 //! [[package.pyyaml]]                           # several tables, each for some versions
 //! versions = "<6"
 //! build = false
@@ -64,6 +68,8 @@ struct RawRule {
     jobs: Option<u32>,
     build: Option<bool>,
     reason: Option<String>,
+    /// `exclude-newer = false`: the release-age cooldown does not apply (a reviewed fix).
+    exclude_newer: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +95,8 @@ struct Rule {
     /// `file:line` of the table's name, for the plan and the report.
     origin: String,
     settings: BuildSettings,
+    /// `exclude-newer = false`.
+    cooldown_exempt: bool,
 }
 
 /// What applies to one build. Serialised into the plan and the report (`settings`).
@@ -119,6 +127,15 @@ pub struct BuildSettings {
     /// The tables that applied (`wheelwright.toml:12`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub from: Vec<String>,
+}
+
+/// A project (and versions) that `--exclude-newer` does not hold back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CooldownExemption {
+    pub name: PackageName,
+    pub versions: Option<VersionSpecifiers>,
+    /// Where `exclude-newer = false` was written.
+    pub origin: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -279,6 +296,20 @@ impl PackageSettings {
         applied
     }
 
+    /// The `exclude-newer = false` tables: the projects (and versions) that `--exclude-newer`
+    /// does not hold back, with where each was written.
+    pub fn cooldown_exemptions(&self) -> Vec<CooldownExemption> {
+        self.rules
+            .iter()
+            .filter(|rule| rule.cooldown_exempt)
+            .map(|rule| CooldownExemption {
+                name: rule.name.clone(),
+                versions: rule.versions.clone(),
+                origin: rule.origin.clone(),
+            })
+            .collect()
+    }
+
     /// What identifies every table for a key that depends on all of them (the `--deps`
     /// snapshot): each table's project, versions and [`BuildSettings::fingerprint`], in
     /// file order. Empty when there are no tables.
@@ -288,10 +319,15 @@ impl PackageSettings {
             .map(|rule| {
                 let versions = rule.versions.as_ref().map(ToString::to_string);
                 format!(
-                    "{} {:?} {}\n",
+                    "{} {:?} {}{}\n",
                     rule.name,
                     versions,
-                    rule.settings.fingerprint()
+                    rule.settings.fingerprint(),
+                    if rule.cooldown_exempt {
+                        " exclude-newer=false"
+                    } else {
+                        ""
+                    }
                 )
             })
             .collect()
@@ -369,10 +405,22 @@ fn check_rule(
         }
         _ => None,
     };
+    let cooldown_exempt = match raw.exclude_newer {
+        None => false,
+        Some(false) => true,
+        Some(true) => {
+            return Err(at(
+                "`exclude-newer = true`: only `exclude-newer = false` (exempt this project from \
+                 --exclude-newer) is meaningful here"
+                    .into(),
+            ));
+        }
+    };
     Ok(Rule {
         name: name.clone(),
         versions,
         origin: origin.to_string(),
+        cooldown_exempt,
         settings: BuildSettings {
             env: raw.env,
             config_settings: raw

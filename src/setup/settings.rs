@@ -18,6 +18,7 @@ use crate::index::ClientConfig;
 use crate::index::tls::TlsFiles;
 use crate::interpreter::{self, Interpreter};
 use crate::metadata::FailurePolicy;
+use crate::package_settings::PackageSettings;
 use crate::plan::{Policy, Shard, VersionPolicy};
 use crate::report::pages::Outputs;
 use crate::report::view::ReportView;
@@ -112,19 +113,23 @@ impl Settings {
         }
     }
 
-    pub(crate) async fn for_plan(args: &PlanArgs) -> Result<Settings, Failure> {
+    pub(crate) async fn for_plan(
+        args: &PlanArgs,
+        packages: &PackageSettings,
+    ) -> Result<Settings, Failure> {
         let target = TargetSettings {
             spec: args.target.clone(),
             upload_url: None,
             pure_index: args.common.pure_index.clone(),
         };
-        Settings::read(&args.requirements, target, &args.common).await
+        Settings::read(&args.requirements, target, &args.common, packages).await
     }
 
     async fn read(
         paths: &[PathBuf],
         target: TargetSettings,
         common: &CommonArgs,
+        packages: &PackageSettings,
     ) -> Result<Settings, Failure> {
         let credentials = match credentials(common)? {
             Some(found) => Some(found),
@@ -154,7 +159,7 @@ impl Settings {
         .into_iter()
         .map(Arc::new)
         .collect();
-        let upstream = upstream(common, &requirements);
+        let upstream = upstream(common, &requirements, packages);
         let policy = Policy {
             versions: match common.versions {
                 Versions::Newest => VersionPolicy::Newest,
@@ -192,14 +197,17 @@ impl Settings {
 }
 
 impl FillSettings {
-    pub(crate) async fn for_fill(args: &FillArgs) -> Result<FillSettings, Failure> {
+    pub(crate) async fn for_fill(
+        args: &FillArgs,
+        packages: &PackageSettings,
+    ) -> Result<FillSettings, Failure> {
         let (paths, spec) = split_positional(&args.positional, args.target.as_deref());
         let target = TargetSettings {
             spec,
             upload_url: args.upload_url.clone(),
             pure_index: args.common.pure_index.clone(),
         };
-        let common = Settings::read(&paths, target, &args.common).await?;
+        let common = Settings::read(&paths, target, &args.common, packages).await?;
         std::fs::create_dir_all(&common.cache).map_err(|e| {
             Failure::input(anyhow::anyhow!(
                 "cannot create the cache directory {}: {e}",
@@ -428,7 +436,11 @@ fn client_config(common: &CommonArgs) -> ClientConfig {
     }
 }
 
-fn upstream(common: &CommonArgs, requirements: &ParsedRequirements) -> UpstreamSettings {
+fn upstream(
+    common: &CommonArgs,
+    requirements: &ParsedRequirements,
+    packages: &PackageSettings,
+) -> UpstreamSettings {
     let options = &requirements.options;
     let env = &ProcessEnvironment;
     let no_index =
@@ -448,7 +460,14 @@ fn upstream(common: &CommonArgs, requirements: &ParsedRequirements) -> UpstreamS
     let cooldown = common.exclude_newer.as_deref().and_then(|text| {
         let exclude_newer = text.parse::<crate::index::ExcludeNewer>().ok()?;
         let now = crate::timestamp::Timestamp::now();
-        Some(crate::index::Cooldown::new(exclude_newer, text, now))
+        let mut cooldown = crate::index::Cooldown::new(exclude_newer, text, now);
+        cooldown.allow_undated = common.allow_undated;
+        cooldown.exempt = packages
+            .cooldown_exemptions()
+            .into_iter()
+            .map(|e| (e.name, e.versions))
+            .collect();
+        Some(cooldown)
     });
     UpstreamSettings {
         no_index,

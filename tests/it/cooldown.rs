@@ -160,3 +160,60 @@ fn a_bad_exclude_newer_is_refused_before_anything_is_read() {
         "{stderr}"
     );
 }
+
+/// The user's way out, both explicit: `[package.NAME] exclude-newer = false` lets a reviewed
+/// version through the cooldown, and `--allow-undated` uses an index that gives no upload
+/// times. The JSON report records the cut-off and both.
+#[test]
+fn an_exempt_project_and_allow_undated_are_let_through_and_recorded() {
+    let server = server();
+    let index = format!("{}/simple/", server.url());
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("wheelwright.toml");
+    std::fs::write(
+        &config,
+        "[[package.ww-alpha]]\nversions = \"==2.0\"\nexclude-newer = false\n",
+    )
+    .unwrap();
+    let requirements = "ww-alpha==2.0\nww-alpha>=1.0\nww-bravo==1.0\n";
+    let (_, report) = planned(
+        home.path(),
+        requirements,
+        &[
+            "--exclude-newer",
+            "7 days",
+            "--allow-undated",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &index,
+    );
+    // 2.0 is exempt, so both the pin and the range take it; bravo's undated page is used.
+    assert_eq!(job(&report, "ww-alpha==2.0")["action"], "fetch", "{report}");
+    assert_eq!(job(&report, "ww-alpha>=1.0")["version"], "2.0", "{report}");
+    assert_eq!(job(&report, "ww-bravo==1.0")["action"], "fetch", "{report}");
+    let cooldown = &report["cooldown"];
+    assert_eq!(cooldown["exclude_newer"], "7 days", "{report}");
+    assert_eq!(cooldown["allow_undated"], true, "{report}");
+    assert_eq!(cooldown["exempt"], serde_json::json!(["ww-alpha==2.0"]));
+    let cutoff: Timestamp = cooldown["cutoff"].as_str().unwrap().parse().unwrap();
+    let now = Timestamp::now().unix_micros() / 1_000_000;
+    let age = now - cutoff.unix_micros() / 1_000_000;
+    assert!((7 * DAY - 600..=7 * DAY + 600).contains(&age), "{cooldown}");
+
+    // `exclude-newer = true` means nothing in a package table: bad input, said where.
+    std::fs::write(&config, "[package.ww-alpha]\nexclude-newer = true\n").unwrap();
+    let run = plan(
+        home.path(),
+        requirements,
+        &["--index-url", &index, "--config", config.to_str().unwrap()],
+        &[],
+    );
+    run.assert_code(2);
+    assert!(
+        run.stderr().contains("wheelwright.toml:1")
+            && run.stderr().contains("only `exclude-newer = false`"),
+        "{}",
+        run.stderr()
+    );
+}

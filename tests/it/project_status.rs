@@ -84,6 +84,15 @@ fn a_quarantined_project_is_not_used_and_an_archived_one_is_used_with_a_warning(
         1,
         "once per project: {stderr}"
     );
+    // The report says it too, once.
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .filter(|w| w.starts_with("ww-bravo is archived on"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{report}");
     let asked: Vec<String> = server
         .requests()
         .into_iter()
