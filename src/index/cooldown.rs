@@ -3,8 +3,7 @@
 //! cooldown does not enter the target.
 //!
 //! Applied where upstream listings are read (`Upstream::project_listing`), so every reader of
-//! upstream obeys it alike: range resolution, `--deps`, build requirements and
-//! `--from-source`. A version is refused whole when any of its files was uploaded after the
+//! upstream obeys it alike: range resolution, `--deps` and build requirements. A version is refused whole when any of its files was uploaded after the
 //! cut-off (a wheel added late to an old release is as new as a new release), and so is a
 //! file whose index gives no upload time (PEP 700): what cannot be dated is not trusted. The
 //! refused files become rejected entries of the listing, so a job that pins such a version
