@@ -4,7 +4,7 @@
 //! `--pure-index`, `--junit-xml`, `--run-id`, `--dry-run`, `--client-cert`.
 //!
 //! Environment variables are not declared here but in the one settings table
-//! ([`crate::settings`]), which attaches them to this definition.
+//! (the `settings` module), which attaches them to this definition.
 
 use std::path::PathBuf;
 

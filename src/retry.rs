@@ -1,6 +1,6 @@
 //! The one retry policy of a run: which failures are worth another attempt, how long to wait
 //! before it, and how many one operation gets (`--retries`). Listing reads
-//! ([`crate::index::HttpClient::get`]), downloads and uploads use it, and no operation runs a
+//! (the index client's `HttpClient::get`), downloads and uploads use it, and no operation runs a
 //! retry loop inside another's (docs/devpi-protocol.md, Retries).
 
 use std::time::{Duration, SystemTime};

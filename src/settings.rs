@@ -1,6 +1,6 @@
 //! The one table of settings: for every option that an environment variable can set, which
 //! variables, in what form, and with what precedence. clap (through [`command`]), the
-//! configuration file ([`crate::config`]), `config show` and set-up ([`crate::setup`]) all
+//! configuration file (`config`), `config show` and set-up (`setup`) all
 //! read this table; no variable name is written anywhere else.
 //!
 //! A setting's config-file key is its long flag (`index-url`, `ca-bundle`), so the flag is the

@@ -7,16 +7,16 @@ use std::time::SystemTime;
 
 use futures::TryStreamExt;
 
-use crate::builder::{Builder, BuilderOptions, SandboxError, SandboxMode};
+use crate::builder::SandboxMode;
 use crate::cli::FillArgs;
 use crate::exit::{self, Failure};
 use crate::metadata::NoBuilder;
 use crate::package_settings::PackageSettings;
-use crate::pipeline::{Pipeline, PipelineParts, PipelineSettings, UpstreamWheels};
+use crate::pipeline::{Pipeline, PipelineParts, PipelineSettings};
 use crate::plan::WrittenLines;
 use crate::publish::{Session, SessionParts};
 use crate::report::{self, JobResult, Outcome, Progress};
-use crate::setup::{FillSettings, Login, Services, Settings};
+use crate::setup::{FillSettings, Login, Services};
 use crate::stop::{Signal, Stop, StopReason};
 
 /// `packages`: the `[package.NAME]` tables of `wheelwright.toml` (per-package build settings).
@@ -39,14 +39,15 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
     let shared_builder = || {
         builder
             .get_or_init(|| {
-                make_builder(&settings.builder, &services)
+                services
+                    .builder(&settings.builder)
                     .map(Arc::new)
                     .map_err(Arc::new)
             })
             .clone()
     };
     let closure = crate::deps::for_run(
-        deps_inputs(common, &services, packages, settings.failures),
+        services.deps_inputs(common, packages, settings.failures),
         || shared_builder().map_err(NoBuilder::NoSandbox),
     )
     .await?;
@@ -206,42 +207,6 @@ pub async fn run(args: FillArgs, packages: &PackageSettings) -> Result<ExitCode,
     }
     print!("{}", report::fill_summary(&outcome.results));
     Ok(ExitCode::from(code))
-}
-
-/// `deps::for_run`'s view of the run.
-pub(super) fn deps_inputs<'a>(
-    settings: &'a Settings,
-    services: &'a Services,
-    packages: &'a PackageSettings,
-    failures: crate::metadata::FailurePolicy,
-) -> crate::deps::RunInputs<'a> {
-    crate::deps::RunInputs {
-        mode: settings.deps,
-        requirement_files: &settings.requirement_files,
-        requirements: &settings.requirements,
-        interpreters: &settings.interpreters,
-        policy: &settings.policy,
-        concurrency: settings.index_concurrency,
-        client: &services.client,
-        upstream: &services.upstream,
-        store: &services.store,
-        cache: &settings.cache,
-        packages,
-        failures,
-    }
-}
-
-/// The builder, with the build requirements coming from the same upstream and store.
-pub(super) fn make_builder(
-    options: &BuilderOptions,
-    services: &Services,
-) -> Result<Builder, SandboxError> {
-    let source = UpstreamWheels {
-        client: services.client.clone(),
-        upstream: Arc::clone(&services.upstream),
-        store: services.store.clone(),
-    };
-    Builder::new(options.clone(), Arc::new(source))
 }
 
 fn write_reports(

@@ -21,7 +21,7 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
     let started = std::time::SystemTime::now();
     let settings = Settings::for_plan(&args, packages).await?;
     let services = Services::connect(&settings, Login::Now).await?;
-    let inputs = super::fill::deps_inputs(&settings, &services, packages, FailurePolicy::default());
+    let inputs = services.deps_inputs(&settings, packages, FailurePolicy::default());
     let closure = crate::deps::for_run(inputs, || metadata_builder(&settings, &services)).await?;
     if let Some(closure) = &closure
         && settings.verbose
@@ -104,7 +104,8 @@ pub async fn run(args: PlanArgs, packages: &PackageSettings) -> Result<ExitCode,
 /// choice of `fill`); when no layer works, the reason is the answer.
 fn metadata_builder(settings: &Settings, services: &Services) -> crate::deps::MetadataBuilder {
     let options = crate::builder::BuilderOptions::new(&settings.cache);
-    super::fill::make_builder(&options, services)
+    services
+        .builder(&options)
         .map(Arc::new)
         .map_err(|e| NoBuilder::NoSandbox(Arc::new(e)))
 }

@@ -1,5 +1,5 @@
 //! Reading indexes: PEP 503/691 simple pages, devpi's JSON API, local directories. Writing
-//! to a target (uploads, the directory target's files, devpi login) is [`crate::publish`].
+//! to a target (uploads, the directory target's files, devpi login) is the `publish` module's.
 //!
 //! The index layer fetches and parses; it decides nothing. What counts as present, which
 //! file to fetch, is the planner's business.

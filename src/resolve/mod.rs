@@ -6,7 +6,7 @@
 //! newest consistent version of every project, backtracking on conflicts. Metadata comes
 //! through [`MetadataSource`], never from HTTP directly. See `docs/resolver.md`.
 //!
-//! `--deps` on `plan` and `fill` (`crate::deps`) turns its solutions into pinned lines.
+//! `--deps` on `plan` and `fill` (the `deps` module) turns its solutions into pinned lines.
 
 mod error;
 pub mod listing;

@@ -73,6 +73,43 @@ impl Services {
         })
     }
 
+    /// A builder with these options whose build requirements come from this run's upstream
+    /// and store.
+    pub(crate) fn builder(
+        &self,
+        options: &crate::builder::BuilderOptions,
+    ) -> Result<crate::builder::Builder, crate::builder::SandboxError> {
+        let source = crate::pipeline::UpstreamWheels {
+            client: self.client.clone(),
+            upstream: Arc::clone(&self.upstream),
+            store: self.store.clone(),
+        };
+        crate::builder::Builder::new(options.clone(), Arc::new(source))
+    }
+
+    /// `deps::for_run`'s view of the run.
+    pub(crate) fn deps_inputs<'a>(
+        &'a self,
+        settings: &'a Settings,
+        packages: &'a crate::package_settings::PackageSettings,
+        failures: crate::metadata::FailurePolicy,
+    ) -> crate::deps::RunInputs<'a> {
+        crate::deps::RunInputs {
+            mode: settings.deps,
+            requirement_files: &settings.requirement_files,
+            requirements: &settings.requirements,
+            interpreters: &settings.interpreters,
+            policy: &settings.policy,
+            concurrency: settings.index_concurrency,
+            client: &self.client,
+            upstream: &self.upstream,
+            store: &self.store,
+            cache: &settings.cache,
+            packages,
+            failures,
+        }
+    }
+
     /// The remembered target listings for this run's presence policy (devpi only).
     pub(crate) fn listing_cache(&self, settings: &Settings) -> Option<ListingCache> {
         let own_only = settings.policy.present_in == PresentIn::Own;
